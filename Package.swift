@@ -1,0 +1,25 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layers, lowest first. Each target only sees the ones below it:
+//   BackpropTensor   — n-dimensional Tensor, storage, broadcasting, kernels (no autodiff)
+//   BackpropAutodiff — Variable, the tape, backward(), the operation catalogue, gradient checking
+//   Backprop         — umbrella: `import Backprop` re-exports everything
+let package = Package(
+  name: "Backprop",
+  products: [
+    .library(name: "Backprop", targets: ["Backprop"])
+  ],
+  targets: [
+    .target(name: "BackpropTensor"),
+    .target(name: "BackpropAutodiff", dependencies: ["BackpropTensor"]),
+    .target(name: "Backprop", dependencies: ["BackpropTensor", "BackpropAutodiff"]),
+
+    .executableTarget(name: "Demo", dependencies: ["Backprop"], path: "Examples/Demo"),
+
+    .target(name: "BackpropTestSupport", dependencies: ["Backprop"], path: "Tests/BackpropTestSupport"),
+    .testTarget(name: "BackpropTensorTests", dependencies: ["BackpropTensor", "BackpropTestSupport"]),
+    .testTarget(name: "BackpropAutodiffTests", dependencies: ["Backprop", "BackpropTestSupport"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

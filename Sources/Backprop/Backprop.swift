@@ -1,0 +1,3 @@
+// `import Backprop` gives users every layer of the library.
+@_exported import BackpropAutodiff
+@_exported import BackpropTensor

@@ -1,0 +1,56 @@
+import BackpropTensor
+
+/// The arithmetic that pullbacks are written in. Both ``Tensor`` (first-order gradients, nothing
+/// recorded) and ``Variable`` (gradients that are themselves recorded, for higher order) provide
+/// it, so every vector-Jacobian product in the catalogue is written exactly once.
+protocol GradientAlgebra<Scalar> {
+  associatedtype Scalar: TensorScalar
+  var shape: [Int] { get }
+  static func + (lhs: Self, rhs: Self) -> Self
+  static func - (lhs: Self, rhs: Self) -> Self
+  static func * (lhs: Self, rhs: Self) -> Self
+  static func / (lhs: Self, rhs: Self) -> Self
+  static prefix func - (operand: Self) -> Self
+  static func * (lhs: Self, rhs: Scalar) -> Self
+  static func - (lhs: Scalar, rhs: Self) -> Self
+  /// Elementwise product with a constant (a mask or a sign), through which no gradient flows.
+  func multiplied(byConstant factor: Tensor<Scalar>) -> Self
+  static func matrixProduct(_ a: Self, _ b: Self, transposeA: Bool, transposeB: Bool) -> Self
+  func transposed(permutation: [Int]) -> Self
+  func reshaped(to shape: [Int]) -> Self
+  func broadcasted(to shape: [Int]) -> Self
+  func unbroadcasted(to shape: [Int]) -> Self
+  func sigmoidOf() -> Self
+  func raised(to exponent: Scalar) -> Self
+
+  /// The value the backward pass uses for `variable`: its tensor, or the variable itself.
+  static func backwardInput(_ variable: Variable<Scalar>) -> Self
+  /// Wraps a tensor (a seed) as a constant.
+  static func constant(_ tensor: Tensor<Scalar>) -> Self
+  /// The tensor value.
+  var tensor: Tensor<Scalar> { get }
+}
+
+extension Tensor: GradientAlgebra {
+  func multiplied(byConstant factor: Tensor) -> Tensor { self * factor }
+  static func matrixProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Tensor {
+    matmul(a, b, transposeA: transposeA, transposeB: transposeB)
+  }
+  func sigmoidOf() -> Tensor { sigmoid() }
+  func raised(to exponent: Scalar) -> Tensor { pow(exponent) }
+  static func backwardInput(_ variable: Variable<Scalar>) -> Tensor { variable.value }
+  static func constant(_ tensor: Tensor) -> Tensor { tensor }
+  var tensor: Tensor { self }
+}
+
+extension Variable: GradientAlgebra {
+  func multiplied(byConstant factor: Tensor<Scalar>) -> Variable { self * Variable(factor) }
+  static func matrixProduct(_ a: Variable, _ b: Variable, transposeA: Bool, transposeB: Bool) -> Variable {
+    matmul(a, b, transposeA: transposeA, transposeB: transposeB)
+  }
+  func sigmoidOf() -> Variable { sigmoid(self) }
+  func raised(to exponent: Scalar) -> Variable { pow(self, exponent) }
+  static func backwardInput(_ variable: Variable) -> Variable { variable }
+  static func constant(_ tensor: Tensor<Scalar>) -> Variable { Variable(tensor) }
+  var tensor: Tensor<Scalar> { value }
+}

@@ -1,0 +1,16 @@
+import BackpropTensor
+
+/// z = |x|. dz/dx = sign(x), with 0 at the kink x = 0.
+struct AbsoluteValue<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "abs" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [g.multiplied(byConstant: inputs[0].tensor.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) })]
+  }
+}
+
+/// The absolute value of each element.
+///
+/// Gradient: abs′(x) = sign(x), and 0 at x = 0 by convention.
+public func abs<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
+  Variable.record(AbsoluteValue(), [x], value: x.value.abs())
+}

@@ -1,0 +1,27 @@
+import BackpropTensor
+
+/// z = x + y (broadcasting). ∂z/∂x = 1, ∂z/∂y = 1, so each operand receives the upstream
+/// gradient, summed over the dimensions broadcasting added to it.
+struct Add<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "+" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [
+      needed[0] ? g.unbroadcasted(to: inputs[0].shape) : nil,
+      needed[1] ? g.unbroadcasted(to: inputs[1].shape) : nil,
+    ]
+  }
+}
+
+extension Variable {
+  /// Elementwise sum with NumPy broadcasting.
+  ///
+  /// Gradient: ∂(x + y)/∂x = ∂(x + y)/∂y = 1; each operand's gradient is summed back to its shape.
+  /// - Precondition: the shapes broadcast.
+  public static func + (lhs: Variable, rhs: Variable) -> Variable {
+    record(Add(), [lhs, rhs], value: lhs.value + rhs.value)
+  }
+  /// Adds a constant scalar to every element. Gradient: ∂(x + c)/∂x = 1.
+  public static func + (lhs: Variable, rhs: Scalar) -> Variable { lhs + Variable(rhs) }
+  /// Adds a constant scalar to every element. Gradient: ∂(c + x)/∂x = 1.
+  public static func + (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) + rhs }
+}

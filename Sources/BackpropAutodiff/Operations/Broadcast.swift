@@ -1,0 +1,37 @@
+import BackpropTensor
+
+/// z = x repeated along broadcast dimensions. Every copy of an element contributes to the loss,
+/// so the gradient sums the upstream gradient over the broadcast dimensions (unbroadcasting).
+struct Broadcast<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "broadcast" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [g.unbroadcasted(to: inputs[0].shape)]
+  }
+}
+
+extension Variable {
+  /// The variable repeated along its size-1 (and missing leading) dimensions to `shape`.
+  ///
+  /// Gradient: the upstream gradient summed over the repeated dimensions.
+  /// - Precondition: this variable's shape broadcasts to `shape`.
+  public func broadcasted(to shape: [Int]) -> Variable {
+    Variable.record(Broadcast(), [self], value: value.broadcasted(to: shape))
+  }
+
+  /// The sum over the dimensions that broadcasting from `shape` added: the adjoint of
+  /// ``broadcasted(to:)``, built from ``sum(alongAxes:)`` and ``reshaped(to:)``.
+  ///
+  /// - Precondition: `shape` broadcasts to this variable's shape.
+  public func unbroadcasted(to shape: [Int]) -> Variable {
+    if value.shape == shape { return self }
+    precondition(
+      Tensor<Scalar>.broadcastShape(shape, value.shape) == value.shape,
+      "unbroadcasted(to:): shape \(shape) does not broadcast to \(value.shape)")
+    let lead = value.rank - shape.count
+    var axes = Array(0..<lead)
+    for (i, extent) in shape.enumerated() where extent == 1 && value.shape[i + lead] != 1 {
+      axes.append(i + lead)
+    }
+    return sum(alongAxes: axes).reshaped(to: shape)
+  }
+}

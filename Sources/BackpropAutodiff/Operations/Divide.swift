@@ -1,0 +1,27 @@
+import BackpropTensor
+
+/// z = x / y (broadcasting). ∂z/∂x = 1/y, ∂z/∂y = −x/y² = −z/y, each summed back to its
+/// operand's shape.
+struct Divide<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "/" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [
+      needed[0] ? (g / inputs[1]).unbroadcasted(to: inputs[0].shape) : nil,
+      needed[1] ? (-(g * output / inputs[1])).unbroadcasted(to: inputs[1].shape) : nil,
+    ]
+  }
+}
+
+extension Variable {
+  /// Elementwise quotient with NumPy broadcasting.
+  ///
+  /// Gradient: ∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = −x/y²; each summed back to its operand's shape.
+  /// - Precondition: the shapes broadcast.
+  public static func / (lhs: Variable, rhs: Variable) -> Variable {
+    record(Divide(), [lhs, rhs], value: lhs.value / rhs.value)
+  }
+  /// Divides every element by a constant scalar. Gradient: 1/c.
+  public static func / (lhs: Variable, rhs: Scalar) -> Variable { lhs / Variable(rhs) }
+  /// Divides a constant scalar by every element. Gradient: −c/x².
+  public static func / (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) / rhs }
+}

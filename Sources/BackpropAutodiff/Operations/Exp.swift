@@ -1,0 +1,16 @@
+import BackpropTensor
+
+/// z = e^x. dz/dx = e^x = z, so the pullback reuses the output.
+struct Exp<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "exp" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [g * output]
+  }
+}
+
+/// e raised to each element.
+///
+/// Gradient: exp′(x) = exp(x).
+public func exp<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
+  Variable.record(Exp(), [x], value: x.value.exp())
+}

@@ -1,0 +1,16 @@
+import BackpropTensor
+
+/// z = ln x. dz/dx = 1/x.
+struct Log<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "log" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [g / inputs[0]]
+  }
+}
+
+/// The natural logarithm of each element.
+///
+/// Gradient: log′(x) = 1/x (+∞ at x = 0; NaN values for x < 0 as in the forward pass).
+public func log<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
+  Variable.record(Log(), [x], value: x.value.log())
+}

@@ -1,0 +1,58 @@
+import BackpropTensor
+
+/// C = op(A)·op(B), where op transposes an operand when asked.
+///
+/// For C = A·B with upstream G = ∂L/∂C: ∂L/∂A = G·Bᵀ and ∂L/∂B = Aᵀ·G. The transposed variants
+/// follow by transposing those identities, and are computed with transposed-operand products so
+/// that no transpose is ever materialised:
+///
+/// | forward | ∂L/∂A | ∂L/∂B |
+/// |---|---|---|
+/// | A·B   | G·Bᵀ   | Aᵀ·G |
+/// | A·Bᵀ  | G·B    | Gᵀ·A |
+/// | Aᵀ·B  | B·Gᵀ   | A·G  |
+/// | Aᵀ·Bᵀ | Bᵀ·Gᵀ  | Gᵀ·Aᵀ |
+struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
+  let transposeA: Bool
+  let transposeB: Bool
+  var name: String { "matmul" }
+
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    let (a, b) = (inputs[0], inputs[1])
+    let da: G?
+    let db: G?
+    switch (transposeA, transposeB) {
+    case (false, false):
+      da = needed[0] ? G.matrixProduct(g, b, transposeA: false, transposeB: true) : nil
+      db = needed[1] ? G.matrixProduct(a, g, transposeA: true, transposeB: false) : nil
+    case (false, true):
+      da = needed[0] ? G.matrixProduct(g, b, transposeA: false, transposeB: false) : nil
+      db = needed[1] ? G.matrixProduct(g, a, transposeA: true, transposeB: false) : nil
+    case (true, false):
+      da = needed[0] ? G.matrixProduct(b, g, transposeA: false, transposeB: true) : nil
+      db = needed[1] ? G.matrixProduct(a, g, transposeA: false, transposeB: false) : nil
+    case (true, true):
+      da = needed[0] ? G.matrixProduct(b, g, transposeA: true, transposeB: true) : nil
+      db = needed[1] ? G.matrixProduct(g, a, transposeA: true, transposeB: true) : nil
+    }
+    return [da, db]
+  }
+}
+
+/// The matrix product of two rank-2 variables: `[m, k] · [k, n] → [m, n]`.
+///
+/// Gradient: for C = A·B and upstream G, ∂L/∂A = G·Bᵀ and ∂L/∂B = Aᵀ·G.
+///
+/// - Parameters:
+///   - a: The left operand, `[m, k]` (or `[k, m]` with `transposeA`).
+///   - b: The right operand, `[k, n]` (or `[n, k]` with `transposeB`).
+///   - transposeA: Use `a` transposed, without materialising the transpose.
+///   - transposeB: Use `b` transposed, without materialising the transpose.
+/// - Precondition: both operands have rank 2 and their inner dimensions agree.
+public func matmul<Scalar>(
+  _ a: Variable<Scalar>, _ b: Variable<Scalar>, transposeA: Bool = false, transposeB: Bool = false
+) -> Variable<Scalar> {
+  Variable.record(
+    MatrixProduct(transposeA: transposeA, transposeB: transposeB), [a, b],
+    value: matmul(a.value, b.value, transposeA: transposeA, transposeB: transposeB))
+}

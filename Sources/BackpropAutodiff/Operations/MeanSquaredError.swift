@@ -1,0 +1,21 @@
+import BackpropTensor
+
+// Composite: mean((p − e)²), built from subtraction, product and mean.
+
+/// The mean of (p − e)² over every element, as a rank-0 variable (PyTorch's `MSELoss`).
+///
+/// Gradient: ∂/∂p = 2(p − e)/n for n elements.
+/// - Parameters:
+///   - predicted: The network's output.
+///   - expected: The target, of a shape that broadcasts with `predicted`.
+public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<Scalar> {
+  let difference = predicted - expected
+  return (difference * difference).mean()
+}
+
+/// The mean of (p − e)² over every element against a constant target.
+///
+/// Gradient: ∂/∂p = 2(p − e)/n for n elements.
+public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Tensor<Scalar>) -> Variable<Scalar> {
+  meanSquaredError(predicted: predicted, expected: Variable(expected))
+}

@@ -1,0 +1,27 @@
+import BackpropTensor
+
+/// z = x ⊙ y (broadcasting). ∂z/∂x = y, ∂z/∂y = x: the upstream gradient times the other operand,
+/// summed back to each operand's shape.
+struct Multiply<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "*" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [
+      needed[0] ? (g * inputs[1]).unbroadcasted(to: inputs[0].shape) : nil,
+      needed[1] ? (g * inputs[0]).unbroadcasted(to: inputs[1].shape) : nil,
+    ]
+  }
+}
+
+extension Variable {
+  /// Elementwise product with NumPy broadcasting.
+  ///
+  /// Gradient: ∂(x ⊙ y)/∂x = y, ∂(x ⊙ y)/∂y = x; each summed back to its operand's shape.
+  /// - Precondition: the shapes broadcast.
+  public static func * (lhs: Variable, rhs: Variable) -> Variable {
+    record(Multiply(), [lhs, rhs], value: lhs.value * rhs.value)
+  }
+  /// Multiplies every element by a constant scalar. Gradient: ∂(c·x)/∂x = c.
+  public static func * (lhs: Variable, rhs: Scalar) -> Variable { lhs * Variable(rhs) }
+  /// Multiplies every element by a constant scalar. Gradient: ∂(c·x)/∂x = c.
+  public static func * (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) * rhs }
+}

@@ -1,0 +1,16 @@
+import BackpropTensor
+
+/// z = −x. ∂z/∂x = −1.
+struct Negate<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "neg" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [-g]
+  }
+}
+
+extension Variable {
+  /// Elementwise negation. Gradient: ∂(−x)/∂x = −1.
+  public static prefix func - (operand: Variable) -> Variable {
+    record(Negate(), [operand], value: -operand.value)
+  }
+}

@@ -1,0 +1,20 @@
+import BackpropTensor
+
+/// z = x^p for a constant exponent p. dz/dx = p·x^(p−1).
+struct Power<Scalar: TensorScalar>: DifferentiableOperation {
+  let exponent: Scalar
+  var name: String { "pow" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    if exponent == 0 { return [g * 0] }
+    if exponent == 1 { return [g] }
+    return [g * inputs[0].raised(to: exponent - 1) * exponent]
+  }
+}
+
+/// Each element raised to a constant exponent.
+///
+/// Gradient: ∂(x^p)/∂x = p·x^(p−1). At x = 0 this is 0 for p > 1 and +∞ for 0 < p < 1; a
+/// negative x with a non-integer p gives NaN, as in the forward pass.
+public func pow<Scalar>(_ x: Variable<Scalar>, _ exponent: Scalar) -> Variable<Scalar> {
+  Variable.record(Power(exponent: exponent), [x], value: x.value.pow(exponent))
+}

@@ -1,0 +1,17 @@
+import BackpropTensor
+
+/// z = max(x, 0). ∂z/∂x = 1 where x > 0 and 0 where x < 0; at the kink x = 0 we use 0
+/// (PyTorch's convention), so a dead unit gets no gradient.
+struct ReLU<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "relu" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [g.multiplied(byConstant: inputs[0].tensor.mask { $0 > 0 })]
+  }
+}
+
+/// The rectified linear unit max(x, 0), elementwise.
+///
+/// Gradient: relu′(x) = 1 for x > 0, 0 for x < 0, and 0 at x = 0 by convention.
+public func relu<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
+  Variable.record(ReLU(), [x], value: x.value.relu())
+}

@@ -1,0 +1,20 @@
+import BackpropTensor
+
+/// z = x viewed with another shape. Reshaping moves no scalar, so the gradient is the upstream
+/// gradient viewed with x's shape.
+struct Reshape<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "reshape" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [g.reshaped(to: inputs[0].shape)]
+  }
+}
+
+extension Variable {
+  /// The same scalars with another shape of equal element count.
+  ///
+  /// Gradient: the upstream gradient reshaped to this variable's shape.
+  /// - Precondition: `shape.reduce(1, *)` equals the number of scalars.
+  public func reshaped(to shape: [Int]) -> Variable {
+    Variable.record(Reshape(), [self], value: value.reshaped(to: shape))
+  }
+}

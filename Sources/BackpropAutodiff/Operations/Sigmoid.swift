@@ -1,0 +1,17 @@
+import BackpropTensor
+
+/// s = 1 / (1 + e^−x). ds/dx = e^−x / (1 + e^−x)² = s(1 − s). The pullback uses the output s,
+/// which is finite for every x, so no overflow can occur even at x = ±1000.
+struct Sigmoid<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "sigmoid" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [g * (output - output * output)]
+  }
+}
+
+/// The logistic function 1 / (1 + e^−x), elementwise, evaluated without overflow.
+///
+/// Gradient: sigmoid′(x) = sigmoid(x)·(1 − sigmoid(x)), computed from the output.
+public func sigmoid<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
+  Variable.record(Sigmoid(), [x], value: x.value.sigmoid())
+}

@@ -1,0 +1,20 @@
+import BackpropTensor
+
+// Composite: softplus(x) − x·z, averaged over every element.
+
+/// Binary cross-entropy between `labels` z ∈ [0, 1] and sigmoid(`logits`) x, averaged over every
+/// element, as a rank-0 variable.
+///
+/// −[z log σ(x) + (1 − z) log(1 − σ(x))] simplifies to softplus(x) − x·z, which the stable
+/// ``softplus(_:)`` evaluates without overflow for any finite x (PyTorch's `BCEWithLogitsLoss`).
+///
+/// Gradient: ∂/∂x = (σ(x) − z) / n for n elements.
+/// - Precondition: the shapes broadcast.
+public func sigmoidCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variable<Scalar>) -> Variable<Scalar> {
+  (softplus(logits) - logits * labels).mean()
+}
+
+/// Sigmoid cross-entropy against constant labels.
+public func sigmoidCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor<Scalar>) -> Variable<Scalar> {
+  sigmoidCrossEntropy(logits: logits, labels: Variable(labels))
+}

@@ -1,0 +1,30 @@
+import BackpropTensor
+
+// Composites: built from exp, log, sum and subtraction, so they need no backward code.
+//
+// Stability: log Σ e^x = m + log Σ e^(x − m) for any constant m. With m = max x (held constant,
+// through `detached`, which is exact because the identity holds for every m) every exponent is
+// ≤ 0, so nothing overflows, and the sum is ≥ 1, so the logarithm is finite.
+
+/// log Σ e^x along `axes`, keeping the reduced axes with extent 1, computed without overflow.
+///
+/// Gradient: ∂/∂xᵢ = e^xᵢ / Σ e^x = softmax(x)ᵢ.
+/// - Precondition: every axis is in `-rank..<rank`.
+public func logSumExp<Scalar>(_ x: Variable<Scalar>, alongAxes axes: [Int]) -> Variable<Scalar> {
+  let shift = Variable(x.value.max(alongAxes: axes))
+  return log(exp(x - shift).sum(alongAxes: axes)) + shift
+}
+
+/// log softmax along the last axis: x − logSumExp(x), computed without overflow.
+///
+/// Gradient: ∂/∂xⱼ log softmax(x)ᵢ = δᵢⱼ − softmax(x)ⱼ.
+public func logSoftmax<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
+  x - logSumExp(x, alongAxes: [-1])
+}
+
+/// softmax along the last axis: e^x / Σ e^x, computed without overflow.
+///
+/// Gradient: ∂softmax(x)ᵢ/∂xⱼ = softmax(x)ᵢ (δᵢⱼ − softmax(x)ⱼ).
+public func softmax<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
+  exp(logSoftmax(x))
+}

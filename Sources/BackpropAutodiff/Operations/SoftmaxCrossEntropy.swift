@@ -1,0 +1,28 @@
+import BackpropTensor
+
+// Composite: −Σ labels · logSoftmax(logits), averaged over the batch.
+
+/// Cross-entropy between `labels` (a probability distribution along the last axis, e.g.
+/// one-hot) and softmax(`logits`), averaged over every other axis (the batch), as a rank-0
+/// variable. Finite for any finite logits (the log-sum-exp is shifted by the maximum).
+///
+/// Gradient: ∂/∂logits = (softmax(logits) − labels) / batch size, when each row of labels sums
+/// to 1.
+/// - Parameters:
+///   - logits: Unnormalised scores, `[classes]` or `[batch, classes]` (any leading axes).
+///   - labels: Target probabilities of the same shape.
+/// - Precondition: the shapes are equal.
+public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variable<Scalar>) -> Variable<Scalar> {
+  precondition(
+    logits.shape == labels.shape,
+    "softmaxCrossEntropy(logits:labels:): logits shape \(logits.shape) ≠ labels shape \(labels.shape)")
+  precondition(logits.value.rank >= 1, "softmaxCrossEntropy(logits:labels:): logits must have rank ≥ 1")
+  let classes = logits.shape[logits.value.rank - 1]
+  let rows = classes == 0 ? 0 : logits.value.scalarCount / classes
+  return -(labels * logSoftmax(logits)).sum() * (1 / Scalar(Swift.max(rows, 1)))
+}
+
+/// Softmax cross-entropy against constant target probabilities.
+public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor<Scalar>) -> Variable<Scalar> {
+  softmaxCrossEntropy(logits: logits, labels: Variable(labels))
+}

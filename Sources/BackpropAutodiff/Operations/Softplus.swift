@@ -1,0 +1,17 @@
+import BackpropTensor
+
+/// z = log(1 + e^x). dz/dx = e^x / (1 + e^x) = sigmoid(x). The forward pass evaluates
+/// max(x, 0) + log1p(e^−|x|), which never overflows.
+struct Softplus<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "softplus" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [g * inputs[0].sigmoidOf()]
+  }
+}
+
+/// log(1 + e^x) elementwise, a smooth ReLU, evaluated without overflow.
+///
+/// Gradient: softplus′(x) = sigmoid(x).
+public func softplus<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
+  Variable.record(Softplus(), [x], value: x.value.softplus())
+}

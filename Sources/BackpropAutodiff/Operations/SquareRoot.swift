@@ -1,0 +1,16 @@
+import BackpropTensor
+
+/// z = √x. dz/dx = 1 / (2√x) = 1 / (2z), computed from the output.
+struct SquareRoot<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "sqrt" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [g / (output * 2)]
+  }
+}
+
+/// The square root of each element.
+///
+/// Gradient: sqrt′(x) = 1 / (2√x) (+∞ at x = 0).
+public func sqrt<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
+  Variable.record(SquareRoot(), [x], value: x.value.squareRoot())
+}

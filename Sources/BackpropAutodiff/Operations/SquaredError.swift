@@ -1,0 +1,21 @@
+import BackpropTensor
+
+// Composite: ½ Σ (p − e)², built from subtraction, product and sum.
+
+/// The articles' cost J = ½ Σ (p − e)², summed over every element, as a rank-0 variable.
+///
+/// Gradient: ∂J/∂p = p − e (the ½ cancels the 2 of the square), ∂J/∂e = e − p.
+/// - Parameters:
+///   - predicted: The network's output.
+///   - expected: The target, of a shape that broadcasts with `predicted`.
+public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<Scalar> {
+  let difference = predicted - expected
+  return (difference * difference).sum() * 0.5
+}
+
+/// The articles' cost J = ½ Σ (p − e)² against a constant target.
+///
+/// Gradient: ∂J/∂p = p − e.
+public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Tensor<Scalar>) -> Variable<Scalar> {
+  squaredError(predicted: predicted, expected: Variable(expected))
+}

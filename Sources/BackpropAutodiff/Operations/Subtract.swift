@@ -1,0 +1,26 @@
+import BackpropTensor
+
+/// z = x − y (broadcasting). ∂z/∂x = 1, ∂z/∂y = −1, each summed back to its operand's shape.
+struct Subtract<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "-" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [
+      needed[0] ? g.unbroadcasted(to: inputs[0].shape) : nil,
+      needed[1] ? (-g).unbroadcasted(to: inputs[1].shape) : nil,
+    ]
+  }
+}
+
+extension Variable {
+  /// Elementwise difference with NumPy broadcasting.
+  ///
+  /// Gradient: ∂(x − y)/∂x = 1, ∂(x − y)/∂y = −1; each summed back to its operand's shape.
+  /// - Precondition: the shapes broadcast.
+  public static func - (lhs: Variable, rhs: Variable) -> Variable {
+    record(Subtract(), [lhs, rhs], value: lhs.value - rhs.value)
+  }
+  /// Subtracts a constant scalar from every element. Gradient: 1.
+  public static func - (lhs: Variable, rhs: Scalar) -> Variable { lhs - Variable(rhs) }
+  /// Subtracts every element from a constant scalar. Gradient: −1.
+  public static func - (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) - rhs }
+}

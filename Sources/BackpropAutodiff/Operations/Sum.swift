@@ -1,0 +1,40 @@
+import BackpropTensor
+
+/// z = Σ x over some axes. Each input element contributes once to its sum, so the gradient is
+/// the upstream gradient (reshaped to keep the reduced axes with extent 1) broadcast back to
+/// x's shape.
+struct Sum<Scalar: TensorScalar>: DifferentiableOperation {
+  /// The result's shape with reduced axes kept as extent 1.
+  let keptShape: [Int]
+  var name: String { "sum" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [g.reshaped(to: keptShape).broadcasted(to: inputs[0].shape)]
+  }
+}
+
+extension Variable {
+  /// The sum of all elements, as a rank-0 variable.
+  ///
+  /// Gradient: ∂(Σ x)/∂xᵢ = 1 — the upstream scalar broadcast to every element.
+  public func sum() -> Variable {
+    let kept = [Int](repeating: 1, count: value.rank)
+    return Variable.record(Sum(keptShape: kept), [self], value: value.sum())
+  }
+
+  /// The sums along `axes`, keeping each reduced axis with extent 1.
+  ///
+  /// Gradient: the upstream gradient broadcast back along the reduced axes.
+  /// - Precondition: every axis is in `-rank..<rank` (negative axes count from the end).
+  public func sum(alongAxes axes: [Int]) -> Variable {
+    let result = value.sum(alongAxes: axes)
+    return Variable.record(Sum(keptShape: result.shape), [self], value: result)
+  }
+
+  /// The sums along `axes`, removing the reduced axes.
+  ///
+  /// Gradient: the upstream gradient broadcast back along the reduced axes.
+  public func sum(squeezingAxes axes: [Int]) -> Variable {
+    let kept = value.sum(alongAxes: axes)
+    return Variable.record(Sum(keptShape: kept.shape), [self], value: value.sum(squeezingAxes: axes))
+  }
+}

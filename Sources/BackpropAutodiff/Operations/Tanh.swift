@@ -1,0 +1,16 @@
+import BackpropTensor
+
+/// t = tanh x. dt/dx = 1 − tanh² x = 1 − t², computed from the output.
+struct Tanh<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "tanh" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    [g * (1 - output * output)]
+  }
+}
+
+/// The hyperbolic tangent, elementwise.
+///
+/// Gradient: tanh′(x) = 1 − tanh²(x), computed from the output.
+public func tanh<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
+  Variable.record(Tanh(), [x], value: x.value.tanh())
+}

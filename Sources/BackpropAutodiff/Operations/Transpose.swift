@@ -1,0 +1,30 @@
+import BackpropTensor
+
+/// z = x with its axes permuted: z's axis i is x's axis p[i]. The gradient is the upstream
+/// gradient permuted back by the inverse permutation.
+struct Transpose<Scalar: TensorScalar>: DifferentiableOperation {
+  let permutation: [Int]
+  var name: String { "transpose" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+    var inverse = permutation
+    for (i, axis) in permutation.enumerated() { inverse[axis] = i }
+    return [g.transposed(permutation: inverse)]
+  }
+}
+
+extension Variable {
+  /// The variable with its axes in reverse order (the matrix transpose for rank 2).
+  ///
+  /// Gradient: the upstream gradient transposed back.
+  public func transposed() -> Variable {
+    transposed(permutation: Array((0..<value.rank).reversed()))
+  }
+
+  /// The variable with its axes permuted: axis `i` of the result is axis `permutation[i]`.
+  ///
+  /// Gradient: the upstream gradient permuted by the inverse permutation.
+  /// - Precondition: `permutation` is a permutation of `0..<rank`.
+  public func transposed(permutation: [Int]) -> Variable {
+    Variable.record(Transpose(permutation: permutation), [self], value: value.transposed(permutation: permutation))
+  }
+}

@@ -1,0 +1,68 @@
+import BackpropTensor
+import Runtime
+
+/// One entry of the tape: the operation that produced a variable and the variables it read.
+struct Recording<Scalar: TensorScalar> {
+  let operation: any DifferentiableOperation<Scalar>
+  var inputs: [Variable<Scalar>]
+  /// Where the operation was created; captured only in anomaly-detection mode.
+  let origin: Backtrace?
+}
+
+/// An operation of the catalogue: its name and its vector-Jacobian product.
+///
+/// The pullback is written once, generically over ``GradientAlgebra``. The backward pass calls
+/// it with `G == Tensor` (plain first-order gradients, nothing recorded); with
+/// `createGraph: true` it calls it with `G == Variable`, so the gradient computation is itself
+/// recorded and can be differentiated again.
+protocol DifferentiableOperation<Scalar> {
+  associatedtype Scalar: TensorScalar
+  /// A short name for messages and graph labels, e.g. `"matmul"`.
+  var name: String { get }
+  /// The gradients with respect to each input, given the gradient `upstream` with respect to
+  /// `output`. Entries whose `needed` flag is false may be `nil`.
+  func pullback<G: GradientAlgebra<Scalar>>(_ upstream: G, inputs: [G], output: G, needed: InputMask) -> [G?]
+}
+
+/// Which inputs of an operation need a gradient.
+struct InputMask {
+  var bits: UInt64 = 0
+  subscript(index: Int) -> Bool { bits & (1 << UInt64(index)) != 0 }
+}
+
+extension Variable {
+  /// Records `operation` applied to `inputs` with result `value`, or returns a constant when no
+  /// input requires a gradient or recording is switched off (``withoutGradients(_:)``).
+  static func record<Op: DifferentiableOperation>(
+    _ operation: Op, _ inputs: [Variable], value: Tensor<Scalar>
+  ) -> Variable where Op.Scalar == Scalar {
+    let mode = GradientMode.current
+    var origin: Backtrace? = nil
+    if mode.detectsAnomalies {
+      origin = try? Backtrace.capture()
+      if !value.isFinite {
+        anomaly("forward of \(operation.name) produced a non-finite value, shape \(value.shape)", origin)
+      }
+    }
+    guard mode.isRecording, inputs.contains(where: \.requiresGrad) else { return Variable(value) }
+    return Variable(value: value, recording: Recording(operation: operation, inputs: inputs, origin: origin))
+  }
+}
+
+/// Stops with an anomaly report naming where the offending operation was created.
+func anomaly(_ message: String, _ origin: Backtrace?) -> Never {
+  preconditionFailure("Anomaly: \(message); created at \(describe(origin))")
+}
+
+/// The first source location in a backtrace that is outside the Backprop library itself.
+func describe(_ origin: Backtrace?) -> String {
+  guard let frames = origin?.symbolicated()?.frames else { return "<unknown location>" }
+  for frame in frames {
+    guard let location = frame.symbol?.sourceLocation else { continue }
+    if location.path.contains("/Sources/BackpropAutodiff/") || location.path.contains("/Sources/BackpropTensor/") {
+      continue
+    }
+    return "\(location.path):\(location.line)"
+  }
+  return "<unknown location>"
+}

@@ -1,0 +1,121 @@
+import BackpropTensor
+
+/// A node of the tape: a tensor value, and — if an operation produced it — that operation and
+/// its inputs, so that ``backward()`` can send gradients back through it.
+///
+/// Leaves are created by you: `Variable(w, requiresGrad: true)` is a parameter whose gradient
+/// accumulates in ``grad``; `Variable(x)` is a constant that gradients do not flow into.
+/// Every operation on variables (`+`, ``matmul(_:_:transposeA:transposeB:)``, ``sigmoid(_:)``,
+/// …) returns a new variable that records the operation when any input requires a gradient.
+///
+/// ```swift
+/// let w = Variable(Tensor<Double>([[1, 2], [3, 4]]), requiresGrad: true)
+/// let loss = (w * w).sum()
+/// loss.backward()
+/// w.grad   // 2w
+/// ```
+///
+/// `Variable` is a reference type: the graph is the set of variables reachable from a result
+/// through its inputs. When nothing refers to a result any more, its intermediates are freed
+/// (iteratively, so even a chain of 100,000 operations is released without deep recursion).
+/// A variable is not `Sendable`: build and train a model on one thread at a time. Two threads
+/// may each train their own model; the library keeps no global mutable state.
+public final class Variable<Scalar: TensorScalar> {
+  /// The tensor this variable holds. Optimisers update parameters by assigning to it; a recorded
+  /// operation keeps its own (copy-on-write) copy of the values it needs, so reassigning never
+  /// corrupts a graph that was already built.
+  public var value: Tensor<Scalar>
+
+  /// The gradient accumulated by ``backward()`` for a leaf with `requiresGrad`, else `nil`.
+  ///
+  /// Gradients add up across fan-out and across calls to ``backward()`` until ``zeroGrad()``.
+  public var grad: Tensor<Scalar>?
+
+  /// An optional name, shown in diagnostics.
+  public var name: String?
+
+  /// `true` for a leaf created with `requiresGrad: true`.
+  let isParameter: Bool
+
+  /// How this variable was computed, or `nil` for a leaf.
+  var recording: Recording<Scalar>?
+
+  /// Scratch slot used by a running backward pass: -1 when not on a tape being walked.
+  var tapeIndex = -1
+
+  /// The live-variable counter that was active when this variable was created, if any.
+  let counter: LiveVariableCounter?
+
+  /// Creates a leaf variable.
+  ///
+  /// - Parameters:
+  ///   - value: The tensor held by the variable.
+  ///   - requiresGrad: `true` for a parameter whose gradient ``backward()`` accumulates in
+  ///     ``grad``; `false` (the default) for a constant.
+  ///   - name: An optional name for diagnostics.
+  public init(_ value: Tensor<Scalar>, requiresGrad: Bool = false, name: String? = nil) {
+    self.value = value
+    self.isParameter = requiresGrad
+    self.name = name
+    self.counter = GradientMode.current.counter
+    counter?.increment()
+  }
+
+  /// Creates a rank-0 leaf variable holding one scalar.
+  public convenience init(_ scalar: Scalar, requiresGrad: Bool = false, name: String? = nil) {
+    self.init(Tensor(scalar), requiresGrad: requiresGrad, name: name)
+  }
+
+  init(value: Tensor<Scalar>, recording: Recording<Scalar>) {
+    self.value = value
+    self.isParameter = false
+    self.recording = recording
+    self.counter = GradientMode.current.counter
+    counter?.increment()
+  }
+
+  deinit {
+    counter?.decrement()
+    // Release the graph behind this variable iteratively: take the inputs of every node that
+    // only we refer to, so that no deinit ever recurses into its inputs.
+    guard var pending = recording?.inputs, !pending.isEmpty else { return }
+    recording?.inputs = []
+    while var node = pending.popLast() {
+      if isKnownUniquelyReferenced(&node), let inputs = node.recording?.inputs, !inputs.isEmpty {
+        node.recording?.inputs = []
+        pending.append(contentsOf: inputs)
+      }
+    }
+  }
+
+  /// The shape of ``value``.
+  public var shape: [Int] { value.shape }
+
+  /// `true` when gradients flow into this variable: a parameter, or the result of an operation
+  /// on at least one such variable.
+  public var requiresGrad: Bool { isParameter || recording != nil }
+
+  /// `true` when no operation produced this variable (it was created with `Variable(…)`).
+  public var isLeaf: Bool { recording == nil }
+
+  /// The name of the operation that produced this variable, or `nil` for a leaf.
+  public var operationName: String? { recording?.operation.name }
+
+  /// The inputs of the operation that produced this variable (empty for a leaf).
+  public var inputs: [Variable] { recording?.inputs ?? [] }
+
+  /// Sets ``grad`` back to `nil`, so the next ``backward()`` starts from zero.
+  public func zeroGrad() { grad = nil }
+
+  /// A new constant leaf with the same value: gradients do not flow through it.
+  public func detached() -> Variable { Variable(value) }
+}
+
+extension Variable: CustomStringConvertible {
+  /// The value, the name if any, and how the variable was made.
+  public var description: String {
+    let label = name.map { "\($0) = " } ?? ""
+    let origin = recording.map { " (\($0.operation.name))" } ?? (isParameter ? " (parameter)" : "")
+    return "Variable(\(label)\(value)\(origin))"
+  }
+}

@@ -1,0 +1,141 @@
+/// NumPy broadcasting: shapes are aligned at their last dimension; two extents are compatible
+/// when they are equal or one of them is 1; a missing leading dimension counts as 1.
+extension Tensor {
+  /// The broadcast shape of two shapes, or `nil` when they are incompatible.
+  ///
+  /// `broadcastShape([3, 1], [1, 4]) == [3, 4]`, `broadcastShape([2, 3], [3]) == [2, 3]`.
+  public static func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+    let rank = Swift.max(a.count, b.count)
+    var result = [Int](repeating: 1, count: rank)
+    for i in 0..<rank {
+      let x = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+      let y = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+      if x == y || y == 1 {
+        result[i] = x
+      } else if x == 1 {
+        result[i] = y
+      } else {
+        return nil
+      }
+    }
+    return result
+  }
+
+  /// The broadcast shape of two operands, or a precondition failure naming `operation`.
+  static func broadcastShape(_ a: [Int], _ b: [Int], operation: String) -> [Int] {
+    guard let shape = broadcastShape(a, b) else {
+      preconditionFailure("\(operation): shapes \(a) and \(b) do not broadcast")
+    }
+    return shape
+  }
+
+  /// Row-major strides of `shape` aligned to a result of rank `rank`, with stride 0 on every
+  /// dimension that is broadcast (extent 1, or missing).
+  static func broadcastStrides(of shape: [Int], toRank rank: Int) -> [Int] {
+    var strides = [Int](repeating: 0, count: rank)
+    var step = 1
+    for i in stride(from: shape.count - 1, through: 0, by: -1) {
+      if shape[i] != 1 { strides[i + rank - shape.count] = step }
+      step *= shape[i]
+    }
+    return strides
+  }
+
+  /// This tensor repeated along its size-1 (and missing leading) dimensions to `shape`.
+  ///
+  /// - Precondition: this tensor's shape broadcasts to `shape`.
+  public func broadcasted(to shape: [Int]) -> Tensor {
+    if self.shape == shape { return self }
+    precondition(
+      Tensor.broadcastShape(self.shape, shape) == shape,
+      "broadcasted(to:): shape \(self.shape) does not broadcast to \(shape)")
+    let strides = Tensor.broadcastStrides(of: self.shape, toRank: shape.count)
+    var result = [Scalar]()
+    result.reserveCapacity(shape.reduce(1, *))
+    scalars.withUnsafeBufferPointer { source in
+      forEachRow(shape: shape, strides: strides) { offset, innerStride, count in
+        for j in 0..<count { result.append(source[offset + j * innerStride]) }
+      }
+    }
+    return Tensor(uncheckedShape: shape, scalars: result)
+  }
+
+  /// The sum of this tensor over the dimensions that broadcasting added to reach it from `shape`:
+  /// the adjoint of ``broadcasted(to:)``, used to send gradients back to an operand's shape.
+  ///
+  /// - Precondition: `shape` broadcasts to this tensor's shape.
+  public func unbroadcasted(to shape: [Int]) -> Tensor {
+    if self.shape == shape { return self }
+    precondition(
+      Tensor.broadcastShape(shape, self.shape) == self.shape,
+      "unbroadcasted(to:): shape \(shape) does not broadcast to \(self.shape)")
+    let lead = self.shape.count - shape.count
+    var axes = Array(0..<lead)
+    for (i, extent) in shape.enumerated() where extent == 1 && self.shape[i + lead] != 1 {
+      axes.append(i + lead)
+    }
+    return sum(alongAxes: axes).reshaped(to: shape)
+  }
+}
+
+/// Calls `body` once per innermost row of `shape`, with the offset of the row's first element
+/// in a buffer addressed by `strides`, the stride along the row, and the row's length.
+@inline(__always)
+func forEachRow(shape: [Int], strides: [Int], _ body: (_ offset: Int, _ stride: Int, _ count: Int) -> Void) {
+  let rank = shape.count
+  if rank == 0 {
+    body(0, 0, 1)
+    return
+  }
+  if shape.contains(0) { return }
+  let count = shape[rank - 1]
+  let inner = strides[rank - 1]
+  var index = [Int](repeating: 0, count: rank)
+  var offset = 0
+  while true {
+    body(offset, inner, count)
+    var d = rank - 2
+    while d >= 0 {
+      index[d] += 1
+      offset += strides[d]
+      if index[d] < shape[d] { break }
+      offset -= strides[d] * index[d]
+      index[d] = 0
+      d -= 1
+    }
+    if d < 0 { return }
+  }
+}
+
+/// Like ``forEachRow(shape:strides:_:)`` for two buffers addressed by their own strides.
+@inline(__always)
+func forEachRow(
+  shape: [Int], strides a: [Int], _ b: [Int],
+  _ body: (_ offsetA: Int, _ strideA: Int, _ offsetB: Int, _ strideB: Int, _ count: Int) -> Void
+) {
+  let rank = shape.count
+  if rank == 0 {
+    body(0, 0, 0, 0, 1)
+    return
+  }
+  if shape.contains(0) { return }
+  let count = shape[rank - 1]
+  var index = [Int](repeating: 0, count: rank)
+  var offsetA = 0
+  var offsetB = 0
+  while true {
+    body(offsetA, a[rank - 1], offsetB, b[rank - 1], count)
+    var d = rank - 2
+    while d >= 0 {
+      index[d] += 1
+      offsetA += a[d]
+      offsetB += b[d]
+      if index[d] < shape[d] { break }
+      offsetA -= a[d] * index[d]
+      offsetB -= b[d] * index[d]
+      index[d] = 0
+      d -= 1
+    }
+    if d < 0 { return }
+  }
+}

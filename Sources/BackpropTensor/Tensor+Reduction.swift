@@ -1,0 +1,68 @@
+/// Reductions. `alongAxes` keeps the reduced dimensions with extent 1 (so the result broadcasts
+/// against the input); `squeezingAxes` removes them.
+extension Tensor {
+  /// The sum of all scalars, as a rank-0 tensor.
+  public func sum() -> Tensor { Tensor(scalars.reduce(0, +)) }
+
+  /// The mean of all scalars, as a rank-0 tensor.
+  ///
+  /// - Precondition: the tensor is not empty.
+  public func mean() -> Tensor {
+    precondition(!scalars.isEmpty, "mean(): tensor of shape \(shape) is empty")
+    return Tensor(scalars.reduce(0, +) / Scalar(scalars.count))
+  }
+
+  /// The sums along `axes`, keeping each reduced dimension with extent 1.
+  ///
+  /// Negative axes count from the end (`-1` is the last dimension).
+  /// - Precondition: every axis is in `-rank..<rank`.
+  public func sum(alongAxes axes: [Int]) -> Tensor {
+    reduce(alongAxes: axes, operation: "sum(alongAxes:)", initial: 0, +)
+  }
+
+  /// The sums along `axes`, removing the reduced dimensions.
+  public func sum(squeezingAxes axes: [Int]) -> Tensor {
+    let normalized = normalize(axes: axes, operation: "sum(squeezingAxes:)")
+    let kept = shape.indices.filter { !normalized.contains($0) }.map { shape[$0] }
+    return sum(alongAxes: normalized).reshaped(to: kept)
+  }
+
+  /// The largest scalars along `axes`, keeping each reduced dimension with extent 1.
+  ///
+  /// - Precondition: every axis is in `-rank..<rank` and the reduced extents are not zero.
+  public func max(alongAxes axes: [Int]) -> Tensor {
+    reduce(alongAxes: axes, operation: "max(alongAxes:)", initial: -.infinity) { Swift.max($0, $1) }
+  }
+
+  /// Axes made non-negative, sorted and unique, or a precondition failure naming `operation`.
+  func normalize(axes: [Int], operation: String) -> [Int] {
+    let normalized = axes.map { axis in
+      precondition(axis >= -rank && axis < rank, "\(operation): axis \(axis) out of range for shape \(shape)")
+      return axis < 0 ? axis + rank : axis
+    }
+    return Array(Set(normalized)).sorted()
+  }
+
+  func reduce(
+    alongAxes axes: [Int], operation: String, initial: Scalar, _ combine: (Scalar, Scalar) -> Scalar
+  ) -> Tensor {
+    let axes = normalize(axes: axes, operation: operation)
+    var resultShape = shape
+    for axis in axes { resultShape[axis] = 1 }
+    if axes.isEmpty { return self }
+    var result = [Scalar](repeating: initial, count: resultShape.reduce(1, *))
+    let inputStrides = Tensor.broadcastStrides(of: shape, toRank: rank)
+    var outputStrides = Tensor.broadcastStrides(of: resultShape, toRank: rank)
+    for axis in axes { outputStrides[axis] = 0 }
+    scalars.withUnsafeBufferPointer { x in
+      result.withUnsafeMutableBufferPointer { out in
+        forEachRow(shape: shape, strides: inputStrides, outputStrides) { offX, strideX, offOut, strideOut, count in
+          for j in 0..<count {
+            out[offOut + j * strideOut] = combine(out[offOut + j * strideOut], x[offX + j * strideX])
+          }
+        }
+      }
+    }
+    return Tensor(uncheckedShape: resultShape, scalars: result)
+  }
+}

@@ -1,0 +1,53 @@
+/// Shape transformations: reshaping and transposition.
+extension Tensor {
+  /// The same scalars viewed with another shape of equal element count.
+  ///
+  /// - Precondition: `shape.reduce(1, *) == scalarCount`.
+  public func reshaped(to shape: [Int]) -> Tensor {
+    precondition(
+      shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == scalars.count,
+      "reshaped(to:): cannot reshape \(self.shape) (\(scalars.count) scalars) to \(shape)")
+    return Tensor(uncheckedShape: shape, scalars: scalars)
+  }
+
+  /// The tensor with its dimensions in reverse order; rank 0 and 1 are unchanged.
+  ///
+  /// For a matrix this is the usual transpose: `t.transposed()[j, i] == t[i, j]`.
+  public func transposed() -> Tensor {
+    transposed(permutation: Array((0..<rank).reversed()))
+  }
+
+  /// The tensor with its dimensions permuted: dimension `i` of the result is dimension
+  /// `permutation[i]` of this tensor.
+  ///
+  /// - Precondition: `permutation` is a permutation of `0..<rank`.
+  public func transposed(permutation: [Int]) -> Tensor {
+    precondition(
+      permutation.sorted() == Array(0..<rank),
+      "transposed(permutation:): \(permutation) is not a permutation of the axes of \(shape)")
+    if rank < 2 { return self }
+    let newShape = permutation.map { shape[$0] }
+    if rank == 2 {
+      let (rows, columns) = (shape[0], shape[1])
+      let result = scalars.withUnsafeBufferPointer { x in
+        [Scalar](unsafeUninitializedCapacity: x.count) { out, initialized in
+          for i in 0..<rows {
+            for j in 0..<columns { out[j * rows + i] = x[i * columns + j] }
+          }
+          initialized = x.count
+        }
+      }
+      return Tensor(uncheckedShape: newShape, scalars: result)
+    }
+    let sourceStrides = Tensor.broadcastStrides(of: shape, toRank: rank)
+    let strides = permutation.map { shape[$0] == 1 ? 0 : sourceStrides[$0] }
+    var result = [Scalar]()
+    result.reserveCapacity(scalars.count)
+    scalars.withUnsafeBufferPointer { x in
+      forEachRow(shape: newShape, strides: strides) { offset, stride, count in
+        for j in 0..<count { result.append(x[offset + j * stride]) }
+      }
+    }
+    return Tensor(uncheckedShape: newShape, scalars: result)
+  }
+}

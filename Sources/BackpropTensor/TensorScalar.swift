@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The scalar types a ``Tensor`` can hold: `Float` and `Double`.
+///
+/// The protocol gathers the elementary functions the operation catalogue needs, so that generic
+/// code can call `Scalar.exp(x)` without a dependency on a numerics package, and the inner
+/// loops (``TensorScalar/multiplyMatrices(_:_:_:m:k:n:transposeA:transposeB:)``) that are
+/// implemented once per concrete type so that they run fully specialised.
+public protocol TensorScalar: BinaryFloatingPoint, Sendable, CustomStringConvertible
+where RawSignificand: FixedWidthInteger {
+  /// e raised to `x`.
+  static func exp(_ x: Self) -> Self
+  /// Natural logarithm of `x`.
+  static func log(_ x: Self) -> Self
+  /// log(1 + x), accurate for small `x`.
+  static func log1p(_ x: Self) -> Self
+  /// Hyperbolic tangent of `x`.
+  static func tanh(_ x: Self) -> Self
+  /// `x` raised to the power `y`.
+  static func pow(_ x: Self, _ y: Self) -> Self
+  /// Cosine of `x` (radians).
+  static func cos(_ x: Self) -> Self
+
+  /// Row-major matrix product `C = op(A) · op(B)`, where `op` transposes when asked.
+  ///
+  /// - Parameters:
+  ///   - a: `m×k` (or `k×m` when `transposeA`), row-major.
+  ///   - b: `k×n` (or `n×k` when `transposeB`), row-major.
+  ///   - c: `m×n` output, overwritten.
+  static func multiplyMatrices(
+    _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ c: UnsafeMutablePointer<Self>,
+    m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool)
+}
+
+extension Float: TensorScalar {
+  @inlinable public static func exp(_ x: Float) -> Float { expf(x) }
+  @inlinable public static func log(_ x: Float) -> Float { logf(x) }
+  @inlinable public static func log1p(_ x: Float) -> Float { log1pf(x) }
+  @inlinable public static func tanh(_ x: Float) -> Float { tanhf(x) }
+  @inlinable public static func pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
+  @inlinable public static func cos(_ x: Float) -> Float { cosf(x) }
+  public static func multiplyMatrices(
+    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+    m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
+  ) {
+    MatrixKernels.multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+  }
+}
+
+extension Double: TensorScalar {
+  @inlinable public static func exp(_ x: Double) -> Double { libmExp(x) }
+  @inlinable public static func log(_ x: Double) -> Double { libmLog(x) }
+  @inlinable public static func log1p(_ x: Double) -> Double { libmLog1p(x) }
+  @inlinable public static func tanh(_ x: Double) -> Double { libmTanh(x) }
+  @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { libmPow(x, y) }
+  @inlinable public static func cos(_ x: Double) -> Double { libmCos(x) }
+  public static func multiplyMatrices(
+    _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
+    m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
+  ) {
+    MatrixKernels.multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+  }
+}
+
+// The C library's Double functions under names that the `Double` members above do not shadow.
+@usableFromInline func libmExp(_ x: Double) -> Double { exp(x) }
+@usableFromInline func libmLog(_ x: Double) -> Double { log(x) }
+@usableFromInline func libmLog1p(_ x: Double) -> Double { log1p(x) }
+@usableFromInline func libmTanh(_ x: Double) -> Double { tanh(x) }
+@usableFromInline func libmPow(_ x: Double, _ y: Double) -> Double { pow(x, y) }
+@usableFromInline func libmCos(_ x: Double) -> Double { cos(x) }
