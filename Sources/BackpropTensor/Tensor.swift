@@ -19,7 +19,15 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// The extent of each dimension; `[]` for a scalar.
   public let shape: [Int]
   /// The scalars in row-major order; `scalars.count == shape.reduce(1, *)`.
-  public internal(set) var scalars: [Scalar]
+  ///
+  /// Scalars may be changed in place; the count must stay equal to the product of the shape.
+  public var scalars: [Scalar] {
+    didSet {
+      precondition(
+        scalars.count == shape.reduce(1, *),
+        "Tensor.scalars: \(scalars.count) scalars assigned to a tensor of shape \(shape)")
+    }
+  }
 
   /// Creates a tensor without validation; callers guarantee the count matches the shape.
   init(uncheckedShape shape: [Int], scalars: [Scalar]) {

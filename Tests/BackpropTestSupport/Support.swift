@@ -1,1 +1,39 @@
 import Backprop
+
+/// `true` when every element satisfies |a − b| ≤ atol + rtol·|b| and the shapes are equal.
+public func isClose<Scalar: TensorScalar>(
+  _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, absoluteTolerance: Scalar = 1e-9, relativeTolerance: Scalar = 1e-9
+) -> Bool {
+  a.shape == b.shape
+    && zip(a.scalars, b.scalars).allSatisfy { x, y in
+      Swift.abs(x - y) <= absoluteTolerance + relativeTolerance * Swift.abs(y)
+    }
+}
+
+/// `true` when |a − b| ≤ atol + rtol·|b|.
+public func isClose<Scalar: TensorScalar>(
+  _ a: Scalar, _ b: Scalar, absoluteTolerance: Scalar = 1e-9, relativeTolerance: Scalar = 1e-9
+) -> Bool {
+  Swift.abs(a - b) <= absoluteTolerance + relativeTolerance * Swift.abs(b)
+}
+
+/// A tensor of the given shape with values drawn uniformly from `range`, away from zero by at
+/// least `margin` in absolute value when `margin > 0` (to stay off kinks such as relu's).
+public func randomTensor<Scalar: TensorScalar>(
+  _ shape: [Int], in range: ClosedRange<Double> = -2...2, awayFromZeroBy margin: Double = 0,
+  using generator: inout SeededRandomNumberGenerator
+) -> Tensor<Scalar> {
+  let count = shape.reduce(1, *)
+  var values: [Scalar] = []
+  while values.count < count {
+    let u = Double(generator.next() >> 11) * 0x1p-53
+    let x = range.lowerBound + (range.upperBound - range.lowerBound) * u
+    if Swift.abs(x) >= margin { values.append(Scalar(x)) }
+  }
+  return try! Tensor(shape: shape, scalars: values)
+}
+
+/// Converts a tensor between scalar types.
+public func converted<From: TensorScalar, To: TensorScalar>(_ t: Tensor<From>, to: To.Type = To.self) -> Tensor<To> {
+  try! Tensor<To>(shape: t.shape, scalars: t.scalars.map { To(Double($0)) })
+}

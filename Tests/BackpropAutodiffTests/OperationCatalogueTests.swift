@@ -1,0 +1,133 @@
+import Backprop
+import BackpropTestSupport
+import Testing
+
+/// One row of the operation catalogue.
+struct CatalogueRow<Scalar: TensorScalar> {
+  enum Arity { case unary, binary, matrix }
+  let name: String
+  let arity: Arity
+  /// Inputs are drawn from `range`, at least `margin` away from zero (kinks, domain edges).
+  var range: ClosedRange<Double> = -2...2
+  var margin: Double = 0.05
+  let apply: ([Variable<Scalar>]) -> Variable<Scalar>
+}
+
+/// The operation catalogue as a uniform table, written once for both scalar types. Every row is
+/// gradient-checked in Double over every shape it accepts, for several seeds, and its Float
+/// gradients are compared with Double. Adding an operation adds one row here.
+func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
+  [
+    // Primitives
+    .init(name: "+", arity: .binary) { $0[0] + $0[1] },
+    .init(name: "-", arity: .binary) { $0[0] - $0[1] },
+    .init(name: "*", arity: .binary) { $0[0] * $0[1] },
+    .init(name: "/", arity: .binary, margin: 0.5) { $0[0] / $0[1] },
+    .init(name: "neg", arity: .unary) { -$0[0] },
+    .init(name: "scalar ops", arity: .unary, margin: 0.5) { 3 - 2 * $0[0] + 1.5 / $0[0] - $0[0] / 4 },
+    .init(name: "matmul", arity: .matrix) { matmul($0[0], $0[1]) },
+    .init(name: "matmul Aᵀ", arity: .matrix) { matmul($0[0].transposed(), $0[1], transposeA: true) },
+    .init(name: "matmul Bᵀ", arity: .matrix) { matmul($0[0], $0[1].transposed(), transposeB: true) },
+    .init(name: "matmul AᵀBᵀ", arity: .matrix) {
+      matmul($0[0].transposed(), $0[1].transposed(), transposeA: true, transposeB: true)
+    },
+    .init(name: "transposed", arity: .unary) { $0[0].transposed() },
+    .init(name: "transposed(permutation:)", arity: .unary) {
+      $0[0].transposed(permutation: Array((0..<$0[0].shape.count).reversed()))
+    },
+    .init(name: "reshaped", arity: .unary) { $0[0].reshaped(to: [$0[0].value.scalarCount]) },
+    .init(name: "broadcasted", arity: .unary) { $0[0].broadcasted(to: [2] + $0[0].shape) },
+    .init(name: "relu", arity: .unary) { relu($0[0]) },
+    .init(name: "sigmoid", arity: .unary, range: -4...4) { sigmoid($0[0]) },
+    .init(name: "tanh", arity: .unary) { tanh($0[0]) },
+    .init(name: "exp", arity: .unary) { exp($0[0]) },
+    .init(name: "log", arity: .unary, range: 0.2...3) { log($0[0]) },
+    .init(name: "sqrt", arity: .unary, range: 0.2...3) { sqrt($0[0]) },
+    .init(name: "pow 3", arity: .unary) { pow($0[0], 3) },
+    .init(name: "pow 2.5", arity: .unary, range: 0.2...3) { pow($0[0], 2.5) },
+    .init(name: "pow -1", arity: .unary, margin: 0.5) { pow($0[0], -1) },
+    .init(name: "abs", arity: .unary) { abs($0[0]) },
+    .init(name: "softplus", arity: .unary, range: -4...4) { softplus($0[0]) },
+    .init(name: "sum", arity: .unary) { $0[0].sum() },
+    .init(name: "sum(alongAxes:)", arity: .unary) { $0[0].sum(alongAxes: [-1]) },
+    .init(name: "sum(squeezingAxes:)", arity: .unary) { $0[0].sum(squeezingAxes: [0]) },
+    // Composites
+    .init(name: "mean", arity: .unary) { $0[0].mean() },
+    .init(name: "mean(alongAxes:)", arity: .unary) { $0[0].mean(alongAxes: [0]) },
+    .init(name: "unbroadcasted", arity: .unary) { $0[0].unbroadcasted(to: Array(repeating: 1, count: $0[0].shape.count)) },
+    .init(name: "logSumExp", arity: .unary) { logSumExp($0[0], alongAxes: [-1]) },
+    .init(name: "logSoftmax", arity: .unary) { logSoftmax($0[0]) },
+    .init(name: "softmax", arity: .unary) { softmax($0[0]) },
+    .init(name: "squaredError", arity: .binary) { squaredError(predicted: $0[0], expected: $0[1]) },
+    .init(name: "meanSquaredError", arity: .binary) { meanSquaredError(predicted: $0[0], expected: $0[1]) },
+    .init(name: "softmaxCrossEntropy", arity: .unary) { v in
+      // a fixed target distribution along the last axis, independent of the input's value
+      let pattern = (0..<v[0].value.scalarCount).map { Scalar($0 % 3) }
+      let labels = softmax(Variable(try! Tensor(shape: v[0].shape, scalars: pattern)))
+      return softmaxCrossEntropy(logits: v[0], labels: labels.value)
+    },
+    .init(name: "sigmoidCrossEntropy", arity: .binary, range: -3...3) { v in
+      sigmoidCrossEntropy(logits: v[0], labels: sigmoid(v[1]))
+    },
+  ]
+}
+
+/// The shapes every row is checked at: single operands for unary rows, pairs (broadcasting
+/// included) for binary rows, and compatible matrices for matrix rows.
+func shapes(for arity: CatalogueRow<Double>.Arity, name: String) -> [[[Int]]] {
+  switch arity {
+  case .unary:
+    let all: [[Int]] = [[], [1], [5], [3, 4], [3, 1], [2, 3, 4]]
+    // rank-0 inputs have no axis to reduce along or stack on
+    return all.filter { !$0.isEmpty || !["sum(alongAxes:)", "sum(squeezingAxes:)", "mean(alongAxes:)", "logSumExp",
+      "logSoftmax", "softmax", "softmaxCrossEntropy"].contains(name) }.map { [$0] }
+  case .binary:
+    return [[[], []], [[1], [1]], [[5], [5]], [[3, 4], [3, 4]], [[3, 1], [1, 4]], [[2, 3, 4], [2, 1, 4]], [[3, 4], []]]
+  case .matrix:
+    return [[[1, 1], [1, 1]], [[3, 4], [4, 2]], [[5, 2], [2, 3]]]
+  }
+}
+
+let catalogueNames = catalogue(Double.self).map(\.name)
+let seeds: [UInt64] = [1, 2, 3]
+
+@Suite("Operation catalogue")
+struct OperationCatalogueTests {
+  @Test("Gradient check in Double (atol 1e-5, rtol 1e-3)", arguments: catalogueNames)
+  func gradientCheck(name: String) throws {
+    let row = try #require(catalogue(Double.self).first { $0.name == name })
+    for shapeSet in shapes(for: row.arity, name: name) {
+      for seed in seeds {
+        var rng = SeededRandomNumberGenerator(seed: seed)
+        let inputs: [Tensor<Double>] = shapeSet.map {
+          randomTensor($0, in: row.range, awayFromZeroBy: row.margin, using: &rng)
+        }
+        let report = checkGradients(at: inputs, row.apply)
+        #expect(report.passed, "\(name) at shapes \(shapeSet), seed \(seed): \(report)")
+      }
+    }
+  }
+
+  @Test("Float gradients agree with Double (atol 1e-4, rtol 1e-3)", arguments: catalogueNames)
+  func floatAgreesWithDouble(name: String) throws {
+    let doubleRow = try #require(catalogue(Double.self).first { $0.name == name })
+    let floatRow = try #require(catalogue(Float.self).first { $0.name == name })
+    for shapeSet in shapes(for: doubleRow.arity, name: name) {
+      var rng = SeededRandomNumberGenerator(seed: 7)
+      let inputs: [Tensor<Double>] = shapeSet.map {
+        randomTensor($0, in: doubleRow.range, awayFromZeroBy: doubleRow.margin, using: &rng)
+      }
+      let doubles = inputs.map { Variable($0, requiresGrad: true) }
+      let floats = inputs.map { Variable(converted($0, to: Float.self), requiresGrad: true) }
+      doubleRow.apply(doubles).sum().backward()
+      floatRow.apply(floats).sum().backward()
+      for (d, f) in zip(doubles, floats) {
+        let expected = d.grad ?? Tensor(zeros: d.shape)
+        let actual = converted(f.grad ?? Tensor(zeros: f.shape), to: Double.self)
+        #expect(
+          isClose(actual, expected, absoluteTolerance: 1e-4, relativeTolerance: 1e-3),
+          "\(name) at \(shapeSet): Float \(actual) vs Double \(expected)")
+      }
+    }
+  }
+}
