@@ -1,0 +1,121 @@
+import Backprop
+import BackpropTestSupport
+import Testing
+
+@Suite("backward() semantics")
+struct BackwardTests {
+  @Test("The issue's contract compiles and computes")
+  func contract() throws {
+    let t = try Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+    let m: Tensor<Double> = [[1, 2], [3, 4]]
+    let w = Variable(m, requiresGrad: true)
+    let x = Variable(t)
+    let a = Variable(-4.0, requiresGrad: true)
+    let target = Tensor<Double>(zeros: [3, 2])
+    let y = sigmoid(matmul(x.transposed(), w) + 1.5)
+    let loss = squaredError(predicted: y, expected: target)
+    loss.backward()
+    #expect(w.grad?.shape == w.value.shape)
+    #expect(x.grad == nil)
+    #expect(a.grad == nil)
+    let grads = gradients(of: loss, withRespectTo: [w])
+    #expect(grads[0].value == w.grad)
+    w.zeroGrad()
+    #expect(w.grad == nil)
+    #expect(loss.value.shape == [])
+  }
+
+  @Test("A variable used twice receives both contributions (fan-out)")
+  func fanOut() {
+    let x = Variable(3.0, requiresGrad: true)
+    let y = x * x + x  // dy/dx = 2x + 1 = 7
+    y.backward()
+    #expect(x.grad == Tensor(7.0))
+  }
+
+  @Test("Gradients accumulate across backward() calls until zeroGrad()")
+  func accumulation() {
+    let x = Variable(2.0, requiresGrad: true)
+    (x * x).backward()
+    (x * 3).backward()
+    #expect(x.grad == Tensor(7.0))  // 2x + 3
+    x.zeroGrad()
+    (x * 3).backward()
+    #expect(x.grad == Tensor(3.0))
+  }
+
+  @Test("backward() twice on the same graph adds the gradient twice (the graph is kept)")
+  func backwardTwice() {
+    let x = Variable(2.0, requiresGrad: true)
+    let y = x * x * x  // 3x² = 12
+    y.backward()
+    y.backward()
+    #expect(x.grad == Tensor(24.0))
+  }
+
+  @Test("backward(seed:) propagates an upstream gradient of any shape")
+  func seeded() {
+    let x = Variable(Tensor<Double>([1, 2, 3]), requiresGrad: true)
+    (x * x).backward(seed: Tensor([1, 10, 100]))
+    #expect(x.grad == Tensor([2, 40, 600]))
+  }
+
+  @Test("gradients(of:withRespectTo:) leaves .grad untouched and reaches intermediates")
+  func gradientsFunction() {
+    let x = Variable(3.0, requiresGrad: true)
+    let h = x * x
+    let y = h * 2 + 1
+    let unused = Variable(5.0, requiresGrad: true)
+    let g = gradients(of: y, withRespectTo: [x, h, unused])
+    #expect(g[0].value == Tensor(12.0))
+    #expect(g[1].value == Tensor(2.0))
+    #expect(g[2].value == Tensor(0.0))
+    #expect(x.grad == nil)
+  }
+
+  @Test("Broadcast operands get gradients summed back to their shapes")
+  func unbroadcasting() {
+    let a = Variable(Tensor<Double>(ones: [3, 1]), requiresGrad: true)
+    let b = Variable(Tensor<Double>(ones: [1, 4]), requiresGrad: true)
+    let c = Variable(2.0, requiresGrad: true)
+    ((a + b) * c).sum().backward()
+    #expect(a.grad == Tensor(repeating: 8, shape: [3, 1]))
+    #expect(b.grad == Tensor(repeating: 6, shape: [1, 4]))
+    #expect(c.grad == Tensor(24.0))
+  }
+
+  @Test("withoutGradients records nothing; detached() cuts the graph")
+  func noGradAndDetach() {
+    let x = Variable(2.0, requiresGrad: true)
+    let y = withoutGradients { x * x }
+    #expect(!y.requiresGrad && y.isLeaf)
+    let z = x.detached() * x  // only the second factor is differentiated
+    z.backward()
+    #expect(x.grad == Tensor(2.0))
+    #expect(x.detached().isLeaf && !x.detached().requiresGrad)
+  }
+
+  @Test("Operations on constants record nothing")
+  func constantsAreNotRecorded() {
+    let a = Variable(Tensor<Double>([1, 2]))
+    let b = exp(a) * a
+    #expect(b.isLeaf && !b.requiresGrad)
+  }
+
+  @Test("Intermediate results expose their operation and inputs")
+  func introspection() {
+    let x = Variable(1.0, requiresGrad: true, name: "x")
+    let y = sigmoid(x)
+    #expect(y.operationName == "sigmoid")
+    #expect(y.inputs.count == 1 && y.inputs[0] === x)
+    #expect(x.operationName == nil && x.isLeaf)
+  }
+
+  @Test("backward() on a non-scalar stops with a message naming the shape")
+  func nonScalarBackward() async {
+    await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let x = Variable(Tensor<Double>([1, 2, 3]), requiresGrad: true)
+      (x * 2).backward()
+    }
+  }
+}
