@@ -1,3 +1,178 @@
+import BackpropTensor
+import BackpropTestSupport
 import Testing
-@testable import BackpropTensor
-@Test func placeholder() {}
+
+@Suite("Tensor")
+struct TensorTests {
+  @Test("Construction from shape and scalars, scalars, literals, zeros and ones")
+  func construction() throws {
+    let t = try Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+    #expect(t.shape == [2, 3] && t.scalars == [1, 2, 3, 4, 5, 6] && t.rank == 2)
+    #expect(t[1, 2] == 6)
+    let s = Tensor<Double>(2.5)
+    #expect(s.shape == [] && s.scalar == 2.5)
+    let m: Tensor<Double> = [[1, 2], [3, 4]]
+    #expect(m.shape == [2, 2] && m.scalars == [1, 2, 3, 4])
+    let z = Tensor<Float>(zeros: [3, 4])
+    let o = Tensor<Float>(ones: [3])
+    #expect(z.scalars == Array(repeating: 0, count: 12) && o.scalars == [1, 1, 1])
+    let nested: Tensor<Float> = [[[1], [2]], [[3], [4]]]
+    #expect(nested.shape == [2, 2, 1])
+    #expect(m.description == "[[1.0, 2.0], [3.0, 4.0]]")
+  }
+
+  @Test("Data from outside is rejected with typed errors")
+  func typedErrors() {
+    #expect(throws: TensorError.scalarCountMismatch(shape: [2, 3], expected: 6, actual: 5)) {
+      try Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5])
+    }
+    #expect(throws: TensorError.negativeDimension(shape: [-1, 2])) {
+      try Tensor<Double>(shape: [-1, 2], scalars: [])
+    }
+    #expect(throws: TensorError.shapeTooLarge(shape: [Int.max, 2])) {
+      try Tensor<Double>(shape: [Int.max, 2], scalars: [])
+    }
+    #expect(throws: TensorError.raggedRows(expected: 2, actual: 1)) {
+      try Tensor<Double>(rows: [[1, 2], [3]])
+    }
+    #expect("\(TensorError.scalarCountMismatch(shape: [2], expected: 2, actual: 3))".contains("[2]"))
+  }
+
+  @Test("Copy-on-write: mutating a copy never changes a hidden copy")
+  func copyOnWrite() {
+    let original: Tensor<Double> = [1, 2, 3]
+    var copy = original
+    let hidden = copy  // e.g. captured by a recorded operation
+    copy[0] = 100
+    copy.scalars[2] = -1
+    #expect(original.scalars == [1, 2, 3])
+    #expect(hidden.scalars == [1, 2, 3])
+    #expect(copy.scalars == [100, 2, -1])
+    var inPlace = original
+    inPlace += Tensor([1, 1, 1])
+    #expect(original.scalars == [1, 2, 3] && inPlace.scalars == [2, 3, 4])
+  }
+
+  @Test("Broadcast shapes follow NumPy")
+  func broadcastShapes() {
+    #expect(Tensor<Double>.broadcastShape([3, 1], [1, 4]) == [3, 4])
+    #expect(Tensor<Double>.broadcastShape([2, 3, 4], [2, 1, 4]) == [2, 3, 4])
+    #expect(Tensor<Double>.broadcastShape([2, 3], [3]) == [2, 3])
+    #expect(Tensor<Double>.broadcastShape([], [5]) == [5])
+    #expect(Tensor<Double>.broadcastShape([2, 3], [2]) == nil)
+  }
+
+  @Test("Broadcast arithmetic, broadcasted(to:) and its adjoint unbroadcasted(to:)")
+  func broadcasting() {
+    let column: Tensor<Double> = [[1], [2], [3]]
+    let row: Tensor<Double> = [10, 20]
+    #expect((column + row) == [[11, 21], [12, 22], [13, 23]])
+    #expect((column * 2) == [[2], [4], [6]])
+    #expect(column.broadcasted(to: [3, 2]) == [[1, 1], [2, 2], [3, 3]])
+    let big = Tensor<Double>(ones: [2, 3, 2])
+    #expect(big.unbroadcasted(to: [3, 1]) == [[4], [4], [4]])
+    #expect(big.unbroadcasted(to: []) == Tensor(12.0))
+  }
+
+  @Test("Reductions along axes keep or squeeze dimensions")
+  func reductions() throws {
+    let t = try Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+    #expect(t.sum() == Tensor(21.0))
+    #expect(t.mean() == Tensor(3.5))
+    #expect(t.sum(alongAxes: [0]) == [[5, 7, 9]])
+    #expect(t.sum(alongAxes: [-1]) == [[6], [15]])
+    #expect(t.sum(squeezingAxes: [1]) == [6, 15])
+    #expect(t.max(alongAxes: [1]) == [[3], [6]])
+  }
+
+  @Test("Reshape and transposition")
+  func shapeOperations() throws {
+    let t = try Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+    #expect(t.reshaped(to: [3, 2]) == [[1, 2], [3, 4], [5, 6]])
+    #expect(t.transposed() == [[1, 4], [2, 5], [3, 6]])
+    let cube = try Tensor<Double>(shape: [2, 3, 4], scalars: (0..<24).map(Double.init))
+    let permuted = cube.transposed(permutation: [2, 0, 1])
+    #expect(permuted.shape == [4, 2, 3])
+    #expect(permuted[3, 1, 2] == cube[1, 2, 3])
+    #expect(cube.transposed().transposed() == cube)
+  }
+
+  /// The textbook triple loop, as the reference for every transpose variant.
+  static func naiveProduct(_ a: Tensor<Double>, _ b: Tensor<Double>) -> Tensor<Double> {
+    let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+    var c = Tensor<Double>(zeros: [m, n])
+    for i in 0..<m {
+      for j in 0..<n {
+        var total = 0.0
+        for p in 0..<k { total += a[i, p] * b[p, j] }
+        c[i, j] = total
+      }
+    }
+    return c
+  }
+
+  @Test("matmul equals the naive product, for every transpose variant", arguments: [(1, 1, 1), (3, 4, 5), (17, 9, 33)])
+  func matrixProduct(m: Int, k: Int, n: Int) {
+    var rng = SeededRandomNumberGenerator(seed: UInt64(m * 100 + n))
+    let a: Tensor<Double> = randomTensor([m, k], using: &rng)
+    let b: Tensor<Double> = randomTensor([k, n], using: &rng)
+    let expected = Self.naiveProduct(a, b)
+    let tolerance = 1e-12
+    #expect(isClose(matmul(a, b), expected, absoluteTolerance: tolerance))
+    #expect(isClose(matmul(a.transposed(), b, transposeA: true), expected, absoluteTolerance: tolerance))
+    #expect(isClose(matmul(a, b.transposed(), transposeB: true), expected, absoluteTolerance: tolerance))
+    #expect(
+      isClose(matmul(a.transposed(), b.transposed(), transposeA: true, transposeB: true), expected, absoluteTolerance: tolerance))
+    let floats = matmul(converted(a, to: Float.self), converted(b, to: Float.self))
+    #expect(isClose(converted(floats, to: Double.self), expected, absoluteTolerance: 1e-4, relativeTolerance: 1e-4))
+  }
+
+  @Test("Stable elementwise functions")
+  func elementwise() {
+    let x: Tensor<Double> = [-1000, 0, 1000]
+    #expect(x.sigmoid() == [0, 0.5, 1])
+    #expect(x.softplus() == [0, 0.6931471805599453, 1000])
+    #expect(x.relu() == [0, 0, 1000])
+  }
+
+  @Test("Shape mistakes stop with the operation and both shapes in the message")
+  func shapePreconditions() async {
+    let broadcast = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Double>(zeros: [2, 3]) + Tensor<Double>(zeros: [2])
+    }
+    let broadcastMessage = String(decoding: broadcast?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(broadcastMessage.contains("+: shapes [2, 3] and [2] do not broadcast"))
+
+    let product = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = matmul(Tensor<Double>(zeros: [2, 3]), Tensor<Double>(zeros: [2, 3]))
+    }
+    let productMessage = String(decoding: product?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(productMessage.contains("matmul: shapes [2, 3] and [2, 3] do not multiply"))
+  }
+}
+
+@Suite("SeededRandomNumberGenerator")
+struct SeededRandomTests {
+  @Test("The same seed gives the same sequence; different seeds differ")
+  func determinism() {
+    var a = SeededRandomNumberGenerator(seed: 42)
+    var b = SeededRandomNumberGenerator(seed: 42)
+    var c = SeededRandomNumberGenerator(seed: 43)
+    let first = (0..<5).map { _ in a.next() }
+    #expect(first == (0..<5).map { _ in b.next() })
+    #expect(first != (0..<5).map { _ in c.next() })
+  }
+
+  @Test("Uniform and normal tensors have the requested statistics")
+  func statistics() {
+    var rng = SeededRandomNumberGenerator(seed: 1)
+    let uniform = Tensor<Double>(randomUniform: [100_000], using: &rng)
+    #expect(uniform.scalars.allSatisfy { $0 >= 0 && $0 < 1 })
+    #expect(Swift.abs(uniform.mean().scalar - 0.5) < 0.01)
+    let normal = Tensor<Double>(randomNormal: [100_000], mean: 1, standardDeviation: 2, using: &rng)
+    let mean = normal.mean().scalar
+    let variance = normal.map { ($0 - mean) * ($0 - mean) }.mean().scalar
+    #expect(Swift.abs(mean - 1) < 0.03)
+    #expect(Swift.abs(variance - 4) < 0.1)
+  }
+}
