@@ -29,7 +29,8 @@ extension Variable {
   ///
   /// - Precondition: `seed.shape == shape`.
   public func backward(seed: Tensor<Scalar>, createGraph: Bool = false) {
-    precondition(seed.shape == value.shape, "backward(seed:): seed shape \(seed.shape) ≠ variable shape \(value.shape)")
+    precondition(
+      seed.shape == value.shape, "backward(seed:): seed shape \(seed.shape) ≠ variable shape \(value.shape)")
     if createGraph {
       _ = Tape.run(from: self, seed: Variable(seed), targets: []) { leaf, gradient in
         leaf.grad = leaf.grad.map { $0 + gradient.value } ?? gradient.value
@@ -65,13 +66,17 @@ public func gradients<Scalar>(
     mean(), or pass seed:
     """)
   let seed = seed ?? Tensor(repeating: 1, shape: output.shape)
-  precondition(seed.shape == output.shape, "gradients(of:): seed shape \(seed.shape) ≠ output shape \(output.shape)")
+  precondition(
+    seed.shape == output.shape, "gradients(of:): seed shape \(seed.shape) ≠ output shape \(output.shape)")
   if createGraph {
     let found = Tape.run(from: output, seed: Variable(seed), targets: variables) { _, _ in }
-    return zip(variables, found).map { variable, gradient in gradient ?? Variable(Tensor(zeros: variable.shape)) }
+    return zip(variables, found).map { variable, gradient in
+      gradient ?? Variable(Tensor(zeros: variable.shape))
+    }
   }
   let found = Tape.run(from: output, seed: seed, targets: variables) { _, _ in }
-  return zip(variables, found).map { variable, gradient in Variable(gradient ?? Tensor(zeros: variable.shape)) }
+  return zip(variables, found).map { variable, gradient in Variable(gradient ?? Tensor(zeros: variable.shape))
+  }
 }
 
 /// The reverse walk over the recorded graph.
@@ -129,12 +134,14 @@ enum Tape {
         needed.bits |= 1 << UInt64(i)
       }
       let inputGradients = recording.operation.pullback(
-        upstream, inputs: recording.inputs.map(G.backwardInput), output: G.backwardInput(node), needed: needed)
+        upstream, inputs: recording.inputs.map(G.backwardInput), output: G.backwardInput(node), needed: needed
+      )
       for (i, input) in recording.inputs.enumerated() where needed[i] {
         guard let gradient = inputGradients[i] else { continue }
         precondition(
           gradient.shape == input.shape,
-          "pullback of \(recording.operation.name): gradient shape \(gradient.shape) ≠ input shape \(input.shape)")
+          "pullback of \(recording.operation.name): gradient shape \(gradient.shape) ≠ input shape \(input.shape)"
+        )
         if detectsAnomalies && !gradient.tensor.isFinite {
           anomaly(
             "backward of \(recording.operation.name) produced a non-finite gradient for its input \(i), "

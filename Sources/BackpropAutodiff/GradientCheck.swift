@@ -26,7 +26,8 @@ public struct GradientCheckReport<Scalar: TensorScalar>: CustomStringConvertible
   /// One line saying whether the check passed and naming the worst element.
   public var description: String {
     guard let worst else { return "gradient check: no elements" }
-    return "gradient check \(passed ? "passed" : "FAILED") over \(elementCount) elements; worst: input \(worst.input) "
+    return
+      "gradient check \(passed ? "passed" : "FAILED") over \(elementCount) elements; worst: input \(worst.input) "
       + "index \(worst.index): tape \(worst.analytic), finite differences \(worst.numeric) "
       + "(error \(worst.errorRatio) × tolerance)"
   }
@@ -88,7 +89,9 @@ public func checkGradients<Scalar>(
       if ratio.isNaN { ratio = .infinity }
       count += 1
       if worst == nil || ratio > worst!.errorRatio {
-        worst = .init(input: i, index: multiIndex(j, in: input.shape), analytic: tape, numeric: numeric, errorRatio: ratio)
+        worst = .init(
+          input: i, index: multiIndex(j, in: input.shape), analytic: tape, numeric: numeric, errorRatio: ratio
+        )
       }
     }
   }

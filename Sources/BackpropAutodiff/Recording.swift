@@ -59,7 +59,9 @@ func describe(_ origin: Backtrace?) -> String {
   guard let frames = origin?.symbolicated()?.frames else { return "<unknown location>" }
   for frame in frames {
     guard let location = frame.symbol?.sourceLocation else { continue }
-    if location.path.contains("/Sources/BackpropAutodiff/") || location.path.contains("/Sources/BackpropTensor/") {
+    if location.path.contains("/Sources/BackpropAutodiff/")
+      || location.path.contains("/Sources/BackpropTensor/")
+    {
       continue
     }
     return "\(location.path):\(location.line)"

@@ -34,6 +34,11 @@ extension Tensor: ExpressibleByArrayLiteral {
     self.init(uncheckedShape: literal.shape, scalars: literal.scalars)
   }
 
+  /// Creates a tensor from a nested array literal: `Tensor<Double>([[1, 2], [3, 4]])`.
+  public init(_ literal: TensorLiteral<Scalar>) {
+    self.init(uncheckedShape: literal.shape, scalars: literal.scalars)
+  }
+
   /// Creates a rank-2 tensor from rows that come from outside, validating that they are not ragged.
   ///
   /// - Throws: ``TensorError/raggedRows(expected:actual:)`` when rows differ in length.

@@ -56,7 +56,8 @@ extension Tensor {
     for axis in axes { outputStrides[axis] = 0 }
     scalars.withUnsafeBufferPointer { x in
       result.withUnsafeMutableBufferPointer { out in
-        forEachRow(shape: shape, strides: inputStrides, outputStrides) { offX, strideX, offOut, strideOut, count in
+        forEachRow(shape: shape, strides: inputStrides, outputStrides) {
+          offX, strideX, offOut, strideOut, count in
           for j in 0..<count {
             out[offOut + j * strideOut] = combine(out[offOut + j * strideOut], x[offX + j * strideX])
           }

@@ -85,7 +85,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   ///
   /// - Precondition: the tensor holds exactly one scalar.
   public var scalar: Scalar {
-    precondition(scalars.count == 1, "Tensor.scalar: tensor of shape \(shape) holds \(scalars.count) scalars, not 1")
+    precondition(
+      scalars.count == 1, "Tensor.scalar: tensor of shape \(shape) holds \(scalars.count) scalars, not 1")
     return scalars[0]
   }
 
@@ -137,7 +138,8 @@ public enum TensorError: Error, Equatable, Sendable, CustomStringConvertible {
       "shape \(shape) needs \(expected) scalars, got \(actual)"
     case .negativeDimension(let shape): "shape \(shape) has a negative extent"
     case .shapeTooLarge(let shape): "shape \(shape) has more elements than Int can count"
-    case .raggedRows(let expected, let actual): "ragged nested array: a row of \(actual) where \(expected) expected"
+    case .raggedRows(let expected, let actual):
+      "ragged nested array: a row of \(actual) where \(expected) expected"
     }
   }
 }

@@ -39,12 +39,19 @@ where RawSignificand: FixedWidthInteger {
 }
 
 extension Float: TensorScalar {
+  /// e raised to `x`.
   @inlinable public static func exp(_ x: Float) -> Float { expf(x) }
+  /// Natural logarithm of `x`.
   @inlinable public static func log(_ x: Float) -> Float { logf(x) }
+  /// log(1 + x).
   @inlinable public static func log1p(_ x: Float) -> Float { log1pf(x) }
+  /// Hyperbolic tangent of `x`.
   @inlinable public static func tanh(_ x: Float) -> Float { tanhf(x) }
+  /// `x` raised to `y`.
   @inlinable public static func pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
+  /// Cosine of `x`.
   @inlinable public static func cos(_ x: Float) -> Float { cosf(x) }
+  /// Row-major matrix product, specialised for `Float`.
   public static func multiplyMatrices(
     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
@@ -54,12 +61,19 @@ extension Float: TensorScalar {
 }
 
 extension Double: TensorScalar {
+  /// e raised to `x`.
   @inlinable public static func exp(_ x: Double) -> Double { libmExp(x) }
+  /// Natural logarithm of `x`.
   @inlinable public static func log(_ x: Double) -> Double { libmLog(x) }
+  /// log(1 + x).
   @inlinable public static func log1p(_ x: Double) -> Double { libmLog1p(x) }
+  /// Hyperbolic tangent of `x`.
   @inlinable public static func tanh(_ x: Double) -> Double { libmTanh(x) }
+  /// `x` raised to `y`.
   @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { libmPow(x, y) }
+  /// Cosine of `x`.
   @inlinable public static func cos(_ x: Double) -> Double { libmCos(x) }
+  /// Row-major matrix product, specialised for `Double`.
   public static func multiplyMatrices(
     _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool

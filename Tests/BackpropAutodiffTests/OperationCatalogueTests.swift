@@ -54,7 +54,9 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     // Composites
     .init(name: "mean", arity: .unary) { $0[0].mean() },
     .init(name: "mean(alongAxes:)", arity: .unary) { $0[0].mean(alongAxes: [0]) },
-    .init(name: "unbroadcasted", arity: .unary) { $0[0].unbroadcasted(to: Array(repeating: 1, count: $0[0].shape.count)) },
+    .init(name: "unbroadcasted", arity: .unary) {
+      $0[0].unbroadcasted(to: Array(repeating: 1, count: $0[0].shape.count))
+    },
     .init(name: "logSumExp", arity: .unary) { logSumExp($0[0], alongAxes: [-1]) },
     .init(name: "logSoftmax", arity: .unary) { logSoftmax($0[0]) },
     .init(name: "softmax", arity: .unary) { softmax($0[0]) },
@@ -79,10 +81,18 @@ func shapes(for arity: CatalogueRow<Double>.Arity, name: String) -> [[[Int]]] {
   case .unary:
     let all: [[Int]] = [[], [1], [5], [3, 4], [3, 1], [2, 3, 4]]
     // rank-0 inputs have no axis to reduce along or stack on
-    return all.filter { !$0.isEmpty || !["sum(alongAxes:)", "sum(squeezingAxes:)", "mean(alongAxes:)", "logSumExp",
-      "logSoftmax", "softmax", "softmaxCrossEntropy"].contains(name) }.map { [$0] }
+    return all.filter {
+      !$0.isEmpty
+        || ![
+          "sum(alongAxes:)", "sum(squeezingAxes:)", "mean(alongAxes:)", "logSumExp",
+          "logSoftmax", "softmax", "softmaxCrossEntropy",
+        ].contains(name)
+    }.map { [$0] }
   case .binary:
-    return [[[], []], [[1], [1]], [[5], [5]], [[3, 4], [3, 4]], [[3, 1], [1, 4]], [[2, 3, 4], [2, 1, 4]], [[3, 4], []]]
+    return [
+      [[], []], [[1], [1]], [[5], [5]], [[3, 4], [3, 4]], [[3, 1], [1, 4]], [[2, 3, 4], [2, 1, 4]],
+      [[3, 4], []],
+    ]
   case .matrix:
     return [[[1, 1], [1, 1]], [[3, 4], [4, 2]], [[5, 2], [2, 3]]]
   }

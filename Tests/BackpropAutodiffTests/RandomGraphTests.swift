@@ -9,7 +9,9 @@ struct RandomGraphTests {
   static let leafShapes: [[Int]] = [[3, 4], [3, 1], [1, 4], [4], []]
 
   /// Builds one random graph from `seed`; the same seed always gives the same graph.
-  static func graph(seed: UInt64) -> (inputs: [Tensor<Double>], build: ([Variable<Double>]) -> Variable<Double>) {
+  static func graph(seed: UInt64) -> (
+    inputs: [Tensor<Double>], build: ([Variable<Double>]) -> Variable<Double>
+  ) {
     var rng = SeededRandomNumberGenerator(seed: seed)
     let leafCount = 2 + Int(rng.next() % 3)
     let inputs: [Tensor<Double>] = (0..<leafCount).map { _ in
@@ -20,7 +22,8 @@ struct RandomGraphTests {
     var recipe: [(op: Int, a: Int, b: Int)] = []
     for step in 0..<operationCount {
       let available = leafCount + step
-      recipe.append((Int(rng.next() % 9), Int(rng.next() % UInt64(available)), Int(rng.next() % UInt64(available))))
+      recipe.append(
+        (Int(rng.next() % 9), Int(rng.next() % UInt64(available)), Int(rng.next() % UInt64(available))))
     }
     let build: ([Variable<Double>]) -> Variable<Double> = { leaves in
       var nodes = leaves

@@ -111,7 +111,9 @@ struct TensorTests {
     return c
   }
 
-  @Test("matmul equals the naive product, for every transpose variant", arguments: [(1, 1, 1), (3, 4, 5), (17, 9, 33)])
+  @Test(
+    "matmul equals the naive product, for every transpose variant",
+    arguments: [(1, 1, 1), (3, 4, 5), (17, 9, 33)])
   func matrixProduct(m: Int, k: Int, n: Int) {
     var rng = SeededRandomNumberGenerator(seed: UInt64(m * 100 + n))
     let a: Tensor<Double> = randomTensor([m, k], using: &rng)
@@ -122,9 +124,12 @@ struct TensorTests {
     #expect(isClose(matmul(a.transposed(), b, transposeA: true), expected, absoluteTolerance: tolerance))
     #expect(isClose(matmul(a, b.transposed(), transposeB: true), expected, absoluteTolerance: tolerance))
     #expect(
-      isClose(matmul(a.transposed(), b.transposed(), transposeA: true, transposeB: true), expected, absoluteTolerance: tolerance))
+      isClose(
+        matmul(a.transposed(), b.transposed(), transposeA: true, transposeB: true), expected,
+        absoluteTolerance: tolerance))
     let floats = matmul(converted(a, to: Float.self), converted(b, to: Float.self))
-    #expect(isClose(converted(floats, to: Double.self), expected, absoluteTolerance: 1e-4, relativeTolerance: 1e-4))
+    #expect(
+      isClose(converted(floats, to: Double.self), expected, absoluteTolerance: 1e-4, relativeTolerance: 1e-4))
   }
 
   @Test("Stable elementwise functions")

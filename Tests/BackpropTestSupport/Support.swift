@@ -34,6 +34,8 @@ public func randomTensor<Scalar: TensorScalar>(
 }
 
 /// Converts a tensor between scalar types.
-public func converted<From: TensorScalar, To: TensorScalar>(_ t: Tensor<From>, to: To.Type = To.self) -> Tensor<To> {
+public func converted<From: TensorScalar, To: TensorScalar>(_ t: Tensor<From>, to: To.Type = To.self)
+  -> Tensor<To>
+{
   try! Tensor<To>(shape: t.shape, scalars: t.scalars.map { To(Double($0)) })
 }

@@ -24,4 +24,8 @@ extension Variable {
   public static func + (lhs: Variable, rhs: Scalar) -> Variable { lhs + Variable(rhs) }
   /// Adds a constant scalar to every element. Gradient: ∂(c + x)/∂x = 1.
   public static func + (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) + rhs }
+  /// Elementwise sum with a constant tensor (broadcasting). Gradient: ∂(x + c)/∂x = 1.
+  public static func + (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs + Variable(rhs) }
+  /// Elementwise sum with a constant tensor (broadcasting). Gradient: ∂(x + c)/∂x = 1.
+  public static func + (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) + rhs }
 }

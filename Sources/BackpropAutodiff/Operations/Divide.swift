@@ -24,4 +24,8 @@ extension Variable {
   public static func / (lhs: Variable, rhs: Scalar) -> Variable { lhs / Variable(rhs) }
   /// Divides a constant scalar by every element. Gradient: −c/x².
   public static func / (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) / rhs }
+  /// Elementwise quotient with a constant tensor (broadcasting). Gradient: 1/c for the numerator, −c/x² for the denominator.
+  public static func / (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs / Variable(rhs) }
+  /// Elementwise quotient with a constant tensor (broadcasting). Gradient: 1/c for the numerator, −c/x² for the denominator.
+  public static func / (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) / rhs }
 }

@@ -8,7 +8,9 @@ import BackpropTensor
 /// - Parameters:
 ///   - predicted: The network's output.
 ///   - expected: The target, of a shape that broadcasts with `predicted`.
-public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<Scalar> {
+public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<
+  Scalar
+> {
   let difference = predicted - expected
   return (difference * difference).mean()
 }
@@ -16,6 +18,8 @@ public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Vari
 /// The mean of (p − e)² over every element against a constant target.
 ///
 /// Gradient: ∂/∂p = 2(p − e)/n for n elements.
-public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Tensor<Scalar>) -> Variable<Scalar> {
+public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Tensor<Scalar>) -> Variable<
+  Scalar
+> {
   meanSquaredError(predicted: predicted, expected: Variable(expected))
 }

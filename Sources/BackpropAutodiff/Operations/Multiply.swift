@@ -24,4 +24,8 @@ extension Variable {
   public static func * (lhs: Variable, rhs: Scalar) -> Variable { lhs * Variable(rhs) }
   /// Multiplies every element by a constant scalar. Gradient: ∂(c·x)/∂x = c.
   public static func * (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) * rhs }
+  /// Elementwise product with a constant tensor (broadcasting). Gradient: ∂(x ⊙ c)/∂x = c.
+  public static func * (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs * Variable(rhs) }
+  /// Elementwise product with a constant tensor (broadcasting). Gradient: ∂(x ⊙ c)/∂x = c.
+  public static func * (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) * rhs }
 }

@@ -10,11 +10,14 @@ import BackpropTensor
 ///
 /// Gradient: ∂/∂x = (σ(x) − z) / n for n elements.
 /// - Precondition: the shapes broadcast.
-public func sigmoidCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variable<Scalar>) -> Variable<Scalar> {
+public func sigmoidCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variable<Scalar>) -> Variable<
+  Scalar
+> {
   (softplus(logits) - logits * labels).mean()
 }
 
 /// Sigmoid cross-entropy against constant labels.
-public func sigmoidCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor<Scalar>) -> Variable<Scalar> {
+public func sigmoidCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor<Scalar>) -> Variable<Scalar>
+{
   sigmoidCrossEntropy(logits: logits, labels: Variable(labels))
 }

@@ -12,7 +12,9 @@ import BackpropTensor
 ///   - logits: Unnormalised scores, `[classes]` or `[batch, classes]` (any leading axes).
 ///   - labels: Target probabilities of the same shape.
 /// - Precondition: the shapes are equal.
-public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variable<Scalar>) -> Variable<Scalar> {
+public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variable<Scalar>) -> Variable<
+  Scalar
+> {
   precondition(
     logits.shape == labels.shape,
     "softmaxCrossEntropy(logits:labels:): logits shape \(logits.shape) ≠ labels shape \(labels.shape)")
@@ -23,6 +25,7 @@ public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variab
 }
 
 /// Softmax cross-entropy against constant target probabilities.
-public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor<Scalar>) -> Variable<Scalar> {
+public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor<Scalar>) -> Variable<Scalar>
+{
   softmaxCrossEntropy(logits: logits, labels: Variable(labels))
 }

@@ -8,7 +8,8 @@ import BackpropTensor
 /// - Parameters:
 ///   - predicted: The network's output.
 ///   - expected: The target, of a shape that broadcasts with `predicted`.
-public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<Scalar> {
+public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<Scalar>
+{
   let difference = predicted - expected
   return (difference * difference).sum() * 0.5
 }

@@ -23,4 +23,8 @@ extension Variable {
   public static func - (lhs: Variable, rhs: Scalar) -> Variable { lhs - Variable(rhs) }
   /// Subtracts every element from a constant scalar. Gradient: −1.
   public static func - (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) - rhs }
+  /// Elementwise difference with a constant tensor (broadcasting). Gradient: ±1.
+  public static func - (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs - Variable(rhs) }
+  /// Elementwise difference with a constant tensor (broadcasting). Gradient: ±1.
+  public static func - (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) - rhs }
 }

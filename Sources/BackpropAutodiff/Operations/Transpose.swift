@@ -25,6 +25,7 @@ extension Variable {
   /// Gradient: the upstream gradient permuted by the inverse permutation.
   /// - Precondition: `permutation` is a permutation of `0..<rank`.
   public func transposed(permutation: [Int]) -> Variable {
-    Variable.record(Transpose(permutation: permutation), [self], value: value.transposed(permutation: permutation))
+    Variable.record(
+      Transpose(permutation: permutation), [self], value: value.transposed(permutation: permutation))
   }
 }
