@@ -1,0 +1,18 @@
+import Backprop
+import BackpropTestSupport
+import Foundation
+import Testing
+
+@Suite("Softmax")
+struct SoftmaxTests {
+  @Test("softmax([0, ln 3]) = [¼, ¾]; logSumExp′ = softmax")
+  func workedValues() {
+    let x = Variable(Tensor<Double>([0, Double.log(3)]), requiresGrad: true)
+    #expect(isClose(softmax(x).value, Tensor([0.25, 0.75])))
+    #expect(isClose(logSoftmax(x).value, Tensor([Double.log(0.25), Double.log(0.75)])))
+    let lse = logSumExp(x, alongAxes: [0])
+    #expect(isClose(lse.value, Tensor([Double.log(4)])))
+    lse.sum().backward()
+    #expect(isClose(x.grad!, Tensor([0.25, 0.75])))
+  }
+}
