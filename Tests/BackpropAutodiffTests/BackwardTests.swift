@@ -111,11 +111,25 @@ struct BackwardTests {
     #expect(x.operationName == nil && x.isLeaf)
   }
 
-  @Test("backward() on a non-scalar stops with a message naming the shape")
+  @Test("backward() on a non-scalar stops with a message naming the shape and the remedy")
   func nonScalarBackward() async {
-    await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let x = Variable(Tensor<Double>([1, 2, 3]), requiresGrad: true)
       (x * 2).backward()
     }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("shape [3]"))
+    #expect(message.contains("sum()") && message.contains("mean()") && message.contains("backward(seed:)"))
+  }
+
+  @Test("Shape mistakes between variables stop with the operation and both shapes")
+  func variableShapeMistake() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let a = Variable(Tensor<Double>(zeros: [2, 3]), requiresGrad: true)
+      let b = Variable(Tensor<Double>(zeros: [4, 2]))
+      _ = matmul(a, b)
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("matmul: shapes [2, 3] and [4, 2] do not multiply"))
   }
 }
