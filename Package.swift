@@ -4,6 +4,7 @@ import PackageDescription
 // Layers, lowest first. Each target only sees the ones below it:
 //   BackpropTensor   — n-dimensional Tensor, storage, broadcasting, kernels (no autodiff)
 //   BackpropAutodiff — Variable, the tape, backward(), the operation catalogue, gradient checking
+//   BackpropNN       — Layer, Dense, Sequential, initialisers, optimisers
 //   Backprop         — umbrella: `import Backprop` re-exports everything
 let package = Package(
   name: "Backprop",
@@ -13,13 +14,15 @@ let package = Package(
   targets: [
     .target(name: "BackpropTensor"),
     .target(name: "BackpropAutodiff", dependencies: ["BackpropTensor"]),
-    .target(name: "Backprop", dependencies: ["BackpropTensor", "BackpropAutodiff"]),
+    .target(name: "BackpropNN", dependencies: ["BackpropTensor", "BackpropAutodiff"]),
+    .target(name: "Backprop", dependencies: ["BackpropTensor", "BackpropAutodiff", "BackpropNN"]),
 
     .executableTarget(name: "Demo", dependencies: ["Backprop"], path: "Examples/Demo"),
 
     .target(name: "BackpropTestSupport", dependencies: ["Backprop"], path: "Tests/BackpropTestSupport"),
     .testTarget(name: "BackpropTensorTests", dependencies: ["BackpropTensor", "BackpropTestSupport"]),
     .testTarget(name: "BackpropAutodiffTests", dependencies: ["Backprop", "BackpropTestSupport"]),
+    .testTarget(name: "BackpropNNTests", dependencies: ["Backprop", "BackpropTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

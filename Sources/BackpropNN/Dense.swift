@@ -1,0 +1,76 @@
+import BackpropAutodiff
+import BackpropTensor
+
+/// A fully connected layer: y = activation(x·W + b), with W of shape `[inputSize, outputSize]`
+/// and b of shape `[outputSize]`.
+///
+/// Its gradients come from the tape: for upstream G at the pre-activation z = x·W + b,
+/// ∂L/∂W = xᵀ·G, ∂L/∂b = Σ_batch G and ∂L/∂x = G·Wᵀ — the per-layer rules tutorials derive by
+/// hand.
+public final class Dense<Scalar: TensorScalar>: Layer {
+  /// The weight matrix, `[inputSize, outputSize]`.
+  public let weight: Variable<Scalar>
+  /// The bias vector, `[outputSize]`.
+  public let bias: Variable<Scalar>
+  /// The activation applied after the affine map.
+  public let activation: Activation<Scalar>
+
+  /// A layer with explicit weights.
+  ///
+  /// - Parameters:
+  ///   - weight: `[inputSize, outputSize]`.
+  ///   - bias: `[outputSize]`.
+  ///   - activation: Applied after x·W + b; `.identity` by default.
+  /// - Precondition: the weight has rank 2 and the bias matches its second dimension.
+  public init(weight: Tensor<Scalar>, bias: Tensor<Scalar>, activation: Activation<Scalar> = .identity) {
+    precondition(
+      weight.rank == 2 && bias.shape == [weight.shape[1]],
+      "Dense(weight:bias:): weight \(weight.shape) needs rank 2 and bias [\(weight.rank == 2 ? weight.shape[1] : 0)], got \(bias.shape)"
+    )
+    self.weight = Variable(weight, requiresGrad: true, name: "weight")
+    self.bias = Variable(bias, requiresGrad: true, name: "bias")
+    self.activation = activation
+  }
+
+  /// A layer with randomly initialised weights and zero bias.
+  ///
+  /// - Parameters:
+  ///   - inputSize: Features in.
+  ///   - outputSize: Features out.
+  ///   - activation: Applied after x·W + b; `.identity` by default.
+  ///   - initializer: How W is drawn; He normal for `.relu`, Glorot uniform otherwise.
+  ///   - generator: The random source; pass a ``SeededRandomNumberGenerator`` for reproducible
+  ///     weights.
+  public init<G: RandomNumberGenerator>(
+    inputSize: Int, outputSize: Int, activation: Activation<Scalar> = .identity,
+    initializer: Initializer? = nil,
+    using generator: inout G
+  ) {
+    let scheme = initializer ?? (activation.name == "relu" ? .heNormal : .glorotUniform)
+    self.weight = Variable(
+      scheme.weights(fanIn: inputSize, fanOut: outputSize, using: &generator), requiresGrad: true,
+      name: "weight")
+    self.bias = Variable(Tensor(zeros: [outputSize]), requiresGrad: true, name: "bias")
+    self.activation = activation
+  }
+
+  /// A layer with weights drawn from the system's random source (not reproducible; pass
+  /// `using:` a seeded generator for that).
+  public convenience init(
+    inputSize: Int, outputSize: Int, activation: Activation<Scalar> = .identity,
+    initializer: Initializer? = nil
+  ) {
+    var generator = SystemRandomNumberGenerator()
+    self.init(
+      inputSize: inputSize, outputSize: outputSize, activation: activation, initializer: initializer,
+      using: &generator)
+  }
+
+  /// activation(x·W + b) for a batch x of shape `[batch, inputSize]`.
+  public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
+    activation(matmul(input, weight) + bias)
+  }
+
+  /// `[weight, bias]`.
+  public var parameters: [Variable<Scalar>] { [weight, bias] }
+}

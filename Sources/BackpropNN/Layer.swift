@@ -1,0 +1,49 @@
+import BackpropAutodiff
+import BackpropTensor
+
+/// A differentiable function with parameters: the building block of networks.
+///
+/// Adopt it for your own layers: implement `callAsFunction(_:)` with operations on variables,
+/// and list the trainable variables in `parameters`. Layers are reference types, so an
+/// optimiser and a model share the same parameter variables.
+///
+/// ```swift
+/// final class Scale: Layer {
+///   let factor = Variable(Tensor<Double>(2.0), requiresGrad: true)
+///   func callAsFunction(_ input: Variable<Double>) -> Variable<Double> { input * factor }
+///   var parameters: [Variable<Double>] { [factor] }
+/// }
+/// ```
+public protocol Layer<Scalar>: AnyObject {
+  /// The scalar type of the layer's tensors.
+  associatedtype Scalar: TensorScalar
+  /// Applies the layer to a batch, `[batch, features]` for the built-in layers.
+  func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar>
+  /// The trainable variables, in a stable order.
+  var parameters: [Variable<Scalar>] { get }
+}
+
+/// An elementwise function applied after a layer's affine map.
+public struct Activation<Scalar: TensorScalar> {
+  /// A short name, e.g. `"relu"`.
+  public let name: String
+  let function: (Variable<Scalar>) -> Variable<Scalar>
+
+  /// A custom activation built from differentiable operations; its gradient comes from the tape.
+  public init(name: String = "custom", _ function: @escaping (Variable<Scalar>) -> Variable<Scalar>) {
+    self.name = name
+    self.function = function
+  }
+
+  /// Applies the activation.
+  public func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar> { function(x) }
+
+  /// max(x, 0).
+  public static var relu: Activation { Activation(name: "relu") { BackpropAutodiff.relu($0) } }
+  /// 1 / (1 + e^−x).
+  public static var sigmoid: Activation { Activation(name: "sigmoid") { BackpropAutodiff.sigmoid($0) } }
+  /// tanh x.
+  public static var tanh: Activation { Activation(name: "tanh") { BackpropAutodiff.tanh($0) } }
+  /// x, unchanged (no operation is recorded).
+  public static var identity: Activation { Activation(name: "identity") { $0 } }
+}

@@ -1,0 +1,96 @@
+import Backprop
+import BackpropTestSupport
+import Testing
+
+/// A user-defined layer: multiplies by a learned scalar.
+final class Scale: Layer {
+  let factor = Variable(Tensor<Double>(2.0), requiresGrad: true, name: "factor")
+  func callAsFunction(_ input: Variable<Double>) -> Variable<Double> { input * factor }
+  var parameters: [Variable<Double>] { [factor] }
+}
+
+@Suite("Layers")
+struct LayerTests {
+  @Test("The issue's contract compiles")
+  func contract() {
+    let model = Sequential {
+      Dense<Float>(inputSize: 784, outputSize: 256, activation: .relu)
+      Dense<Float>(inputSize: 256, outputSize: 10)  // activation defaults to .identity
+    }
+    let w: Tensor<Double> = [[0.1, 0.2], [0.3, 0.4]]
+    let b: Tensor<Double> = [0.5, 0.5]
+    let hidden = Dense<Double>(weight: w, bias: b, activation: .sigmoid)
+    #expect(hidden.weight.shape == [2, 2] && hidden.bias.shape == [2])
+    let x = Variable(Tensor<Float>(zeros: [3, 784]))
+    let out = model(x)
+    #expect(out.shape == [3, 10])
+    #expect(model.parameters.map(\.shape) == [[784, 256], [256], [256, 10], [10]])
+    let loss = out.mean()
+    let sgd = SGD(parameters: model.parameters, learningRate: 0.1)
+    let momentum = Momentum(parameters: model.parameters, learningRate: 0.05, momentum: 0.9)
+    let adam = Adam(parameters: model.parameters, learningRate: 1e-3)
+    sgd.zeroGrad()
+    loss.backward()
+    sgd.step()
+    momentum.step()
+    adam.step()
+  }
+
+  @Test("Dense computes activation(x·W + b) as by hand")
+  func denseByHand() {
+    // tinhatben's hidden layer: inputs (1, 0), w1..w4 = 0.1..0.4, biases 0.5
+    let layer = Dense<Double>(weight: [[0.1, 0.2], [0.3, 0.4]], bias: [0.5, 0.5], activation: .sigmoid)
+    let y = layer(Variable(Tensor<Double>([[1, 0]])))
+    let expected = [1 / (1 + Double.exp(-0.6)), 1 / (1 + Double.exp(-0.7))]
+    #expect(isClose(y.value, try! Tensor(rows: [expected])))
+    let linear = Dense<Double>(weight: [[1, 2], [3, 4]], bias: [10, 20])
+    #expect(linear(Variable(Tensor<Double>([[1, 1]]))).value == Tensor([[14, 26]]))
+  }
+
+  @Test("Dense gradients are the hand rules: ∂W = xᵀG, ∂b = Σ G, ∂x = G·Wᵀ")
+  func denseGradients() {
+    let layer = Dense<Double>(weight: [[1, 2], [3, 4]], bias: [0, 0])
+    let x = Variable(Tensor<Double>([[1, 2], [3, 4]]), requiresGrad: true)
+    layer(x).backward(seed: Tensor([[1, 0], [0, 1]]))
+    #expect(layer.weight.grad == Tensor([[1, 3], [2, 4]]))
+    #expect(layer.bias.grad == Tensor([1, 1]))
+    #expect(x.grad == Tensor([[1, 3], [2, 4]]))
+  }
+
+  @Test("Sequential composes in order, with custom layers, nesting, if and for")
+  func sequentialComposition() {
+    let useExtra = true
+    let first = Dense<Double>(weight: [[1, 0], [0, 1]], bias: [1, 1])
+    let custom = Scale()
+    let model = Sequential {
+      first
+      custom
+      Sequential {
+        Dense<Double>(weight: [[1], [1]], bias: [0])
+      }
+      if useExtra {
+        Scale()
+      } else {
+        Dense<Double>(weight: [[1]], bias: [0])
+      }
+      for _ in 0..<2 {
+        Dense<Double>(weight: [[1]], bias: [1])
+      }
+    }
+    #expect(model.layers.count == 6)
+    #expect(model.parameters.count == 2 + 1 + 2 + 1 + 4)
+    #expect(model.parameters[0] === first.weight && model.parameters[2] === custom.factor)
+    // ((x + 1)·2 summed)·2 + 1 + 1 for x = (1, 2): ((2 + 3)·2)·2 + 2 = 22
+    #expect(model(Variable(Tensor<Double>([[1, 2]]))).value == Tensor([[22]]))
+  }
+
+  @Test("Custom activations differentiate through the tape")
+  func customActivation() {
+    let square = Activation<Double>(name: "square") { $0 * $0 }
+    let layer = Dense<Double>(weight: [[2]], bias: [0], activation: square)
+    let x = Variable(Tensor<Double>([[3]]), requiresGrad: true)
+    let y = layer(x)  // (2x)² = 36, dy/dx = 8x = 24
+    y.sum().backward()
+    #expect(y.value == Tensor([[36]]) && x.grad == Tensor([[24]]))
+  }
+}

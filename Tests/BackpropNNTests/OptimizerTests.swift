@@ -1,0 +1,85 @@
+import Backprop
+import BackpropTestSupport
+import Testing
+
+@Suite("Optimizers")
+struct OptimizerTests {
+  /// A parameter with a fixed gradient, as if a backward pass had just run.
+  static func parameter(_ value: Double, grad: Double) -> Variable<Double> {
+    let p = Variable(value, requiresGrad: true)
+    p.grad = Tensor(grad)
+    return p
+  }
+
+  @Test("SGD: W := W − α·g, two steps")
+  func sgd() {
+    let p = Self.parameter(1.0, grad: 0.5)
+    let sgd = SGD(parameters: [p], learningRate: 0.1)
+    sgd.step()
+    #expect(isClose(p.value.scalar, 0.95))
+    sgd.step()
+    #expect(isClose(p.value.scalar, 0.90))
+    sgd.zeroGrad()
+    #expect(p.grad == nil)
+    sgd.step()  // no gradient: unchanged
+    #expect(isClose(p.value.scalar, 0.90))
+  }
+
+  @Test("Momentum: V := μV − α·g, W := W + V (Rohan & Lenny), two steps")
+  func momentum() {
+    let p = Self.parameter(1.0, grad: 0.5)
+    let optimizer = Momentum(parameters: [p], learningRate: 0.1, momentum: 0.9)
+    optimizer.step()  // V = −0.05, W = 0.95
+    #expect(isClose(p.value.scalar, 0.95))
+    optimizer.step()  // V = 0.9·(−0.05) − 0.05 = −0.095, W = 0.855
+    #expect(isClose(optimizer.velocities[0].scalar, -0.095))
+    #expect(isClose(p.value.scalar, 0.855))
+  }
+
+  @Test("Adam with bias correction, two steps")
+  func adam() {
+    let p = Self.parameter(1.0, grad: 0.5)
+    let adam = Adam(parameters: [p], learningRate: 0.1)
+    adam.step()
+    // m = 0.05, v = 0.00025; m̂ = 0.5, v̂ = 0.25; step = 0.1·0.5/(0.5 + 1e-8)
+    #expect(isClose(p.value.scalar, 1 - 0.1 * 0.5 / (0.5 + 1e-8), absoluteTolerance: 1e-12))
+    p.grad = Tensor(-1.0)
+    adam.step()
+    let m = 0.9 * 0.05 + 0.1 * -1.0
+    let v = 0.999 * 0.00025 + 0.001 * 1.0
+    let mHat = m / (1 - 0.81)
+    let vHat = v / (1 - 0.999 * 0.999)
+    let expected = 1 - 0.1 * 0.5 / (0.5 + 1e-8) - 0.1 * mHat / (vHat.squareRoot() + 1e-8)
+    #expect(isClose(p.value.scalar, expected, absoluteTolerance: 1e-12))
+    #expect(adam.stepCount == 2)
+  }
+
+  /// Trains a seeded 2-4-1 network on XOR and returns its final loss and weights.
+  static func trainXOR(seed: UInt64, steps: Int) -> (loss: Double, weights: [[Double]]) {
+    var rng = SeededRandomNumberGenerator(seed: seed)
+    let model = Sequential {
+      Dense<Double>(inputSize: 2, outputSize: 4, activation: .tanh, using: &rng)
+      Dense<Double>(inputSize: 4, outputSize: 1, activation: .sigmoid, using: &rng)
+    }
+    let x = Variable(Tensor<Double>([[0, 0], [0, 1], [1, 0], [1, 1]]))
+    let y: Tensor<Double> = [[0], [1], [1], [0]]
+    let optimizer = Adam(parameters: model.parameters, learningRate: 0.05)
+    var loss = 0.0
+    for _ in 0..<steps {
+      optimizer.zeroGrad()
+      let l = meanSquaredError(predicted: model(x), expected: y)
+      l.backward()
+      optimizer.step()
+      loss = l.value.scalar
+    }
+    return (loss, model.parameters.map(\.value.scalars))
+  }
+
+  @Test("A seeded 2-4-1 network learns XOR (loss < 0.01) in 1,000 steps, reproducibly")
+  func xor() {
+    let first = Self.trainXOR(seed: 11, steps: 1000)
+    #expect(first.loss < 0.01)
+    let second = Self.trainXOR(seed: 11, steps: 1000)
+    #expect(first.weights == second.weights)
+  }
+}
