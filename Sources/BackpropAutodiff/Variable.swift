@@ -21,9 +21,11 @@ import BackpropTensor
 /// A variable is not `Sendable`: build and train a model on one thread at a time. Two threads
 /// may each train their own model; the library keeps no global mutable state.
 public final class Variable<Scalar: TensorScalar> {
-  /// The tensor this variable holds. Optimisers update parameters by assigning to it; a recorded
-  /// operation keeps its own (copy-on-write) copy of the values it needs, so reassigning never
-  /// corrupts a graph that was already built.
+  /// The tensor this variable holds. Optimisers update parameters by assigning to it.
+  ///
+  /// Recorded operations do not copy their inputs: the backward pass reads each input's `value`
+  /// when it runs. Update parameters after `backward()` (as `optimizer.step()` does), not between
+  /// building a graph and differentiating it.
   public var value: Tensor<Scalar>
 
   /// The gradient accumulated by ``backward()`` for a leaf with `requiresGrad`, else `nil`.

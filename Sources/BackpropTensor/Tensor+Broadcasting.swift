@@ -66,15 +66,23 @@ extension Tensor {
   /// - Precondition: `shape` broadcasts to this tensor's shape.
   public func unbroadcasted(to shape: [Int]) -> Tensor {
     if self.shape == shape { return self }
+    return sum(alongAxes: Tensor.broadcastAxes(from: shape, to: self.shape)).reshaped(to: shape)
+  }
+
+  /// The axes of `target` along which broadcasting `source` to it repeats values: the leading
+  /// axes `source` lacks, and those where `source` has extent 1 and `target` does not.
+  ///
+  /// - Precondition: `source` broadcasts to `target` (checked, naming `unbroadcasted(to:)`).
+  public static func broadcastAxes(from source: [Int], to target: [Int]) -> [Int] {
     precondition(
-      Tensor.broadcastShape(shape, self.shape) == self.shape,
-      "unbroadcasted(to:): shape \(shape) does not broadcast to \(self.shape)")
-    let lead = self.shape.count - shape.count
+      broadcastShape(source, target) == target,
+      "unbroadcasted(to:): shape \(source) does not broadcast to \(target)")
+    let lead = target.count - source.count
     var axes = Array(0..<lead)
-    for (i, extent) in shape.enumerated() where extent == 1 && self.shape[i + lead] != 1 {
+    for (i, extent) in source.enumerated() where extent == 1 && target[i + lead] != 1 {
       axes.append(i + lead)
     }
-    return sum(alongAxes: axes).reshaped(to: shape)
+    return axes
   }
 }
 

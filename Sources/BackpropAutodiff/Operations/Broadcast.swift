@@ -24,14 +24,6 @@ extension Variable {
   /// - Precondition: `shape` broadcasts to this variable's shape.
   public func unbroadcasted(to shape: [Int]) -> Variable {
     if value.shape == shape { return self }
-    precondition(
-      Tensor<Scalar>.broadcastShape(shape, value.shape) == value.shape,
-      "unbroadcasted(to:): shape \(shape) does not broadcast to \(value.shape)")
-    let lead = value.rank - shape.count
-    var axes = Array(0..<lead)
-    for (i, extent) in shape.enumerated() where extent == 1 && value.shape[i + lead] != 1 {
-      axes.append(i + lead)
-    }
-    return sum(alongAxes: axes).reshaped(to: shape)
+    return sum(alongAxes: Tensor<Scalar>.broadcastAxes(from: shape, to: value.shape)).reshaped(to: shape)
   }
 }
