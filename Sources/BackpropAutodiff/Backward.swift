@@ -32,13 +32,16 @@ extension Variable {
     precondition(
       seed.shape == value.shape, "backward(seed:): seed shape \(seed.shape) ≠ variable shape \(value.shape)")
     if createGraph {
-      _ = Tape.run(from: self, seed: Variable(seed), targets: []) { leaf, gradient in
-        leaf.grad = leaf.grad.map { $0 + gradient.value } ?? gradient.value
-      }
+      accumulate(seed: Variable(seed))
     } else {
-      _ = Tape.run(from: self, seed: seed, targets: []) { leaf, gradient in
-        leaf.grad = leaf.grad.map { $0 + gradient } ?? gradient
-      }
+      accumulate(seed: seed)
+    }
+  }
+
+  /// Runs the tape from this variable with `seed` and adds each parameter's gradient to `grad`.
+  private func accumulate<G: GradientAlgebra<Scalar>>(seed: G) {
+    _ = Tape.run(from: self, seed: seed, targets: []) { leaf, gradient in
+      leaf.grad = leaf.grad.map { $0 + gradient.tensor } ?? gradient.tensor
     }
   }
 }
@@ -68,19 +71,24 @@ public func gradients<Scalar>(
   let seed = seed ?? Tensor(repeating: 1, shape: output.shape)
   precondition(
     seed.shape == output.shape, "gradients(of:): seed shape \(seed.shape) ≠ output shape \(output.shape)")
-  if createGraph {
-    let found = Tape.run(from: output, seed: Variable(seed), targets: variables) { _, _ in }
-    return zip(variables, found).map { variable, gradient in
-      gradient ?? Variable(Tensor(zeros: variable.shape))
-    }
-  }
-  let found = Tape.run(from: output, seed: seed, targets: variables) { _, _ in }
-  return zip(variables, found).map { variable, gradient in Variable(gradient ?? Tensor(zeros: variable.shape))
-  }
+  return createGraph
+    ? Tape.gradients(of: output, withRespectTo: variables, seed: Variable(seed))
+    : Tape.gradients(of: output, withRespectTo: variables, seed: seed)
 }
 
 /// The reverse walk over the recorded graph.
 enum Tape {
+  /// The total gradient of `output` at each of `variables` (zeros where unreachable), as
+  /// variables: constants for `G == Tensor`, recorded results for `G == Variable`.
+  static func gradients<Scalar, G: GradientAlgebra<Scalar>>(
+    of output: Variable<Scalar>, withRespectTo variables: [Variable<Scalar>], seed: G
+  ) -> [Variable<Scalar>] {
+    let found = run(from: output, seed: seed, targets: variables) { _, _ in }
+    return zip(variables, found).map { variable, gradient in
+      gradient?.variable ?? Variable(Tensor(zeros: variable.shape))
+    }
+  }
+
   /// The variables reachable from `root` through inputs that require a gradient, inputs before
   /// the operations that read them (a valid recording order). Each gets its index in `tapeIndex`.
   static func order<Scalar>(from root: Variable<Scalar>) -> [Variable<Scalar>] {

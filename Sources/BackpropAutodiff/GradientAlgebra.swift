@@ -29,6 +29,8 @@ protocol GradientAlgebra<Scalar> {
   static func constant(_ tensor: Tensor<Scalar>) -> Self
   /// The tensor value.
   var tensor: Tensor<Scalar> { get }
+  /// As a variable: a new constant for a tensor, the variable itself for a variable.
+  var variable: Variable<Scalar> { get }
 }
 
 extension Tensor: GradientAlgebra {
@@ -41,6 +43,7 @@ extension Tensor: GradientAlgebra {
   static func backwardInput(_ variable: Variable<Scalar>) -> Tensor { variable.value }
   static func constant(_ tensor: Tensor) -> Tensor { tensor }
   var tensor: Tensor { self }
+  var variable: Variable<Scalar> { Variable(self) }
 }
 
 extension Variable: GradientAlgebra {
@@ -53,4 +56,5 @@ extension Variable: GradientAlgebra {
   static func backwardInput(_ variable: Variable) -> Variable { variable }
   static func constant(_ tensor: Tensor<Scalar>) -> Variable { Variable(tensor) }
   var tensor: Tensor<Scalar> { value }
+  var variable: Variable { self }
 }
