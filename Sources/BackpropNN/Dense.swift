@@ -73,4 +73,9 @@ public final class Dense<Scalar: TensorScalar>: Layer {
 
   /// `[weight, bias]`.
   public var parameters: [Variable<Scalar>] { [weight, bias] }
+
+  /// `[("weight", weight), ("bias", bias)]`.
+  public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
+    [("weight", weight), ("bias", bias)]
+  }
 }

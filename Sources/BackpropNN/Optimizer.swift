@@ -12,12 +12,55 @@ public protocol Optimizer<Scalar>: AnyObject {
   var parameters: [Variable<Scalar>] { get }
   /// Applies one update to every parameter with a gradient.
   func step()
+  /// Everything the optimiser has learned besides the parameters themselves — velocities,
+  /// moment estimates, step counts — so that a checkpoint can resume training exactly.
+  ///
+  /// Hyperparameters (learning rate, momentum, β) are not state: you pass them when you create
+  /// the optimiser. The default is an empty state named after the type, which is right for an
+  /// optimiser that keeps nothing between steps.
+  var state: OptimizerState<Scalar> { get }
+  /// Replaces the state with one read from a checkpoint.
+  ///
+  /// - Precondition: `state` has the layout of ``state``: the same kind, counter names, slot names
+  ///   and tensor shapes. ``Checkpoint`` validates this before calling, so an implementation may
+  ///   assign without checking.
+  func restore(_ state: OptimizerState<Scalar>)
 }
 
 extension Optimizer {
   /// Clears every parameter's gradient.
   public func zeroGrad() {
     for parameter in parameters { parameter.zeroGrad() }
+  }
+
+  /// An empty state named after the optimiser's type.
+  public var state: OptimizerState<Scalar> { OptimizerState(kind: String(describing: Self.self)) }
+
+  /// Does nothing: the default state is empty.
+  public func restore(_ state: OptimizerState<Scalar>) {}
+}
+
+/// The state an optimiser carries from step to step, in a form a ``Checkpoint`` can store.
+///
+/// `slots` hold one tensor per parameter, in the order of ``Optimizer/parameters`` — for example
+/// `["velocity": velocities]` for ``Momentum``. `counters` hold whole numbers such as Adam's step
+/// count.
+public struct OptimizerState<Scalar: TensorScalar>: Sendable, Equatable {
+  /// The optimiser's kind, e.g. `"Adam"`; a checkpoint only loads into the same kind.
+  public var kind: String
+  /// Named whole numbers, e.g. `["stepCount": 10]`. Stored values must be non-negative.
+  public var counters: [String: Int]
+  /// Named per-parameter tensors, each array in parameter order.
+  public var slots: [String: [Tensor<Scalar>]]
+
+  /// - Parameters:
+  ///   - kind: The optimiser's kind.
+  ///   - counters: Named whole numbers; empty by default.
+  ///   - slots: Named per-parameter tensors; empty by default.
+  public init(kind: String, counters: [String: Int] = [:], slots: [String: [Tensor<Scalar>]] = [:]) {
+    self.kind = kind
+    self.counters = counters
+    self.slots = slots
   }
 }
 
@@ -43,6 +86,9 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
       parameter.value -= grad * learningRate
     }
   }
+
+  /// SGD keeps nothing between steps: an empty state of kind `"SGD"`.
+  public var state: OptimizerState<Scalar> { OptimizerState(kind: "SGD") }
 }
 
 /// Gradient descent with momentum, exactly as Rohan & Lenny write it:
@@ -75,6 +121,16 @@ public final class Momentum<Scalar: TensorScalar>: Optimizer {
       velocities[i] = velocities[i] * momentum - grad * learningRate
       parameter.value += velocities[i]
     }
+  }
+
+  /// Kind `"Momentum"` with the slot `"velocity"`.
+  public var state: OptimizerState<Scalar> {
+    OptimizerState(kind: "Momentum", slots: ["velocity": velocities])
+  }
+
+  /// Restores the velocities.
+  public func restore(_ state: OptimizerState<Scalar>) {
+    velocities = state.slots["velocity"] ?? velocities
   }
 }
 
@@ -131,5 +187,20 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
       let vHat = secondMoments[i] / correction2
       parameter.value -= mHat * learningRate / (vHat.squareRoot() + epsilon)
     }
+  }
+
+  /// Kind `"Adam"` with the counter `"stepCount"` and the slots `"firstMoment"` and
+  /// `"secondMoment"`.
+  public var state: OptimizerState<Scalar> {
+    OptimizerState(
+      kind: "Adam", counters: ["stepCount": stepCount],
+      slots: ["firstMoment": firstMoments, "secondMoment": secondMoments])
+  }
+
+  /// Restores the step count and both moment estimates.
+  public func restore(_ state: OptimizerState<Scalar>) {
+    stepCount = state.counters["stepCount"] ?? stepCount
+    firstMoments = state.slots["firstMoment"] ?? firstMoments
+    secondMoments = state.slots["secondMoment"] ?? secondMoments
   }
 }

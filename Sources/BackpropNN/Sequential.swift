@@ -32,6 +32,14 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
 
   /// Every layer's parameters, in layer order.
   public var parameters: [Variable<Scalar>] { layers.flatMap { $0.parameters } }
+
+  /// Every layer's named parameters, prefixed by the layer's index: `"0.weight"`, `"0.bias"`,
+  /// `"1.weight"`, …; a nested `Sequential` adds its own prefix (`"2.0.weight"`).
+  public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
+    layers.enumerated().flatMap { index, layer in
+      layer.namedParameters.map { ("\(index).\($0.name)", $0.variable) }
+    }
+  }
 }
 
 /// Collects layers for ``Sequential``, including `if`, `if`/`else` and `for`.
