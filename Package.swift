@@ -17,7 +17,13 @@ let package = Package(
     .target(name: "BackpropNN", dependencies: ["BackpropTensor", "BackpropAutodiff"]),
     .target(name: "Backprop", dependencies: ["BackpropTensor", "BackpropAutodiff", "BackpropNN"]),
 
-    .executableTarget(name: "Demo", dependencies: ["Backprop"], path: "Examples/Demo"),
+    // The three tutorial articles: a library shared by their executables, the main demo and the tests.
+    .target(name: "ArticleExamples", dependencies: ["Backprop"], path: "Examples/ArticleExamples"),
+    .executableTarget(name: "Demo", dependencies: ["Backprop", "ArticleExamples"], path: "Examples/Demo"),
+    .executableTarget(
+      name: "BrainsToBytes", dependencies: ["ArticleExamples"], path: "Examples/BrainsToBytes"),
+    .executableTarget(name: "RohanLenny", dependencies: ["ArticleExamples"], path: "Examples/RohanLenny"),
+    .executableTarget(name: "ORGate", dependencies: ["ArticleExamples"], path: "Examples/ORGate"),
 
     .target(name: "BackpropTestSupport", dependencies: ["Backprop"], path: "Tests/BackpropTestSupport"),
     .testTarget(name: "BackpropTensorTests", dependencies: ["BackpropTensor", "BackpropTestSupport"]),

@@ -1,0 +1,131 @@
+import Backprop
+
+/// One claim of an article, with the value derived by hand, the value the tape gives, and
+/// whether they agree.
+public struct VerificationRow: Sendable {
+  /// The article, e.g. `"BrainsToBytes"`.
+  public let article: String
+  /// What the article claims.
+  public let claim: String
+  /// The hand-derived (or the article's) value, formatted.
+  public let hand: String
+  /// The tape's value, formatted.
+  public let tape: String
+  /// `true` when they agree within the check's tolerance.
+  public let passed: Bool
+  /// The details behind a failure (a derivation report), empty when it passed.
+  public let details: String
+
+  /// A row; `details` is shown under a failing row.
+  public init(article: String, claim: String, hand: String, tape: String, passed: Bool, details: String = "")
+  {
+    self.article = article
+    self.claim = claim
+    self.hand = hand
+    self.tape = tape
+    self.passed = passed
+    self.details = passed ? "" : details
+  }
+}
+
+/// Where an example writes its narrative; tests pass ``discard``.
+public struct ExampleOutput: Sendable {
+  let write: @Sendable (String) -> Void
+
+  /// Writes to a closure.
+  public init(_ write: @escaping @Sendable (String) -> Void) { self.write = write }
+
+  /// Standard output.
+  public static let standardOutput = ExampleOutput { print($0) }
+  /// Nowhere.
+  public static let discard = ExampleOutput { _ in }
+
+  func callAsFunction(_ line: String = "") { write(line) }
+}
+
+/// The verification table: one line per claim, ✓ or ✗, and the details of any failure.
+public func verificationTable(_ rows: [VerificationRow]) -> String {
+  let headers = ["article", "claim", "hand", "tape", ""]
+  let cells = rows.map { [$0.article, $0.claim, $0.hand, $0.tape, $0.passed ? "✓" : "✗"] }
+  let widths = headers.indices.map { column in
+    ([headers[column]] + cells.map { $0[column] }).map(\.count).max() ?? 0
+  }
+  func line(_ cells: [String]) -> String {
+    zip(cells, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined(separator: "  ")
+  }
+  var lines = [line(headers), widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ")]
+  for (row, rowCells) in zip(rows, cells) {
+    lines.append(line(rowCells))
+    if !row.details.isEmpty {
+      lines += row.details.split(separator: "\n").map { "    " + $0 }
+    }
+  }
+  let failed = rows.filter { !$0.passed }.count
+  lines.append(
+    failed == 0 ? "\(rows.count) claims, all ✓" : "\(rows.count) claims, \(failed) ✗")
+  return lines.joined(separator: "\n")
+}
+
+/// `x` with `digits` decimals, e.g. `fixed(0.64565, 3) == "0.646"`.
+public func fixed(_ x: Double, _ digits: Int) -> String {
+  guard x.isFinite else { return x.description }
+  var scale = 1.0
+  for _ in 0..<digits { scale *= 10 }
+  let scaled = (Swift.abs(x) * scale).rounded()
+  guard scaled < 9e15 else { return x.description }
+  let integer = Int64(scaled)
+  var text = String(integer)
+  if digits > 0 {
+    if text.count <= digits { text = String(repeating: "0", count: digits - text.count + 1) + text }
+    text.insert(".", at: text.index(text.endIndex, offsetBy: -digits))
+  }
+  return (x < 0 && integer != 0 ? "-" : "") + text
+}
+
+/// A short description of a difference, e.g. `"2.8e-17"`.
+func magnitude(_ x: Double) -> String {
+  guard x != 0 else { return "0" }
+  var exponent = 0
+  var mantissa = Swift.abs(x)
+  while mantissa >= 10 {
+    mantissa /= 10
+    exponent += 1
+  }
+  while mantissa < 1 {
+    mantissa *= 10
+    exponent -= 1
+  }
+  return "\(fixed(mantissa, 1))e\(exponent)"
+}
+
+/// Collects derivation reports (for example one per training sample) and turns them into rows.
+struct DerivationLog {
+  var elements: [DerivationReport<Double>.Element] = []
+  var firstFailure: String = ""
+  var reports = 0
+
+  mutating func add(_ report: DerivationReport<Double>) {
+    elements += report.elements
+    reports += 1
+    if !report.passed && firstFailure.isEmpty { firstFailure = "report \(reports): \(report)" }
+  }
+
+  /// One row per claim name, showing the first element and the largest |hand − tape|.
+  func rows(_ article: String, claims: [(name: String, claim: String)]) -> [VerificationRow] {
+    claims.map { name, claim in
+      let elements = elements.filter { $0.name == name }
+      let first = elements.first
+      let worst = elements.map { Swift.abs($0.hand - $0.tape) }.max() ?? 0
+      return VerificationRow(
+        article: article, claim: claim, hand: first.map { fixed($0.hand, 6) } ?? "—",
+        tape: (first.map { fixed($0.tape, 6) } ?? "—")
+          + (elements.count > 1 ? " (\(elements.count) values, max |Δ| \(magnitude(worst)))" : ""),
+        passed: !elements.isEmpty && elements.allSatisfy(\.passed), details: firstFailure)
+    }
+  }
+}
+
+/// A `[rows, columns]` tensor from equal-length rows.
+public func matrix(_ rows: [[Double]]) -> Tensor<Double> {
+  Tensor(rows.flatMap { $0 }).reshaped(to: [rows.count, rows.first?.count ?? 0])
+}
