@@ -121,8 +121,8 @@ public enum BrainsToBytesArticle {
     public var convergedAt: Int?
     /// The article's error per run: Σ (round(prediction, 1) − expected)².
     public var errors: [Double] = []
-    /// Every sample's check of the deltas and adjustments.
-    var log = DerivationLog()
+    /// Every sample's check of the deltas and adjustments, in training order.
+    public var checks: [DerivationReport<Double>] = []
     /// The largest difference between the tape-trained weights and the weights updated by the
     /// article's rule W −= α·adjustment by hand, over the whole run.
     public var largestUpdateDifference = 0.0
@@ -139,7 +139,7 @@ public enum BrainsToBytesArticle {
     for run in 1...maxRuns {
       var error = 0.0
       for (input, expected) in zip(inputs, expectedValues) {
-        result.log.add(checkStep(network, input: input, expected: expected))
+        result.checks.append(checkStep(network, input: input, expected: expected))
         let hand = handStep(input: input, expected: expected, weights1: handW1, weights2: handW2)
         sgd.zeroGrad()
         network.loss(input: input, expected: expected).backward()
@@ -265,11 +265,12 @@ public enum BrainsToBytesArticle {
         article: article, claim: "3-4-1 ReLU network reaches error 0", hand: "0 (run 148 in the article)",
         tape: training.convergedAt.map { "0 (run \($0))" } ?? "not within \(maxRuns) runs",
         passed: training.convergedAt != nil))
-    let samples = training.log.reports
-    rows += training.log.rows(
+    var log = DerivationLog()
+    for check in training.checks { log.add(check) }
+    rows += log.rows(
       article,
       claims: [
-        ("layer2_delta", "layer2_delta = dJ/dprediction, all \(samples) samples"),
+        ("layer2_delta", "layer2_delta = dJ/dprediction, all \(training.checks.count) samples"),
         ("layer1_delta", "layer1_delta = dJ/d(hidden pre-activation), all samples"),
         ("weights_2 adjustment", "hidden·layer2_delta = dJ/dweights_2, all samples"),
         ("weights_1 adjustment", "outer(input, layer1_delta) = dJ/dweights_1, all samples"),
@@ -290,9 +291,9 @@ public enum BrainsToBytesArticle {
         article: article, claim: "stacked linear layers = the one-layer formula (value)",
         hand: fixed(linearity.formula, 6), tape: fixed(linearity.tape, 6),
         passed: abs(linearity.formula - linearity.tape) <= 1e-12))
-    var log = DerivationLog()
-    log.add(linearity.report)
-    rows += log.rows(
+    var linearityLog = DerivationLog()
+    linearityLog.add(linearity.report)
+    rows += linearityLog.rows(
       article,
       claims: [
         ("dOutput/dI", "… its gradient in I1, I2 = (W1W5+W3W6, W2W5+W4W6)"),

@@ -1,0 +1,75 @@
+import ArticleExamples
+import Backprop
+import BackpropTestSupport
+import Testing
+
+/// tinhatben, "Neural Networks and Backpropagation: Part One" — the OR gate.
+@Suite("Article: tinhatben")
+struct TinhatbenTests {
+  /// `x` rounded to `digits` decimals.
+  func rounded(_ x: Double, _ digits: Int) -> Double {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    return (x * scale).rounded() / scale
+  }
+
+  @Test(
+    "The forward pass at the article's weights: h = (0.6, 0.7), a = (0.646, 0.668), h_o = 0.04982, a_o = 0.512"
+  )
+  func forward() {
+    let network = TinhatbenArticle.Network()
+    let f = network.forward(Variable(Tensor<Double>([[1, 0]])))
+    #expect(isClose(f.h.value, [[0.6, 0.7]], absoluteTolerance: 1e-15))
+    #expect(f.a.value.scalars.map { rounded($0, 3) } == [0.646, 0.668])
+    #expect(rounded(f.ho.value.scalar, 5) == 0.04982)
+    #expect(rounded(f.ao.value.scalar, 3) == 0.512)
+    // The article's h_o is computed from the rounded activations: 0.646(0.01) + 0.668(0.02) + 0.03.
+    #expect(isClose(0.646 * 0.01 + 0.668 * 0.02 + 0.03, 0.04982, absoluteTolerance: 1e-15))
+  }
+
+  @Test("One backpropagation step by the hand chain rule equals the tape, at every input of the truth table")
+  func backpropagation() {
+    let network = TinhatbenArticle.Network()
+    for (input, target) in zip(TinhatbenArticle.inputs, TinhatbenArticle.outputs) + [([1, 0], 1)] {
+      let report = TinhatbenArticle.checkBackpropagation(network, input: input, target: target)
+      #expect(report.passed, "input \(input): \(report)")
+    }
+  }
+
+  @Test("A gradient-descent step with the hand gradients equals SGD on the tape")
+  func oneStep() {
+    let network = TinhatbenArticle.Network()
+    let hand = TinhatbenArticle.handGradients(network, input: [1, 0], target: 1)
+    let sgd = SGD(parameters: network.parameters, learningRate: 0.5)
+    sgd.zeroGrad()
+    network.loss([[1, 0]], [1]).backward()
+    sgd.step()
+    let expected: [Tensor<Double>] = [
+      matrix([[0.1 - 0.5 * hand.w1, 0.2 - 0.5 * hand.w2], [0.3 - 0.5 * hand.w3, 0.4 - 0.5 * hand.w4]]),
+      Tensor([0.5 - 0.5 * hand.b1, 0.5 - 0.5 * hand.b2]),
+      matrix([[0.01 - 0.5 * hand.w5], [0.02 - 0.5 * hand.w6]]),
+      Tensor([0.03 - 0.5 * hand.b3]),
+    ]
+    for (parameter, value) in zip(network.parameters, expected) {
+      #expect(isClose(parameter.value, value, absoluteTolerance: 1e-15))
+    }
+  }
+
+  @Test("The network learns OR on all four inputs")
+  func learnsOR() {
+    let network = TinhatbenArticle.Network()
+    let losses = TinhatbenArticle.trainOR(network, epochs: 2000)
+    #expect(losses.last! < 0.001)
+    let predictions = network.forward(Variable(Tensor<Double>([[0, 0], [0, 1], [1, 0], [1, 1]]))).ao.value
+    #expect(isClose(predictions, [[0], [1], [1], [1]], absoluteTolerance: 0.05))
+  }
+
+  @Test("The example runs and every verification row passes")
+  func example() {
+    let rows = TinhatbenArticle.run(output: .discard)
+    #expect(rows.count == 11)
+    for row in rows {
+      #expect(row.passed, "\(row.claim): hand \(row.hand), tape \(row.tape)\n\(row.details)")
+    }
+  }
+}
