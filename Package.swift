@@ -24,6 +24,8 @@ let package = Package(
       name: "BrainsToBytes", dependencies: ["ArticleExamples"], path: "Examples/BrainsToBytes"),
     .executableTarget(name: "RohanLenny", dependencies: ["ArticleExamples"], path: "Examples/RohanLenny"),
     .executableTarget(name: "ORGate", dependencies: ["ArticleExamples"], path: "Examples/ORGate"),
+    // `swift run -c release Benchmark`: a program, never a timed test.
+    .executableTarget(name: "Benchmark", dependencies: ["Backprop"], path: "Benchmarks/Benchmark"),
 
     .target(name: "BackpropTestSupport", dependencies: ["Backprop"], path: "Tests/BackpropTestSupport"),
     .testTarget(name: "BackpropTensorTests", dependencies: ["BackpropTensor", "BackpropTestSupport"]),

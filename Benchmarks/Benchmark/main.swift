@@ -1,0 +1,213 @@
+// The benchmark: `swift run -c release Benchmark [--json] [--runs N] [--only NAME,…] [--memory-steps N]`.
+//
+// Workloads (see the README's "Performance"): articles_step, scalar_graph, mlp_step, gemm,
+// memory. Each number is the median of `--runs` runs (at least 5) after a warm-up. Benchmarks are
+// programs, never timed tests.
+import Backprop
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+struct Options {
+  var json = false
+  var runs = 7
+  var only: Set<String>? = nil
+  var memorySteps = 10_000
+
+  init(_ arguments: [String]) {
+    var iterator = arguments.dropFirst().makeIterator()
+    while let argument = iterator.next() {
+      switch argument {
+      case "--json": json = true
+      case "--runs": runs = max(5, Int(iterator.next() ?? "") ?? runs)
+      case "--only": only = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
+      case "--memory-steps": memorySteps = max(1_000, Int(iterator.next() ?? "") ?? memorySteps)
+      default:
+        print(
+          "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,mlp_step,gemm,memory] "
+            + "[--memory-steps N (≥ 1000)]")
+        exit(2)
+      }
+    }
+  }
+
+  func wants(_ name: String) -> Bool { only?.contains(name) ?? true }
+}
+
+struct Result {
+  var name: String
+  var value: Double
+  var unit: String
+  var detail: String
+}
+
+/// Seconds for one call of `body`, the median of `runs` timed batches of `repeats` calls.
+func median(runs: Int, repeats: Int, _ body: () -> Void) -> Double {
+  body()  // warm-up
+  let clock = ContinuousClock()
+  var samples: [Double] = []
+  for _ in 0..<runs {
+    let elapsed = clock.measure { for _ in 0..<repeats { body() } }
+    let (seconds, attoseconds) = elapsed.components
+    samples.append((Double(seconds) + Double(attoseconds) * 1e-18) / Double(repeats))
+  }
+  samples.sort()
+  return samples[samples.count / 2]
+}
+
+/// BrainsToBytes' 3-4-1 ReLU network, one per-sample SGD step in Double.
+func articlesStep(runs: Int) -> Result {
+  var rng = SeededRandomNumberGenerator(seed: 2)
+  let w1 = Variable(Tensor<Double>(randomUniform: [3, 4], using: &rng), requiresGrad: true)
+  let w2 = Variable(Tensor<Double>(randomUniform: [4, 1], using: &rng), requiresGrad: true)
+  let sgd = SGD(parameters: [w1, w2], learningRate: 0.1)
+  let inputs: [Tensor<Double>] = [[[1, 1, 1]], [[1, 1, 0]], [[0, 1, 0]], [[0, 1, 1]]]
+  let expected: [Tensor<Double>] = [[[1]], [[0]], [[1]], [[0]]]
+  var sample = 0
+  let seconds = median(runs: runs, repeats: 20_000) {
+    let x = Variable(inputs[sample])
+    sgd.zeroGrad()
+    squaredError(predicted: matmul(relu(matmul(x, w1)), w2), expected: expected[sample]).backward()
+    sgd.step()
+    sample = (sample + 1) & 3
+  }
+  return Result(
+    name: "articles_step", value: seconds * 1e6, unit: "µs/step", detail: "3-4-1 ReLU, Double, SGD")
+}
+
+/// A micrograd-style graph of 1,000 scalar operations (mul, add, tanh, relu), built and
+/// back-propagated.
+func scalarGraph(runs: Int) -> Result {
+  let operations = 1_000
+  let seconds = median(runs: runs, repeats: 200) {
+    let a = Variable(0.5, requiresGrad: true)
+    let b = Variable(-0.3, requiresGrad: true)
+    var x = a
+    for i in 0..<(operations / 4) {
+      x = x * b  // mul
+      x = x + a  // add
+      x = i % 2 == 0 ? tanh(x) : relu(x)  // tanh / relu
+      x = x + 0.1  // add
+    }
+    x.backward()
+  }
+  return Result(
+    name: "scalar_graph", value: seconds / Double(operations) * 1e9, unit: "ns/op",
+    detail: "\(operations) ops, build + backward")
+}
+
+/// MLP 784-256-128-10, batch 128, Float, ReLU, mean squared error, one SGD step.
+final class MLPStep {
+  let model: Sequential<Float>
+  let sgd: SGD<Float>
+  let x: Variable<Float>
+  let y: Tensor<Float>
+
+  init() {
+    var rng = SeededRandomNumberGenerator(seed: 1)
+    model = Sequential {
+      Dense<Float>(inputSize: 784, outputSize: 256, activation: .relu, using: &rng)
+      Dense<Float>(inputSize: 256, outputSize: 128, activation: .relu, using: &rng)
+      Dense<Float>(inputSize: 128, outputSize: 10, using: &rng)
+    }
+    sgd = SGD(parameters: model.parameters, learningRate: 0.01)
+    x = Variable(Tensor(randomUniform: [128, 784], using: &rng))
+    y = Tensor(randomUniform: [128, 10], using: &rng)
+  }
+
+  func step() {
+    sgd.zeroGrad()
+    meanSquaredError(predicted: model(x), expected: y).backward()
+    sgd.step()
+  }
+}
+
+func mlpStep(runs: Int) -> Result {
+  let mlp = MLPStep()
+  let seconds = median(runs: runs, repeats: 5) { mlp.step() }
+  return Result(
+    name: "mlp_step", value: seconds * 1e3, unit: "ms/step", detail: "784-256-128-10, batch 128, Float")
+}
+
+func gemm<Scalar: TensorScalar>(_: Scalar.Type, size: Int, runs: Int) -> Result {
+  var rng = SeededRandomNumberGenerator(seed: 3)
+  let a = Tensor<Scalar>(randomUniform: [size, size], using: &rng)
+  let b = Tensor<Scalar>(randomUniform: [size, size], using: &rng)
+  var sink: Scalar = 0
+  let repeats = max(1, 256 * 256 * 256 * 8 / (size * size * size))
+  let seconds = median(runs: runs, repeats: repeats) { sink += matmul(a, b).scalars[0] }
+  if sink.isNaN { print("") }
+  let flops = 2 * Double(size) * Double(size) * Double(size)
+  return Result(
+    name: "gemm_\(Scalar.self == Float.self ? "f32" : "f64")_\(size)", value: flops / seconds / 1e9,
+    unit: "GFLOPS",
+    detail: "\(size)×\(size)")
+}
+
+/// Resident memory in kB (`VmRSS`), or 0 where /proc is unavailable.
+func residentKilobytes() -> Int {
+  guard let file = fopen("/proc/self/status", "r") else { return 0 }
+  defer { fclose(file) }
+  var line = [CChar](repeating: 0, count: 256)
+  while fgets(&line, Int32(line.count), file) != nil {
+    let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    if text.hasPrefix("VmRSS:") {
+      return Int(text.dropFirst(6).trimmingPrefix(while: { $0 == " " || $0 == "\t" }).prefix { $0.isNumber })
+        ?? 0
+    }
+  }
+  return 0
+}
+
+func memory(steps: Int) -> [Result] {
+  let mlp = MLPStep()
+  var atThousand = 0
+  for step in 1...steps {
+    mlp.step()
+    if step == 1_000 { atThousand = residentKilobytes() }
+  }
+  let atEnd = residentKilobytes()
+  let growth = atThousand == 0 ? 0 : Double(atEnd - atThousand) / Double(atThousand) * 100
+  return [
+    Result(name: "memory_rss_step_1000", value: Double(atThousand) / 1024, unit: "MiB", detail: "mlp_step"),
+    Result(name: "memory_rss_step_\(steps)", value: Double(atEnd) / 1024, unit: "MiB", detail: "mlp_step"),
+    Result(name: "memory_growth", value: growth, unit: "%", detail: "step 1,000 → \(steps)"),
+  ]
+}
+
+let options = Options(CommandLine.arguments)
+var results: [Result] = []
+if options.wants("articles_step") { results.append(articlesStep(runs: options.runs)) }
+if options.wants("scalar_graph") { results.append(scalarGraph(runs: options.runs)) }
+if options.wants("mlp_step") { results.append(mlpStep(runs: options.runs)) }
+if options.wants("gemm") {
+  for size in [256, 512, 1024] {
+    results.append(gemm(Float.self, size: size, runs: options.runs))
+    results.append(gemm(Double.self, size: size, runs: options.runs))
+  }
+}
+if options.wants("memory") { results += memory(steps: options.memorySteps) }
+
+if options.json {
+  let entries = results.map {
+    "  {\"name\": \"\($0.name)\", \"value\": \($0.value), \"unit\": \"\($0.unit)\", \"detail\": \"\($0.detail)\"}"
+  }
+  print("{\"runs\": \(options.runs), \"results\": [\n" + entries.joined(separator: ",\n") + "\n]}")
+} else {
+  print("Backprop benchmark — medians of \(options.runs) runs, release build, 1 thread\n")
+  for result in results {
+    let name = result.name.padding(toLength: 24)
+    let value = String(describing: (result.value * 100).rounded() / 100).padding(toLength: 12, left: true)
+    print("\(name) \(value) \(result.unit.padding(toLength: 8))  \(result.detail)")
+  }
+}
+
+extension String {
+  func padding(toLength length: Int, left: Bool = false) -> String {
+    let pad = String(repeating: " ", count: max(0, length - count))
+    return left ? pad + self : self + pad
+  }
+}
