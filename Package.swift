@@ -29,7 +29,8 @@ let package = Package(
 
     .target(name: "BackpropTestSupport", dependencies: ["Backprop"], path: "Tests/BackpropTestSupport"),
     .testTarget(name: "BackpropTensorTests", dependencies: ["BackpropTensor", "BackpropTestSupport"]),
-    .testTarget(name: "BackpropAutodiffTests", dependencies: ["Backprop", "BackpropTestSupport"]),
+    .testTarget(
+      name: "BackpropAutodiffTests", dependencies: ["Backprop", "BackpropAutodiff", "BackpropTestSupport"]),
     .testTarget(name: "ArticleTests", dependencies: ["ArticleExamples", "Backprop", "BackpropTestSupport"]),
     .testTarget(name: "BackpropNNTests", dependencies: ["Backprop", "BackpropNN", "BackpropTestSupport"]),
   ],

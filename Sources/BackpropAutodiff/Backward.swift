@@ -127,6 +127,7 @@ enum Tape {
     for target in targets where target.tapeIndex >= 0 { isTarget[target.tapeIndex] = true }
     var found = [G?](repeating: nil, count: targets.count)
     let detectsAnomalies = GradientMode.current.detectsAnomalies
+    let recordsBackward = G.self == Variable<Scalar>.self
 
     for index in stride(from: order.count - 1, through: 0, by: -1) {
       guard let upstream = slots[index] else { continue }
@@ -137,6 +138,10 @@ enum Tape {
       if node.isParameter { accumulate(node, upstream) }
       slots[index] = nil  // release as soon as it has been used
       guard let recording = node.recording else { continue }
+      precondition(
+        !recordsBackward || recording.operation.supportsHigherOrder,
+        "\(recording.operation.name): second and higher derivatives are not supported by this operation; "
+          + "differentiate it with createGraph: false")
       var needed = InputMask()
       for (i, input) in recording.inputs.enumerated() where input.tapeIndex >= 0 {
         needed.bits |= 1 << UInt64(i)

@@ -65,13 +65,23 @@ public func checkGradients<Scalar>(
     : Tensor<Scalar>(randomUniform: output.shape, lowerBound: -1, upperBound: 1, using: &generator)
   let analytic = gradients(of: output, withRespectTo: variables, seed: upstream).map(\.value)
 
-  func projected(_ point: [Tensor<Scalar>]) -> Scalar {
+  return finiteDifferenceReport(
+    at: inputs, analytic: analytic, epsilon: epsilon, absoluteTolerance: absoluteTolerance,
+    relativeTolerance: relativeTolerance
+  ) { point in
     withoutGradients {
       let value = function(point.map { Variable($0) }).value
       return zip(value.scalars, upstream.scalars).reduce(0) { $0 + $1.0 * $1.1 }
     }
   }
+}
 
+/// Compares `analytic` gradients of a scalar function with central differences of `evaluate`,
+/// element by element, and reports the worst.
+func finiteDifferenceReport<Scalar>(
+  at inputs: [Tensor<Scalar>], analytic: [Tensor<Scalar>], epsilon: Scalar, absoluteTolerance: Scalar,
+  relativeTolerance: Scalar, evaluate: ([Tensor<Scalar>]) -> Scalar
+) -> GradientCheckReport<Scalar> {
   var worst: GradientCheckReport<Scalar>.Element? = nil
   var count = 0
   var point = inputs
@@ -79,9 +89,9 @@ public func checkGradients<Scalar>(
     for j in 0..<input.scalarCount {
       let original = input.scalars[j]
       point[i].scalars[j] = original + epsilon
-      let plus = projected(point)
+      let plus = evaluate(point)
       point[i].scalars[j] = original - epsilon
-      let minus = projected(point)
+      let minus = evaluate(point)
       point[i].scalars[j] = original
       let numeric = (plus - minus) / (2 * epsilon)
       let tape = analytic[i].scalars[j]

@@ -22,6 +22,16 @@ protocol DifferentiableOperation<Scalar> {
   /// The gradients with respect to each input, given the gradient `upstream` with respect to
   /// `output`. Entries whose `needed` flag is false may be `nil`.
   func pullback<G: GradientAlgebra<Scalar>>(_ upstream: G, inputs: [G], output: G, needed: InputMask) -> [G?]
+  /// `false` when the pullback leaves the graph (computes with plain tensors where the gradient
+  /// depends on the inputs), so it cannot be recorded for higher-order gradients. A backward
+  /// pass with `createGraph: true` through such an operation stops with a message naming it.
+  var supportsHigherOrder: Bool { get }
+}
+
+extension DifferentiableOperation {
+  /// Every built-in operation's pullback is written over ``GradientAlgebra`` and so can be
+  /// recorded.
+  var supportsHigherOrder: Bool { true }
 }
 
 /// Which inputs of an operation need a gradient.

@@ -118,6 +118,19 @@ struct OperationCatalogueTests {
     }
   }
 
+  @Test("Second-order check in Double, like gradgradcheck (atol 1e-5, rtol 1e-3)", arguments: catalogueNames)
+  func secondOrderCheck(name: String) throws {
+    let row = try #require(catalogue(Double.self).first { $0.name == name })
+    for shapeSet in shapes(for: row.arity, name: name) {
+      var rng = SeededRandomNumberGenerator(seed: 11)
+      let inputs: [Tensor<Double>] = shapeSet.map {
+        randomTensor($0, in: row.range, awayFromZeroBy: row.margin, using: &rng)
+      }
+      let report = checkSecondOrderGradients(at: inputs, seed: 11, row.apply)
+      #expect(report.passed, "\(name) at shapes \(shapeSet): \(report)")
+    }
+  }
+
   @Test("Float gradients agree with Double (atol 1e-4, rtol 1e-3)", arguments: catalogueNames)
   func floatAgreesWithDouble(name: String) throws {
     let doubleRow = try #require(catalogue(Double.self).first { $0.name == name })
