@@ -3,7 +3,8 @@ import BackpropTestSupport
 import Testing
 
 /// `createGraph: true` records the backward pass with the same pullbacks, so gradients can be
-/// differentiated again. (Higher-order helpers and the full second-order check are issue 6.)
+/// differentiated again. The helpers and the second-order catalogue check are in
+/// `HigherOrderTests` and `OperationCatalogueTests`.
 @Suite("createGraph")
 struct CreateGraphTests {
   @Test("d/dx x³ = 3x² = 12 and d²/dx² x³ = 6x = 12 at x = 2")
