@@ -29,4 +29,15 @@ struct ReadmeTests {
     #expect(Tensor<Double>([1, 2, 3]).shape == [3])
     #expect(Tensor<Double>([[1, 2], [3, 4]]).shape == [2, 2])
   }
+
+  @Test("The higher-order example compiles and computes what it says")
+  func higherOrder() {
+    let x = Variable(2.0, requiresGrad: true)
+    let y = pow(x, 3)
+    let dx = gradients(of: y, withRespectTo: [x], createGraph: true)[0]  // 3x² = 12, a Variable
+    let d2x = gradients(of: dx, withRespectTo: [x])[0]  // 6x  = 12
+    let h = hessian(of: { logSumExp($0, alongAxes: [0]).sum() }, at: Tensor<Double>([0.5, -1, 2]))
+    #expect(dx.value == Tensor(12.0) && d2x.value == Tensor(12.0))
+    #expect(h.shape == [3, 3])
+  }
 }
