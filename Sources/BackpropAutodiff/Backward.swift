@@ -127,7 +127,7 @@ enum Tape {
     for target in targets where target.tapeIndex >= 0 { isTarget[target.tapeIndex] = true }
     var found = [G?](repeating: nil, count: targets.count)
     let detectsAnomalies = GradientMode.current.detectsAnomalies
-    let recordsBackward = G.self == Variable<Scalar>.self
+    let recordsBackward = G.recordsOperations
 
     for index in stride(from: order.count - 1, through: 0, by: -1) {
       guard let upstream = slots[index] else { continue }

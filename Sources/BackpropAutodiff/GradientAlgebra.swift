@@ -25,6 +25,9 @@ protocol GradientAlgebra<Scalar> {
 
   /// The value the backward pass uses for `variable`: its tensor, or the variable itself.
   static func backwardInput(_ variable: Variable<Scalar>) -> Self
+  /// `true` when arithmetic in this algebra is recorded on the tape (`Variable`), so a backward
+  /// pass run in it can be differentiated again.
+  static var recordsOperations: Bool { get }
   /// Wraps a tensor (a seed) as a constant.
   static func constant(_ tensor: Tensor<Scalar>) -> Self
   /// The tensor value.
@@ -41,6 +44,7 @@ extension Tensor: GradientAlgebra {
   func sigmoidOf() -> Tensor { sigmoid() }
   func raised(to exponent: Scalar) -> Tensor { pow(exponent) }
   static func backwardInput(_ variable: Variable<Scalar>) -> Tensor { variable.value }
+  static var recordsOperations: Bool { false }
   static func constant(_ tensor: Tensor) -> Tensor { tensor }
   var tensor: Tensor { self }
   var variable: Variable<Scalar> { Variable(self) }
@@ -54,6 +58,7 @@ extension Variable: GradientAlgebra {
   func sigmoidOf() -> Variable { sigmoid(self) }
   func raised(to exponent: Scalar) -> Variable { pow(self, exponent) }
   static func backwardInput(_ variable: Variable) -> Variable { variable }
+  static var recordsOperations: Bool { true }
   static func constant(_ tensor: Tensor<Scalar>) -> Variable { Variable(tensor) }
   var tensor: Tensor<Scalar> { value }
   var variable: Variable { self }
