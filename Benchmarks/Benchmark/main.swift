@@ -1,6 +1,6 @@
-// The benchmark: `swift run -c release Benchmark [--json] [--runs N] [--only NAME,…] [--memory-steps N]`.
+// The benchmark: `swift run -c release Benchmark [--json] [--runs N] [--only NAME,…] [--memory-steps N] [--scale F]`.
 //
-// Workloads (see the README's "Performance"): articles_step, scalar_graph, mlp_step, gemm,
+// Workloads (see the README's "Benchmark"): articles_step, scalar_graph, mlp_step, gemm,
 // memory. Each number is the median of `--runs` runs (at least 5) after a warm-up. Benchmarks are
 // programs, never timed tests.
 import Backprop
@@ -16,6 +16,9 @@ struct Options {
   var runs = 7
   var only: Set<String>? = nil
   var memorySteps = 10_000
+  /// Scales every batch's repetition count (at least 1), e.g. 0.01 for a quick run under a
+  /// profiler or an instruction counter.
+  var scale = 1.0
 
   init(_ arguments: [String]) {
     var iterator = arguments.dropFirst().makeIterator()
@@ -25,10 +28,11 @@ struct Options {
       case "--runs": runs = max(5, Int(iterator.next() ?? "") ?? runs)
       case "--only": only = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
       case "--memory-steps": memorySteps = max(1_000, Int(iterator.next() ?? "") ?? memorySteps)
+      case "--scale": scale = max(0, Double(iterator.next() ?? "") ?? scale)
       default:
         print(
           "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,mlp_step,gemm,memory] "
-            + "[--memory-steps N (≥ 1000)]")
+            + "[--memory-steps N (≥ 1000)] [--scale F (repetitions × F)]")
         exit(2)
       }
     }
@@ -46,6 +50,7 @@ struct Result {
 
 /// Seconds for one call of `body`, the median of `runs` timed batches of `repeats` calls.
 func median(runs: Int, repeats: Int, _ body: () -> Void) -> Double {
+  let repeats = max(1, Int((Double(repeats) * options.scale).rounded()))
   body()  // warm-up
   let clock = ContinuousClock()
   var samples: [Double] = []
