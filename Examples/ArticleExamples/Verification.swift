@@ -1,5 +1,11 @@
 import Backprop
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// One claim of an article, with the value derived by hand, the value the tape gives, and
 /// whether they agree.
 public struct VerificationRow: Sendable {
@@ -128,4 +134,10 @@ struct DerivationLog {
 /// A `[rows, columns]` tensor from equal-length rows.
 public func matrix(_ rows: [[Double]]) -> Tensor<Double> {
   Tensor(rows.flatMap { $0 }).reshaped(to: [rows.count, rows.first?.count ?? 0])
+}
+
+/// Prints the verification table and exits: status 0 when every row passed, 1 otherwise.
+public func printTableAndExit(_ rows: [VerificationRow]) -> Never {
+  print(verificationTable(rows))
+  exit(rows.allSatisfy(\.passed) ? 0 : 1)
 }

@@ -6,15 +6,8 @@
 // row fails. Each article also has its own executable (BrainsToBytes, RohanLenny, ORGate).
 import ArticleExamples
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 var rows = BrainsToBytesArticle.run()
 rows += RohanLennyArticle.run()
 rows += TinhatbenArticle.run()
 print("━━ Verification: the articles' hand derivations against the tape ━━\n")
-print(verificationTable(rows))
-exit(rows.allSatisfy(\.passed) ? 0 : 1)
+printTableAndExit(rows)
