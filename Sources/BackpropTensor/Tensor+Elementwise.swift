@@ -81,7 +81,7 @@ extension Tensor {
   public static func *= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs * rhs }
 
   /// `true` when every scalar is finite (no NaN, no ±infinity).
-  public var isFinite: Bool { scalars.allSatisfy(\.isFinite) }
+  public var isFinite: Bool { scalars.allSatisfy { $0.isFinite } }
 }
 
 /// Elementwise functions on tensors, named like their scalar counterparts.
