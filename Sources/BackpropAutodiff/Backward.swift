@@ -91,6 +91,8 @@ enum Tape {
 
   /// The variables reachable from `root` through inputs that require a gradient, inputs before
   /// the operations that read them (a valid recording order). Each gets its index in `tapeIndex`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   static func order<Scalar>(from root: Variable<Scalar>) -> [Variable<Scalar>] {
     var order: [Variable<Scalar>] = []
     var stack: [(node: Variable<Scalar>, next: Int)] = [(root, 0)]
@@ -115,6 +117,8 @@ enum Tape {
   /// Walks the tape from `root` in reverse, applying each operation's pullback to the gradient
   /// accumulated for its result. Calls `accumulate` for every parameter leaf reached, and
   /// returns the total gradient of each of `targets` (`nil` where it is unreachable).
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
   static func run<Scalar, G: GradientAlgebra<Scalar>>(
     from root: Variable<Scalar>, seed: G, targets: [Variable<Scalar>],
     accumulate: (Variable<Scalar>, G) -> Void

@@ -78,8 +78,15 @@ public final class Variable<Scalar: TensorScalar> {
 
   deinit {
     counter?.decrement()
-    // Release the graph behind this variable iteratively: take the inputs of every node that
-    // only we refer to, so that no deinit ever recurses into its inputs.
+    guard recording != nil else { return }
+    Self.release(&recording)
+  }
+
+  /// Releases the graph behind a dying variable iteratively: takes the inputs of every node that
+  /// only it refers to, so that no deinit ever recurses into its inputs.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  static func release(_ recording: inout Recording<Scalar>?) {
     guard var pending = recording?.inputs, !pending.isEmpty else { return }
     recording?.inputs = []
     while var node = pending.popLast() {

@@ -1,6 +1,8 @@
 /// Elementwise arithmetic and functions with NumPy broadcasting.
 extension Tensor {
   /// Applies `transform` to every scalar.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func map(_ transform: (Scalar) -> Scalar) -> Tensor {
     Tensor(uncheckedShape: shape, scalars: scalars.map(transform))
   }
@@ -8,6 +10,8 @@ extension Tensor {
   /// Combines two tensors elementwise after broadcasting them to a common shape.
   ///
   /// - Parameter operation: named in the precondition message when the shapes do not broadcast.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func zip(
     _ a: Tensor, _ b: Tensor, operation: String = "zip", _ combine: (Scalar, Scalar) -> Scalar
   ) -> Tensor {
