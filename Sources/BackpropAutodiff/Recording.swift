@@ -46,6 +46,15 @@ extension Variable {
   static func record<Op: DifferentiableOperation>(
     _ operation: Op, _ inputs: [Variable], value: Tensor<Scalar>
   ) -> Variable where Op.Scalar == Scalar {
+    node(operation, inputs, value: value)
+  }
+
+  /// The work of ``record(_:_:value:)``, specialised for `Float` and `Double`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  static func node(
+    _ operation: any DifferentiableOperation<Scalar>, _ inputs: [Variable], value: Tensor<Scalar>
+  ) -> Variable {
     let mode = GradientMode.current
     var origin: Backtrace? = nil
     if mode.detectsAnomalies {

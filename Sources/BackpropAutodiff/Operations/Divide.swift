@@ -4,6 +4,8 @@ import BackpropTensor
 /// operand's shape.
 struct Divide<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "/" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
     [
       needed[0] ? (g / inputs[1]).unbroadcasted(to: inputs[0].shape) : nil,

@@ -3,6 +3,8 @@ import BackpropTensor
 /// z = ln x. dz/dx = 1/x.
 struct Log<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "log" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
     [g / inputs[0]]
   }

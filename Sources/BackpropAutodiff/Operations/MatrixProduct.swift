@@ -17,6 +17,8 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
   let transposeB: Bool
   var name: String { "matmul" }
 
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
     let (a, b) = (inputs[0], inputs[1])
     let da: G?

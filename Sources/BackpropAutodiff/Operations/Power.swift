@@ -4,6 +4,8 @@ import BackpropTensor
 struct Power<Scalar: TensorScalar>: DifferentiableOperation {
   let exponent: Scalar
   var name: String { "pow" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
     if exponent == 0 { return [g * 0] }
     if exponent == 1 { return [g] }

@@ -4,6 +4,8 @@ import BackpropTensor
 /// (PyTorch's convention), so a dead unit gets no gradient.
 struct ReLU<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "relu" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
     [g.multiplied(byConstant: inputs[0].tensor.mask { $0 > 0 })]
   }

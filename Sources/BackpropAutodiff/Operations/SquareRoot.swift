@@ -3,6 +3,8 @@ import BackpropTensor
 /// z = √x. dz/dx = 1 / (2√x) = 1 / (2z), computed from the output.
 struct SquareRoot<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "sqrt" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
     [g / (output * 2)]
   }

@@ -3,6 +3,8 @@ import BackpropTensor
 /// z = x − y (broadcasting). ∂z/∂x = 1, ∂z/∂y = −1, each summed back to its operand's shape.
 struct Subtract<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "-" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
     [
       needed[0] ? g.unbroadcasted(to: inputs[0].shape) : nil,

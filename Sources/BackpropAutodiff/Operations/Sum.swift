@@ -7,6 +7,8 @@ struct Sum<Scalar: TensorScalar>: DifferentiableOperation {
   /// The result's shape with reduced axes kept as extent 1.
   let keptShape: [Int]
   var name: String { "sum" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
     [g.reshaped(to: keptShape).broadcasted(to: inputs[0].shape)]
   }

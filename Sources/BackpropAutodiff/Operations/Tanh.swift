@@ -3,6 +3,8 @@ import BackpropTensor
 /// t = tanh x. dt/dx = 1 − tanh² x = 1 − t², computed from the output.
 struct Tanh<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "tanh" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
     [g * (1 - output * output)]
   }

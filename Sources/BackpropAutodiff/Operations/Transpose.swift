@@ -5,6 +5,8 @@ import BackpropTensor
 struct Transpose<Scalar: TensorScalar>: DifferentiableOperation {
   let permutation: [Int]
   var name: String { "transpose" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
     var inverse = permutation
     for (i, axis) in permutation.enumerated() { inverse[axis] = i }
