@@ -43,16 +43,9 @@ struct InputMask {
 extension Variable {
   /// Records `operation` applied to `inputs` with result `value`, or returns a constant when no
   /// input requires a gradient or recording is switched off (``withoutGradients(_:)``).
-  static func record<Op: DifferentiableOperation>(
-    _ operation: Op, _ inputs: [Variable], value: Tensor<Scalar>
-  ) -> Variable where Op.Scalar == Scalar {
-    node(operation, inputs, value: value)
-  }
-
-  /// The work of ``record(_:_:value:)``, specialised for `Float` and `Double`.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  static func node(
+  static func record(
     _ operation: any DifferentiableOperation<Scalar>, _ inputs: [Variable], value: Tensor<Scalar>
   ) -> Variable {
     let mode = GradientMode.current
