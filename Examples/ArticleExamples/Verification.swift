@@ -73,20 +73,7 @@ public func verificationTable(_ rows: [VerificationRow]) -> String {
 }
 
 /// `x` with `digits` decimals, e.g. `fixed(0.64565, 3) == "0.646"`.
-public func fixed(_ x: Double, _ digits: Int) -> String {
-  guard x.isFinite else { return x.description }
-  var scale = 1.0
-  for _ in 0..<digits { scale *= 10 }
-  let scaled = (Swift.abs(x) * scale).rounded()
-  guard scaled < 9e15 else { return x.description }
-  let integer = Int64(scaled)
-  var text = String(integer)
-  if digits > 0 {
-    if text.count <= digits { text = String(repeating: "0", count: digits - text.count + 1) + text }
-    text.insert(".", at: text.index(text.endIndex, offsetBy: -digits))
-  }
-  return (x < 0 && integer != 0 ? "-" : "") + text
-}
+public func fixed(_ x: Double, _ digits: Int) -> String { formatFixed(x, digits) }
 
 /// A short description of a difference, e.g. `"2.8e-17"`.
 func magnitude(_ x: Double) -> String {

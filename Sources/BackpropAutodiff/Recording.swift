@@ -26,12 +26,21 @@ protocol DifferentiableOperation<Scalar> {
   /// depends on the inputs), so it cannot be recorded for higher-order gradients. A backward
   /// pass with `createGraph: true` through such an operation stops with a message naming it.
   var supportsHigherOrder: Bool { get }
+  /// A readable label for graph pictures, e.g. `"matmul (A·Bᵀ)"`; ``name`` by default.
+  var label: String { get }
+  /// The local derivative ∂result/∂operand for one pair of elements, written with the names
+  /// of elements, for chain-rule traces: `"a(1 − a)"` for a sigmoid whose result is named `a`.
+  /// `nil` (the default) when the operation has no short formula; the trace then shows the
+  /// derivative's symbol and its number only.
+  func derivativeFormula(_ term: DerivativeTerm) -> String?
 }
 
 extension DifferentiableOperation {
   /// Every built-in operation's pullback is written over ``GradientAlgebra`` and so can be
   /// recorded.
   var supportsHigherOrder: Bool { true }
+  var label: String { name }
+  func derivativeFormula(_ term: DerivativeTerm) -> String? { nil }
 }
 
 /// Which inputs of an operation need a gradient.

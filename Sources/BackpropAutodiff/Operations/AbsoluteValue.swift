@@ -3,6 +3,7 @@ import BackpropTensor
 /// z = |x|. dz/dx = sign(x), with 0 at the kink x = 0.
 struct AbsoluteValue<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "abs" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "sign(\(t.differentiated))" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {

@@ -4,6 +4,7 @@ import BackpropTensor
 /// gradient, summed over the dimensions broadcasting added to it.
 struct Add<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "+" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {

@@ -4,6 +4,7 @@ import BackpropTensor
 /// so the gradient sums the upstream gradient over the broadcast dimensions (unbroadcasting).
 struct Broadcast<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "broadcast" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {

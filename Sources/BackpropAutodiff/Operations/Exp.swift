@@ -3,6 +3,7 @@ import BackpropTensor
 /// z = e^x. dz/dx = e^x = z, so the pullback reuses the output.
 struct Exp<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "exp" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { t.result }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {

@@ -3,6 +3,7 @@ import BackpropTensor
 /// z = ln x. dz/dx = 1/x.
 struct Log<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "log" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1/\(grouped(t.differentiated))" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {

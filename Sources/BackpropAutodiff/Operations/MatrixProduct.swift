@@ -16,6 +16,21 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
   let transposeA: Bool
   let transposeB: Bool
   var name: String { "matmul" }
+  var label: String {
+    transposeA || transposeB ? "matmul (\(transposeA ? "Aᵀ" : "A")·\(transposeB ? "Bᵀ" : "B"))" : "matmul"
+  }
+
+  /// C[i, j] = Σₗ op(A)[i, l]·op(B)[l, j], so ∂C[i, j]/∂op(A)[i, l] = op(B)[l, j] and
+  /// ∂C[i, j]/∂op(B)[l, j] = op(A)[i, l].
+  func derivativeFormula(_ t: DerivativeTerm) -> String? {
+    let (i, j) = (t.outputIndex[0], t.outputIndex[1])
+    if t.input == 0 {
+      let l = transposeA ? t.inputIndex[0] : t.inputIndex[1]
+      return t.operand(1, at: transposeB ? [j, l] : [l, j])
+    }
+    let l = transposeB ? t.inputIndex[1] : t.inputIndex[0]
+    return t.operand(0, at: transposeA ? [l, i] : [i, l])
+  }
 
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)

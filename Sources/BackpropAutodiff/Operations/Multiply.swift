@@ -4,6 +4,7 @@ import BackpropTensor
 /// summed back to each operand's shape.
 struct Multiply<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "*" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { t.operand(1 - t.input) }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {

@@ -4,6 +4,16 @@ import BackpropTensor
 struct Power<Scalar: TensorScalar>: DifferentiableOperation {
   let exponent: Scalar
   var name: String { "pow" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? {
+    let p = formatSignificant(Double(exponent))
+    let x = grouped(t.differentiated)
+    switch exponent {
+    case 0: return "0"
+    case 1: return "1"
+    case 2: return "2·\(x)"
+    default: return "\(p)·\(x)^\(formatSignificant(Double(exponent - 1)))"
+    }
+  }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {

@@ -4,6 +4,7 @@ import BackpropTensor
 /// which is finite for every x, so no overflow can occur even at x = ±1000.
 struct Sigmoid<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "sigmoid" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "\(t.result)(1 − \(t.result))" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {

@@ -4,6 +4,7 @@ import BackpropTensor
 /// max(x, 0) + log1p(e^−|x|), which never overflows.
 struct Softplus<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "softplus" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "sigmoid(\(t.differentiated))" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {

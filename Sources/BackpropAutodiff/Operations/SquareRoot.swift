@@ -3,6 +3,7 @@ import BackpropTensor
 /// z = √x. dz/dx = 1 / (2√x) = 1 / (2z), computed from the output.
 struct SquareRoot<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "sqrt" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1/(2·\(grouped(t.result)))" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {

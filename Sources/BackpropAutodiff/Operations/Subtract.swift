@@ -3,6 +3,7 @@ import BackpropTensor
 /// z = x − y (broadcasting). ∂z/∂x = 1, ∂z/∂y = −1, each summed back to its operand's shape.
 struct Subtract<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "-" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { t.input == 0 ? "1" : "−1" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {

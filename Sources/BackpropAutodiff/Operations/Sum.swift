@@ -7,6 +7,7 @@ struct Sum<Scalar: TensorScalar>: DifferentiableOperation {
   /// The result's shape with reduced axes kept as extent 1.
   let keptShape: [Int]
   var name: String { "sum" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {

@@ -3,6 +3,7 @@ import BackpropTensor
 /// t = tanh x. dt/dx = 1 − tanh² x = 1 − t², computed from the output.
 struct Tanh<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "tanh" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1 − \(grouped(t.result))²" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
