@@ -104,17 +104,38 @@ public enum TinhatbenArticle {
   }
 
   /// Trains on the whole truth table with gradient descent and returns the loss of each epoch.
-  public static func trainOR(_ network: Network, epochs: Int, learningRate: Double = 2.0) -> [Double] {
+  ///
+  /// - Parameter progress: Reports each epoch, if given.
+  public static func trainOR(
+    _ network: Network, epochs: Int, learningRate: Double = 2.0, progress: TrainingProgress? = nil
+  ) -> [Double] {
     let sgd = SGD(parameters: network.parameters, learningRate: learningRate)
     var losses: [Double] = []
-    for _ in 0..<epochs {
+    for epoch in 1...epochs {
       sgd.zeroGrad()
       let loss = network.loss(inputs, outputs)
       loss.backward()
       sgd.step()
       losses.append(loss.value.scalar)
+      progress?.update(epoch: epoch, loss: losses[epoch - 1])
     }
+    progress?.finish()
     return losses
+  }
+
+  /// J for one input with every variable named as in the article — i, h, a, h_o, a_o, y, J — and
+  /// the weights W = [[w1, w2], [w3, w4]], b = [b1, b2], V = [[w5], [w6]], b3, for graph pictures
+  /// and chain-rule traces.
+  public static func namedLoss(_ network: Network, input: [Double], target: Double) -> Variable<Double> {
+    network.hidden.weight.name = "W"
+    network.hidden.bias.name = "b"
+    network.output.weight.name = "V"
+    network.output.bias.name = "b3"
+    let h = network.hidden(Variable(matrix([input]), name: "i")).named("h")
+    let a = sigmoid(h).named("a")
+    let ho = network.output(a).named("h_o")
+    let ao = sigmoid(ho).named("a_o")
+    return squaredError(predicted: ao, expected: Variable(matrix([[target]]), name: "y")).named("J")
   }
 
   /// Runs the article end to end and returns its claims.
@@ -157,6 +178,23 @@ public enum TinhatbenArticle {
     output(
       "  dJ/dw1 = δ1·i1 = \(fixed(hand.w1, 10))   dJ/dw2 = δ2·i1 = \(fixed(hand.w2, 10))   dJ/dw3 = dJ/dw4 = 0 (i2 = 0)"
     )
+    output("\nThe same chain rule, written out by chainRuleTrace from the tape (W = [[w1, w2], [w3, w4]],")
+    output("V = [[w5], [w6]]; J = ½ Σ (a_o − y)² squares by a product, so each path appears twice, once")
+    output("per factor of the square, and the two halves add up):")
+    let loss = namedLoss(network, input: [1, 0], target: 1)
+    for (variable, index, article) in [
+      (network.output.weight, [0, 0], "dJ/dw5"), (network.hidden.weight, [0, 0], "dJ/dw1"),
+    ] {
+      let trace = chainRuleTrace(of: loss, withRespectTo: variable, at: index)
+      output(trace.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+      let hand = article == "dJ/dw5" ? hand.w5 : hand.w1
+      rows.append(
+        VerificationRow(
+          article: Self.article, claim: "\(article): the sum over chain-rule paths", hand: fixed(hand, 12),
+          tape: fixed(trace.sumOverPaths, 12) + " (\(trace.paths.count) paths)",
+          passed: trace.agreesWithTape() && Swift.abs(trace.sumOverPaths - hand) < 1e-15))
+    }
+    let graph = loss.graphviz()
     var log = DerivationLog()
     log.add(checkBackpropagation(network, input: [1, 0], target: 1))
     rows += log.rows(
@@ -169,8 +207,12 @@ public enum TinhatbenArticle {
       ])
 
     output("\nTraining on the whole truth table, gradient descent with α = 2:")
-    let losses = trainOR(network, epochs: 2000)
+    let losses = trainOR(network, epochs: 2000, progress: output.progress(epochs: 2000))
     for epoch in [0, 99, 499, 1999] { output("  epoch \(epoch + 1): J = \(fixed(losses[epoch], 6))") }
+    output.writeFiles(
+      "or-gate",
+      plot: LossPlot(title: "tinhatben's OR gate: J per epoch, α = 2", losses: losses, logarithmic: true),
+      graph: graph)
     let predictions = withoutGradients { network.forward(Variable(matrix(inputs))).ao }.value.scalars
     output("  a_o for 00, 01, 10, 11: \(predictions.map { fixed($0, 3) }.joined(separator: ", "))\n")
     rows.append(

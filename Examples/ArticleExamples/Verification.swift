@@ -34,19 +34,75 @@ public struct VerificationRow: Sendable {
   }
 }
 
-/// Where an example writes its narrative; tests pass ``discard``.
+/// Where an example writes its narrative, its training progress and its files (graph pictures,
+/// loss plots); tests pass ``discard``.
 public struct ExampleOutput: Sendable {
   let write: @Sendable (String) -> Void
+  /// Show a progress line during long training runs.
+  let showsProgress: Bool
+  /// The directory for the example's files, or `nil` to write none.
+  let filesDirectory: String?
 
   /// Writes to a closure.
-  public init(_ write: @escaping @Sendable (String) -> Void) { self.write = write }
+  ///
+  /// - Parameters:
+  ///   - showsProgress: Report training progress on standard output; `false` by default.
+  ///   - filesDirectory: Where to write graph pictures and loss plots; `nil` (none) by default.
+  ///   - write: Receives each line of the narrative.
+  public init(
+    showsProgress: Bool = false, filesDirectory: String? = nil, _ write: @escaping @Sendable (String) -> Void
+  ) {
+    self.write = write
+    self.showsProgress = showsProgress
+    self.filesDirectory = filesDirectory
+  }
 
-  /// Standard output.
-  public static let standardOutput = ExampleOutput { print($0) }
+  /// Standard output, with training progress, writing files to `Examples/Output`.
+  public static let standardOutput = ExampleOutput(showsProgress: true, filesDirectory: "Examples/Output") {
+    print($0)
+  }
   /// Nowhere.
   public static let discard = ExampleOutput { _ in }
 
   func callAsFunction(_ line: String = "") { write(line) }
+
+  /// A progress reporter for a run of `epochs`, when this output shows progress.
+  func progress(epochs: Int) -> TrainingProgress? {
+    showsProgress ? TrainingProgress(totalEpochs: epochs) : nil
+  }
+
+  /// Writes a loss plot and a graph picture into ``filesDirectory`` and says where they went.
+  ///
+  /// - Parameters:
+  ///   - name: The files' base name, e.g. `"or-gate"`: `<name>-loss.svg`, `<name>-graph.dot`
+  ///     and, with Graphviz installed, `<name>-graph.svg`.
+  ///   - plot: The loss plot.
+  ///   - graph: A graph in the DOT language.
+  func writeFiles(_ name: String, plot: LossPlot, graph: String) {
+    guard let directory = filesDirectory else { return }
+    do {
+      try makeDirectory(directory)
+      let base = directory + "/" + name
+      try plot.write(to: base + "-loss.svg")
+      let pictures = try Graphviz.write(graph, to: base + "-graph")
+      let files = [base + "-loss.svg"] + pictures
+      write(
+        "Wrote " + files.joined(separator: ", ") + (pictures.count == 1 ? " (install Graphviz for SVG)" : ""))
+    } catch {
+      write("Could not write the example's files: \(error)")
+    }
+  }
+}
+
+/// Creates `path` and its parents when they do not exist.
+func makeDirectory(_ path: String) throws(OutputFileError) {
+  var prefix = path.hasPrefix("/") ? "/" : ""
+  for component in path.split(separator: "/") {
+    prefix += component + "/"
+    if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+      throw .io(path: prefix, reason: String(cString: strerror(errno)))
+    }
+  }
 }
 
 /// The verification table: one line per claim, ✓ or ✗, and the details of any failure.

@@ -14,6 +14,10 @@ public final class Dense<Scalar: TensorScalar>: Layer {
   public let bias: Variable<Scalar>
   /// The activation applied after the affine map.
   public let activation: Activation<Scalar>
+  /// The layer's name, if any: its parameters are then named `<name>.weight` and `<name>.bias`,
+  /// and each call names its results `<name>.z` (x·W + b) and `<name>.a` (after the activation)
+  /// for graph pictures and chain-rule traces.
+  public let name: String?
 
   /// A layer with explicit weights.
   ///
@@ -21,15 +25,20 @@ public final class Dense<Scalar: TensorScalar>: Layer {
   ///   - weight: `[inputSize, outputSize]`.
   ///   - bias: `[outputSize]`.
   ///   - activation: Applied after x·W + b; `.identity` by default.
+  ///   - name: The layer's name (see ``name``); `nil` by default.
   /// - Precondition: the weight has rank 2 and the bias matches its second dimension.
-  public init(weight: Tensor<Scalar>, bias: Tensor<Scalar>, activation: Activation<Scalar> = .identity) {
+  public init(
+    weight: Tensor<Scalar>, bias: Tensor<Scalar>, activation: Activation<Scalar> = .identity,
+    name: String? = nil
+  ) {
     precondition(
       weight.rank == 2 && bias.shape == [weight.shape[1]],
       "Dense(weight:bias:): weight \(weight.shape) needs rank 2 and bias [\(weight.rank == 2 ? weight.shape[1] : 0)], got \(bias.shape)"
     )
-    self.weight = Variable(weight, requiresGrad: true, name: "weight")
-    self.bias = Variable(bias, requiresGrad: true, name: "bias")
+    self.weight = Variable(weight, requiresGrad: true, name: Self.qualified("weight", name))
+    self.bias = Variable(bias, requiresGrad: true, name: Self.qualified("bias", name))
     self.activation = activation
+    self.name = name
   }
 
   /// A layer with randomly initialised weights and zero bias.
@@ -39,36 +48,48 @@ public final class Dense<Scalar: TensorScalar>: Layer {
   ///   - outputSize: Features out.
   ///   - activation: Applied after x·W + b; `.identity` by default.
   ///   - initializer: How W is drawn; He normal for `.relu`, Glorot uniform otherwise.
-  ///   - generator: The random source; pass a ``SeededRandomNumberGenerator`` for reproducible
+  ///   - name: The layer's name (see ``name``); `nil` by default.
+  ///   - generator: The random source; pass a `SeededRandomNumberGenerator` for reproducible
   ///     weights.
   public init<G: RandomNumberGenerator>(
     inputSize: Int, outputSize: Int, activation: Activation<Scalar> = .identity,
-    initializer: Initializer? = nil,
+    initializer: Initializer? = nil, name: String? = nil,
     using generator: inout G
   ) {
     let scheme = initializer ?? (activation.name == "relu" ? .heNormal : .glorotUniform)
     self.weight = Variable(
       scheme.weights(fanIn: inputSize, fanOut: outputSize, using: &generator), requiresGrad: true,
-      name: "weight")
-    self.bias = Variable(Tensor(zeros: [outputSize]), requiresGrad: true, name: "bias")
+      name: Self.qualified("weight", name))
+    self.bias = Variable(Tensor(zeros: [outputSize]), requiresGrad: true, name: Self.qualified("bias", name))
     self.activation = activation
+    self.name = name
   }
 
   /// A layer with weights drawn from the system's random source (not reproducible; pass
   /// `using:` a seeded generator for that).
   public convenience init(
     inputSize: Int, outputSize: Int, activation: Activation<Scalar> = .identity,
-    initializer: Initializer? = nil
+    initializer: Initializer? = nil, name: String? = nil
   ) {
     var generator = SystemRandomNumberGenerator()
     self.init(
       inputSize: inputSize, outputSize: outputSize, activation: activation, initializer: initializer,
-      using: &generator)
+      name: name, using: &generator)
   }
 
   /// activation(x·W + b) for a batch x of shape `[batch, inputSize]`.
   public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
-    activation(matmul(input, weight) + bias)
+    let z = matmul(input, weight) + bias
+    guard let name else { return activation(z) }
+    z.name = name + ".z"
+    let a = activation(z)
+    if a !== z { a.name = name + ".a" }
+    return a
+  }
+
+  /// `"<layer>.<parameter>"`, or the parameter's name alone for an unnamed layer.
+  private static func qualified(_ parameter: String, _ layer: String?) -> String {
+    layer.map { "\($0).\(parameter)" } ?? parameter
   }
 
   /// `[weight, bias]`.

@@ -1,3 +1,5 @@
+import BackpropTensor
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -76,7 +78,8 @@ public final class TrainingProgress {
     if isLive && !lastLine.isEmpty { write("\n") }
   }
 
-  /// One progress line, e.g. `epoch 10/100  loss 0.012345  1.2k steps/s  0:03 left`.
+  /// One progress line, e.g. `epoch 10/100  loss 0.012345  1.2k steps/s  0:03 left`, with the
+  /// loss to six significant digits.
   public static func line(
     epoch: Int, totalEpochs: Int, loss: Double, stepsPerSecond: Double, secondsLeft: Double
   ) -> String {
@@ -85,7 +88,7 @@ public final class TrainingProgress {
       ? "\(Double(Int(stepsPerSecond / 100)) / 10)k" : "\(Int(stepsPerSecond.rounded()))"
     let seconds = Int(secondsLeft.rounded())
     let left = "\(seconds / 60):\(seconds % 60 < 10 ? "0" : "")\(seconds % 60)"
-    return "epoch \(epoch)/\(totalEpochs)  loss \(loss)  \(rate) steps/s  \(left) left"
+    return "epoch \(epoch)/\(totalEpochs)  loss \(formatSignificant(loss))  \(rate) steps/s  \(left) left"
   }
 
   static func monotonicSeconds() -> Double {

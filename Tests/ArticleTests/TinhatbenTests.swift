@@ -64,10 +64,36 @@ struct TinhatbenTests {
     #expect(isClose(predictions, [[0], [1], [1], [1]], absoluteTolerance: 0.05))
   }
 
+  @Test("The library's chain-rule trace of every weight sums to the article's hand gradient")
+  func chainRuleTraces() {
+    let network = TinhatbenArticle.Network()
+    let hand = TinhatbenArticle.handGradients(network, input: [1, 0], target: 1)
+    let loss = TinhatbenArticle.namedLoss(network, input: [1, 0], target: 1)
+    let expected: [(Variable<Double>, [Int], Double)] = [
+      (network.hidden.weight, [0, 0], hand.w1), (network.hidden.weight, [0, 1], hand.w2),
+      (network.hidden.weight, [1, 0], hand.w3), (network.hidden.weight, [1, 1], hand.w4),
+      (network.output.weight, [0, 0], hand.w5), (network.output.weight, [1, 0], hand.w6),
+      (network.output.bias, [0], hand.b3),
+    ]
+    for (variable, index, value) in expected {
+      let trace = chainRuleTrace(of: loss, withRespectTo: variable, at: index)
+      #expect(trace.agreesWithTape(), "\(trace)")
+      #expect(isClose(trace.sumOverPaths, value, absoluteTolerance: 1e-15), "\(trace)")
+    }
+    // w3 and w4 multiply the input i2 = 0: no path carries a non-zero product.
+    #expect(chainRuleTrace(of: loss, withRespectTo: network.hidden.weight, at: [1, 0]).paths.isEmpty)
+    // dJ/dw5's path reads like the article's (a_o − y)·a_o(1 − a_o)·a1, with the ½ and the
+    // square's two factors.
+    let w5 = chainRuleTrace(of: loss, withRespectTo: network.output.weight, at: [0, 0])
+    #expect(
+      w5.paths[0].factors.map { $0.formula ?? "?" }
+        == ["0.5", "1", "(a_o − y)", "1", "a_o(1 − a_o)", "1", "a[0, 0]"])
+  }
+
   @Test("The example runs and every verification row passes")
   func example() {
     let rows = TinhatbenArticle.run(output: .discard)
-    #expect(rows.count == 11)
+    #expect(rows.count == 13)
     for row in rows {
       #expect(row.passed, "\(row.claim): hand \(row.hand), tape \(row.tape)\n\(row.details)")
     }

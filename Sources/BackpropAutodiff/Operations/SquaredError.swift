@@ -8,9 +8,13 @@ import BackpropTensor
 /// - Parameters:
 ///   - predicted: The network's output.
 ///   - expected: The target, of a shape that broadcasts with `predicted`.
+///
+/// When `predicted` has a name, the difference is named `"(<predicted> − <expected>)"` (`y` for an
+/// unnamed target) for graph pictures and chain-rule traces.
 public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<Scalar>
 {
   let difference = predicted - expected
+  if let name = predicted.name { difference.name = "(\(name) − \(expected.name ?? "y"))" }
   return (difference * difference).sum() * 0.5
 }
 
