@@ -182,13 +182,14 @@ public enum TinhatbenArticle {
     output("V = [[w5], [w6]]; J = ½ Σ (a_o − y)² squares by a product, so each path appears twice, once")
     output("per factor of the square, and the two halves add up):")
     let loss = namedLoss(network, input: [1, 0], target: 1)
+    var traceRows: [VerificationRow] = []
     for (variable, index, article) in [
       (network.output.weight, [0, 0], "dJ/dw5"), (network.hidden.weight, [0, 0], "dJ/dw1"),
     ] {
       let trace = chainRuleTrace(of: loss, withRespectTo: variable, at: index)
       output(trace.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
       let hand = article == "dJ/dw5" ? hand.w5 : hand.w1
-      rows.append(
+      traceRows.append(
         VerificationRow(
           article: Self.article, claim: "\(article): the sum over chain-rule paths", hand: fixed(hand, 12),
           tape: fixed(trace.sumOverPaths, 12) + " (\(trace.paths.count) paths)",
@@ -205,6 +206,7 @@ public enum TinhatbenArticle {
         ("dJ/d(h1, h2)", "δ1 = δ_o·w5·a1(1 − a1), δ2 = δ_o·w6·a2(1 − a2)"),
         ("dJ/d(w1…w4)", "dJ/dw1…w4 = δ·input"), ("dJ/d(b1, b2)", "dJ/db1 = δ1, dJ/db2 = δ2"),
       ])
+    rows += traceRows
 
     output("\nTraining on the whole truth table, gradient descent with α = 2:")
     let losses = trainOR(network, epochs: 2000, progress: output.progress(epochs: 2000))

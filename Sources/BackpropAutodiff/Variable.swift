@@ -1,11 +1,11 @@
 import BackpropTensor
 
 /// A node of the tape: a tensor value, and — if an operation produced it — that operation and
-/// its inputs, so that ``backward()`` can send gradients back through it.
+/// its inputs, so that ``backward(createGraph:)`` can send gradients back through it.
 ///
 /// Leaves are created by you: `Variable(w, requiresGrad: true)` is a parameter whose gradient
 /// accumulates in ``grad``; `Variable(x)` is a constant that gradients do not flow into.
-/// Every operation on variables (`+`, ``matmul(_:_:transposeA:transposeB:)``, ``sigmoid(_:)``,
+/// Every operation on variables (`+`, `matmul`, ``sigmoid(_:)``,
 /// …) returns a new variable that records the operation when any input requires a gradient.
 ///
 /// ```swift
@@ -28,9 +28,9 @@ public final class Variable<Scalar: TensorScalar> {
   /// building a graph and differentiating it.
   public var value: Tensor<Scalar>
 
-  /// The gradient accumulated by ``backward()`` for a leaf with `requiresGrad`, else `nil`.
+  /// The gradient accumulated by ``backward(createGraph:)`` for a leaf with `requiresGrad`, else `nil`.
   ///
-  /// Gradients add up across fan-out and across calls to ``backward()`` until ``zeroGrad()``.
+  /// Gradients add up across fan-out and across calls to ``backward(createGraph:)`` until ``zeroGrad()``.
   public var grad: Tensor<Scalar>?
 
   /// An optional name, shown in diagnostics.
@@ -52,7 +52,7 @@ public final class Variable<Scalar: TensorScalar> {
   ///
   /// - Parameters:
   ///   - value: The tensor held by the variable.
-  ///   - requiresGrad: `true` for a parameter whose gradient ``backward()`` accumulates in
+  ///   - requiresGrad: `true` for a parameter whose gradient ``backward(createGraph:)`` accumulates in
   ///     ``grad``; `false` (the default) for a constant.
   ///   - name: An optional name for diagnostics.
   public init(_ value: Tensor<Scalar>, requiresGrad: Bool = false, name: String? = nil) {
@@ -113,7 +113,7 @@ public final class Variable<Scalar: TensorScalar> {
   /// The inputs of the operation that produced this variable (empty for a leaf).
   public var inputs: [Variable] { recording?.inputs ?? [] }
 
-  /// Sets ``grad`` back to `nil`, so the next ``backward()`` starts from zero.
+  /// Sets ``grad`` back to `nil`, so the next ``backward(createGraph:)`` starts from zero.
   public func zeroGrad() { grad = nil }
 
   /// A new constant leaf with the same value: gradients do not flow through it.

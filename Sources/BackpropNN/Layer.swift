@@ -24,13 +24,13 @@ public protocol Layer<Scalar>: AnyObject {
   /// The trainable variables with names that are unique within the layer, in the order of
   /// ``parameters``. Checkpoints store parameters under these names.
   ///
-  /// The default names each parameter by its ``Variable/name``, or `"parameter<i>"` when it has
+  /// The default names each parameter by its `Variable.name`, or `"parameter<i>"` when it has
   /// none. Override it when two of your parameters would get the same name.
   var namedParameters: [(name: String, variable: Variable<Scalar>)] { get }
 }
 
 extension Layer {
-  /// Each parameter named by its ``Variable/name``, or `"parameter<i>"` when it has none.
+  /// Each parameter named by its `Variable.name`, or `"parameter<i>"` when it has none.
   public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
     parameters.enumerated().map { index, variable in (variable.name ?? "parameter\(index)", variable) }
   }

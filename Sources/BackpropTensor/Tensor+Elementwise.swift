@@ -9,7 +9,12 @@ extension Tensor {
 
   /// Combines two tensors elementwise after broadcasting them to a common shape.
   ///
-  /// - Parameter operation: named in the precondition message when the shapes do not broadcast.
+  /// - Parameters:
+  ///   - a: The first operand.
+  ///   - b: The second operand.
+  ///   - operation: Named in the precondition message when the shapes do not broadcast.
+  ///   - combine: Computes one result element from one element of each operand.
+  /// - Precondition: the shapes broadcast.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func zip(

@@ -33,6 +33,11 @@ where RawSignificand: FixedWidthInteger {
   ///   - a: `m×k` (or `k×m` when `transposeA`), row-major.
   ///   - b: `k×n` (or `n×k` when `transposeB`), row-major.
   ///   - c: `m×n` output, overwritten.
+  ///   - m: The rows of the result.
+  ///   - k: The inner dimension.
+  ///   - n: The columns of the result.
+  ///   - transposeA: Read `a` as `k×m` and use its transpose.
+  ///   - transposeB: Read `b` as `n×k` and use its transpose.
   static func multiplyMatrices(
     _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ c: UnsafeMutablePointer<Self>,
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool)
@@ -51,7 +56,17 @@ extension Float: TensorScalar {
   @inlinable public static func pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
   /// Cosine of `x`.
   @inlinable public static func cos(_ x: Float) -> Float { cosf(x) }
-  /// Row-major matrix product, specialised for `Float`.
+  /// Row-major matrix product `C = op(A) · op(B)` for `Float`.
+  ///
+  /// - Parameters:
+  ///   - a: `m×k` (or `k×m` when `transposeA`), row-major.
+  ///   - b: `k×n` (or `n×k` when `transposeB`), row-major.
+  ///   - c: `m×n` output, overwritten.
+  ///   - m: The rows of the result.
+  ///   - k: The inner dimension.
+  ///   - n: The columns of the result.
+  ///   - transposeA: Read `a` as `k×m` and use its transpose.
+  ///   - transposeB: Read `b` as `n×k` and use its transpose.
   public static func multiplyMatrices(
     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
@@ -73,7 +88,17 @@ extension Double: TensorScalar {
   @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { libmPow(x, y) }
   /// Cosine of `x`.
   @inlinable public static func cos(_ x: Double) -> Double { libmCos(x) }
-  /// Row-major matrix product, specialised for `Double`.
+  /// Row-major matrix product `C = op(A) · op(B)` for `Double`.
+  ///
+  /// - Parameters:
+  ///   - a: `m×k` (or `k×m` when `transposeA`), row-major.
+  ///   - b: `k×n` (or `n×k` when `transposeB`), row-major.
+  ///   - c: `m×n` output, overwritten.
+  ///   - m: The rows of the result.
+  ///   - k: The inner dimension.
+  ///   - n: The columns of the result.
+  ///   - transposeA: Read `a` as `k×m` and use its transpose.
+  ///   - transposeB: Read `b` as `n×k` and use its transpose.
   public static func multiplyMatrices(
     _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool

@@ -153,4 +153,41 @@ struct OperationCatalogueTests {
       }
     }
   }
+
+  @Test(
+    "Chain-rule traces: the paths through each operation sum to the tape's gradient",
+    arguments: catalogueNames)
+  func chainRuleTraces(name: String) throws {
+    let row = try #require(catalogue(Double.self).first { $0.name == name })
+    for shapeSet in shapes(for: row.arity, name: name) {
+      var rng = SeededRandomNumberGenerator(seed: 5)
+      let inputs = shapeSet.map {
+        Variable(
+          randomTensor($0, in: row.range, awayFromZeroBy: row.margin, using: &rng) as Tensor<Double>,
+          requiresGrad: true)
+      }
+      let result = row.apply(inputs)
+      let weights: Tensor<Double> = randomTensor(result.shape, in: 0.5...1.5, using: &rng)
+      let loss = (result * weights).sum()
+      for input in inputs {
+        for flat in 0..<input.value.scalarCount {
+          let index = multiIndexForTest(flat, in: input.shape)
+          let trace = chainRuleTrace(of: loss, withRespectTo: input, at: index)
+          #expect(
+            trace.agreesWithTape(tolerance: 1e-12), "\(name) at \(shapeSet), element \(index):\n\(trace)")
+        }
+      }
+    }
+  }
+}
+
+/// The row-major multi-index of a flat position.
+func multiIndexForTest(_ flat: Int, in shape: [Int]) -> [Int] {
+  var index = [Int](repeating: 0, count: shape.count)
+  var rest = flat
+  for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+    index[axis] = rest % shape[axis]
+    rest /= shape[axis]
+  }
+  return index
 }
