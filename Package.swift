@@ -2,6 +2,7 @@
 import PackageDescription
 
 // Layers, lowest first. Each target only sees the ones below it:
+//   BackpropKernels  — C micro-kernels for matrix products (internal to BackpropTensor)
 //   BackpropTensor   — n-dimensional Tensor, storage, broadcasting, kernels (no autodiff)
 //   BackpropAutodiff — Variable, the tape, backward(), the operation catalogue, gradient checking
 //   BackpropNN       — Layer, Dense, Sequential, initialisers, optimisers
@@ -12,7 +13,9 @@ let package = Package(
     .library(name: "Backprop", targets: ["Backprop"])
   ],
   targets: [
-    .target(name: "BackpropTensor"),
+    // Packed AVX2+FMA matrix-product micro-kernels, chosen at run time (portable C elsewhere).
+    .target(name: "BackpropKernels"),
+    .target(name: "BackpropTensor", dependencies: ["BackpropKernels"]),
     .target(name: "BackpropAutodiff", dependencies: ["BackpropTensor"]),
     .target(name: "BackpropNN", dependencies: ["BackpropTensor", "BackpropAutodiff"]),
     .target(name: "Backprop", dependencies: ["BackpropTensor", "BackpropAutodiff", "BackpropNN"]),
@@ -28,7 +31,8 @@ let package = Package(
     .executableTarget(name: "Benchmark", dependencies: ["Backprop"], path: "Benchmarks/Benchmark"),
 
     .target(name: "BackpropTestSupport", dependencies: ["Backprop"], path: "Tests/BackpropTestSupport"),
-    .testTarget(name: "BackpropTensorTests", dependencies: ["BackpropTensor", "BackpropTestSupport"]),
+    .testTarget(
+      name: "BackpropTensorTests", dependencies: ["BackpropTensor", "BackpropKernels", "BackpropTestSupport"]),
     .testTarget(
       name: "BackpropAutodiffTests", dependencies: ["Backprop", "BackpropAutodiff", "BackpropTestSupport"]),
     .testTarget(name: "ArticleTests", dependencies: ["ArticleExamples", "Backprop", "BackpropTestSupport"]),

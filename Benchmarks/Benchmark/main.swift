@@ -1,4 +1,5 @@
-// The benchmark: `swift run -c release Benchmark [--json] [--runs N] [--only NAME,…] [--memory-steps N] [--scale F]`.
+// The benchmark: `swift run -c release Benchmark [--json] [--runs N] [--only NAME,…] [--threads N]
+// [--memory-steps N] [--scale F]`.
 //
 // Workloads (see the README's "Benchmark"): articles_step, scalar_graph, mlp_step, gemm,
 // memory. Each number is the median of `--runs` runs (at least 5) after a warm-up. Benchmarks are
@@ -19,6 +20,9 @@ struct Options {
   /// Scales every batch's repetition count (at least 1), e.g. 0.01 for a quick run under a
   /// profiler or an instruction counter.
   var scale = 1.0
+  /// Threads for matrix products; 1 by default, so that numbers compare with single-threaded
+  /// PyTorch and NumPy. mlp_step is also measured with every processor.
+  var threads = 1
 
   init(_ arguments: [String]) {
     var iterator = arguments.dropFirst().makeIterator()
@@ -29,10 +33,11 @@ struct Options {
       case "--only": only = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
       case "--memory-steps": memorySteps = max(1_000, Int(iterator.next() ?? "") ?? memorySteps)
       case "--scale": scale = max(0, Double(iterator.next() ?? "") ?? scale)
+      case "--threads": threads = max(1, Int(iterator.next() ?? "") ?? threads)
       default:
         print(
           "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,mlp_step,gemm,memory] "
-            + "[--memory-steps N (≥ 1000)] [--scale F (repetitions × F)]")
+            + "[--threads N] [--memory-steps N (≥ 1000)] [--scale F (repetitions × F)]")
         exit(2)
       }
     }
@@ -184,10 +189,21 @@ func memory(steps: Int) -> [Result] {
 }
 
 let options = Options(CommandLine.arguments)
+ParallelExecution.threadCount = options.threads
 var results: [Result] = []
 if options.wants("articles_step") { results.append(articlesStep(runs: options.runs)) }
 if options.wants("scalar_graph") { results.append(scalarGraph(runs: options.runs)) }
-if options.wants("mlp_step") { results.append(mlpStep(runs: options.runs)) }
+if options.wants("mlp_step") {
+  results.append(mlpStep(runs: options.runs))
+  let all = ParallelExecution.defaultThreadCount
+  if all > 1 && options.threads == 1 {
+    ParallelExecution.threadCount = all
+    var parallel = mlpStep(runs: options.runs)
+    parallel.name += "_\(all)_threads"
+    results.append(parallel)
+    ParallelExecution.threadCount = options.threads
+  }
+}
 if options.wants("gemm") {
   for size in [256, 512, 1024] {
     results.append(gemm(Float.self, size: size, runs: options.runs))
@@ -202,7 +218,10 @@ if options.json {
   }
   print("{\"runs\": \(options.runs), \"results\": [\n" + entries.joined(separator: ",\n") + "\n]}")
 } else {
-  print("Backprop benchmark — medians of \(options.runs) runs, release build, 1 thread\n")
+  print(
+    "Backprop benchmark — medians of \(options.runs) runs, release build, \(options.threads) thread"
+      + (options.threads == 1 ? "" : "s")
+      + ", matrix kernels \(ParallelExecution.matrixKernelInstructionSet)\n")
   for result in results {
     let name = result.name.padding(toLength: 24)
     let value = String(describing: (result.value * 100).rounded() / 100).padding(toLength: 12, left: true)

@@ -1,3 +1,6 @@
+import BackpropKernels
+import Dispatch
+
 /// Matrix products.
 extension Tensor {
   /// Checks the operand shapes of a matrix product and returns (m, k, n).
@@ -46,6 +49,62 @@ public func matmul<Scalar>(
 /// Matrix-multiplication inner loops, specialised for each concrete scalar type by the callers
 /// in ``TensorScalar`` conformances.
 enum MatrixKernels {
+  /// Products with fewer multiply-adds than this run the simple loop below: packing the operands
+  /// would cost more than it saves.
+  static let packedThreshold = 16 * 16 * 16
+  /// Products with fewer multiply-adds than this run on one thread.
+  static let parallelThreshold = 64 * 64 * 64
+
+  /// Runs `rows(begin, end)` over the rows of an `m`-row product, split across up to
+  /// ``ParallelExecution/threadCount`` threads when the product is large enough.
+  static func forEachRowBlock(m: Int, multiplyAdds: Int, _ rows: @Sendable (Int, Int) -> Void) {
+    let threads = Swift.min(ParallelExecution.threadCount, (m + 5) / 6)
+    guard threads > 1 && multiplyAdds >= parallelThreshold else { return rows(0, m) }
+    // Blocks of whole 6-row tiles, as even as possible.
+    let tiles = (m + 5) / 6
+    DispatchQueue.concurrentPerform(iterations: threads) { block in
+      let begin = Swift.min(m, tiles * block / threads * 6)
+      let end = Swift.min(m, tiles * (block + 1) / threads * 6)
+      rows(begin, end)
+    }
+  }
+
+  /// The operands of one product, shared by the threads that compute it: each thread reads A and
+  /// B and writes its own disjoint rows of C, so sharing the pointers is safe.
+  struct Operands<T>: @unchecked Sendable {
+    let a: UnsafePointer<T>
+    let b: UnsafePointer<T>
+    let c: UnsafeMutablePointer<T>
+  }
+
+  /// C = op(A)·op(B) with the packed C kernels, in `Float`.
+  static func packed(
+    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+    m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
+  ) {
+    let operands = Operands(a: a, b: b, c: c)
+    forEachRowBlock(m: m, multiplyAdds: m * n * k) { begin, end in
+      bp_gemm_f32(
+        Int32(BP_KERNEL_AUTOMATIC), transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, operands.a,
+        transposeA ? m : k, operands.b,
+        transposeB ? k : n, operands.c, n, begin, end)
+    }
+  }
+
+  /// C = op(A)·op(B) with the packed C kernels, in `Double`.
+  static func packed(
+    _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
+    m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
+  ) {
+    let operands = Operands(a: a, b: b, c: c)
+    forEachRowBlock(m: m, multiplyAdds: m * n * k) { begin, end in
+      bp_gemm_f64(
+        Int32(BP_KERNEL_AUTOMATIC), transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, operands.a,
+        transposeA ? m : k, operands.b,
+        transposeB ? k : n, operands.c, n, begin, end)
+    }
+  }
+
   @inline(__always)
   static func multiply<T: BinaryFloatingPoint>(
     _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>,

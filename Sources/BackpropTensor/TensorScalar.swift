@@ -71,7 +71,11 @@ extension Float: TensorScalar {
     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
   ) {
-    MatrixKernels.multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+    if m * n * k < MatrixKernels.packedThreshold {
+      MatrixKernels.multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+    } else {
+      MatrixKernels.packed(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+    }
   }
 }
 
@@ -103,7 +107,11 @@ extension Double: TensorScalar {
     _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
   ) {
-    MatrixKernels.multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+    if m * n * k < MatrixKernels.packedThreshold {
+      MatrixKernels.multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+    } else {
+      MatrixKernels.packed(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+    }
   }
 }
 

@@ -1,0 +1,40 @@
+// Matrix-product micro-kernels for BackpropTensor: packed, register-blocked, with an AVX2+FMA
+// path chosen at run time and a portable path for every other CPU. Only Swift's Tensor calls
+// these; they are not part of Backprop's public API.
+#ifndef BACKPROP_KERNELS_H
+#define BACKPROP_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { BP_KERNEL_AUTOMATIC = 0, BP_KERNEL_PORTABLE = 1 };
+
+/// C = op(A)·op(B) for the rows [rowBegin, rowEnd) of C, all row-major; C is overwritten.
+///
+/// kernel: BP_KERNEL_AUTOMATIC (AVX2+FMA when the CPU has it) or BP_KERNEL_PORTABLE (for tests).
+///
+/// op(A) is m×k: element (i, p) is a[i·lda + p], or a[p·lda + i] when transposeA is non-zero.
+/// op(B) is k×n: element (p, j) is b[p·ldb + j], or b[j·ldb + p] when transposeB is non-zero.
+/// C's row i starts at c + i·ldc. Rows outside the range are neither read nor written, so
+/// disjoint ranges may run on different threads.
+void bp_gemm_f32(int kernel, int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                 const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                 ptrdiff_t rowBegin, ptrdiff_t rowEnd);
+
+/// The Double version of bp_gemm_f32.
+void bp_gemm_f64(int kernel, int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                 const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc,
+                 ptrdiff_t rowBegin, ptrdiff_t rowEnd);
+
+/// The instruction set the kernels use on this CPU: "avx2+fma" or "portable".
+const char *bp_gemm_instruction_set(void);
+
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

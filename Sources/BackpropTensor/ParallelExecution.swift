@@ -1,0 +1,47 @@
+import BackpropKernels
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// How many threads large matrix products may use.
+///
+/// A product of at least 64³ multiply-adds is split by rows across up to ``threadCount`` threads
+/// with `DispatchQueue.concurrentPerform`; smaller ones run on the calling thread. The default is
+/// the environment variable `BACKPROP_THREADS` when it holds a positive number, else the number of
+/// processors online. Every thread count gives the same results bit for bit: each element of a
+/// product is summed in the same order whichever thread computes it.
+public enum ParallelExecution {
+  private static let configured = Atomic<Int>(0)
+
+  /// The maximum number of threads a matrix product uses; at least 1.
+  ///
+  /// Setting it affects products started afterwards, on every thread.
+  public static var threadCount: Int {
+    get {
+      let value = configured.load(ordering: .relaxed)
+      return value > 0 ? value : defaultThreadCount
+    }
+    set {
+      precondition(newValue >= 1, "ParallelExecution.threadCount must be at least 1, got \(newValue)")
+      configured.store(newValue, ordering: .relaxed)
+    }
+  }
+
+  /// `BACKPROP_THREADS`, or the processors online.
+  public static let defaultThreadCount: Int = {
+    if let text = getenv("BACKPROP_THREADS"), let value = Int(String(cString: text)), value > 0 {
+      return value
+    }
+    return Swift.max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
+  }()
+
+  /// The instruction set of the matrix-product kernels on this CPU: `"avx2+fma"` or
+  /// `"portable"`.
+  public static var matrixKernelInstructionSet: String { String(cString: bp_gemm_instruction_set()) }
+}

@@ -1,0 +1,129 @@
+import BackpropKernels
+import BackpropTensor
+import BackpropTestSupport
+import Testing
+
+/// op(A)·op(B) by the definition, summed in Double, for reference.
+func referenceProduct<Scalar: TensorScalar>(
+  _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool, transposeB: Bool
+) -> Tensor<Double> {
+  let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+  let n = transposeB ? b.shape[0] : b.shape[1]
+  let x = a.scalars
+  let y = b.scalars
+  var c = [Double](repeating: 0, count: m * n)
+  for i in 0..<m {
+    for j in 0..<n {
+      var sum = 0.0
+      for p in 0..<k {
+        let aip = transposeA ? x[p * m + i] : x[i * k + p]
+        let bpj = transposeB ? y[j * k + p] : y[p * n + j]
+        sum += Double(aip) * Double(bpj)
+      }
+      c[i * n + j] = sum
+    }
+  }
+  return try! Tensor(shape: [m, n], scalars: c)
+}
+
+/// Operands of the right stored shapes for op(A) m×k and op(B) k×n.
+func operands<Scalar: TensorScalar>(
+  m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool, seed: UInt64
+) -> (Tensor<Scalar>, Tensor<Scalar>) {
+  var rng = SeededRandomNumberGenerator(seed: seed)
+  let a: Tensor<Scalar> = randomTensor(transposeA ? [k, m] : [m, k], in: -1...1, using: &rng)
+  let b: Tensor<Scalar> = randomTensor(transposeB ? [n, k] : [k, n], in: -1...1, using: &rng)
+  return (a, b)
+}
+
+/// The shapes (m, k, n) checked: tile edges (6 rows, 16 or 8 columns), the 256-deep blocks of
+/// the inner dimension, the 2,048-wide blocks of columns, and empty inner dimensions.
+let kernelShapes: [(Int, Int, Int)] = [
+  (1, 1, 1), (16, 16, 16), (6, 20, 16), (7, 33, 17), (13, 5, 9), (37, 300, 23), (96, 64, 97),
+  (100, 520, 41), (2, 3, 2050), (5, 0, 4), (128, 784, 10),
+]
+
+@Suite("Matrix-product kernels: packed, register-blocked, AVX2+FMA or portable")
+struct MatrixProductKernelTests {
+  @Test("Every shape and transpose matches the definition, Float and Double", arguments: [false, true])
+  func matchesDefinition(transposeA: Bool) {
+    for transposeB in [false, true] {
+      for (m, k, n) in kernelShapes {
+        let (a, b): (Tensor<Double>, Tensor<Double>) = operands(
+          m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB, seed: UInt64(m * 7 + k + n))
+        let expected = referenceProduct(a, b, transposeA: transposeA, transposeB: transposeB)
+        let product = matmul(a, b, transposeA: transposeA, transposeB: transposeB)
+        #expect(
+          isClose(product, expected, absoluteTolerance: 1e-12, relativeTolerance: 1e-12),
+          "Double \(m)×\(k)×\(n), transposes \(transposeA) \(transposeB)")
+        let (af, bf) = (converted(a, to: Float.self), converted(b, to: Float.self))
+        let productFloat = converted(
+          matmul(af, bf, transposeA: transposeA, transposeB: transposeB), to: Double.self)
+        let expectedFloat = referenceProduct(af, bf, transposeA: transposeA, transposeB: transposeB)
+        #expect(
+          isClose(
+            productFloat, expectedFloat, absoluteTolerance: 1e-4 * Double(Swift.max(k, 1)).squareRoot()),
+          "Float \(m)×\(k)×\(n), transposes \(transposeA) \(transposeB)")
+      }
+    }
+  }
+
+  @Test("The portable kernels match the definition too (the path CPUs without AVX2 take)")
+  func portable() {
+    for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
+      for (m, k, n) in kernelShapes {
+        let (a, b): (Tensor<Double>, Tensor<Double>) = operands(
+          m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB, seed: 3)
+        var c = [Double](repeating: .nan, count: m * n)
+        a.scalars.withUnsafeBufferPointer { x in
+          b.scalars.withUnsafeBufferPointer { y in
+            c.withUnsafeMutableBufferPointer { z in
+              bp_gemm_f64(
+                Int32(BP_KERNEL_PORTABLE), transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, x.baseAddress,
+                transposeA ? m : k, y.baseAddress, transposeB ? k : n, z.baseAddress, n, 0, m)
+            }
+          }
+        }
+        let expected = referenceProduct(a, b, transposeA: transposeA, transposeB: transposeB)
+        #expect(
+          isClose(try! Tensor(shape: [m, n], scalars: c), expected, absoluteTolerance: 1e-12),
+          "\(m)×\(k)×\(n), transposes \(transposeA) \(transposeB)")
+      }
+    }
+  }
+
+  @Test("Rows computed on different threads give the same bits as one thread")
+  func threadsAgreeBitForBit() {
+    let (a, b): (Tensor<Float>, Tensor<Float>) = operands(
+      m: 200, k: 300, n: 70, transposeA: false, transposeB: true, seed: 9)
+    var c1 = [Float](repeating: 0, count: 200 * 70)
+    var c3 = [Float](repeating: 0, count: 200 * 70)
+    a.scalars.withUnsafeBufferPointer { x in
+      b.scalars.withUnsafeBufferPointer { y in
+        c1.withUnsafeMutableBufferPointer { z in
+          bp_gemm_f32(
+            Int32(BP_KERNEL_AUTOMATIC), 0, 1, 200, 70, 300, x.baseAddress, 300, y.baseAddress, 300,
+            z.baseAddress, 70, 0, 200)
+        }
+        c3.withUnsafeMutableBufferPointer { z in
+          // Three uneven row blocks, as three threads would compute them.
+          for (begin, end) in [(0, 66), (66, 138), (138, 200)] {
+            bp_gemm_f32(
+              Int32(BP_KERNEL_AUTOMATIC), 0, 1, 200, 70, 300, x.baseAddress, 300, y.baseAddress, 300,
+              z.baseAddress,
+              70, begin, end)
+          }
+        }
+      }
+    }
+    #expect(c1 == c3)
+    #expect(matmul(a, b, transposeB: true).scalars == c1)
+  }
+
+  @Test("The thread count is configurable and at least 1")
+  func threadCount() {
+    #expect(ParallelExecution.defaultThreadCount >= 1)
+    #expect(ParallelExecution.threadCount >= 1)
+    #expect(["avx2+fma", "portable"].contains(ParallelExecution.matrixKernelInstructionSet))
+  }
+}
