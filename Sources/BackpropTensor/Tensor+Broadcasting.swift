@@ -44,6 +44,8 @@ extension Tensor {
   /// This tensor repeated along its size-1 (and missing leading) dimensions to `shape`.
   ///
   /// - Precondition: this tensor's shape broadcasts to `shape`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func broadcasted(to shape: [Int]) -> Tensor {
     if self.shape == shape { return self }
     precondition(
@@ -64,6 +66,8 @@ extension Tensor {
   /// the adjoint of ``broadcasted(to:)``, used to send gradients back to an operand's shape.
   ///
   /// - Precondition: `shape` broadcasts to this tensor's shape.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func unbroadcasted(to shape: [Int]) -> Tensor {
     if self.shape == shape { return self }
     return sum(alongAxes: Tensor.broadcastAxes(from: shape, to: self.shape)).reshaped(to: shape)

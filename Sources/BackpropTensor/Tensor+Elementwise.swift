@@ -3,6 +3,7 @@ extension Tensor {
   /// Applies `transform` to every scalar.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
+  @inline(__always)
   public func map(_ transform: (Scalar) -> Scalar) -> Tensor {
     Tensor(uncheckedShape: shape, scalars: scalars.map(transform))
   }
@@ -17,6 +18,7 @@ extension Tensor {
   /// - Precondition: the shapes broadcast.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
+  @inline(__always)
   public static func zip(
     _ a: Tensor, _ b: Tensor, operation: String = "zip", _ combine: (Scalar, Scalar) -> Scalar
   ) -> Tensor {
@@ -55,38 +57,70 @@ extension Tensor {
   }
 
   /// Elementwise sum with broadcasting.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { zip(lhs, rhs, operation: "+", +) }
   /// Elementwise difference with broadcasting.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { zip(lhs, rhs, operation: "-", -) }
   /// Elementwise product with broadcasting.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { zip(lhs, rhs, operation: "*", *) }
   /// Elementwise quotient with broadcasting.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { zip(lhs, rhs, operation: "/", /) }
 
   /// Adds a scalar to every element.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 + rhs } }
   /// Adds a scalar to every element.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs + $0 } }
   /// Subtracts a scalar from every element.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 - rhs } }
   /// Subtracts every element from a scalar.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs - $0 } }
   /// Multiplies every element by a scalar.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 * rhs } }
   /// Multiplies every element by a scalar.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs * $0 } }
   /// Divides every element by a scalar.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map { $0 / rhs } }
   /// Divides a scalar by every element.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map { lhs / $0 } }
   /// Negates every element.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static prefix func - (operand: Tensor) -> Tensor { operand.map { -$0 } }
 
   /// Adds `rhs` (broadcast) in place.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func += (lhs: inout Tensor, rhs: Tensor) { lhs = lhs + rhs }
   /// Subtracts `rhs` (broadcast) in place.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs - rhs }
   /// Multiplies by `rhs` (broadcast) in place.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func *= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs * rhs }
 
   /// `true` when every scalar is finite (no NaN, no ±infinity).
@@ -96,29 +130,49 @@ extension Tensor {
 /// Elementwise functions on tensors, named like their scalar counterparts.
 extension Tensor {
   /// e^x elementwise.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func exp() -> Tensor { map(Scalar.exp) }
   /// Natural logarithm elementwise.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func log() -> Tensor { map(Scalar.log) }
   /// Square root elementwise.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func squareRoot() -> Tensor { map { $0.squareRoot() } }
   /// Hyperbolic tangent elementwise.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func tanh() -> Tensor { map(Scalar.tanh) }
   /// Each element raised to `exponent`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func pow(_ exponent: Scalar) -> Tensor {
     if exponent == 2 { return map { $0 * $0 } }
     return map { Scalar.pow($0, exponent) }
   }
   /// Absolute value elementwise.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func abs() -> Tensor { map { Swift.abs($0) } }
   /// The logistic function 1 / (1 + e^−x), evaluated without overflow for large |x|.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func sigmoid() -> Tensor { map(Tensor.sigmoid) }
   /// max(x, 0) elementwise.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
   /// log(1 + e^x) elementwise, evaluated as max(x, 0) + log1p(e^−|x|) so it never overflows.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func softplus() -> Tensor {
     map { x in Swift.max(x, 0) + Scalar.log1p(Scalar.exp(-Swift.abs(x))) }
   }
   /// 1 where `predicate` holds for the element, 0 elsewhere.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func mask(where predicate: (Scalar) -> Bool) -> Tensor { map { predicate($0) ? 1 : 0 } }
 
   /// The stable scalar logistic function.

@@ -2,11 +2,15 @@
 /// against the input); `squeezingAxes` removes them.
 extension Tensor {
   /// The sum of all scalars, as a rank-0 tensor.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func sum() -> Tensor { Tensor(scalars.reduce(0, +)) }
 
   /// The mean of all scalars, as a rank-0 tensor.
   ///
   /// - Precondition: the tensor is not empty.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func mean() -> Tensor {
     precondition(!scalars.isEmpty, "mean(): tensor of shape \(shape) is empty")
     return Tensor(scalars.reduce(0, +) / Scalar(scalars.count))
@@ -16,11 +20,15 @@ extension Tensor {
   ///
   /// Negative axes count from the end (`-1` is the last dimension).
   /// - Precondition: every axis is in `-rank..<rank`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func sum(alongAxes axes: [Int]) -> Tensor {
     reduce(alongAxes: axes, operation: "sum(alongAxes:)", initial: 0, +)
   }
 
   /// The sums along `axes`, removing the reduced dimensions.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func sum(squeezingAxes axes: [Int]) -> Tensor {
     let normalized = normalize(axes: axes, operation: "sum(squeezingAxes:)")
     let kept = shape.indices.filter { !normalized.contains($0) }.map { shape[$0] }
@@ -30,6 +38,8 @@ extension Tensor {
   /// The largest scalars along `axes`, keeping each reduced dimension with extent 1.
   ///
   /// - Precondition: every axis is in `-rank..<rank` and the reduced extents are not zero.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func max(alongAxes axes: [Int]) -> Tensor {
     reduce(alongAxes: axes, operation: "max(alongAxes:)", initial: -.infinity) { Swift.max($0, $1) }
   }
@@ -43,6 +53,9 @@ extension Tensor {
     return Array(Set(normalized)).sorted()
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  @inline(__always)
   func reduce(
     alongAxes axes: [Int], operation: String, initial: Scalar, _ combine: (Scalar, Scalar) -> Scalar
   ) -> Tensor {

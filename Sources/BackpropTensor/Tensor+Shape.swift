@@ -3,6 +3,8 @@ extension Tensor {
   /// The same scalars viewed with another shape of equal element count.
   ///
   /// - Precondition: `shape.reduce(1, *) == scalarCount`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func reshaped(to shape: [Int]) -> Tensor {
     precondition(
       shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == scalars.count,
@@ -13,6 +15,8 @@ extension Tensor {
   /// The tensor with its dimensions in reverse order; rank 0 and 1 are unchanged.
   ///
   /// For a matrix this is the usual transpose: `t.transposed()[j, i] == t[i, j]`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func transposed() -> Tensor {
     transposed(permutation: Array((0..<rank).reversed()))
   }
@@ -21,6 +25,8 @@ extension Tensor {
   /// `permutation[i]` of this tensor.
   ///
   /// - Precondition: `permutation` is a permutation of `0..<rank`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func transposed(permutation: [Int]) -> Tensor {
     precondition(
       permutation.sorted() == Array(0..<rank),
