@@ -134,16 +134,7 @@ public func fixed(_ x: Double, _ digits: Int) -> String { formatFixed(x, digits)
 /// A short description of a difference, e.g. `"2.8e-17"`.
 func magnitude(_ x: Double) -> String {
   guard x != 0 else { return "0" }
-  var exponent = 0
-  var mantissa = Swift.abs(x)
-  while mantissa >= 10 {
-    mantissa /= 10
-    exponent += 1
-  }
-  while mantissa < 1 {
-    mantissa *= 10
-    exponent -= 1
-  }
+  let (mantissa, exponent) = scientific(x)
   return "\(fixed(mantissa, 1))e\(exponent)"
 }
 

@@ -24,16 +24,7 @@ package func formatFixed(_ x: Double, _ digits: Int) -> String {
 package func formatSignificant(_ x: Double, _ digits: Int = 6) -> String {
   guard x.isFinite else { return x.description }
   guard x != 0 else { return "0" }
-  var exponent = 0
-  var mantissa = Swift.abs(x)
-  while mantissa >= 10 {
-    mantissa /= 10
-    exponent += 1
-  }
-  while mantissa < 1 {
-    mantissa *= 10
-    exponent -= 1
-  }
+  var (mantissa, exponent) = scientific(x)
   if exponent >= -4 && exponent < digits {
     return trimmingZeros(formatFixed(x, Swift.max(digits - 1 - exponent, 0)))
   }
@@ -45,6 +36,21 @@ package func formatSignificant(_ x: Double, _ digits: Int = 6) -> String {
   let sign = x < 0 ? "-" : ""
   let power = (exponent < 0 ? "-" : "+") + (Swift.abs(exponent) < 10 ? "0" : "") + String(Swift.abs(exponent))
   return sign + trimmingZeros(rounded) + "e" + power
+}
+
+/// |x| as mantissa · 10^exponent with 1 ≤ mantissa < 10, for a finite non-zero `x`.
+package func scientific(_ x: Double) -> (mantissa: Double, exponent: Int) {
+  var exponent = 0
+  var mantissa = Swift.abs(x)
+  while mantissa >= 10 {
+    mantissa /= 10
+    exponent += 1
+  }
+  while mantissa < 1 {
+    mantissa *= 10
+    exponent -= 1
+  }
+  return (mantissa, exponent)
 }
 
 /// Removes trailing zeros after a decimal point, and the point itself if nothing follows it.
