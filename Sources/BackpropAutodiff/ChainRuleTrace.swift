@@ -7,11 +7,11 @@ import BackpropTensor
 /// This is the hand derivation of tinhatben's and Rohan & Lenny's articles done by the library:
 ///
 /// ```
-/// dJ/dw5: 2 paths; their sum -0.0786082 equals the tape's gradient -0.0786082 ✓
-/// path 1: J ← v9 ← v8 ← (a_o − y) ← a_o ← h_o ← v4 ← w5
-///   = 0.5 · 1 · (a_o − y) · 1 · a_o(1 − a_o) · 1 · a1
-///   = 0.5 · 1 · (-0.487515) · 1 · 0.249844 · 1 · 0.645656
-///   = -0.0393041
+/// dJ/dV[0, 0]: 2 paths; their sum -0.0786482 equals the tape's gradient -0.0786482 ✓
+/// path 1: J ← v14 ← v13 ← (a_o − y) ← a_o ← h_o ← v7 ← V[0, 0]
+///   = 0.5 · 1 · (a_o − y) · 1 · a_o(1 − a_o) · 1 · a[0, 0]
+///   = 0.5 · 1 · (-0.487547) · 1 · 0.249845 · 1 · 0.645656
+///   = -0.0393241
 /// …
 /// ```
 ///
