@@ -58,10 +58,10 @@ enum MatrixKernels {
   /// Runs `rows(begin, end)` over the rows of an `m`-row product, split across up to
   /// ``ParallelExecution/threadCount`` threads when the product is large enough.
   static func forEachRowBlock(m: Int, multiplyAdds: Int, _ rows: @Sendable (Int, Int) -> Void) {
-    let threads = Swift.min(ParallelExecution.threadCount, (m + 5) / 6)
-    guard threads > 1 && multiplyAdds >= parallelThreshold else { return rows(0, m) }
-    // Blocks of whole 6-row tiles, as even as possible.
+    // Blocks of whole 6-row tiles (the micro-kernel's height), as even as possible.
     let tiles = (m + 5) / 6
+    let threads = Swift.min(ParallelExecution.threadCount, tiles)
+    guard threads > 1 && multiplyAdds >= parallelThreshold else { return rows(0, m) }
     DispatchQueue.concurrentPerform(iterations: threads) { block in
       let begin = Swift.min(m, tiles * block / threads * 6)
       let end = Swift.min(m, tiles * (block + 1) / threads * 6)
