@@ -98,9 +98,9 @@ enum Tape {
     var stack: [(node: Variable<Scalar>, next: Int)] = [(root, 0)]
     root.tapeIndex = -2  // on the stack
     while let (node, next) = stack.last {
-      if let inputs = node.recording?.inputs, next < inputs.count {
+      if next < node.operands.count {
         stack[stack.count - 1].next = next + 1
-        let input = inputs[next]
+        let input = node.operands[next]
         if input.tapeIndex == -1 && input.requiresGrad {
           input.tapeIndex = -2
           stack.append((input, 0))
@@ -133,7 +133,9 @@ enum Tape {
     let detectsAnomalies = GradientMode.current.detectsAnomalies
     let recordsBackward = G.recordsOperations
 
-    for index in stride(from: order.count - 1, through: 0, by: -1) {
+    var index = order.count
+    while index > 0 {
+      index -= 1
       guard let upstream = slots[index] else { continue }
       let node = order[index]
       if isTarget[index] {
@@ -141,28 +143,28 @@ enum Tape {
       }
       if node.isParameter { accumulate(node, upstream) }
       slots[index] = nil  // release as soon as it has been used
-      guard let recording = node.recording else { continue }
+      guard let operation = node.operation else { continue }
       precondition(
-        !recordsBackward || recording.operation.supportsHigherOrder,
-        "\(recording.operation.name): second and higher derivatives are not supported by this operation; "
+        !recordsBackward || operation.supportsHigherOrder,
+        "\(operation.name): second and higher derivatives are not supported by this operation; "
           + "differentiate it with createGraph: false")
+      let operands = node.operands
       var needed = InputMask()
-      for (i, input) in recording.inputs.enumerated() where input.tapeIndex >= 0 {
+      for (i, input) in operands.enumerated() where input.tapeIndex >= 0 {
         needed.bits |= 1 << UInt64(i)
       }
-      let inputGradients = recording.operation.pullback(
-        upstream, inputs: recording.inputs.map(G.backwardInput), output: G.backwardInput(node), needed: needed
-      )
-      for (i, input) in recording.inputs.enumerated() where needed[i] {
+      let inputGradients = operation.pullback(
+        upstream, inputs: operands.map(G.backwardInput), output: G.backwardInput(node), needed: needed)
+      for (i, input) in operands.enumerated() where needed[i] {
         guard let gradient = inputGradients[i] else { continue }
         precondition(
           gradient.shape == input.shape,
-          "pullback of \(recording.operation.name): gradient shape \(gradient.shape) ≠ input shape \(input.shape)"
+          "pullback of \(operation.name): gradient shape \(gradient.shape) ≠ input shape \(input.shape)"
         )
         if detectsAnomalies && !gradient.tensor.isFinite {
           anomaly(
-            "backward of \(recording.operation.name) produced a non-finite gradient for its input \(i), "
-              + "shape \(gradient.shape)", recording.origin)
+            "backward of \(operation.name) produced a non-finite gradient for its input \(i), "
+              + "shape \(gradient.shape)", node.origin)
         }
         let slot = input.tapeIndex
         slots[slot] = slots[slot].map { $0 + gradient } ?? gradient

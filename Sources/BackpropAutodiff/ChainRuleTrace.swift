@@ -184,31 +184,32 @@ private struct LocalDerivatives<Scalar: TensorScalar> {
   }
 
   mutating func edges(from node: Variable<Scalar>, element: Int) -> [Edge<Scalar>] {
-    guard let recording = node.recording else { return [] }
+    guard let operation = node.operation else { return [] }
+    let operands = node.operands
     let key = Key(node: ObjectIdentifier(node), element: element)
     if let known = cache[key] { return known }
 
     var needed = InputMask()
-    for (i, input) in recording.inputs.enumerated() where leadsToTarget.contains(ObjectIdentifier(input)) {
+    for (i, input) in operands.enumerated() where leadsToTarget.contains(ObjectIdentifier(input)) {
       needed.bits |= 1 << UInt64(i)
     }
     var oneHot = Tensor<Scalar>(zeros: node.shape)
     oneHot.scalars[element] = 1
-    let local = recording.operation.pullback(
-      oneHot, inputs: recording.inputs.map(\.value), output: node.value, needed: needed)
+    let local = operation.pullback(
+      oneHot, inputs: operands.map(\.value), output: node.value, needed: needed)
 
     let names = self.names
     let result = names.name(of: node, element: element)
     let outputIndex = multiIndex(element, in: node.shape)
     var edges: [Edge<Scalar>] = []
-    for (i, input) in recording.inputs.enumerated() where needed[i] {
+    for (i, input) in operands.enumerated() where needed[i] {
       guard let gradient = local[i] else { continue }
       for (position, value) in gradient.scalars.enumerated() where value != 0 {
         let term = DerivativeTerm(
           input: i, inputIndex: multiIndex(position, in: input.shape), outputIndex: outputIndex,
-          result: result, operandShapes: recording.inputs.map(\.shape),
+          result: result, operandShapes: operands.map(\.shape),
           operandName: { operand, index in
-            let variable = recording.inputs[operand]
+            let variable = operands[operand]
             return names.name(of: variable, element: flatIndex(index, in: variable.shape))
           })
         let symbol = "∂\(result)/∂\(names.name(of: input, element: position))"
@@ -216,7 +217,7 @@ private struct LocalDerivatives<Scalar: TensorScalar> {
           Edge(
             operand: input, operandElement: position,
             factor: .init(
-              symbol: symbol, formula: recording.operation.derivativeFormula(term), value: Double(value))))
+              symbol: symbol, formula: operation.derivativeFormula(term), value: Double(value))))
       }
     }
     cache[key] = edges

@@ -1,14 +1,6 @@
 import BackpropTensor
 import Runtime
 
-/// One entry of the tape: the operation that produced a variable and the variables it read.
-struct Recording<Scalar: TensorScalar> {
-  let operation: any DifferentiableOperation<Scalar>
-  var inputs: [Variable<Scalar>]
-  /// Where the operation was created; captured only in anomaly-detection mode.
-  let origin: Backtrace?
-}
-
 /// An operation of the catalogue: its name and its vector-Jacobian product.
 ///
 /// The pullback is written once, generically over ``GradientAlgebra``. The backward pass calls
@@ -21,7 +13,9 @@ protocol DifferentiableOperation<Scalar> {
   var name: String { get }
   /// The gradients with respect to each input, given the gradient `upstream` with respect to
   /// `output`. Entries whose `needed` flag is false may be `nil`.
-  func pullback<G: GradientAlgebra<Scalar>>(_ upstream: G, inputs: [G], output: G, needed: InputMask) -> [G?]
+  func pullback<G: GradientAlgebra<Scalar>>(
+    _ upstream: G, inputs: Operands<G>, output: G, needed: InputMask
+  ) -> Operands<G?>
   /// `false` when the pullback leaves the graph (computes with plain tensors where the gradient
   /// depends on the inputs), so it cannot be recorded for higher-order gradients. A backward
   /// pass with `createGraph: true` through such an operation stops with a message naming it.
@@ -49,18 +43,27 @@ struct InputMask {
   subscript(index: Int) -> Bool { bits & (1 << UInt64(index)) != 0 }
 }
 
+/// The backtrace of the code that recorded an operation, kept in anomaly-detection mode.
+///
+/// A class, so that ``Variable`` keeps a fixed layout: `Backtrace` is a resilient type whose
+/// size is known only at run time.
+final class OperationOrigin {
+  let backtrace: Backtrace
+  init(_ backtrace: Backtrace) { self.backtrace = backtrace }
+}
+
 extension Variable {
   /// Records `operation` applied to `inputs` with result `value`, or returns a constant when no
   /// input requires a gradient or recording is switched off (``withoutGradients(_:)``).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   static func record(
-    _ operation: any DifferentiableOperation<Scalar>, _ inputs: [Variable], value: Tensor<Scalar>
+    _ operation: any DifferentiableOperation<Scalar>, _ inputs: Operands<Variable>, value: Tensor<Scalar>
   ) -> Variable {
     let mode = GradientMode.current
-    var origin: Backtrace? = nil
+    var origin: OperationOrigin? = nil
     if mode.detectsAnomalies {
-      origin = try? Backtrace.capture()
+      origin = (try? Backtrace.capture()).map(OperationOrigin.init)
       if !value.isFinite {
         anomaly("forward of \(operation.name) produced a non-finite value, shape \(value.shape)", origin)
       }
@@ -68,18 +71,18 @@ extension Variable {
     // A closure, not the key path `\.requiresGrad`: in generic code a key path is instantiated at
     // run time on every call, which cost a fifth of a scalar graph.
     guard mode.isRecording, inputs.contains(where: { $0.requiresGrad }) else { return Variable(value) }
-    return Variable(value: value, recording: Recording(operation: operation, inputs: inputs, origin: origin))
+    return Variable(value: value, operation: operation, inputs: inputs, origin: origin, counter: mode.counter)
   }
 }
 
 /// Stops with an anomaly report naming where the offending operation was created.
-func anomaly(_ message: String, _ origin: Backtrace?) -> Never {
+func anomaly(_ message: String, _ origin: OperationOrigin?) -> Never {
   preconditionFailure("Anomaly: \(message); created at \(describe(origin))")
 }
 
 /// The first source location in a backtrace that is outside the Backprop library itself.
-func describe(_ origin: Backtrace?) -> String {
-  guard let frames = origin?.symbolicated()?.frames else { return "<unknown location>" }
+func describe(_ origin: OperationOrigin?) -> String {
+  guard let frames = origin?.backtrace.symbolicated()?.frames else { return "<unknown location>" }
   for frame in frames {
     guard let location = frame.symbol?.sourceLocation else { continue }
     if location.path.contains("/Sources/BackpropAutodiff/")

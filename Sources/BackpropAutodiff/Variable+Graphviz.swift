@@ -57,11 +57,11 @@ extension Variable {
       if node === self { style.append("penwidth=2") }
       lines.append(
         "  v\(position) [label=\(quoted(label.joined(separator: "\n"))), \(style.joined(separator: ", "))];")
-      if let recording = node.recording {
+      if let operation = node.operation {
         lines.append(
-          "  op\(position) [label=\(quoted(recording.operation.label)), shape=ellipse, style=filled, "
+          "  op\(position) [label=\(quoted(operation.label)), shape=ellipse, style=filled, "
             + "fillcolor=\"#fff4d6\"];")
-        for input in recording.inputs { lines.append("  v\(names.position(of: input)) -> op\(position);") }
+        for input in node.operands { lines.append("  v\(names.position(of: input)) -> op\(position);") }
         lines.append("  op\(position) -> v\(position);")
       }
     }

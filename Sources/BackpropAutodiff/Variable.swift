@@ -39,11 +39,21 @@ public final class Variable<Scalar: TensorScalar> {
   /// `true` for a leaf created with `requiresGrad: true`.
   let isParameter: Bool
 
-  /// How this variable was computed, or `nil` for a leaf.
-  var recording: Recording<Scalar>?
+  /// The operation that produced this variable, or `nil` for a leaf.
+  let operation: (any DifferentiableOperation<Scalar>)?
+
+  /// The operation's inputs, in order (none for a leaf). Emptied only by the iterative release
+  /// in `deinit`, when nothing else can see the variable.
+  @exclusivity(unchecked) var operands: Operands<Variable>
+
+  /// Where the operation was recorded; kept only in anomaly-detection mode.
+  let origin: OperationOrigin?
 
   /// Scratch slot used by a running backward pass: -1 when not on a tape being walked.
-  var tapeIndex = -1
+  ///
+  /// Dynamic exclusivity checks are off for this and ``operands``: only `Tape` and `deinit`
+  /// touch them, never with overlapping accesses, and the checks cost a tenth of a scalar graph.
+  @exclusivity(unchecked) var tapeIndex = -1
 
   /// The live-variable counter that was active when this variable was created, if any.
   let counter: LiveVariableCounter?
@@ -55,44 +65,62 @@ public final class Variable<Scalar: TensorScalar> {
   ///   - requiresGrad: `true` for a parameter whose gradient ``backward(createGraph:)`` accumulates in
   ///     ``grad``; `false` (the default) for a constant.
   ///   - name: An optional name for diagnostics.
-  public init(_ value: Tensor<Scalar>, requiresGrad: Bool = false, name: String? = nil) {
-    self.value = value
-    self.isParameter = requiresGrad
-    self.name = name
-    self.counter = GradientMode.current.counter
-    counter?.increment()
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public convenience init(_ value: Tensor<Scalar>, requiresGrad: Bool = false, name: String? = nil) {
+    self.init(value: value, isParameter: requiresGrad, name: name, counter: GradientMode.current.counter)
   }
 
   /// Creates a rank-0 leaf variable holding one scalar.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public convenience init(_ scalar: Scalar, requiresGrad: Bool = false, name: String? = nil) {
     self.init(Tensor(scalar), requiresGrad: requiresGrad, name: name)
   }
 
-  init(value: Tensor<Scalar>, recording: Recording<Scalar>) {
+  /// Creates a leaf.
+  init(value: Tensor<Scalar>, isParameter: Bool, name: String? = nil, counter: LiveVariableCounter?) {
+    self.value = value
+    self.isParameter = isParameter
+    self.name = name
+    self.operation = nil
+    self.operands = Operands()
+    self.origin = nil
+    self.counter = counter
+    counter?.increment()
+  }
+
+  /// Creates the result of a recorded operation.
+  init(
+    value: Tensor<Scalar>, operation: any DifferentiableOperation<Scalar>, inputs: Operands<Variable>,
+    origin: OperationOrigin?, counter: LiveVariableCounter?
+  ) {
     self.value = value
     self.isParameter = false
-    self.recording = recording
-    self.counter = GradientMode.current.counter
+    self.operation = operation
+    self.operands = inputs
+    self.origin = origin
+    self.counter = counter
     counter?.increment()
   }
 
   deinit {
     counter?.decrement()
-    guard recording != nil else { return }
-    Self.release(&recording)
+    if operation != nil { Self.release(self) }
   }
 
   /// Releases the graph behind a dying variable iteratively: takes the inputs of every node that
   /// only it refers to, so that no deinit ever recurses into its inputs.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  static func release(_ recording: inout Recording<Scalar>?) {
-    guard var pending = recording?.inputs, !pending.isEmpty else { return }
-    recording?.inputs = []
+  static func release(_ dying: Variable) {
+    guard !dying.operands.isEmpty else { return }  // already taken by an earlier release
+    var pending = Array(dying.operands)
+    dying.operands = Operands()
     while var node = pending.popLast() {
-      if isKnownUniquelyReferenced(&node), let inputs = node.recording?.inputs, !inputs.isEmpty {
-        node.recording?.inputs = []
-        pending.append(contentsOf: inputs)
+      if isKnownUniquelyReferenced(&node), !node.operands.isEmpty {
+        pending.append(contentsOf: node.operands)
+        node.operands = Operands()
       }
     }
   }
@@ -102,16 +130,16 @@ public final class Variable<Scalar: TensorScalar> {
 
   /// `true` when gradients flow into this variable: a parameter, or the result of an operation
   /// on at least one such variable.
-  public var requiresGrad: Bool { isParameter || recording != nil }
+  public var requiresGrad: Bool { isParameter || operation != nil }
 
   /// `true` when no operation produced this variable (it was created with `Variable(…)`).
-  public var isLeaf: Bool { recording == nil }
+  public var isLeaf: Bool { operation == nil }
 
   /// The name of the operation that produced this variable, or `nil` for a leaf.
-  public var operationName: String? { recording?.operation.name }
+  public var operationName: String? { operation?.name }
 
   /// The inputs of the operation that produced this variable (empty for a leaf).
-  public var inputs: [Variable] { recording?.inputs ?? [] }
+  public var inputs: [Variable] { Array(operands) }
 
   /// Sets ``grad`` back to `nil`, so the next ``backward(createGraph:)`` starts from zero.
   public func zeroGrad() { grad = nil }
@@ -124,7 +152,7 @@ extension Variable: CustomStringConvertible {
   /// The value, the name if any, and how the variable was made.
   public var description: String {
     let label = name.map { "\($0) = " } ?? ""
-    let origin = recording.map { " (\($0.operation.name))" } ?? (isParameter ? " (parameter)" : "")
+    let origin = operation.map { " (\($0.name))" } ?? (isParameter ? " (parameter)" : "")
     return "Variable(\(label)\(value)\(origin))"
   }
 }

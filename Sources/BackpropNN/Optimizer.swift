@@ -83,7 +83,7 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
   public func step() {
     for parameter in parameters {
       guard let grad = parameter.grad else { continue }
-      parameter.value -= grad * learningRate
+      parameter.value.addProduct(-learningRate, grad)
     }
   }
 

@@ -1,11 +1,18 @@
 /// Elementwise arithmetic and functions with NumPy broadcasting.
 extension Tensor {
   /// Applies `transform` to every scalar.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
-  @inline(__always)
+  ///
+  /// Inlinable, so that `transform` is inlined into the loop (and the loop vectorised) in the
+  /// caller's module as well.
+  @inlinable
   public func map(_ transform: (Scalar) -> Scalar) -> Tensor {
-    Tensor(uncheckedShape: shape, scalars: scalars.map(transform))
+    let result = scalars.withUnsafeBufferPointer { x in
+      [Scalar](unsafeUninitializedCapacity: x.count) { out, initialized in
+        for i in 0..<x.count { out[i] = transform(x[i]) }
+        initialized = x.count
+      }
+    }
+    return Tensor(uncheckedShape: shape, scalars: result)
   }
 
   /// Combines two tensors elementwise after broadcasting them to a common shape.
@@ -44,12 +51,28 @@ extension Tensor {
     let shape = broadcastShape(a.shape, b.shape, operation: operation)
     let stridesA = broadcastStrides(of: a.shape, toRank: shape.count)
     let stridesB = broadcastStrides(of: b.shape, toRank: shape.count)
-    var result = [Scalar]()
-    result.reserveCapacity(shape.reduce(1, *))
-    a.scalars.withUnsafeBufferPointer { x in
+    let total = shape.reduce(1, *)
+    let result = a.scalars.withUnsafeBufferPointer { x in
       b.scalars.withUnsafeBufferPointer { y in
-        forEachRow(shape: shape, strides: stridesA, stridesB) { offA, strideA, offB, strideB, count in
-          for j in 0..<count { result.append(combine(x[offA + j * strideA], y[offB + j * strideB])) }
+        [Scalar](unsafeUninitializedCapacity: total) { out, initialized in
+          var o = 0
+          forEachRow(shape: shape, strides: stridesA, stridesB) { offA, strideA, offB, strideB, count in
+            // The common patterns get loops with unit strides, which vectorise: a matrix plus a
+            // row vector (a bias), and a matrix plus a column.
+            if strideA == 1 && strideB == 0 {
+              let v = y[offB]
+              for j in 0..<count { out[o + j] = combine(x[offA + j], v) }
+            } else if strideA == 1 && strideB == 1 {
+              for j in 0..<count { out[o + j] = combine(x[offA + j], y[offB + j]) }
+            } else if strideA == 0 && strideB == 1 {
+              let u = x[offA]
+              for j in 0..<count { out[o + j] = combine(u, y[offB + j]) }
+            } else {
+              for j in 0..<count { out[o + j] = combine(x[offA + j * strideA], y[offB + j * strideB]) }
+            }
+            o += count
+          }
+          initialized = total
         }
       }
     }
@@ -111,17 +134,54 @@ extension Tensor {
   public static prefix func - (operand: Tensor) -> Tensor { operand.map { -$0 } }
 
   /// Adds `rhs` (broadcast) in place.
+  ///
+  /// When the shapes are equal the scalars are updated where they are, without a new buffer
+  /// (unless the buffer is shared with another tensor, which copy-on-write then copies first).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func += (lhs: inout Tensor, rhs: Tensor) { lhs = lhs + rhs }
-  /// Subtracts `rhs` (broadcast) in place.
+  public static func += (lhs: inout Tensor, rhs: Tensor) {
+    guard lhs.shape == rhs.shape else { return lhs = lhs + rhs }
+    lhs.updateInPlace(with: rhs) { $0 += $1 }
+  }
+  /// Subtracts `rhs` (broadcast) in place; in the same buffer when the shapes are equal.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs - rhs }
-  /// Multiplies by `rhs` (broadcast) in place.
+  public static func -= (lhs: inout Tensor, rhs: Tensor) {
+    guard lhs.shape == rhs.shape else { return lhs = lhs - rhs }
+    lhs.updateInPlace(with: rhs) { $0 -= $1 }
+  }
+  /// Multiplies by `rhs` (broadcast) in place; in the same buffer when the shapes are equal.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func *= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs * rhs }
+  public static func *= (lhs: inout Tensor, rhs: Tensor) {
+    guard lhs.shape == rhs.shape else { return lhs = lhs * rhs }
+    lhs.updateInPlace(with: rhs) { $0 *= $1 }
+  }
+
+  /// Adds `factor · other` to this tensor in place, in one pass and without a temporary: the
+  /// update of gradient descent, `weights.addProduct(-learningRate, gradient)`.
+  ///
+  /// - Parameters:
+  ///   - factor: The scalar multiplying `other`.
+  ///   - other: A tensor of the same shape.
+  /// - Precondition: `other.shape == shape`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func addProduct(_ factor: Scalar, _ other: Tensor) {
+    precondition(
+      shape == other.shape, "addProduct: shapes \(shape) and \(other.shape) differ; they must be equal")
+    updateInPlace(with: other) { $0 += factor * $1 }
+  }
+
+  /// Applies `update(&self[i], other[i])` to every element; the shapes are equal.
+  @inline(__always)
+  mutating func updateInPlace(with other: Tensor, _ update: (inout Scalar, Scalar) -> Void) {
+    other.scalars.withUnsafeBufferPointer { y in
+      scalars.withUnsafeMutableBufferPointer { x in
+        for i in 0..<x.count { update(&x[i], y[i]) }
+      }
+    }
+  }
 
   /// `true` when every scalar is finite (no NaN, no ±infinity).
   public var isFinite: Bool { scalars.allSatisfy { $0.isFinite } }
@@ -171,8 +231,7 @@ extension Tensor {
     map { x in Swift.max(x, 0) + Scalar.log1p(Scalar.exp(-Swift.abs(x))) }
   }
   /// 1 where `predicate` holds for the element, 0 elsewhere.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
+  @inlinable
   public func mask(where predicate: (Scalar) -> Bool) -> Tensor { map { predicate($0) ? 1 : 0 } }
 
   /// The stable scalar logistic function.

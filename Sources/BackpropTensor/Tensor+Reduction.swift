@@ -71,8 +71,16 @@ extension Tensor {
       result.withUnsafeMutableBufferPointer { out in
         forEachRow(shape: shape, strides: inputStrides, outputStrides) {
           offX, strideX, offOut, strideOut, count in
-          for j in 0..<count {
-            out[offOut + j * strideOut] = combine(out[offOut + j * strideOut], x[offX + j * strideX])
+          if strideOut == 1 && strideX == 1 {  // reducing an outer axis: a vector sum, vectorised
+            for j in 0..<count { out[offOut + j] = combine(out[offOut + j], x[offX + j]) }
+          } else if strideOut == 0 && strideX == 1 {  // reducing the last axis
+            var total = out[offOut]
+            for j in 0..<count { total = combine(total, x[offX + j]) }
+            out[offOut] = total
+          } else {
+            for j in 0..<count {
+              out[offOut + j * strideOut] = combine(out[offOut + j * strideOut], x[offX + j * strideX])
+            }
           }
         }
       }

@@ -30,6 +30,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   }
 
   /// Creates a tensor without validation; callers guarantee the count matches the shape.
+  @usableFromInline
   init(uncheckedShape shape: [Int], scalars: [Scalar]) {
     self.shape = shape
     self.scalars = scalars

@@ -173,8 +173,8 @@ struct HigherOrderTests {
     typealias Scalar = Double
     var name: String { "firstOrderOnly" }
     var supportsHigherOrder: Bool { false }
-    func pullback<G: GradientAlgebra<Double>>(_ upstream: G, inputs: [G], output: G, needed: InputMask)
-      -> [G?]
+    func pullback<G: GradientAlgebra<Double>>(_ upstream: G, inputs: Operands<G>, output: G, needed: InputMask)
+      -> Operands<G?>
     {
       [upstream]
     }

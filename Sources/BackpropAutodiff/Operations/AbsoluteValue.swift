@@ -6,7 +6,7 @@ struct AbsoluteValue<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "sign(\(t.differentiated))" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [g.multiplied(byConstant: inputs[0].tensor.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) })]
   }
 }
@@ -14,6 +14,8 @@ struct AbsoluteValue<Scalar: TensorScalar>: DifferentiableOperation {
 /// The absolute value of each element.
 ///
 /// Gradient: abs′(x) = sign(x), and 0 at x = 0 by convention.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func abs<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
   Variable.record(AbsoluteValue(), [x], value: x.value.abs())
 }

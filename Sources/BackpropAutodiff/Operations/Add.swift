@@ -7,7 +7,7 @@ struct Add<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [
       needed[0] ? g.unbroadcasted(to: inputs[0].shape) : nil,
       needed[1] ? g.unbroadcasted(to: inputs[1].shape) : nil,
@@ -20,15 +20,25 @@ extension Variable {
   ///
   /// Gradient: ∂(x + y)/∂x = ∂(x + y)/∂y = 1; each operand's gradient is summed back to its shape.
   /// - Precondition: the shapes broadcast.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func + (lhs: Variable, rhs: Variable) -> Variable {
     record(Add(), [lhs, rhs], value: lhs.value + rhs.value)
   }
   /// Adds a constant scalar to every element. Gradient: ∂(x + c)/∂x = 1.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func + (lhs: Variable, rhs: Scalar) -> Variable { lhs + Variable(rhs) }
   /// Adds a constant scalar to every element. Gradient: ∂(c + x)/∂x = 1.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func + (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) + rhs }
   /// Elementwise sum with a constant tensor (broadcasting). Gradient: ∂(x + c)/∂x = 1.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func + (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs + Variable(rhs) }
   /// Elementwise sum with a constant tensor (broadcasting). Gradient: ∂(x + c)/∂x = 1.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func + (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) + rhs }
 }

@@ -7,7 +7,7 @@ struct Broadcast<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [g.unbroadcasted(to: inputs[0].shape)]
   }
 }
@@ -17,6 +17,8 @@ extension Variable {
   ///
   /// Gradient: the upstream gradient summed over the repeated dimensions.
   /// - Precondition: this variable's shape broadcasts to `shape`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func broadcasted(to shape: [Int]) -> Variable {
     Variable.record(Broadcast(), [self], value: value.broadcasted(to: shape))
   }
@@ -25,6 +27,8 @@ extension Variable {
   /// ``broadcasted(to:)``, built from ``sum(alongAxes:)`` and ``reshaped(to:)``.
   ///
   /// - Precondition: `shape` broadcasts to this variable's shape.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func unbroadcasted(to shape: [Int]) -> Variable {
     if value.shape == shape { return self }
     return sum(alongAxes: Tensor<Scalar>.broadcastAxes(from: shape, to: value.shape)).reshaped(to: shape)

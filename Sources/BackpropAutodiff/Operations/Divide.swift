@@ -9,7 +9,7 @@ struct Divide<Scalar: TensorScalar>: DifferentiableOperation {
   }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [
       needed[0] ? (g / inputs[1]).unbroadcasted(to: inputs[0].shape) : nil,
       needed[1] ? (-(g * output / inputs[1])).unbroadcasted(to: inputs[1].shape) : nil,
@@ -22,15 +22,25 @@ extension Variable {
   ///
   /// Gradient: ∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = −x/y²; each summed back to its operand's shape.
   /// - Precondition: the shapes broadcast.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func / (lhs: Variable, rhs: Variable) -> Variable {
     record(Divide(), [lhs, rhs], value: lhs.value / rhs.value)
   }
   /// Divides every element by a constant scalar. Gradient: 1/c.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func / (lhs: Variable, rhs: Scalar) -> Variable { lhs / Variable(rhs) }
   /// Divides a constant scalar by every element. Gradient: −c/x².
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func / (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) / rhs }
   /// Elementwise quotient with a constant tensor (broadcasting). Gradient: 1/c for the numerator, −c/x² for the denominator.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func / (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs / Variable(rhs) }
   /// Elementwise quotient with a constant tensor (broadcasting). Gradient: 1/c for the numerator, −c/x² for the denominator.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func / (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) / rhs }
 }

@@ -6,7 +6,7 @@ struct Exp<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { t.result }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [g * output]
   }
 }
@@ -14,6 +14,8 @@ struct Exp<Scalar: TensorScalar>: DifferentiableOperation {
 /// e raised to each element.
 ///
 /// Gradient: exp′(x) = exp(x).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func exp<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
   Variable.record(Exp(), [x], value: x.value.exp())
 }

@@ -6,7 +6,7 @@ struct Log<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1/\(grouped(t.differentiated))" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [g / inputs[0]]
   }
 }
@@ -14,6 +14,8 @@ struct Log<Scalar: TensorScalar>: DifferentiableOperation {
 /// The natural logarithm of each element.
 ///
 /// Gradient: log′(x) = 1/x (+∞ at x = 0; NaN values for x < 0 as in the forward pass).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func log<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
   Variable.record(Log(), [x], value: x.value.log())
 }

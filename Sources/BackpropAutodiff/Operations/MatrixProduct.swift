@@ -34,7 +34,7 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
 
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     let (a, b) = (inputs[0], inputs[1])
     let da: G?
     let db: G?
@@ -66,6 +66,8 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
 ///   - transposeA: Use `a` transposed, without materialising the transpose.
 ///   - transposeB: Use `b` transposed, without materialising the transpose.
 /// - Precondition: both operands have rank 2 and their inner dimensions agree.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func matmul<Scalar>(
   _ a: Variable<Scalar>, _ b: Variable<Scalar>, transposeA: Bool = false, transposeB: Bool = false
 ) -> Variable<Scalar> {

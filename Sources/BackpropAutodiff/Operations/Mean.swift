@@ -6,6 +6,8 @@ extension Variable {
   ///
   /// Gradient: ∂(mean x)/∂xᵢ = 1/n.
   /// - Precondition: the variable is not empty.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func mean() -> Variable {
     precondition(value.scalarCount > 0, "mean(): variable of shape \(value.shape) is empty")
     return sum() * (1 / Scalar(value.scalarCount))
@@ -15,6 +17,8 @@ extension Variable {
   ///
   /// Gradient: 1/n along each reduced group of n elements.
   /// - Precondition: every axis is in `-rank..<rank` and the reduced extents are not zero.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func mean(alongAxes axes: [Int]) -> Variable {
     let summed = sum(alongAxes: axes)
     let count = value.scalarCount / Swift.max(summed.value.scalarCount, 1)

@@ -11,6 +11,8 @@ import BackpropTensor
 ///
 /// When `predicted` has a name, the difference is named `"(<predicted> − <expected>)"` (`y` for an
 /// unnamed target) for graph pictures and chain-rule traces.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<
   Scalar
 > {
@@ -22,6 +24,8 @@ public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Vari
 /// The mean of (p − e)² over every element against a constant target.
 ///
 /// Gradient: ∂/∂p = 2(p − e)/n for n elements.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Tensor<Scalar>) -> Variable<
   Scalar
 > {

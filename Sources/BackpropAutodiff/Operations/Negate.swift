@@ -6,13 +6,15 @@ struct Negate<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "−1" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [-g]
   }
 }
 
 extension Variable {
   /// Elementwise negation. Gradient: ∂(−x)/∂x = −1.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static prefix func - (operand: Variable) -> Variable {
     record(Negate(), [operand], value: -operand.value)
   }

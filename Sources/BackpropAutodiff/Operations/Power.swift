@@ -16,7 +16,7 @@ struct Power<Scalar: TensorScalar>: DifferentiableOperation {
   }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     if exponent == 0 { return [g * 0] }
     if exponent == 1 { return [g] }
     return [g * inputs[0].raised(to: exponent - 1) * exponent]
@@ -27,6 +27,8 @@ struct Power<Scalar: TensorScalar>: DifferentiableOperation {
 ///
 /// Gradient: ∂(x^p)/∂x = p·x^(p−1). At x = 0 this is 0 for p > 1 and +∞ for 0 < p < 1; a
 /// negative x with a non-integer p gives NaN, as in the forward pass.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func pow<Scalar>(_ x: Variable<Scalar>, _ exponent: Scalar) -> Variable<Scalar> {
   Variable.record(Power(exponent: exponent), [x], value: x.value.pow(exponent))
 }

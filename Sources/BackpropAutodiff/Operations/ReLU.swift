@@ -7,7 +7,7 @@ struct ReLU<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1 (\(t.differentiated) > 0)" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [g.multiplied(byConstant: inputs[0].tensor.mask { $0 > 0 })]
   }
 }
@@ -15,6 +15,8 @@ struct ReLU<Scalar: TensorScalar>: DifferentiableOperation {
 /// The rectified linear unit max(x, 0), elementwise.
 ///
 /// Gradient: relu′(x) = 1 for x > 0, 0 for x < 0, and 0 at x = 0 by convention.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func relu<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
   Variable.record(ReLU(), [x], value: x.value.relu())
 }

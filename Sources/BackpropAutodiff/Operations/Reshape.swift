@@ -7,7 +7,7 @@ struct Reshape<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [g.reshaped(to: inputs[0].shape)]
   }
 }
@@ -17,6 +17,8 @@ extension Variable {
   ///
   /// Gradient: the upstream gradient reshaped to this variable's shape.
   /// - Precondition: `shape.reduce(1, *)` equals the number of scalars.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func reshaped(to shape: [Int]) -> Variable {
     Variable.record(Reshape(), [self], value: value.reshaped(to: shape))
   }

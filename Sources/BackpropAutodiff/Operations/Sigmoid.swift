@@ -7,7 +7,7 @@ struct Sigmoid<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "\(t.result)(1 − \(t.result))" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [g * (output - output * output)]
   }
 }
@@ -15,6 +15,8 @@ struct Sigmoid<Scalar: TensorScalar>: DifferentiableOperation {
 /// The logistic function 1 / (1 + e^−x), elementwise, evaluated without overflow.
 ///
 /// Gradient: sigmoid′(x) = sigmoid(x)·(1 − sigmoid(x)), computed from the output.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func sigmoid<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
   Variable.record(Sigmoid(), [x], value: x.value.sigmoid())
 }

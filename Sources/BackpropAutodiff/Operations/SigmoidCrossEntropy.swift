@@ -10,6 +10,8 @@ import BackpropTensor
 ///
 /// Gradient: ∂/∂x = (σ(x) − z) / n for n elements.
 /// - Precondition: the shapes broadcast.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func sigmoidCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variable<Scalar>) -> Variable<
   Scalar
 > {
@@ -17,6 +19,8 @@ public func sigmoidCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variab
 }
 
 /// Sigmoid cross-entropy against constant labels.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func sigmoidCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor<Scalar>) -> Variable<Scalar>
 {
   sigmoidCrossEntropy(logits: logits, labels: Variable(labels))

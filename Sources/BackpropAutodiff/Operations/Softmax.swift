@@ -10,6 +10,8 @@ import BackpropTensor
 ///
 /// Gradient: ∂/∂xᵢ = e^xᵢ / Σ e^x = softmax(x)ᵢ.
 /// - Precondition: every axis is in `-rank..<rank`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func logSumExp<Scalar>(_ x: Variable<Scalar>, alongAxes axes: [Int]) -> Variable<Scalar> {
   let shift = Variable(x.value.max(alongAxes: axes))
   return log(exp(x - shift).sum(alongAxes: axes)) + shift
@@ -18,6 +20,8 @@ public func logSumExp<Scalar>(_ x: Variable<Scalar>, alongAxes axes: [Int]) -> V
 /// log softmax along the last axis: x − logSumExp(x), computed without overflow.
 ///
 /// Gradient: ∂/∂xⱼ log softmax(x)ᵢ = δᵢⱼ − softmax(x)ⱼ.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func logSoftmax<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
   x - logSumExp(x, alongAxes: [-1])
 }
@@ -25,6 +29,8 @@ public func logSoftmax<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
 /// softmax along the last axis: e^x / Σ e^x, computed without overflow.
 ///
 /// Gradient: ∂softmax(x)ᵢ/∂xⱼ = softmax(x)ᵢ (δᵢⱼ − softmax(x)ⱼ).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func softmax<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
   exp(logSoftmax(x))
 }

@@ -12,6 +12,8 @@ import BackpropTensor
 ///   - logits: Unnormalised scores, `[classes]` or `[batch, classes]` (any leading axes).
 ///   - labels: Target probabilities of the same shape.
 /// - Precondition: the shapes are equal.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variable<Scalar>) -> Variable<
   Scalar
 > {
@@ -25,6 +27,8 @@ public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variab
 }
 
 /// Softmax cross-entropy against constant target probabilities.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor<Scalar>) -> Variable<Scalar>
 {
   softmaxCrossEntropy(logits: logits, labels: Variable(labels))

@@ -7,7 +7,7 @@ struct Softplus<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "sigmoid(\(t.differentiated))" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [g * inputs[0].sigmoidOf()]
   }
 }
@@ -15,6 +15,8 @@ struct Softplus<Scalar: TensorScalar>: DifferentiableOperation {
 /// log(1 + e^x) elementwise, a smooth ReLU, evaluated without overflow.
 ///
 /// Gradient: softplus′(x) = sigmoid(x).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func softplus<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
   Variable.record(Softplus(), [x], value: x.value.softplus())
 }

@@ -6,7 +6,7 @@ struct SquareRoot<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1/(2·\(grouped(t.result)))" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [g / (output * 2)]
   }
 }
@@ -14,6 +14,8 @@ struct SquareRoot<Scalar: TensorScalar>: DifferentiableOperation {
 /// The square root of each element.
 ///
 /// Gradient: sqrt′(x) = 1 / (2√x) (+∞ at x = 0).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func sqrt<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
   Variable.record(SquareRoot(), [x], value: x.value.squareRoot())
 }

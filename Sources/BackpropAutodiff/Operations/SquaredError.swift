@@ -11,6 +11,8 @@ import BackpropTensor
 ///
 /// When `predicted` has a name, the difference is named `"(<predicted> − <expected>)"` (`y` for an
 /// unnamed target) for graph pictures and chain-rule traces.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<Scalar>
 {
   let difference = predicted - expected
@@ -21,6 +23,8 @@ public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable
 /// The articles' cost J = ½ Σ (p − e)² against a constant target.
 ///
 /// Gradient: ∂J/∂p = p − e.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Tensor<Scalar>) -> Variable<Scalar> {
   squaredError(predicted: predicted, expected: Variable(expected))
 }

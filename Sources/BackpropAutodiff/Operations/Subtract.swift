@@ -6,7 +6,7 @@ struct Subtract<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { t.input == 0 ? "1" : "−1" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [
       needed[0] ? g.unbroadcasted(to: inputs[0].shape) : nil,
       needed[1] ? (-g).unbroadcasted(to: inputs[1].shape) : nil,
@@ -19,15 +19,25 @@ extension Variable {
   ///
   /// Gradient: ∂(x − y)/∂x = 1, ∂(x − y)/∂y = −1; each summed back to its operand's shape.
   /// - Precondition: the shapes broadcast.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func - (lhs: Variable, rhs: Variable) -> Variable {
     record(Subtract(), [lhs, rhs], value: lhs.value - rhs.value)
   }
   /// Subtracts a constant scalar from every element. Gradient: 1.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func - (lhs: Variable, rhs: Scalar) -> Variable { lhs - Variable(rhs) }
   /// Subtracts every element from a constant scalar. Gradient: −1.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func - (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) - rhs }
   /// Elementwise difference with a constant tensor (broadcasting). Gradient: ±1.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func - (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs - Variable(rhs) }
   /// Elementwise difference with a constant tensor (broadcasting). Gradient: ±1.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func - (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) - rhs }
 }

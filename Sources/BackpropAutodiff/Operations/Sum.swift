@@ -10,7 +10,7 @@ struct Sum<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [g.reshaped(to: keptShape).broadcasted(to: inputs[0].shape)]
   }
 }
@@ -19,6 +19,8 @@ extension Variable {
   /// The sum of all elements, as a rank-0 variable.
   ///
   /// Gradient: ∂(Σ x)/∂xᵢ = 1 — the upstream scalar broadcast to every element.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func sum() -> Variable {
     let kept = [Int](repeating: 1, count: value.rank)
     return Variable.record(Sum(keptShape: kept), [self], value: value.sum())
@@ -28,6 +30,8 @@ extension Variable {
   ///
   /// Gradient: the upstream gradient broadcast back along the reduced axes.
   /// - Precondition: every axis is in `-rank..<rank` (negative axes count from the end).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func sum(alongAxes axes: [Int]) -> Variable {
     let result = value.sum(alongAxes: axes)
     return Variable.record(Sum(keptShape: result.shape), [self], value: result)
@@ -36,6 +40,8 @@ extension Variable {
   /// The sums along `axes`, removing the reduced axes.
   ///
   /// Gradient: the upstream gradient broadcast back along the reduced axes.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func sum(squeezingAxes axes: [Int]) -> Variable {
     let kept = value.sum(alongAxes: axes)
     return Variable.record(Sum(keptShape: kept.shape), [self], value: value.sum(squeezingAxes: axes))

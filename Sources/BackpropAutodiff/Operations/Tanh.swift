@@ -6,7 +6,7 @@ struct Tanh<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1 − \(grouped(t.result))²" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     [g * (1 - output * output)]
   }
 }
@@ -14,6 +14,8 @@ struct Tanh<Scalar: TensorScalar>: DifferentiableOperation {
 /// The hyperbolic tangent, elementwise.
 ///
 /// Gradient: tanh′(x) = 1 − tanh²(x), computed from the output.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func tanh<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
   Variable.record(Tanh(), [x], value: x.value.tanh())
 }

@@ -8,7 +8,7 @@ struct Transpose<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: [G], output: G, needed: InputMask) -> [G?] {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
     var inverse = permutation
     for (i, axis) in permutation.enumerated() { inverse[axis] = i }
     return [g.transposed(permutation: inverse)]
@@ -19,6 +19,8 @@ extension Variable {
   /// The variable with its axes in reverse order (the matrix transpose for rank 2).
   ///
   /// Gradient: the upstream gradient transposed back.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func transposed() -> Variable {
     transposed(permutation: Array((0..<value.rank).reversed()))
   }
@@ -27,6 +29,8 @@ extension Variable {
   ///
   /// Gradient: the upstream gradient permuted by the inverse permutation.
   /// - Precondition: `permutation` is a permutation of `0..<rank`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func transposed(permutation: [Int]) -> Variable {
     Variable.record(
       Transpose(permutation: permutation), [self], value: value.transposed(permutation: permutation))
