@@ -56,8 +56,13 @@ struct Result {
 /// Seconds for one call of `body`, the median of `runs` timed batches of `repeats` calls.
 func median(runs: Int, repeats: Int, _ body: () -> Void) -> Double {
   let repeats = max(1, Int((Double(repeats) * options.scale).rounded()))
-  body()  // warm-up
+  // Warm-up: at least one call and a quarter of a second, so that caches, the allocator and
+  // the thread pool are in their steady state. Dispatch starts its worker threads lazily; a
+  // product's first parallel runs are partly serial, which made the first 2-thread mlp_step
+  // of a process read 2.1 ms where the steady state is 1.3 ms.
   let clock = ContinuousClock()
+  let warmUpEnd = clock.now.advanced(by: .milliseconds(Int(250 * min(1, options.scale))))
+  repeat { body() } while clock.now < warmUpEnd
   var samples: [Double] = []
   for _ in 0..<runs {
     let elapsed = clock.measure { for _ in 0..<repeats { body() } }
