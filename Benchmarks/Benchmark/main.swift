@@ -226,7 +226,9 @@ if options.json {
   print(
     "Backprop benchmark — medians of \(options.runs) runs, release build, \(options.threads) thread"
       + (options.threads == 1 ? "" : "s")
-      + ", matrix kernels \(ParallelExecution.matrixKernelInstructionSet)\n")
+      + ", matrix kernels \(ParallelExecution.matrixKernelInstructionSet)"
+      + ", large buffers \(MemoryPolicy.keepsLargeBuffers ? "kept (glibc mallopt)" : "system allocator policy")\n"
+  )
   for result in results {
     let name = result.name.padding(toLength: 24)
     let value = String(describing: (result.value * 100).rounded() / 100).padding(toLength: 12, left: true)

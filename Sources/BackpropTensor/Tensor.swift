@@ -34,6 +34,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   init(uncheckedShape shape: [Int], scalars: [Scalar]) {
     self.shape = shape
     self.scalars = scalars
+    if scalars.count >= MemoryPolicy.largeTensorScalarCount { MemoryPolicy.noteLargeTensor() }
   }
 
   /// Creates a tensor of the given shape from row-major scalars.

@@ -173,7 +173,9 @@ struct HigherOrderTests {
     typealias Scalar = Double
     var name: String { "firstOrderOnly" }
     var supportsHigherOrder: Bool { false }
-    func pullback<G: GradientAlgebra<Double>>(_ upstream: G, inputs: Operands<G>, output: G, needed: InputMask)
+    func pullback<G: GradientAlgebra<Double>>(
+      _ upstream: G, inputs: Operands<G>, output: G, needed: InputMask
+    )
       -> Operands<G?>
     {
       [upstream]

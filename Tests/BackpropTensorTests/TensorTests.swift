@@ -2,6 +2,10 @@ import BackpropTensor
 import BackpropTestSupport
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 @Suite("Tensor")
 struct TensorTests {
   @Test("Construction from shape and scalars, scalars, literals, zeros and ones")
@@ -51,6 +55,56 @@ struct TensorTests {
     var inPlace = original
     inPlace += Tensor([1, 1, 1])
     #expect(original.scalars == [1, 2, 3] && inPlace.scalars == [2, 3, 4])
+  }
+
+  @Test("In-place updates: +=, -=, *= and addProduct write the same buffer and respect hidden copies")
+  func inPlaceUpdates() {
+    var weights: Tensor<Double> = [[1, 2], [3, 4]]
+    let hidden = weights
+    weights.addProduct(-0.5, [[2, 2], [2, 2]])
+    #expect(weights == [[0, 1], [2, 3]])
+    #expect(hidden == [[1, 2], [3, 4]])
+    weights -= [[1, 1], [1, 1]]
+    weights *= [[2, 2], [2, 2]]
+    weights += [[1, 0], [0, 1]]
+    #expect(weights == [[-1, 0], [2, 5]])
+    var grown: Tensor<Double> = [1, 2]
+    grown += [[10, 10], [20, 20]]  // broadcasting still gives the broadcast shape
+    #expect(grown == [[11, 12], [21, 22]])
+    var float: Tensor<Float> = [1, 2, 3]
+    float.addProduct(2, [1, 1, 1])
+    #expect(float == [3, 4, 5])
+  }
+
+  @Test("Broadcasting with a row, a column and a scalar agrees with the definition")
+  func broadcastingPatterns() {
+    var rng = SeededRandomNumberGenerator(seed: 5)
+    let matrix = Tensor<Double>(randomUniform: [3, 4, 5], using: &rng)
+    let row = Tensor<Double>(randomUniform: [5], using: &rng)
+    let column = Tensor<Double>(randomUniform: [4, 1], using: &rng)
+    let middle = Tensor<Double>(randomUniform: [3, 1, 5], using: &rng)
+    for other in [row, column, middle] {
+      let stretched = other.broadcasted(to: [3, 4, 5])
+      #expect((matrix - other).scalars == Swift.zip(matrix.scalars, stretched.scalars).map { $0 - $1 })
+      #expect((other - matrix).scalars == Swift.zip(stretched.scalars, matrix.scalars).map { $0 - $1 })
+    }
+    let sums = matrix.sum(alongAxes: [0])
+    for j in 0..<4 {
+      for k in 0..<5 { #expect(sums[0, j, k] == matrix[0, j, k] + matrix[1, j, k] + matrix[2, j, k]) }
+    }
+    let rows = matrix.sum(alongAxes: [2])
+    #expect(rows[1, 2, 0] == (0..<5).reduce(0) { $0 + matrix[1, 2, $1] })
+  }
+
+  @Test("A large tensor sets the allocator to keep large buffers, unless BACKPROP_MALLOC=system")
+  func memoryPolicy() {
+    _ = Tensor<Float>(zeros: [MemoryPolicy.largeTensorScalarCount])
+    #if canImport(Glibc)
+      let optedOut = getenv("BACKPROP_MALLOC").map { String(cString: $0) == "system" } ?? false
+      #expect(MemoryPolicy.keepsLargeBuffers == !optedOut)
+    #else
+      #expect(!MemoryPolicy.keepsLargeBuffers)
+    #endif
   }
 
   @Test("Broadcast shapes follow NumPy")

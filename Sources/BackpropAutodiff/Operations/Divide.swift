@@ -9,7 +9,9 @@ struct Divide<Scalar: TensorScalar>: DifferentiableOperation {
   }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
+    -> Operands<G?>
+  {
     [
       needed[0] ? (g / inputs[1]).unbroadcasted(to: inputs[0].shape) : nil,
       needed[1] ? (-(g * output / inputs[1])).unbroadcasted(to: inputs[1].shape) : nil,

@@ -16,7 +16,9 @@ struct Power<Scalar: TensorScalar>: DifferentiableOperation {
   }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
   @_specialize(where Scalar == Double, G == Tensor<Double>)
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask) -> Operands<G?> {
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
+    -> Operands<G?>
+  {
     if exponent == 0 { return [g * 0] }
     if exponent == 1 { return [g] }
     return [g * inputs[0].raised(to: exponent - 1) * exponent]

@@ -32,6 +32,12 @@ void bp_gemm_f64(int kernel, int transposeA, int transposeB, ptrdiff_t m, ptrdif
 /// The instruction set the kernels use on this CPU: "avx2+fma" or "portable".
 const char *bp_gemm_instruction_set(void);
 
+/// With glibc: serves buffers up to 32 MiB from the heap and keeps up to 64 MiB of freed heap
+/// for reuse (mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD), unless the environment variable
+/// BACKPROP_MALLOC is "system". Returns 1 when the policy was set, 0 otherwise (another C
+/// library, the opt-out, or mallopt refused).
+int bp_keep_large_buffers(void);
+
 
 #ifdef __cplusplus
 }
