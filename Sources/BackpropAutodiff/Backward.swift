@@ -94,21 +94,27 @@ enum Tape {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   static func order<Scalar>(from root: Variable<Scalar>) -> [Variable<Scalar>] {
+    // An iterative depth-first post-order. tapeIndex: -1 not seen, -2 expanded (its inputs are
+    // on the stack above it), ≥ 0 finished. A node may be pushed twice; the second pop skips it.
+    // A node is finished only after all its inputs, because in a DAG none of them can be an
+    // expanded node below it on the stack.
     var order: [Variable<Scalar>] = []
-    var stack: [(node: Variable<Scalar>, next: Int)] = [(root, 0)]
-    root.tapeIndex = -2  // on the stack
-    while let (node, next) = stack.last {
-      if next < node.operands.count {
-        stack[stack.count - 1].next = next + 1
-        let input = node.operands[next]
-        if input.tapeIndex == -1 && input.requiresGrad {
-          input.tapeIndex = -2
-          stack.append((input, 0))
-        }
-      } else {
-        stack.removeLast()
+    var stack: [(node: Variable<Scalar>, expanded: Bool)] = [(root, false)]
+    while let (node, expanded) = stack.popLast() {
+      if expanded {
         node.tapeIndex = order.count
         order.append(node)
+        continue
+      }
+      guard node.tapeIndex == -1 else { continue }
+      node.tapeIndex = -2
+      stack.append((node, true))
+      let operands = node.operands
+      var i = operands.count
+      while i > 0 {  // last input pushed first, so the first input is explored first
+        i -= 1
+        let input = operands[i]
+        if input.tapeIndex == -1 && input.requiresGrad { stack.append((input, false)) }
       }
     }
     return order
