@@ -70,7 +70,9 @@ extension Variable {
     }
     // A closure, not the key path `\.requiresGrad`: in generic code a key path is instantiated at
     // run time on every call, which cost a fifth of a scalar graph.
-    guard mode.isRecording, inputs.contains(where: { $0.requiresGrad }) else { return Variable(value) }
+    guard mode.isRecording, inputs.contains(where: { $0.requiresGrad }) else {
+      return Variable(value: value, isParameter: false, counter: mode.counter)
+    }
     return Variable(value: value, operation: operation, inputs: inputs, origin: origin, counter: mode.counter)
   }
 }
