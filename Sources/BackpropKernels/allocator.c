@@ -1,11 +1,5 @@
-// The C library allocator's policy for large buffers, which Swift cannot reach on its own.
-//
-// glibc serves a request above its mmap threshold (128 KiB at start) with a fresh mmap and
-// returns it with munmap, and trims the top of the heap when more than its trim threshold is
-// free. A training step frees and allocates the same large tensors every time, so each of them
-// cost an mmap, a page fault per 4 KiB and an munmap: measured here, a 784-256-128-10 MLP step
-// went from 1.8 to 2.8 ms once the heap had been used for many small objects. glibc adapts both
-// thresholds by itself, but only after certain frees, and its heuristics failed in that state.
+// The C library allocator's policy for large buffers, which Swift cannot set on its own.
+// Why Backprop sets it, what it costs and how to opt out: MemoryPolicy.swift in BackpropTensor.
 
 #include "BackpropKernels.h"
 
