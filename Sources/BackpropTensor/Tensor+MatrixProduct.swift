@@ -52,20 +52,39 @@ enum MatrixKernels {
   /// Products with fewer multiply-adds than this run the simple loop below: packing the operands
   /// would cost more than it saves.
   static let packedThreshold = 16 * 16 * 16
-  /// Products with fewer multiply-adds than this run on one thread.
-  static let parallelThreshold = 64 * 64 * 64
+  /// Products with fewer multiply-adds than this run on one thread. Handing half of a product to
+  /// a worker of ``WorkerPool`` costs a few microseconds, so even 128×128×10 gains from it.
+  static let parallelThreshold = 32 * 32 * 32
 
-  /// Runs `rows(begin, end)` over the rows of an `m`-row product, split across up to
+  /// One thread's share of a product: the rows `rows` and the columns `columns` of C.
+  struct Block: Sendable {
+    var rows: Range<Int>
+    var columns: Range<Int>
+  }
+
+  /// Runs `body` over blocks of an m×n product that together cover C once, split across up to
   /// ``ParallelExecution/threadCount`` threads when the product is large enough.
-  static func forEachRowBlock(m: Int, multiplyAdds: Int, _ rows: @Sendable (Int, Int) -> Void) {
-    // Blocks of whole 6-row tiles (the micro-kernel's height), as even as possible.
-    let tiles = (m + 5) / 6
+  ///
+  /// Every block packs its own copy of the operand it shares with the other blocks: a split by
+  /// rows packs all of B (k×n) in every thread, a split by columns all of A (m×k). The split
+  /// duplicates the smaller of the two, so it goes by columns when n > m — a batch of 128 rows
+  /// times a 784×256 weight packs half the weight per thread instead of all of it.
+  static func forEachBlock(m: Int, n: Int, multiplyAdds: Int, _ body: @Sendable (Block) -> Void) {
+    let whole = Block(rows: 0..<m, columns: 0..<n)
+    guard ParallelExecution.threadCount > 1 && multiplyAdds >= parallelThreshold else { return body(whole) }
+    // Blocks of whole tiles: 6 rows (the micro-kernel's height) or 16 columns (its widest row).
+    let byColumns = n > m
+    let tile = byColumns ? 16 : 6
+    let extent = byColumns ? n : m
+    let tiles = (extent + tile - 1) / tile
     let threads = Swift.min(ParallelExecution.threadCount, tiles)
-    guard threads > 1 && multiplyAdds >= parallelThreshold else { return rows(0, m) }
-    DispatchQueue.concurrentPerform(iterations: threads) { block in
-      let begin = Swift.min(m, tiles * block / threads * 6)
-      let end = Swift.min(m, tiles * (block + 1) / threads * 6)
-      rows(begin, end)
+    guard threads > 1 else { return body(whole) }
+    WorkerPool.shared.run(participants: threads) { index in
+      let begin = Swift.min(extent, tiles * index / threads * tile)
+      let end = Swift.min(extent, tiles * (index + 1) / threads * tile)
+      var block = whole
+      if byColumns { block.columns = begin..<end } else { block.rows = begin..<end }
+      body(block)
     }
   }
 
@@ -83,11 +102,13 @@ enum MatrixKernels {
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
   ) {
     let operands = Operands(a: a, b: b, c: c)
-    forEachRowBlock(m: m, multiplyAdds: m * n * k) { begin, end in
+    forEachBlock(m: m, n: n, multiplyAdds: m * n * k) { block in
+      // Columns j0 ..< j1 of C are the product of op(A) with columns j0 ..< j1 of op(B).
+      let j0 = block.columns.lowerBound
       bp_gemm_f32(
-        Int32(BP_KERNEL_AUTOMATIC), transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, operands.a,
-        transposeA ? m : k, operands.b,
-        transposeB ? k : n, operands.c, n, begin, end)
+        Int32(BP_KERNEL_AUTOMATIC), transposeA ? 1 : 0, transposeB ? 1 : 0, m, block.columns.count, k,
+        operands.a, transposeA ? m : k, operands.b + (transposeB ? j0 * k : j0), transposeB ? k : n,
+        operands.c + j0, n, block.rows.lowerBound, block.rows.upperBound)
     }
   }
 
@@ -97,11 +118,13 @@ enum MatrixKernels {
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
   ) {
     let operands = Operands(a: a, b: b, c: c)
-    forEachRowBlock(m: m, multiplyAdds: m * n * k) { begin, end in
+    forEachBlock(m: m, n: n, multiplyAdds: m * n * k) { block in
+      // Columns j0 ..< j1 of C are the product of op(A) with columns j0 ..< j1 of op(B).
+      let j0 = block.columns.lowerBound
       bp_gemm_f64(
-        Int32(BP_KERNEL_AUTOMATIC), transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, operands.a,
-        transposeA ? m : k, operands.b,
-        transposeB ? k : n, operands.c, n, begin, end)
+        Int32(BP_KERNEL_AUTOMATIC), transposeA ? 1 : 0, transposeB ? 1 : 0, m, block.columns.count, k,
+        operands.a, transposeA ? m : k, operands.b + (transposeB ? j0 * k : j0), transposeB ? k : n,
+        operands.c + j0, n, block.rows.lowerBound, block.rows.upperBound)
     }
   }
 

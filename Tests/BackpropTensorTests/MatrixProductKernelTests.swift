@@ -1,7 +1,9 @@
 import BackpropKernels
-import BackpropTensor
 import BackpropTestSupport
+import Synchronization
 import Testing
+
+@testable import BackpropTensor
 
 /// op(A)·op(B) by the definition, summed in Double, for reference.
 func referenceProduct<Scalar: TensorScalar>(
@@ -125,5 +127,57 @@ struct MatrixProductKernelTests {
     #expect(ParallelExecution.defaultThreadCount >= 1)
     #expect(ParallelExecution.threadCount >= 1)
     #expect(["avx2+fma", "portable"].contains(ParallelExecution.matrixKernelInstructionSet))
+  }
+}
+
+@Suite("Parallel products and the worker pool")
+struct ParallelProductTests {
+  @Test("Products split by rows or by columns give the same bits on 1, 2 and 3 threads")
+  func splitsAgreeBitForBit() {
+    let saved = ParallelExecution.threadCount
+    defer { ParallelExecution.threadCount = saved }
+    // Taller than wide (split by rows), wider than tall (split by columns), both transposes.
+    for (m, k, n) in [(200, 64, 40), (40, 64, 200), (128, 300, 256)] {
+      for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
+        let (a, b): (Tensor<Float>, Tensor<Float>) = operands(
+          m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB, seed: UInt64(m + n))
+        var products: [Tensor<Float>] = []
+        for threads in [1, 2, 3] {
+          ParallelExecution.threadCount = threads
+          products.append(matmul(a, b, transposeA: transposeA, transposeB: transposeB))
+        }
+        #expect(products[1] == products[0], "\(m)×\(k)×\(n) on 2 threads, \(transposeA) \(transposeB)")
+        #expect(products[2] == products[0], "\(m)×\(k)×\(n) on 3 threads, \(transposeA) \(transposeB)")
+        let expected = referenceProduct(a, b, transposeA: transposeA, transposeB: transposeB)
+        #expect(isClose(converted(products[2], to: Double.self), expected, absoluteTolerance: 1e-3))
+      }
+    }
+  }
+
+  @Test("The pool runs every participant exactly once, also from several threads at once")
+  func poolRunsEachParticipantOnce() async {
+    for participants in [1, 2, 3, 5] {
+      let counts = Mutex([Int](repeating: 0, count: participants))
+      WorkerPool.shared.run(participants: participants) { index in
+        counts.withLock { $0[index] += 1 }
+      }
+      #expect(counts.withLock { $0 } == [Int](repeating: 1, count: participants))
+    }
+    // Concurrent callers: one gets the pool, the others fall back to concurrentPerform; a job
+    // that calls the pool again from inside also falls back instead of waiting for itself.
+    await withTaskGroup(of: Int.self) { group in
+      for _ in 0..<4 {
+        group.addTask {
+          let total = Mutex(0)
+          for _ in 0..<50 {
+            WorkerPool.shared.run(participants: 2) { _ in
+              WorkerPool.shared.run(participants: 2) { _ in total.withLock { $0 += 1 } }
+            }
+          }
+          return total.withLock { $0 }
+        }
+      }
+      for await total in group { #expect(total == 200) }
+    }
   }
 }

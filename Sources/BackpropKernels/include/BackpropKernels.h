@@ -38,6 +38,15 @@ const char *bp_gemm_instruction_set(void);
 /// library, the opt-out, or mallopt refused).
 int bp_keep_large_buffers(void);
 
+/// Tells the processor that this thread is spinning on a flag (x86 PAUSE, ARM YIELD), which
+/// saves power and lets a sibling hardware thread run. Used by BackpropTensor's worker pool.
+static inline void bp_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  __asm__ __volatile__("yield");
+#endif
+}
 
 #ifdef __cplusplus
 }
