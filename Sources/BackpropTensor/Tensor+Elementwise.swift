@@ -7,9 +7,8 @@ extension Tensor {
   @inlinable
   public func map(_ transform: (Scalar) -> Scalar) -> Tensor {
     let result = scalars.withUnsafeBufferPointer { x in
-      [Scalar](unsafeUninitializedCapacity: x.count) { out, initialized in
+      Tensor.makeScalars(count: x.count) { out in
         for i in 0..<x.count { out[i] = transform(x[i]) }
-        initialized = x.count
       }
     }
     return Tensor(uncheckedShape: shape, scalars: result)
@@ -32,9 +31,8 @@ extension Tensor {
     if a.shape == b.shape {
       let result = a.scalars.withUnsafeBufferPointer { x in
         b.scalars.withUnsafeBufferPointer { y in
-          [Scalar](unsafeUninitializedCapacity: x.count) { out, initialized in
+          makeScalars(count: x.count) { out in
             for i in 0..<x.count { out[i] = combine(x[i], y[i]) }
-            initialized = x.count
           }
         }
       }
@@ -42,11 +40,11 @@ extension Tensor {
     }
     if b.scalars.count == 1 && b.rank <= a.rank {
       let y = b.scalars[0]
-      return Tensor(uncheckedShape: a.shape, scalars: a.scalars.map { combine($0, y) })
+      return a.map { combine($0, y) }
     }
     if a.scalars.count == 1 && a.rank <= b.rank {
       let x = a.scalars[0]
-      return Tensor(uncheckedShape: b.shape, scalars: b.scalars.map { combine(x, $0) })
+      return b.map { combine(x, $0) }
     }
     let shape = broadcastShape(a.shape, b.shape, operation: operation)
     let stridesA = broadcastStrides(of: a.shape, toRank: shape.count)
@@ -54,7 +52,7 @@ extension Tensor {
     let total = shape.reduce(1, *)
     let result = a.scalars.withUnsafeBufferPointer { x in
       b.scalars.withUnsafeBufferPointer { y in
-        [Scalar](unsafeUninitializedCapacity: total) { out, initialized in
+        makeScalars(count: total) { out in
           var o = 0
           forEachRow(shape: shape, strides: stridesA, stridesB) { offA, strideA, offB, strideB, count in
             // The common patterns get loops with unit strides, which vectorise: a matrix plus a
@@ -72,7 +70,6 @@ extension Tensor {
             }
             o += count
           }
-          initialized = total
         }
       }
     }

@@ -30,7 +30,7 @@ public func matmul<Scalar>(
 ) -> Tensor<Scalar> {
   let (m, k, n) = Tensor<Scalar>.matmulDimensions(
     a.shape, b.shape, transposeA: transposeA, transposeB: transposeB, operation: "matmul")
-  let result = [Scalar](unsafeUninitializedCapacity: m * n) { c, initialized in
+  let result = Tensor<Scalar>.makeScalars(count: m * n) { c in
     a.scalars.withUnsafeBufferPointer { x in
       b.scalars.withUnsafeBufferPointer { y in
         if let cBase = c.baseAddress, let xBase = x.baseAddress, let yBase = y.baseAddress {
@@ -41,7 +41,6 @@ public func matmul<Scalar>(
         }
       }
     }
-    initialized = m * n
   }
   return Tensor(uncheckedShape: [m, n], scalars: result)
 }

@@ -63,7 +63,7 @@ extension Tensor {
     var resultShape = shape
     for axis in axes { resultShape[axis] = 1 }
     if axes.isEmpty { return self }
-    var result = [Scalar](repeating: initial, count: resultShape.reduce(1, *))
+    var result = Tensor.makeScalars(count: resultShape.reduce(1, *)) { $0.initialize(repeating: initial) }
     let inputStrides = Tensor.broadcastStrides(of: shape, toRank: rank)
     var outputStrides = Tensor.broadcastStrides(of: resultShape, toRank: rank)
     for axis in axes { outputStrides[axis] = 0 }

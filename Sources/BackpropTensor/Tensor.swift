@@ -37,6 +37,26 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     if scalars.count >= MemoryPolicy.largeTensorScalarCount { MemoryPolicy.noteLargeTensor() }
   }
 
+  /// A new scalar array of `count` elements, every one of which `initialize` must set.
+  ///
+  /// `Array(unsafeUninitializedCapacity:)` calls an unspecialised allocator in the standard
+  /// library that looks up the array's type metadata in a global table on every call: about
+  /// 30 ns, as long as computing a small tensor. An array literal allocates with metadata the
+  /// compiler caches, so the one-element arrays of scalar graphs are made from a literal.
+  @inlinable
+  static func makeScalars(count: Int, _ initialize: (UnsafeMutableBufferPointer<Scalar>) -> Void) -> [Scalar]
+  {
+    if count == 1 {
+      var one: [Scalar] = [0]
+      one.withUnsafeMutableBufferPointer { initialize($0) }
+      return one
+    }
+    return [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+      initialize(buffer)
+      initialized = count
+    }
+  }
+
   /// Creates a tensor of the given shape from row-major scalars.
   ///
   /// - Parameters:
@@ -68,7 +88,9 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// - Precondition: every extent of `shape` is non-negative.
   public init(repeating value: Scalar, shape: [Int]) {
     precondition(shape.allSatisfy { $0 >= 0 }, "Tensor(repeating:shape:): negative extent in \(shape)")
-    self.init(uncheckedShape: shape, scalars: Array(repeating: value, count: shape.reduce(1, *)))
+    self.init(
+      uncheckedShape: shape,
+      scalars: Self.makeScalars(count: shape.reduce(1, *)) { $0.initialize(repeating: value) })
   }
 
   /// Creates a tensor of zeros.
