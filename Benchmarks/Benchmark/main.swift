@@ -163,16 +163,24 @@ func gemm<Scalar: TensorScalar>(_: Scalar.Type, size: Int, runs: Int) -> Result 
 }
 
 /// Resident memory in kB (`VmRSS`), or 0 where /proc is unavailable.
+///
+/// Parsed as ASCII bytes: the first version used `Character.isNumber`, whose first call maps
+/// pages of the standard library's Unicode tables into memory, so the probe itself added
+/// 0.45 MiB between its first reading (step 1,000) and its second — the whole 3% "growth" that
+/// issue 5 was chasing.
 func residentKilobytes() -> Int {
   guard let file = fopen("/proc/self/status", "r") else { return 0 }
   defer { fclose(file) }
   var line = [CChar](repeating: 0, count: 256)
+  let prefix = Array("VmRSS:".utf8)
   while fgets(&line, Int32(line.count), file) != nil {
-    let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    if text.hasPrefix("VmRSS:") {
-      return Int(text.dropFirst(6).trimmingPrefix(while: { $0 == " " || $0 == "\t" }).prefix { $0.isNumber })
-        ?? 0
+    let bytes = line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    guard bytes.starts(with: prefix) else { continue }
+    var kilobytes = 0
+    for byte in bytes.dropFirst(prefix.count) where byte >= 48 && byte <= 57 {
+      kilobytes = kilobytes * 10 + Int(byte - 48)
     }
+    return kilobytes
   }
   return 0
 }
@@ -180,6 +188,7 @@ func residentKilobytes() -> Int {
 func memory(steps: Int) -> [Result] {
   let mlp = MLPStep()
   var atThousand = 0
+  _ = residentKilobytes()  // stdio's buffers for the probe exist before the first reading
   for step in 1...steps {
     mlp.step()
     if step == 1_000 { atThousand = residentKilobytes() }
