@@ -14,10 +14,11 @@ import Synchronization
 /// A product of at least 32³ multiply-adds is split across up to ``threadCount`` threads (by rows,
 /// or by columns when it is wider than tall); smaller ones run on the calling thread. The threads
 /// are the calling one and workers that the library starts on first use and keeps; an idle worker
-/// spins for 0.2 ms before it sleeps, so the next product of a training step finds it awake. The default is
-/// the environment variable `BACKPROP_THREADS` when it holds a positive number, else the number of
-/// processors online. Every thread count gives the same results bit for bit: each element of a
-/// product is summed in the same order whichever thread computes it.
+/// spins for 0.2 ms before it sleeps, so the next product of a training step finds it awake.
+///
+/// The default is the environment variable `BACKPROP_THREADS` when it holds a positive number,
+/// else the number of processors online. Every thread count gives the same results bit for bit:
+/// each element of a product is summed in the same order whichever thread computes it.
 public enum ParallelExecution {
   private static let configured = Atomic<Int>(0)
 

@@ -97,7 +97,13 @@ private final class Worker: @unchecked Sendable {
 
   func wait() {
     let target = posted.load(ordering: .relaxed)
-    while finished.load(ordering: .acquiring) != target { bp_spin_pause() }
+    var spins = 0
+    while finished.load(ordering: .acquiring) != target {
+      bp_spin_pause()
+      spins += 1
+      // With more threads than processors the worker may need this processor to finish.
+      if spins & 63 == 0 { sched_yield() }
+    }
     job = nil
   }
 
