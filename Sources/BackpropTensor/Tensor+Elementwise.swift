@@ -6,12 +6,12 @@ extension Tensor {
   /// caller's module as well.
   @inlinable
   public func map(_ transform: (Scalar) -> Scalar) -> Tensor {
-    let result = scalars.withUnsafeBufferPointer { x in
-      Tensor.makeScalars(count: x.count) { out in
+    if storage == nil { return Tensor(uncheckedShape: shape, single: transform(single)) }
+    return withUnsafeBufferPointer { x in
+      Tensor(uncheckedShape: shape, count: x.count) { out in
         for i in 0..<x.count { out[i] = transform(x[i]) }
       }
     }
-    return Tensor(uncheckedShape: shape, scalars: result)
   }
 
   /// Combines two tensors elementwise after broadcasting them to a common shape.
@@ -29,30 +29,30 @@ extension Tensor {
     _ a: Tensor, _ b: Tensor, operation: String = "zip", _ combine: (Scalar, Scalar) -> Scalar
   ) -> Tensor {
     if a.shape == b.shape {
-      let result = a.scalars.withUnsafeBufferPointer { x in
-        b.scalars.withUnsafeBufferPointer { y in
-          makeScalars(count: x.count) { out in
+      if a.storage == nil { return Tensor(uncheckedShape: a.shape, single: combine(a.single, b.single)) }
+      return a.withUnsafeBufferPointer { x in
+        b.withUnsafeBufferPointer { y in
+          Tensor(uncheckedShape: a.shape, count: x.count) { out in
             for i in 0..<x.count { out[i] = combine(x[i], y[i]) }
           }
         }
       }
-      return Tensor(uncheckedShape: a.shape, scalars: result)
     }
-    if b.scalars.count == 1 && b.rank <= a.rank {
-      let y = b.scalars[0]
+    if b.storage == nil && b.rank <= a.rank {
+      let y = b.single
       return a.map { combine($0, y) }
     }
-    if a.scalars.count == 1 && a.rank <= b.rank {
-      let x = a.scalars[0]
+    if a.storage == nil && a.rank <= b.rank {
+      let x = a.single
       return b.map { combine(x, $0) }
     }
     let shape = broadcastShape(a.shape, b.shape, operation: operation)
     let stridesA = broadcastStrides(of: a.shape, toRank: shape.count)
     let stridesB = broadcastStrides(of: b.shape, toRank: shape.count)
     let total = shape.reduce(1, *)
-    let result = a.scalars.withUnsafeBufferPointer { x in
-      b.scalars.withUnsafeBufferPointer { y in
-        makeScalars(count: total) { out in
+    return a.withUnsafeBufferPointer { x in
+      b.withUnsafeBufferPointer { y in
+        Tensor(uncheckedShape: shape, count: total) { out in
           var o = 0
           forEachRow(shape: shape, strides: stridesA, stridesB) { offA, strideA, offB, strideB, count in
             // The common patterns get loops with unit strides, which vectorise: a matrix plus a
@@ -73,7 +73,6 @@ extension Tensor {
         }
       }
     }
-    return Tensor(uncheckedShape: shape, scalars: result)
   }
 
   /// Elementwise sum with broadcasting.
@@ -173,15 +172,15 @@ extension Tensor {
   /// Applies `update(&self[i], other[i])` to every element; the shapes are equal.
   @inline(__always)
   mutating func updateInPlace(with other: Tensor, _ update: (inout Scalar, Scalar) -> Void) {
-    other.scalars.withUnsafeBufferPointer { y in
-      scalars.withUnsafeMutableBufferPointer { x in
+    other.withUnsafeBufferPointer { y in
+      withUnsafeMutableBufferPointer { x in
         for i in 0..<x.count { update(&x[i], y[i]) }
       }
     }
   }
 
   /// `true` when every scalar is finite (no NaN, no ±infinity).
-  public var isFinite: Bool { scalars.allSatisfy { $0.isFinite } }
+  public var isFinite: Bool { withUnsafeBufferPointer { $0.allSatisfy { $0.isFinite } } }
 }
 
 /// Elementwise functions on tensors, named like their scalar counterparts.

@@ -25,14 +25,16 @@ extension Tensor {
 /// With `transposeA` / `transposeB` the corresponding operand is used transposed without
 /// materialising the transpose.
 /// - Precondition: both operands are matrices and their inner dimensions agree.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func matmul<Scalar>(
   _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool = false, transposeB: Bool = false
 ) -> Tensor<Scalar> {
   let (m, k, n) = Tensor<Scalar>.matmulDimensions(
     a.shape, b.shape, transposeA: transposeA, transposeB: transposeB, operation: "matmul")
-  let result = Tensor<Scalar>.makeScalars(count: m * n) { c in
-    a.scalars.withUnsafeBufferPointer { x in
-      b.scalars.withUnsafeBufferPointer { y in
+  return Tensor(uncheckedShape: [m, n], count: m * n) { c in
+    a.withUnsafeBufferPointer { x in
+      b.withUnsafeBufferPointer { y in
         if let cBase = c.baseAddress, let xBase = x.baseAddress, let yBase = y.baseAddress {
           Scalar.multiplyMatrices(
             xBase, yBase, cBase, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
@@ -42,7 +44,6 @@ public func matmul<Scalar>(
       }
     }
   }
-  return Tensor(uncheckedShape: [m, n], scalars: result)
 }
 
 /// Matrix-multiplication inner loops, specialised for each concrete scalar type by the callers

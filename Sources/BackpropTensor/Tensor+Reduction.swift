@@ -4,7 +4,7 @@ extension Tensor {
   /// The sum of all scalars, as a rank-0 tensor.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func sum() -> Tensor { Tensor(scalars.reduce(0, +)) }
+  public func sum() -> Tensor { Tensor(withUnsafeBufferPointer { $0.reduce(0, +) }) }
 
   /// The mean of all scalars, as a rank-0 tensor.
   ///
@@ -12,8 +12,8 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func mean() -> Tensor {
-    precondition(!scalars.isEmpty, "mean(): tensor of shape \(shape) is empty")
-    return Tensor(scalars.reduce(0, +) / Scalar(scalars.count))
+    precondition(scalarCount > 0, "mean(): tensor of shape \(shape) is empty")
+    return Tensor(withUnsafeBufferPointer { $0.reduce(0, +) } / Scalar(scalarCount))
   }
 
   /// The sums along `axes`, keeping each reduced dimension with extent 1.
@@ -63,11 +63,11 @@ extension Tensor {
     var resultShape = shape
     for axis in axes { resultShape[axis] = 1 }
     if axes.isEmpty { return self }
-    var result = Tensor.makeScalars(count: resultShape.reduce(1, *)) { $0.initialize(repeating: initial) }
+    var result = Tensor(repeating: initial, shape: resultShape)
     let inputStrides = Tensor.broadcastStrides(of: shape, toRank: rank)
     var outputStrides = Tensor.broadcastStrides(of: resultShape, toRank: rank)
     for axis in axes { outputStrides[axis] = 0 }
-    scalars.withUnsafeBufferPointer { x in
+    withUnsafeBufferPointer { x in
       result.withUnsafeMutableBufferPointer { out in
         forEachRow(shape: shape, strides: inputStrides, outputStrides) {
           offX, strideX, offOut, strideOut, count in
@@ -85,6 +85,6 @@ extension Tensor {
         }
       }
     }
-    return Tensor(uncheckedShape: resultShape, scalars: result)
+    return result
   }
 }

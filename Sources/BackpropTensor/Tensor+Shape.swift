@@ -7,9 +7,9 @@ extension Tensor {
   @_specialize(where Scalar == Double)
   public func reshaped(to shape: [Int]) -> Tensor {
     precondition(
-      shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == scalars.count,
-      "reshaped(to:): cannot reshape \(self.shape) (\(scalars.count) scalars) to \(shape)")
-    return Tensor(uncheckedShape: shape, scalars: scalars)
+      shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == scalarCount,
+      "reshaped(to:): cannot reshape \(self.shape) (\(scalarCount) scalars) to \(shape)")
+    return Tensor(uncheckedShape: shape, sharingScalarsOf: self)
   }
 
   /// The tensor with its dimensions in reverse order; rank 0 and 1 are unchanged.
@@ -35,21 +35,19 @@ extension Tensor {
     let newShape = permutation.map { shape[$0] }
     if rank == 2 {
       let (rows, columns) = (shape[0], shape[1])
-      let result = scalars.withUnsafeBufferPointer { x in
-        [Scalar](unsafeUninitializedCapacity: x.count) { out, initialized in
+      return withUnsafeBufferPointer { x in
+        Tensor(uncheckedShape: newShape, count: x.count) { out in
           for i in 0..<rows {
             for j in 0..<columns { out[j * rows + i] = x[i * columns + j] }
           }
-          initialized = x.count
         }
       }
-      return Tensor(uncheckedShape: newShape, scalars: result)
     }
     let sourceStrides = Tensor.broadcastStrides(of: shape, toRank: rank)
     let strides = permutation.map { shape[$0] == 1 ? 0 : sourceStrides[$0] }
     var result = [Scalar]()
-    result.reserveCapacity(scalars.count)
-    scalars.withUnsafeBufferPointer { x in
+    result.reserveCapacity(scalarCount)
+    withUnsafeBufferPointer { x in
       forEachRow(shape: newShape, strides: strides) { offset, stride, count in
         for j in 0..<count { result.append(x[offset + j * stride]) }
       }

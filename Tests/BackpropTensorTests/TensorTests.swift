@@ -57,6 +57,31 @@ struct TensorTests {
     #expect(original.scalars == [1, 2, 3] && inPlace.scalars == [2, 3, 4])
   }
 
+  @Test("One-scalar tensors (kept inline) behave like any other: copies, scalars, buffers, Float bits")
+  func inlineScalar() {
+    var one = Tensor<Double>(repeating: 3, shape: [1, 1])
+    let hidden = one
+    one.scalars[0] = 4
+    one[0, 0] += 1
+    #expect(one.scalars == [5] && one.scalar == 5 && one.scalarCount == 1)
+    #expect(hidden.scalars == [3] && hidden.shape == [1, 1])
+    one.scalars = [7]
+    one.withUnsafeMutableBufferPointer { $0[0] *= 2 }
+    #expect(one.withUnsafeBufferPointer { Array($0) } == [14])
+    #expect(one == [[14]] && one != Tensor<Double>(14.0) && one.reshaped(to: []) == Tensor<Double>(14.0))
+    // Every Float, including signed zero, subnormals, infinities and NaN, survives the inline slot.
+    let floats: [Float] = [-0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -.infinity, .leastNormalMagnitude / 3, 0.1]
+    for value in floats {
+      #expect(Tensor(value).scalar.bitPattern == value.bitPattern)
+      #expect(Tensor([value]).scalars[0].bitPattern == value.bitPattern)
+    }
+    #expect(Tensor(Float.nan).scalar.isNaN)
+    // A tensor of another count is stored in an array; an empty one too.
+    let empty = Tensor<Double>(zeros: [0, 3])
+    #expect(empty.scalarCount == 0 && empty.scalars.isEmpty && (empty + 1).scalars.isEmpty)
+    #expect(Tensor<Double>([1, 2] as [Double]).sum() == Tensor<Double>(3.0))
+  }
+
   @Test("In-place updates: +=, -=, *= and addProduct write the same buffer and respect hidden copies")
   func inPlaceUpdates() {
     var weights: Tensor<Double> = [[1, 2], [3, 4]]
