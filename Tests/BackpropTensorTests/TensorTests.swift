@@ -70,7 +70,9 @@ struct TensorTests {
     #expect(one.withUnsafeBufferPointer { Array($0) } == [14])
     #expect(one == [[14]] && one != Tensor<Double>(14.0) && one.reshaped(to: []) == Tensor<Double>(14.0))
     // Every Float, including signed zero, subnormals, infinities and NaN, survives the inline slot.
-    let floats: [Float] = [-0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -.infinity, .leastNormalMagnitude / 3, 0.1]
+    let floats: [Float] = [
+      -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -.infinity, .leastNormalMagnitude / 3, 0.1,
+    ]
     for value in floats {
       #expect(Tensor(value).scalar.bitPattern == value.bitPattern)
       #expect(Tensor([value]).scalars[0].bitPattern == value.bitPattern)
