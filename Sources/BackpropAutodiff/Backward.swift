@@ -97,24 +97,26 @@ enum Tape {
     // An iterative depth-first post-order. tapeIndex: -1 not seen, -2 expanded (its inputs are
     // on the stack above it), ≥ 0 finished. A node may be pushed twice; the second pop skips it.
     // A node is finished only after all its inputs, because in a DAG none of them can be an
-    // expanded node below it on the stack.
+    // expanded node below it on the stack. The stack holds unmanaged references: every node on
+    // it is reachable from `root`, which the caller keeps alive.
     var order: [Variable<Scalar>] = []
-    var stack: [(node: Variable<Scalar>, expanded: Bool)] = [(root, false)]
-    while let (node, expanded) = stack.popLast() {
-      if expanded {
-        node.tapeIndex = order.count
-        order.append(node)
-        continue
-      }
-      guard node.tapeIndex == -1 else { continue }
-      node.tapeIndex = -2
-      stack.append((node, true))
-      let operands = node.operands
-      var i = operands.count
-      while i > 0 {  // last input pushed first, so the first input is explored first
-        i -= 1
-        let input = operands[i]
-        if input.tapeIndex == -1 && input.requiresGrad { stack.append((input, false)) }
+    var stack: [(node: Unmanaged<Variable<Scalar>>, expanded: Bool)] = [(.passUnretained(root), false)]
+    while let (entry, expanded) = stack.popLast() {
+      entry._withUnsafeGuaranteedRef { node in
+        if expanded {
+          node.tapeIndex = order.count
+          order.append(node)
+          return
+        }
+        guard node.tapeIndex == -1 else { return }
+        node.tapeIndex = -2
+        stack.append((entry, true))
+        // The last input is pushed first, so that the first input is explored first.
+        node.operands.forEachUnmanaged(reversed: true) { input in
+          input._withUnsafeGuaranteedRef { input in
+            if input.tapeIndex == -1 && input.requiresGrad { stack.append((.passUnretained(input), false)) }
+          }
+        }
       }
     }
     return order
@@ -137,45 +139,65 @@ enum Tape {
     for target in targets where target.tapeIndex >= 0 { isTarget[target.tapeIndex] = true }
     var found = [G?](repeating: nil, count: targets.count)
     let detectsAnomalies = GradientMode.current.detectsAnomalies
-    let recordsBackward = G.recordsOperations
 
     var index = order.count
     while index > 0 {
       index -= 1
-      guard let upstream = slots[index] else { continue }
-      let node = order[index]
+      guard let upstream = slots[index].take() else { continue }  // released as soon as used
+      unowned(unsafe) let node = order[index]  // `order` keeps it alive
       if isTarget[index] {
         for (t, target) in targets.enumerated() where target === node { found[t] = upstream }
       }
       if node.isParameter { accumulate(node, upstream) }
-      slots[index] = nil  // release as soon as it has been used
-      guard let operation = node.operation else { continue }
-      precondition(
-        !recordsBackward || operation.supportsHigherOrder,
-        "\(operation.name): second and higher derivatives are not supported by this operation; "
-          + "differentiate it with createGraph: false")
-      let operands = node.operands
-      var needed = InputMask()
-      for (i, input) in operands.enumerated() where input.tapeIndex >= 0 {
-        needed.bits |= 1 << UInt64(i)
-      }
-      let inputGradients = operation.pullback(
-        upstream, inputs: operands.map(G.backwardInput), output: G.backwardInput(node), needed: needed)
-      for (i, input) in operands.enumerated() where needed[i] {
-        guard let gradient = inputGradients[i] else { continue }
-        precondition(
-          gradient.shape == input.shape,
-          "pullback of \(operation.name): gradient shape \(gradient.shape) ≠ input shape \(input.shape)"
-        )
-        if detectsAnomalies && !gradient.tensor.isFinite {
-          anomaly(
-            "backward of \(operation.name) produced a non-finite gradient for its input \(i), "
-              + "shape \(gradient.shape)", node.origin)
+      guard node.hasOperation else { continue }
+      node.propagate(upstream, detectsAnomalies: detectsAnomalies) { slot, gradient in
+        if let sum = slots[slot].take() {
+          slots[slot] = sum + gradient
+        } else {
+          slots[slot] = gradient
         }
-        let slot = input.tapeIndex
-        slots[slot] = slots[slot].map { $0 + gradient } ?? gradient
       }
     }
     return found
+  }
+}
+
+extension Variable {
+  /// Applies the pullback of the operation that produced this variable to `upstream`, and hands
+  /// each gradient for an input on the tape to `send` with that input's tape index.
+  ///
+  /// A method, so that the operation (a `let` of this variable) is called where it is stored,
+  /// without copying the existential.
+  @inline(__always)
+  fileprivate func propagate<G: GradientAlgebra<Scalar>>(
+    _ upstream: G, detectsAnomalies: Bool, send: (Int, G) -> Void
+  ) {
+    guard let operation else { return }
+    precondition(
+      !G.recordsOperations || operation.supportsHigherOrder,
+      "\(operation.name): second and higher derivatives are not supported by this operation; "
+        + "differentiate it with createGraph: false")
+    var needed = InputMask()
+    var i = 0
+    operands.forEachUnmanaged(reversed: false) { input in
+      if input._withUnsafeGuaranteedRef({ $0.tapeIndex >= 0 }) { needed.bits |= 1 << UInt64(i) }
+      i += 1
+    }
+    let inputs = operands.map(G.backwardInput)
+    let inputGradients = operation.pullback(
+      upstream, inputs: inputs, output: G.backwardInput(self), needed: needed)
+    for i in inputs.indices where needed[i] {
+      guard let gradient = inputGradients[i] else { continue }
+      precondition(
+        gradient.shape == inputs[i].shape,
+        "pullback of \(operation.name): gradient shape \(gradient.shape) ≠ input shape \(inputs[i].shape)"
+      )
+      if detectsAnomalies && !gradient.tensor.isFinite {
+        anomaly(
+          "backward of \(operation.name) produced a non-finite gradient for its input \(i), "
+            + "shape \(gradient.shape)", origin)
+      }
+      send(operands[i].tapeIndex, gradient)
+    }
   }
 }

@@ -7,13 +7,13 @@
 /// `Array` for its inputs, another for the backward inputs and a third for the returned
 /// gradients cost three heap allocations per operation, a fifth of a scalar operation's time.
 struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
-  private enum Storage {
+  fileprivate enum Storage {
     case one(Element)
     case two(Element, Element)
     case many([Element])
   }
 
-  private var storage: Storage
+  fileprivate var storage: Storage
 
   /// No operands: a leaf's inputs.
   init() { storage = .many([]) }
@@ -62,6 +62,20 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
     }
   }
 
+  /// Moves the operands to the end of `array`, leaving none here.
+  @inline(__always)
+  mutating func moveAll(to array: inout [Element]) {
+    var taken = Storage.many([])
+    swap(&taken, &storage)
+    switch taken {
+    case .one(let first): array.append(first)
+    case .two(let first, let second):
+      array.append(first)
+      array.append(second)
+    case .many(let elements): array.append(contentsOf: elements)
+    }
+  }
+
   /// The operands transformed one by one, without a heap allocation for one or two.
   @inline(__always)
   func map<T>(_ transform: (Element) -> T) -> Operands<T> {
@@ -69,6 +83,43 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
     case .one(let first): Operands<T>(transform(first))
     case .two(let first, let second): Operands<T>(transform(first), transform(second))
     case .many(let elements): Operands<T>(elements.map(transform))
+    }
+  }
+
+}
+
+extension Operands where Element: AnyObject {
+  /// Calls `body` with each operand as an unmanaged reference. The caller keeps the operands
+  /// alive.
+  ///
+  /// The references are read out before the first call of `body`, so that the optimiser can
+  /// drop the retain and release of each one: around a call it has to assume that the operands
+  /// may change, and keeps them.
+  @inline(__always)
+  func forEachUnmanaged(reversed: Bool, _ body: (Unmanaged<Element>) -> Void) {
+    let (first, second) = unmanagedPair()
+    if let first {
+      if let second {
+        body(reversed ? second : first)
+        body(reversed ? first : second)
+      } else {
+        body(first)
+      }
+      return
+    }
+    guard case .many(let elements) = storage else { return }
+    for position in elements.indices {
+      body(.passUnretained(elements[reversed ? elements.count - 1 - position : position]))
+    }
+  }
+
+  /// The first and second operands when there are one or two, else `(nil, nil)`.
+  @inline(__always)
+  private func unmanagedPair() -> (Unmanaged<Element>?, Unmanaged<Element>?) {
+    switch storage {
+    case .one(let first): (.passUnretained(first), nil)
+    case .two(let first, let second): (.passUnretained(first), .passUnretained(second))
+    case .many: (nil, nil)
     }
   }
 }

@@ -26,18 +26,28 @@ public final class Variable<Scalar: TensorScalar> {
   /// Recorded operations do not copy their inputs: the backward pass reads each input's `value`
   /// when it runs. Update parameters after `backward()` (as `optimizer.step()` does), not between
   /// building a graph and differentiating it.
-  public var value: Tensor<Scalar>
+  ///
+  /// Accesses are not checked for exclusivity at run time (a variable belongs to one thread, see
+  /// below): every operation reads the values of its operands, and the check cost about 5% of a
+  /// scalar graph.
+  @exclusivity(unchecked) public var value: Tensor<Scalar>
 
   /// The gradient accumulated by ``backward(createGraph:)`` for a leaf with `requiresGrad`, else `nil`.
   ///
   /// Gradients add up across fan-out and across calls to ``backward(createGraph:)`` until ``zeroGrad()``.
-  public var grad: Tensor<Scalar>?
+  @exclusivity(unchecked) public var grad: Tensor<Scalar>?
 
   /// An optional name, shown in diagnostics.
   public var name: String?
 
   /// `true` for a leaf created with `requiresGrad: true`.
   let isParameter: Bool
+
+  /// `true` when an operation produced this variable (``operation`` is not `nil`).
+  ///
+  /// Stored, because asking `operation != nil` copies the existential out and destroys it again:
+  /// two calls through its value witnesses, on every node the backward pass visits.
+  let hasOperation: Bool
 
   /// The operation that produced this variable, or `nil` for a leaf.
   let operation: (any DifferentiableOperation<Scalar>)?
@@ -82,6 +92,7 @@ public final class Variable<Scalar: TensorScalar> {
   init(value: Tensor<Scalar>, isParameter: Bool, name: String? = nil, counter: LiveVariableCounter?) {
     self.value = value
     self.isParameter = isParameter
+    self.hasOperation = false
     self.name = name
     self.operation = nil
     self.operands = Operands()
@@ -97,6 +108,7 @@ public final class Variable<Scalar: TensorScalar> {
   ) {
     self.value = value
     self.isParameter = false
+    self.hasOperation = true
     self.operation = operation
     self.operands = inputs
     self.origin = origin
@@ -106,7 +118,7 @@ public final class Variable<Scalar: TensorScalar> {
 
   deinit {
     counter?.decrement()
-    if operation != nil { Self.release(self) }
+    if hasOperation { Self.release(self) }
   }
 
   /// Releases the graph behind a dying variable iteratively: takes the inputs of every node that
@@ -114,14 +126,10 @@ public final class Variable<Scalar: TensorScalar> {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   static func release(_ dying: Variable) {
-    guard !dying.operands.isEmpty else { return }  // already taken by an earlier release
-    var pending = Array(dying.operands)
-    dying.operands = Operands()
+    var pending: [Variable] = []
+    dying.operands.moveAll(to: &pending)
     while var node = pending.popLast() {
-      if isKnownUniquelyReferenced(&node), !node.operands.isEmpty {
-        pending.append(contentsOf: node.operands)
-        node.operands = Operands()
-      }
+      if isKnownUniquelyReferenced(&node) { node.operands.moveAll(to: &pending) }
     }
   }
 
@@ -130,10 +138,10 @@ public final class Variable<Scalar: TensorScalar> {
 
   /// `true` when gradients flow into this variable: a parameter, or the result of an operation
   /// on at least one such variable.
-  public var requiresGrad: Bool { isParameter || operation != nil }
+  public var requiresGrad: Bool { isParameter || hasOperation }
 
   /// `true` when no operation produced this variable (it was created with `Variable(…)`).
-  public var isLeaf: Bool { operation == nil }
+  public var isLeaf: Bool { !hasOperation }
 
   /// The name of the operation that produced this variable, or `nil` for a leaf.
   public var operationName: String? { operation?.name }
