@@ -54,7 +54,7 @@ extension Tensor {
     let strides = Tensor.broadcastStrides(of: self.shape, toRank: shape.count)
     var result = [Scalar]()
     result.reserveCapacity(shape.reduce(1, *))
-    withUnsafeBufferPointer { source in
+    scalars.withUnsafeBufferPointer { source in
       forEachRow(shape: shape, strides: strides) { offset, innerStride, count in
         for j in 0..<count { result.append(source[offset + j * innerStride]) }
       }

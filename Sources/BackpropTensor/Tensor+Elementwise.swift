@@ -7,11 +7,12 @@ extension Tensor {
   @inlinable
   public func map(_ transform: (Scalar) -> Scalar) -> Tensor {
     if storage == nil { return Tensor(uncheckedShape: shape, single: transform(single)) }
-    return withUnsafeBufferPointer { x in
-      Tensor(uncheckedShape: shape, count: x.count) { out in
+    let result = scalars.withUnsafeBufferPointer { x in
+      Tensor.makeScalars(count: x.count) { out in
         for i in 0..<x.count { out[i] = transform(x[i]) }
       }
     }
+    return Tensor(uncheckedShape: shape, scalars: result)
   }
 
   /// Combines two tensors elementwise after broadcasting them to a common shape.
@@ -30,13 +31,14 @@ extension Tensor {
   ) -> Tensor {
     if a.shape == b.shape {
       if a.storage == nil { return Tensor(uncheckedShape: a.shape, single: combine(a.single, b.single)) }
-      return a.withUnsafeBufferPointer { x in
-        b.withUnsafeBufferPointer { y in
-          Tensor(uncheckedShape: a.shape, count: x.count) { out in
+      let result = a.scalars.withUnsafeBufferPointer { x in
+        b.scalars.withUnsafeBufferPointer { y in
+          makeScalars(count: x.count) { out in
             for i in 0..<x.count { out[i] = combine(x[i], y[i]) }
           }
         }
       }
+      return Tensor(uncheckedShape: a.shape, scalars: result)
     }
     if b.storage == nil && b.rank <= a.rank {
       let y = b.single
@@ -50,9 +52,9 @@ extension Tensor {
     let stridesA = broadcastStrides(of: a.shape, toRank: shape.count)
     let stridesB = broadcastStrides(of: b.shape, toRank: shape.count)
     let total = shape.reduce(1, *)
-    return a.withUnsafeBufferPointer { x in
-      b.withUnsafeBufferPointer { y in
-        Tensor(uncheckedShape: shape, count: total) { out in
+    let result = a.scalars.withUnsafeBufferPointer { x in
+      b.scalars.withUnsafeBufferPointer { y in
+        makeScalars(count: total) { out in
           var o = 0
           forEachRow(shape: shape, strides: stridesA, stridesB) { offA, strideA, offB, strideB, count in
             // The common patterns get loops with unit strides, which vectorise: a matrix plus a
@@ -73,6 +75,7 @@ extension Tensor {
         }
       }
     }
+    return Tensor(uncheckedShape: shape, scalars: result)
   }
 
   /// Elementwise sum with broadcasting.
@@ -172,8 +175,12 @@ extension Tensor {
   /// Applies `update(&self[i], other[i])` to every element; the shapes are equal.
   @inline(__always)
   mutating func updateInPlace(with other: Tensor, _ update: (inout Scalar, Scalar) -> Void) {
-    other.withUnsafeBufferPointer { y in
-      withUnsafeMutableBufferPointer { x in
+    if storage == nil {
+      update(&single, other.single)
+      return
+    }
+    other.scalars.withUnsafeBufferPointer { y in
+      scalars.withUnsafeMutableBufferPointer { x in
         for i in 0..<x.count { update(&x[i], y[i]) }
       }
     }

@@ -32,9 +32,9 @@ public func matmul<Scalar>(
 ) -> Tensor<Scalar> {
   let (m, k, n) = Tensor<Scalar>.matmulDimensions(
     a.shape, b.shape, transposeA: transposeA, transposeB: transposeB, operation: "matmul")
-  return Tensor(uncheckedShape: [m, n], count: m * n) { c in
-    a.withUnsafeBufferPointer { x in
-      b.withUnsafeBufferPointer { y in
+  let result = Tensor<Scalar>.makeScalars(count: m * n) { c in
+    a.scalars.withUnsafeBufferPointer { x in
+      b.scalars.withUnsafeBufferPointer { y in
         if let cBase = c.baseAddress, let xBase = x.baseAddress, let yBase = y.baseAddress {
           Scalar.multiplyMatrices(
             xBase, yBase, cBase, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
@@ -44,6 +44,7 @@ public func matmul<Scalar>(
       }
     }
   }
+  return Tensor(uncheckedShape: [m, n], scalars: result)
 }
 
 /// Matrix-multiplication inner loops, specialised for each concrete scalar type by the callers

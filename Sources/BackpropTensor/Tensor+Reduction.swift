@@ -63,11 +63,11 @@ extension Tensor {
     var resultShape = shape
     for axis in axes { resultShape[axis] = 1 }
     if axes.isEmpty { return self }
-    var result = Tensor(repeating: initial, shape: resultShape)
+    var result = [Scalar](repeating: initial, count: resultShape.reduce(1, *))
     let inputStrides = Tensor.broadcastStrides(of: shape, toRank: rank)
     var outputStrides = Tensor.broadcastStrides(of: resultShape, toRank: rank)
     for axis in axes { outputStrides[axis] = 0 }
-    withUnsafeBufferPointer { x in
+    scalars.withUnsafeBufferPointer { x in
       result.withUnsafeMutableBufferPointer { out in
         forEachRow(shape: shape, strides: inputStrides, outputStrides) {
           offX, strideX, offOut, strideOut, count in
@@ -85,6 +85,6 @@ extension Tensor {
         }
       }
     }
-    return result
+    return Tensor(uncheckedShape: resultShape, scalars: result)
   }
 }

@@ -35,19 +35,20 @@ extension Tensor {
     let newShape = permutation.map { shape[$0] }
     if rank == 2 {
       let (rows, columns) = (shape[0], shape[1])
-      return withUnsafeBufferPointer { x in
-        Tensor(uncheckedShape: newShape, count: x.count) { out in
+      let result = scalars.withUnsafeBufferPointer { x in
+        Tensor.makeScalars(count: x.count) { out in
           for i in 0..<rows {
             for j in 0..<columns { out[j * rows + i] = x[i * columns + j] }
           }
         }
       }
+      return Tensor(uncheckedShape: newShape, scalars: result)
     }
     let sourceStrides = Tensor.broadcastStrides(of: shape, toRank: rank)
     let strides = permutation.map { shape[$0] == 1 ? 0 : sourceStrides[$0] }
     var result = [Scalar]()
     result.reserveCapacity(scalarCount)
-    withUnsafeBufferPointer { x in
+    scalars.withUnsafeBufferPointer { x in
       forEachRow(shape: newShape, strides: strides) { offset, stride, count in
         for j in 0..<count { result.append(x[offset + j * stride]) }
       }

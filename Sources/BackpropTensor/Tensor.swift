@@ -88,6 +88,22 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     }
   }
 
+  /// A new array of `count` scalars, every one of which `initialize` must set.
+  ///
+  /// Kernels make their results with this and ``init(uncheckedShape:scalars:)`` once they have
+  /// handled a one-scalar tensor themselves: `initialize` is called from one place only, so the
+  /// optimiser inlines the kernel's loop (and the scalar operation in it) into the caller. With
+  /// the two call sites of ``init(uncheckedShape:count:initializingWith:)`` it kept the loop
+  /// out of line and called the operation through a closure for every element.
+  @inlinable
+  static func makeScalars(count: Int, _ initialize: (UnsafeMutableBufferPointer<Scalar>) -> Void) -> [Scalar]
+  {
+    [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+      initialize(buffer)
+      initialized = count
+    }
+  }
+
   /// The same scalars under another shape of the same count (no copy).
   @inlinable
   init(uncheckedShape shape: [Int], sharingScalarsOf other: Tensor) {
