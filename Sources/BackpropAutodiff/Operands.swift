@@ -85,7 +85,6 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
     case .many(let elements): Operands<T>(elements.map(transform))
     }
   }
-
 }
 
 extension Operands where Element: AnyObject {
