@@ -172,8 +172,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// Reading is O(1) for a tensor of any other count than one; a one-scalar tensor returns a new
   /// one-element array. Scalars may be changed in place (`t.scalars[i] = x` does not copy the
   /// buffer unless it is shared); the count must stay equal to the product of the shape.
-  /// Kernels read and write through ``withUnsafeBufferPointer(_:)`` and
-  /// ``withUnsafeMutableBufferPointer(_:)`` instead, which never allocate.
+  /// ``withUnsafeBufferPointer(_:)`` and ``withUnsafeMutableBufferPointer(_:)`` reach the
+  /// scalars of any tensor without allocating.
   public var scalars: [Scalar] {
     get { storage ?? [single] }
     set { replaceScalars(with: newValue) }
