@@ -91,21 +91,24 @@ enum Tape {
 
   /// The variables reachable from `root` through inputs that require a gradient, inputs before
   /// the operations that read them (a valid recording order). Each gets its index in `tapeIndex`.
+  ///
+  /// The references are unmanaged: every one of them is reachable from `root`, which the caller
+  /// keeps alive, and a strong array cost a retain and a release per node.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  static func order<Scalar>(from root: Variable<Scalar>) -> [Variable<Scalar>] {
+  static func order<Scalar>(from root: Variable<Scalar>) -> [Unmanaged<Variable<Scalar>>] {
     // An iterative depth-first post-order. tapeIndex: -1 not seen, -2 expanded (its inputs are
     // on the stack above it), ≥ 0 finished. A node may be pushed twice; the second pop skips it.
     // A node is finished only after all its inputs, because in a DAG none of them can be an
     // expanded node below it on the stack. The stack holds unmanaged references: every node on
     // it is reachable from `root`, which the caller keeps alive.
-    var order: [Variable<Scalar>] = []
+    var order: [Unmanaged<Variable<Scalar>>] = []
     var stack: [(node: Unmanaged<Variable<Scalar>>, expanded: Bool)] = [(.passUnretained(root), false)]
     while let (entry, expanded) = stack.popLast() {
       entry._withUnsafeGuaranteedRef { node in
         if expanded {
           node.tapeIndex = order.count
-          order.append(node)
+          order.append(entry)
           return
         }
         guard node.tapeIndex == -1 else { return }
@@ -131,8 +134,8 @@ enum Tape {
     from root: Variable<Scalar>, seed: G, targets: [Variable<Scalar>],
     accumulate: (Variable<Scalar>, G) -> Void
   ) -> [G?] {
-    let order = order(from: root)
-    defer { for node in order { node.tapeIndex = -1 } }
+    let order = order(from: root)  // unmanaged: `root`, borrowed for the whole call, keeps them alive
+    defer { for node in order { node._withUnsafeGuaranteedRef { $0.tapeIndex = -1 } } }
     var slots = [G?](repeating: nil, count: order.count)
     slots[root.tapeIndex] = seed
     var isTarget = [Bool](repeating: false, count: order.count)
@@ -144,7 +147,7 @@ enum Tape {
     while index > 0 {
       index -= 1
       guard let upstream = slots[index].take() else { continue }  // released as soon as used
-      unowned(unsafe) let node = order[index]  // `order` keeps it alive
+      unowned(unsafe) let node = order[index].takeUnretainedValue()  // `root` keeps it alive
       if isTarget[index] {
         for (t, target) in targets.enumerated() where target === node { found[t] = upstream }
       }
@@ -172,32 +175,30 @@ extension Variable {
   fileprivate func propagate<G: GradientAlgebra<Scalar>>(
     _ upstream: G, detectsAnomalies: Bool, send: (Int, G) -> Void
   ) {
-    guard let operation else { return }
     precondition(
-      !G.recordsOperations || operation.supportsHigherOrder,
-      "\(operation.name): second and higher derivatives are not supported by this operation; "
+      !G.recordsOperations || recorded.supportsHigherOrder,
+      "\(recorded.name): second and higher derivatives are not supported by this operation; "
         + "differentiate it with createGraph: false")
+    // Each input's slot on the tape (-1 when it needs no gradient), and its value, read through
+    // unmanaged references: this variable holds its operands for the whole call.
+    let slots = operands.mapUnmanaged { input in input._withUnsafeGuaranteedRef { $0.tapeIndex } }
     var needed = InputMask()
-    var i = 0
-    operands.forEachUnmanaged(reversed: false) { input in
-      if input._withUnsafeGuaranteedRef({ $0.tapeIndex >= 0 }) { needed.bits |= 1 << UInt64(i) }
-      i += 1
-    }
-    let inputs = operands.map(G.backwardInput)
-    let inputGradients = operation.pullback(
+    for i in slots.indices where slots[i] >= 0 { needed.bits |= 1 << UInt64(i) }
+    let inputs = operands.mapUnmanaged { input in input._withUnsafeGuaranteedRef(G.backwardInput) }
+    let inputGradients = recorded.pullback(
       upstream, inputs: inputs, output: G.backwardInput(self), needed: needed)
     for i in inputs.indices where needed[i] {
       guard let gradient = inputGradients[i] else { continue }
       precondition(
         gradient.shape == inputs[i].shape,
-        "pullback of \(operation.name): gradient shape \(gradient.shape) ≠ input shape \(inputs[i].shape)"
+        "pullback of \(recorded.name): gradient shape \(gradient.shape) ≠ input shape \(inputs[i].shape)"
       )
       if detectsAnomalies && !gradient.tensor.isFinite {
         anomaly(
-          "backward of \(operation.name) produced a non-finite gradient for its input \(i), "
+          "backward of \(recorded.name) produced a non-finite gradient for its input \(i), "
             + "shape \(gradient.shape)", origin)
       }
-      send(operands[i].tapeIndex, gradient)
+      send(slots[i], gradient)
     }
   }
 }

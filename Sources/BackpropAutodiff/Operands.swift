@@ -8,6 +8,7 @@
 /// gradients cost three heap allocations per operation, a fifth of a scalar operation's time.
 struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
   fileprivate enum Storage {
+    case none
     case one(Element)
     case two(Element, Element)
     case many([Element])
@@ -16,12 +17,13 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
   fileprivate var storage: Storage
 
   /// No operands: a leaf's inputs.
-  init() { storage = .many([]) }
+  init() { storage = .none }
 
   /// The operands in order.
   @inline(__always)
   init(_ elements: [Element]) {
     switch elements.count {
+    case 0: storage = .none
     case 1: storage = .one(elements[0])
     case 2: storage = .two(elements[0], elements[1])
     default: storage = .many(elements)
@@ -43,6 +45,7 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
 
   var endIndex: Int {
     switch storage {
+    case .none: 0
     case .one: 1
     case .two: 2
     case .many(let elements): elements.count
@@ -52,6 +55,7 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
   @inline(__always)
   subscript(position: Int) -> Element {
     switch storage {
+    case .none: preconditionFailure("Operands: index \(position) out of range for no operands")
     case .one(let first):
       precondition(position == 0, "Operands: index \(position) out of range for 1 operand")
       return first
@@ -65,9 +69,10 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
   /// Moves the operands to the end of `array`, leaving none here.
   @inline(__always)
   mutating func moveAll(to array: inout [Element]) {
-    var taken = Storage.many([])
+    var taken = Storage.none
     swap(&taken, &storage)
     switch taken {
+    case .none: break
     case .one(let first): array.append(first)
     case .two(let first, let second):
       array.append(first)
@@ -80,6 +85,7 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
   @inline(__always)
   func map<T>(_ transform: (Element) -> T) -> Operands<T> {
     switch storage {
+    case .none: Operands<T>()
     case .one(let first): Operands<T>(transform(first))
     case .two(let first, let second): Operands<T>(transform(first), transform(second))
     case .many(let elements): Operands<T>(elements.map(transform))
@@ -112,13 +118,26 @@ extension Operands where Element: AnyObject {
     }
   }
 
+  /// The operands transformed one by one, each handed to `transform` as an unmanaged reference.
+  /// The caller keeps the operands alive.
+  @inline(__always)
+  func mapUnmanaged<T>(_ transform: (Unmanaged<Element>) -> T) -> Operands<T> {
+    let (first, second) = unmanagedPair()
+    if let first {
+      guard let second else { return Operands<T>(transform(first)) }
+      return Operands<T>(transform(first), transform(second))
+    }
+    guard case .many(let elements) = storage else { return Operands<T>() }
+    return Operands<T>(elements.map { transform(.passUnretained($0)) })
+  }
+
   /// The first and second operands when there are one or two, else `(nil, nil)`.
   @inline(__always)
   private func unmanagedPair() -> (Unmanaged<Element>?, Unmanaged<Element>?) {
     switch storage {
     case .one(let first): (.passUnretained(first), nil)
     case .two(let first, let second): (.passUnretained(first), .passUnretained(second))
-    case .many: (nil, nil)
+    case .none, .many: (nil, nil)
     }
   }
 }

@@ -37,6 +37,16 @@ extension DifferentiableOperation {
   func derivativeFormula(_ term: DerivativeTerm) -> String? { nil }
 }
 
+/// The placeholder operation of a leaf, which has no inputs and so no pullback.
+struct NoOperation<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "leaf" }
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
+    -> Operands<G?>
+  {
+    preconditionFailure("a leaf has no pullback")
+  }
+}
+
 /// Which inputs of an operation need a gradient.
 struct InputMask {
   var bits: UInt64 = 0

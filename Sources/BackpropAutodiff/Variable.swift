@@ -38,7 +38,20 @@ public final class Variable<Scalar: TensorScalar> {
   @exclusivity(unchecked) public var grad: Tensor<Scalar>?
 
   /// An optional name, shown in diagnostics.
-  public var name: String?
+  public var name: String? {
+    get { annotations?.name }
+    set {
+      if let annotations {
+        annotations.name = newValue
+      } else if let newValue {
+        annotations = Annotations(name: newValue, origin: nil, counter: nil)
+      }
+    }
+  }
+
+  /// The name, the origin and the live-variable counter: rarely set, so kept out of line, which
+  /// leaves one reference to release when an unnamed variable dies instead of three.
+  var annotations: Annotations?
 
   /// `true` for a leaf created with `requiresGrad: true`.
   let isParameter: Bool
@@ -49,24 +62,30 @@ public final class Variable<Scalar: TensorScalar> {
   /// two calls through its value witnesses, on every node the backward pass visits.
   let hasOperation: Bool
 
+  /// The operation that produced this variable; a placeholder (``NoOperation``) for a leaf.
+  ///
+  /// Not optional, so that the backward pass calls the pullback where it is stored: unwrapping an
+  /// optional existential copies it out and destroys it again.
+  let recorded: any DifferentiableOperation<Scalar>
+
   /// The operation that produced this variable, or `nil` for a leaf.
-  let operation: (any DifferentiableOperation<Scalar>)?
+  var operation: (any DifferentiableOperation<Scalar>)? { hasOperation ? recorded : nil }
 
   /// The operation's inputs, in order (none for a leaf). Emptied only by the iterative release
   /// in `deinit`, when nothing else can see the variable.
   @exclusivity(unchecked) var operands: Operands<Variable>
 
+  /// `true` once the iterative release has taken ``operands`` (so `deinit` has nothing to do).
+  @exclusivity(unchecked) var operandsTaken = false
+
   /// Where the operation was recorded; kept only in anomaly-detection mode.
-  let origin: OperationOrigin?
+  var origin: OperationOrigin? { annotations?.origin }
 
   /// Scratch slot used by a running backward pass: -1 when not on a tape being walked.
   ///
   /// Dynamic exclusivity checks are off for this and ``operands``: only `Tape` and `deinit`
   /// touch them, never with overlapping accesses, and the checks cost a tenth of a scalar graph.
   @exclusivity(unchecked) var tapeIndex = -1
-
-  /// The live-variable counter that was active when this variable was created, if any.
-  let counter: LiveVariableCounter?
 
   /// Creates a leaf variable.
   ///
@@ -93,12 +112,11 @@ public final class Variable<Scalar: TensorScalar> {
     self.value = value
     self.isParameter = isParameter
     self.hasOperation = false
-    self.name = name
-    self.operation = nil
+    self.recorded = NoOperation()
     self.operands = Operands()
-    self.origin = nil
-    self.counter = counter
-    counter?.increment()
+    if name != nil || counter != nil {
+      self.annotations = Annotations(name: name, origin: nil, counter: counter)
+    }
   }
 
   /// Creates the result of a recorded operation.
@@ -109,16 +127,15 @@ public final class Variable<Scalar: TensorScalar> {
     self.value = value
     self.isParameter = false
     self.hasOperation = true
-    self.operation = operation
+    self.recorded = operation
     self.operands = inputs
-    self.origin = origin
-    self.counter = counter
-    counter?.increment()
+    if origin != nil || counter != nil {
+      self.annotations = Annotations(name: nil, origin: origin, counter: counter)
+    }
   }
 
   deinit {
-    counter?.decrement()
-    if hasOperation { Self.release(self) }
+    if hasOperation && !operandsTaken { Self.release(self) }
   }
 
   /// Releases the graph behind a dying variable iteratively: takes the inputs of every node that
@@ -129,7 +146,10 @@ public final class Variable<Scalar: TensorScalar> {
     var pending: [Variable] = []
     dying.operands.moveAll(to: &pending)
     while var node = pending.popLast() {
-      if isKnownUniquelyReferenced(&node) { node.operands.moveAll(to: &pending) }
+      if node.hasOperation && isKnownUniquelyReferenced(&node) {
+        node.operands.moveAll(to: &pending)
+        node.operandsTaken = true
+      }
     }
   }
 
@@ -154,6 +174,24 @@ public final class Variable<Scalar: TensorScalar> {
 
   /// A new constant leaf with the same value: gradients do not flow through it.
   public func detached() -> Variable { Variable(value) }
+}
+
+/// The rarely used parts of a variable: its name, where it was recorded (anomaly mode) and the
+/// live-variable counter it is counted by. The counter counts the variable down when this dies
+/// with it.
+final class Annotations {
+  var name: String?
+  let origin: OperationOrigin?
+  let counter: LiveVariableCounter?
+
+  init(name: String?, origin: OperationOrigin?, counter: LiveVariableCounter?) {
+    self.name = name
+    self.origin = origin
+    self.counter = counter
+    counter?.increment()
+  }
+
+  deinit { counter?.decrement() }
 }
 
 extension Variable: CustomStringConvertible {

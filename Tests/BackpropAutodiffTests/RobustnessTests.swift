@@ -183,6 +183,19 @@ struct ConcurrencyTests {
     }
     #expect(recorded.withLock { $0 } == [false, true])
   }
+
+  @Test("A task started inside withoutGradients keeps its settings after the scope has ended")
+  func inheritedScopeOutlivesItsBody() async {
+    let started = withoutGradients {
+      Task { () -> Bool in
+        let x = Variable(1.0, requiresGrad: true)
+        return (x * 2).requiresGrad
+      }
+    }
+    // The scope has ended here; the task may run only now, and still sees recording off.
+    #expect(await started.value == false)
+    #expect((Variable(1.0, requiresGrad: true) * 2).requiresGrad)
+  }
 }
 
 @Suite("Anomaly detection")
