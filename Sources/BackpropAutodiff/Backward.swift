@@ -13,6 +13,8 @@ extension Variable {
   ///   differentiated again (see ``gradients(of:withRespectTo:seed:createGraph:)``).
   /// - Precondition: the variable holds exactly one scalar. For other shapes reduce with
   ///   ``sum()`` or ``mean()`` first, or call ``backward(seed:createGraph:)``.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(createGraph: Bool = false) {
     precondition(
       value.scalarCount == 1,
@@ -28,6 +30,8 @@ extension Variable {
   /// ``grad`` of every leaf with `requiresGrad`.
   ///
   /// - Precondition: `seed.shape == shape`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(seed: Tensor<Scalar>, createGraph: Bool = false) {
     precondition(
       seed.shape == value.shape, "backward(seed:): seed shape \(seed.shape) ≠ variable shape \(value.shape)")
@@ -39,6 +43,8 @@ extension Variable {
   }
 
   /// Runs the tape from this variable with `seed` and adds each parameter's gradient to `grad`.
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
   private func accumulate<G: GradientAlgebra<Scalar>>(seed: G) {
     _ = Tape.run(from: self, seed: seed, targets: []) { leaf, gradient in
       leaf.grad = leaf.grad.map { $0 + gradient.tensor } ?? gradient.tensor
@@ -138,9 +144,11 @@ enum Tape {
     defer { for node in order { node._withUnsafeGuaranteedRef { $0.tapeIndex = -1 } } }
     var slots = [G?](repeating: nil, count: order.count)
     slots[root.tapeIndex] = seed
-    var isTarget = [Bool](repeating: false, count: order.count)
+    // No arrays for targets when there are none (`backward()`): each allocation looks up the
+    // array's generic type at run time.
+    var isTarget = targets.isEmpty ? [] : [Bool](repeating: false, count: order.count)
     for target in targets where target.tapeIndex >= 0 { isTarget[target.tapeIndex] = true }
-    var found = [G?](repeating: nil, count: targets.count)
+    var found = targets.isEmpty ? [] : [G?](repeating: nil, count: targets.count)
     let detectsAnomalies = GradientMode.current.detectsAnomalies
 
     var index = order.count
@@ -148,7 +156,7 @@ enum Tape {
       index -= 1
       guard let upstream = slots[index].take() else { continue }  // released as soon as used
       unowned(unsafe) let node = order[index].takeUnretainedValue()  // `root` keeps it alive
-      if isTarget[index] {
+      if !targets.isEmpty && isTarget[index] {
         for (t, target) in targets.enumerated() where target === node { found[t] = upstream }
       }
       if node.isParameter { accumulate(node, upstream) }

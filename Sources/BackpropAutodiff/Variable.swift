@@ -170,6 +170,8 @@ public final class Variable<Scalar: TensorScalar> {
   public var inputs: [Variable] { Array(operands) }
 
   /// Sets ``grad`` back to `nil`, so the next ``backward(createGraph:)`` starts from zero.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func zeroGrad() { grad = nil }
 
   /// A new constant leaf with the same value: gradients do not flow through it.

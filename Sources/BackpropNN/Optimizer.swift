@@ -80,6 +80,8 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
   }
 
   /// W := W − α·dJ/dW for every parameter with a gradient.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func step() {
     for parameter in parameters {
       guard let grad = parameter.grad else { continue }
@@ -115,6 +117,8 @@ public final class Momentum<Scalar: TensorScalar>: Optimizer {
   }
 
   /// V := μV − α·dJ/dW, then W := W + V, for every parameter with a gradient.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func step() {
     for (i, parameter) in parameters.enumerated() {
       guard let grad = parameter.grad else { continue }
@@ -175,6 +179,8 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
   }
 
   /// One bias-corrected Adam update of every parameter with a gradient.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func step() {
     stepCount += 1
     let correction1 = 1 - Scalar.pow(beta1, Scalar(stepCount))
