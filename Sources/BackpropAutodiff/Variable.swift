@@ -19,7 +19,7 @@ import BackpropTensor
 /// through its inputs. When nothing refers to a result any more, its intermediates are freed
 /// (iteratively, so even a chain of 100,000 operations is released without deep recursion).
 /// A variable is not `Sendable`: build and train a model on one thread at a time. Two threads
-/// may each train their own model; the library keeps no global mutable state.
+/// may each train their own model; no setting of the library is global.
 public final class Variable<Scalar: TensorScalar> {
   /// The tensor this variable holds. Optimisers update parameters by assigning to it.
   ///
