@@ -76,6 +76,9 @@ public final class Variable<Scalar: TensorScalar> {
   @exclusivity(unchecked) var operands: Operands<Variable>
 
   /// `true` once the iterative release has taken ``operands`` (so `deinit` has nothing to do).
+  ///
+  /// Stored, not `operands.isEmpty`: the deinitialiser runs unspecialised, and switching over the
+  /// generic `Operands` there looked up its metadata for every node that died.
   @exclusivity(unchecked) var operandsTaken = false
 
   /// Where the operation was recorded; kept only in anomaly-detection mode.
