@@ -47,7 +47,7 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func broadcasted(to shape: [Int]) -> Tensor {
-    if self.shape == shape { return self }
+    if hasShape(shape) { return self }
     precondition(
       Tensor.broadcastShape(self.shape, shape) == shape,
       "broadcasted(to:): shape \(self.shape) does not broadcast to \(shape)")
@@ -69,7 +69,7 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func unbroadcasted(to shape: [Int]) -> Tensor {
-    if self.shape == shape { return self }
+    if hasShape(shape) { return self }
     return sum(alongAxes: Tensor.broadcastAxes(from: shape, to: self.shape)).reshaped(to: shape)
   }
 

@@ -6,7 +6,9 @@ extension Tensor {
   /// caller's module as well.
   @inlinable
   public func map(_ transform: (Scalar) -> Scalar) -> Tensor {
-    if storage == nil { return Tensor(uncheckedShape: shape, single: transform(single)) }
+    if case .single(let rank, let scalar) = contents {
+      return Tensor(rank: rank, single: transform(Scalar(scalar)))
+    }
     let result = scalars.withUnsafeBufferPointer { x in
       Tensor.makeScalars(count: x.count) { out in
         for i in 0..<x.count { out[i] = transform(x[i]) }
@@ -29,8 +31,10 @@ extension Tensor {
   public static func zip(
     _ a: Tensor, _ b: Tensor, operation: String = "zip", _ combine: (Scalar, Scalar) -> Scalar
   ) -> Tensor {
-    if a.shape == b.shape {
-      if a.storage == nil { return Tensor(uncheckedShape: a.shape, single: combine(a.single, b.single)) }
+    if a.hasSameShape(as: b) {
+      if case .single(let rank, let x) = a.contents {
+        return Tensor(rank: rank, single: combine(Scalar(x), b.single))
+      }
       let result = a.scalars.withUnsafeBufferPointer { x in
         b.scalars.withUnsafeBufferPointer { y in
           makeScalars(count: x.count) { out in
@@ -40,17 +44,18 @@ extension Tensor {
       }
       return Tensor(uncheckedShape: a.shape, scalars: result)
     }
-    if b.storage == nil && b.rank <= a.rank {
+    if b.isSingle && b.rank <= a.rank {
       let y = b.single
       return a.map { combine($0, y) }
     }
-    if a.storage == nil && a.rank <= b.rank {
+    if a.isSingle && a.rank <= b.rank {
       let x = a.single
       return b.map { combine(x, $0) }
     }
-    let shape = broadcastShape(a.shape, b.shape, operation: operation)
-    let stridesA = broadcastStrides(of: a.shape, toRank: shape.count)
-    let stridesB = broadcastStrides(of: b.shape, toRank: shape.count)
+    let (shapeA, shapeB) = (a.shape, b.shape)
+    let shape = broadcastShape(shapeA, shapeB, operation: operation)
+    let stridesA = broadcastStrides(of: shapeA, toRank: shape.count)
+    let stridesB = broadcastStrides(of: shapeB, toRank: shape.count)
     let total = shape.reduce(1, *)
     let result = a.scalars.withUnsafeBufferPointer { x in
       b.scalars.withUnsafeBufferPointer { y in
@@ -139,21 +144,21 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func += (lhs: inout Tensor, rhs: Tensor) {
-    guard lhs.shape == rhs.shape else { return lhs = lhs + rhs }
+    guard lhs.hasSameShape(as: rhs) else { return lhs = lhs + rhs }
     lhs.updateInPlace(with: rhs) { $0 += $1 }
   }
   /// Subtracts `rhs` (broadcast) in place; in the same buffer when the shapes are equal.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func -= (lhs: inout Tensor, rhs: Tensor) {
-    guard lhs.shape == rhs.shape else { return lhs = lhs - rhs }
+    guard lhs.hasSameShape(as: rhs) else { return lhs = lhs - rhs }
     lhs.updateInPlace(with: rhs) { $0 -= $1 }
   }
   /// Multiplies by `rhs` (broadcast) in place; in the same buffer when the shapes are equal.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func *= (lhs: inout Tensor, rhs: Tensor) {
-    guard lhs.shape == rhs.shape else { return lhs = lhs * rhs }
+    guard lhs.hasSameShape(as: rhs) else { return lhs = lhs * rhs }
     lhs.updateInPlace(with: rhs) { $0 *= $1 }
   }
 
@@ -168,14 +173,14 @@ extension Tensor {
   @_specialize(where Scalar == Double)
   public mutating func addProduct(_ factor: Scalar, _ other: Tensor) {
     precondition(
-      shape == other.shape, "addProduct: shapes \(shape) and \(other.shape) differ; they must be equal")
+      hasSameShape(as: other), "addProduct: shapes \(shape) and \(other.shape) differ; they must be equal")
     updateInPlace(with: other) { $0 += factor * $1 }
   }
 
   /// Applies `update(&self[i], other[i])` to every element; the shapes are equal.
   @inline(__always)
   mutating func updateInPlace(with other: Tensor, _ update: (inout Scalar, Scalar) -> Void) {
-    if storage == nil {
+    if isSingle {
       update(&single, other.single)
       return
     }

@@ -3,18 +3,27 @@ import Dispatch
 
 /// Matrix products.
 extension Tensor {
+  /// The extents of a matrix (rank 2), or `nil` for another rank; reads no shape array.
+  @inlinable var matrixExtents: (rows: Int, columns: Int)? {
+    switch contents {
+    case .single(let rank, _): rank == 2 ? (1, 1) : nil
+    case .many(let shape, _): shape.count == 2 ? (shape[0], shape[1]) : nil
+    }
+  }
+
   /// Checks the operand shapes of a matrix product and returns (m, k, n).
   static func matmulDimensions(
-    _ a: [Int], _ b: [Int], transposeA: Bool, transposeB: Bool, operation: String
+    _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, operation: String
   ) -> (m: Int, k: Int, n: Int) {
-    precondition(
-      a.count == 2 && b.count == 2,
-      "\(operation): operands must be matrices (rank 2), got shapes \(a) and \(b)")
-    let (m, k) = transposeA ? (a[1], a[0]) : (a[0], a[1])
-    let (k2, n) = transposeB ? (b[1], b[0]) : (b[0], b[1])
+    guard let (aRows, aColumns) = a.matrixExtents, let (bRows, bColumns) = b.matrixExtents else {
+      preconditionFailure(
+        "\(operation): operands must be matrices (rank 2), got shapes \(a.shape) and \(b.shape)")
+    }
+    let (m, k) = transposeA ? (aColumns, aRows) : (aRows, aColumns)
+    let (k2, n) = transposeB ? (bColumns, bRows) : (bRows, bColumns)
     precondition(
       k == k2,
-      "\(operation): shapes \(a)\(transposeA ? "ᵀ" : "") and \(b)\(transposeB ? "ᵀ" : "") do not multiply (\(k) ≠ \(k2))"
+      "\(operation): shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape)\(transposeB ? "ᵀ" : "") do not multiply (\(k) ≠ \(k2))"
     )
     return (m, k, n)
   }
@@ -31,7 +40,7 @@ public func matmul<Scalar>(
   _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool = false, transposeB: Bool = false
 ) -> Tensor<Scalar> {
   let (m, k, n) = Tensor<Scalar>.matmulDimensions(
-    a.shape, b.shape, transposeA: transposeA, transposeB: transposeB, operation: "matmul")
+    a, b, transposeA: transposeA, transposeB: transposeB, operation: "matmul")
   let result = Tensor<Scalar>.makeScalars(count: m * n) { c in
     a.scalars.withUnsafeBufferPointer { x in
       b.scalars.withUnsafeBufferPointer { y in

@@ -18,38 +18,88 @@
 /// and both shapes. Data from outside (scalar arrays, nested literals) is validated by throwing
 /// initialisers that report a ``TensorError``.
 public struct Tensor<Scalar: TensorScalar>: Sendable {
-  /// The extent of each dimension; `[]` for a scalar.
-  public let shape: [Int]
-
-  /// The scalars of a tensor that does not hold exactly one; `nil` when it does, and the one
-  /// scalar is ``single``. Invariant: `storage == nil` exactly when `shape.reduce(1, *) == 1`.
-  @usableFromInline var storage: [Scalar]?
-
-  /// The only scalar when ``storage`` is `nil`, widened to `Double` (exactly, for `Float`);
-  /// unused (zero) otherwise.
+  /// The two representations: one scalar inline, or a shape and an array of scalars.
   ///
-  /// A `Double` rather than a `Scalar`, so that the layout of `Tensor` does not depend on
-  /// `Scalar`. Generic code that cannot be specialised (the deinitialiser of the generic class
-  /// `Variable`) then destroys a tensor without looking up `Tensor<Scalar>`'s metadata; with a
-  /// `Scalar` field that look-up cost a tenth of a scalar graph.
-  @usableFromInline var inlineScalar: Double
+  /// An enum, so that copying or destroying a one-scalar tensor reference-counts nothing: the
+  /// copy tests the case and retains only the arrays of ``many(shape:scalars:)``. As a struct of
+  /// a shape array and an optional scalar array, every copy of a scalar cost two calls into the
+  /// runtime (on the immortal empty array and on `nil`), about 60 per operation of a scalar graph.
+  @usableFromInline enum Contents: Sendable {
+    /// Exactly one scalar, widened to `Double` (exactly, for `Float`); the shape is `rank` ones.
+    ///
+    /// A `Double` rather than a `Scalar`, so that the layout of `Tensor` does not depend on
+    /// `Scalar`. Generic code that cannot be specialised (the deinitialiser of the generic class
+    /// `Variable`) then destroys a tensor without looking up `Tensor<Scalar>`'s metadata; with a
+    /// `Scalar` field that look-up cost a tenth of a scalar graph.
+    case single(rank: Int, scalar: Double)
+    /// Any other number of scalars (zero, or two and more), in row-major order.
+    case many(shape: [Int], scalars: [Scalar])
+  }
 
-  /// The only scalar when ``storage`` is `nil`.
+  /// The scalars and the shape. Invariant: ``Contents/single(rank:scalar:)`` exactly when
+  /// `shape.reduce(1, *) == 1`.
+  @usableFromInline var contents: Contents
+
+  /// The extent of each dimension; `[]` for a scalar.
+  @inlinable public var shape: [Int] {
+    switch contents {
+    case .single(let rank, _):
+      // A rank-0 scalar first: `[]` is the immortal empty array, with no global to look up.
+      rank == 0 ? [] : rank < unitShapes.count ? unitShapes[rank] : Array(repeating: 1, count: rank)
+    case .many(let shape, _): shape
+    }
+  }
+
+  /// The scalars of a tensor that does not hold exactly one; `nil` when it does (see ``single``).
+  @inlinable var storage: [Scalar]? {
+    if case .many(_, let scalars) = contents { return scalars }
+    return nil
+  }
+
+  /// `true` when the tensor holds exactly one scalar, inline (``single``).
+  @inlinable var isSingle: Bool {
+    if case .single = contents { return true }
+    return false
+  }
+
+  /// `true` when the shape is `shape`; compares without making this tensor's shape array.
+  @inlinable func hasShape(_ shape: [Int]) -> Bool {
+    switch contents {
+    case .single(let rank, _): shape.count == rank && shape.allSatisfy { $0 == 1 }
+    case .many(let own, _): own == shape
+    }
+  }
+
+  /// `true` when `other` has the same shape; compares without making the shapes' arrays.
+  ///
+  /// ``shape`` is computed (a one-scalar tensor stores only its rank), so reading it copies an
+  /// array reference; hot paths compare shapes with this instead.
+  @inlinable func hasSameShape(as other: Tensor) -> Bool {
+    switch (contents, other.contents) {
+    case (.single(let rank, _), .single(let otherRank, _)): rank == otherRank
+    case (.many(let shape, _), .many(let otherShape, _)): shape == otherShape
+    default: false
+    }
+  }
+
+  /// The only scalar of a one-scalar tensor; zero for any other.
   @inlinable var single: Scalar {
-    get { Scalar(inlineScalar) }
-    set { inlineScalar = Double(newValue) }
+    get {
+      if case .single(_, let scalar) = contents { return Scalar(scalar) }
+      return 0
+    }
+    set {
+      if case .single(let rank, _) = contents { contents = .single(rank: rank, scalar: Double(newValue)) }
+    }
   }
 
   /// Creates a tensor without validation; callers guarantee the count matches the shape.
   @usableFromInline
   init(uncheckedShape shape: [Int], scalars: [Scalar]) {
-    self.shape = shape
     if scalars.count == 1 {
-      storage = nil
-      inlineScalar = Double(scalars[0])
+      contents = .single(rank: shape.count, scalar: Double(scalars[0]))
     } else {
-      storage = scalars
-      inlineScalar = 0
+      contents = .many(shape: shape, scalars: scalars)
       if scalars.count >= MemoryPolicy.largeTensorScalarCount { MemoryPolicy.noteLargeTensor() }
     }
   }
@@ -57,9 +107,13 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// Creates a one-scalar tensor of the given shape (whose extents multiply to 1).
   @inlinable
   init(uncheckedShape shape: [Int], single: Scalar) {
-    self.shape = shape
-    self.storage = nil
-    self.inlineScalar = Double(single)
+    contents = .single(rank: shape.count, scalar: Double(single))
+  }
+
+  /// Creates a one-scalar tensor of the given rank (its shape is `rank` ones).
+  @inlinable
+  init(rank: Int, single: Scalar) {
+    contents = .single(rank: rank, scalar: Double(single))
   }
 
   /// Creates a tensor of `count` scalars (the product of `shape`), every one of which
@@ -107,9 +161,10 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// The same scalars under another shape of the same count (no copy).
   @inlinable
   init(uncheckedShape shape: [Int], sharingScalarsOf other: Tensor) {
-    self.shape = shape
-    self.storage = other.storage
-    self.inlineScalar = other.inlineScalar
+    switch other.contents {
+    case .single(_, let scalar): contents = .single(rank: shape.count, scalar: scalar)
+    case .many(_, let scalars): contents = .many(shape: shape, scalars: scalars)
+    }
   }
 
   /// Creates a tensor of the given shape from row-major scalars.
@@ -162,10 +217,20 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   public init(ones shape: [Int]) { self.init(repeating: 1, shape: shape) }
 
   /// The number of dimensions.
-  @inlinable public var rank: Int { shape.count }
+  @inlinable public var rank: Int {
+    switch contents {
+    case .single(let rank, _): rank
+    case .many(let shape, _): shape.count
+    }
+  }
 
   /// The total number of scalars.
-  @inlinable public var scalarCount: Int { storage?.count ?? 1 }
+  @inlinable public var scalarCount: Int {
+    switch contents {
+    case .single: 1
+    case .many(_, let scalars): scalars.count
+    }
+  }
 
   /// The scalars in row-major order; `scalars.count == shape.reduce(1, *)`.
   ///
@@ -178,26 +243,25 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     get { storage ?? [single] }
     set { replaceScalars(with: newValue) }
     _modify {
+      let shape = shape
       var scalars = storage ?? [single]
-      storage = nil  // so that `scalars` holds the only reference and is mutated in place
-      defer { replaceScalars(with: scalars) }
+      contents = .single(rank: 0, scalar: 0)  // so that `scalars` holds the only reference
+      defer { replaceScalars(with: scalars, shape: shape) }
       yield &scalars
     }
   }
 
-  /// Stores `scalars`, inline when there is one.
+  /// Stores `scalars` under `shape`, inline when there is one.
   ///
   /// - Precondition: `scalars.count == shape.reduce(1, *)`.
-  mutating func replaceScalars(with scalars: [Scalar]) {
+  mutating func replaceScalars(with scalars: [Scalar], shape: [Int]? = nil) {
+    let shape = shape ?? self.shape
     precondition(
       scalars.count == shape.reduce(1, *),
       "Tensor.scalars: \(scalars.count) scalars assigned to a tensor of shape \(shape)")
-    if scalars.count == 1 {
-      storage = nil
-      single = scalars[0]
-    } else {
-      storage = scalars
-    }
+    contents =
+      scalars.count == 1
+      ? .single(rank: shape.count, scalar: Double(scalars[0])) : .many(shape: shape, scalars: scalars)
   }
 
   /// Calls `body` with a pointer to the scalars in row-major order; never allocates.
@@ -219,9 +283,17 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   public mutating func withUnsafeMutableBufferPointer<R>(
     _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R
   ) rethrows -> R {
-    if storage != nil { return try storage!.withUnsafeMutableBufferPointer { try body($0) } }
-    return try withUnsafeMutablePointer(to: &single) {
-      try body(UnsafeMutableBufferPointer(start: $0, count: 1))
+    switch contents {
+    case .many(let shape, var scalars):
+      contents = .single(rank: 0, scalar: 0)  // so that `scalars` holds the only reference
+      defer { contents = .many(shape: shape, scalars: scalars) }
+      return try scalars.withUnsafeMutableBufferPointer { try body($0) }
+    case .single(let rank, let scalar):
+      var one = Scalar(scalar)
+      defer { contents = .single(rank: rank, scalar: Double(one)) }
+      return try withUnsafeMutablePointer(to: &one) {
+        try body(UnsafeMutableBufferPointer(start: $0, count: 1))
+      }
     }
   }
 
@@ -230,7 +302,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// - Precondition: the tensor holds exactly one scalar.
   public var scalar: Scalar {
     precondition(
-      storage == nil, "Tensor.scalar: tensor of shape \(shape) holds \(scalarCount) scalars, not 1")
+      isSingle, "Tensor.scalar: tensor of shape \(shape) holds \(scalarCount) scalars, not 1")
     return single
   }
 
@@ -270,6 +342,10 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   }
 }
 
+/// The shapes of one-scalar tensors of rank 0 to 4, so that reading their ``Tensor/shape``
+/// does not allocate.
+@usableFromInline let unitShapes: [[Int]] = [[], [1], [1, 1], [1, 1, 1], [1, 1, 1, 1]]
+
 /// Errors for data that enters from outside: scalar arrays, nested literals, files.
 public enum TensorError: Error, Equatable, Sendable, CustomStringConvertible {
   /// The number of scalars does not match the product of the shape.
@@ -297,8 +373,12 @@ public enum TensorError: Error, Equatable, Sendable, CustomStringConvertible {
 extension Tensor: Equatable {
   /// Two tensors are equal when their shapes and scalars are equal.
   public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
-    guard lhs.shape == rhs.shape else { return false }
-    if let left = lhs.storage, let right = rhs.storage { return left == right }
-    return lhs.storage == nil && rhs.storage == nil && lhs.single == rhs.single
+    switch (lhs.contents, rhs.contents) {
+    case (.single(let leftRank, let left), .single(let rightRank, let right)):
+      leftRank == rightRank && Scalar(left) == Scalar(right)
+    case (.many(let leftShape, let left), .many(let rightShape, let right)):
+      leftShape == rightShape && left == right
+    default: false
+    }
   }
 }

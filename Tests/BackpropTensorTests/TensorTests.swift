@@ -84,6 +84,25 @@ struct TensorTests {
     #expect(Tensor<Double>([1, 2] as [Double]).sum() == Tensor<Double>(3.0))
   }
 
+  @Test("A one-scalar tensor keeps only its rank, and still reports, compares and broadcasts its shape")
+  func oneScalarShapes() {
+    for rank in 0...7 {
+      let ones = [Int](repeating: 1, count: rank)
+      let one = Tensor<Double>(repeating: 2, shape: ones)
+      #expect(one.shape == ones && one.rank == rank && one.scalarCount == 1)
+      #expect(one.reshaped(to: []).shape == [] && Tensor<Double>(2.0).reshaped(to: ones) == one)
+      #expect(one.unbroadcasted(to: ones) == one && (one + one).shape == ones)
+      var sum = one
+      sum += one
+      #expect(sum.shape == ones && sum.scalar == 4 && one.scalar == 2)
+      #expect(one.broadcasted(to: ones + [3]).shape == ones + [3])
+    }
+    // Equal scalars of different ranks are different tensors; so are a matrix and its one scalar.
+    #expect(Tensor<Double>(repeating: 1, shape: [1]) != Tensor<Double>(repeating: 1, shape: [1, 1]))
+    #expect(Tensor<Double>(zeros: [1, 2]) != Tensor<Double>(zeros: [2, 1]))
+    #expect(matmul(Tensor<Double>([[2]]), [[3, 4]]) == [[6, 8]])
+  }
+
   @Test("In-place updates: +=, -=, *= and addProduct write the same buffer and respect hidden copies")
   func inPlaceUpdates() {
     var weights: Tensor<Double> = [[1, 2], [3, 4]]
