@@ -193,8 +193,17 @@ extension Variable {
     var needed = InputMask()
     for i in slots.indices where slots[i] >= 0 { needed.bits |= 1 << UInt64(i) }
     let inputs = operands.mapUnmanaged { input in input._withUnsafeGuaranteedRef(G.backwardInput) }
-    let inputGradients = recorded.pullback(
-      upstream, inputs: inputs, output: G.backwardInput(self), needed: needed)
+    let inputGradients: Operands<G?>
+    // First order: the specialised closure, when the operation has one. In the specialisation
+    // for `G == Tensor` the casts are no-ops.
+    if G.self == Tensor<Scalar>.self, let tensorPullback {
+      inputGradients =
+        tensorPullback(upstream as! Tensor<Scalar>, inputs as! Operands<Tensor<Scalar>>, value, needed)
+        as! Operands<G?>
+    } else {
+      inputGradients = recorded.pullback(
+        upstream, inputs: inputs, output: G.backwardInput(self), needed: needed)
+    }
     for i in inputs.indices where needed[i] {
       guard let gradient = inputGradients[i] else { continue }
       precondition(

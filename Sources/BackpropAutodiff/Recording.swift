@@ -47,6 +47,17 @@ struct NoOperation<Scalar: TensorScalar>: DifferentiableOperation {
   }
 }
 
+/// An operation's first-order pullback (``DifferentiableOperation/pullback(_:inputs:output:needed:)``
+/// with `G == Tensor`), as a closure formed where the operation's concrete type is known.
+///
+/// Calling the generic `pullback` through the existential goes through a witness thunk into
+/// the generic entry point, which looks up `Tensor<Scalar>`'s metadata at run time to choose its
+/// specialisation: about 5% of a scalar graph. This closure calls the specialised code directly.
+typealias TensorPullback<Scalar: TensorScalar> = (
+  _ upstream: Tensor<Scalar>, _ inputs: Operands<Tensor<Scalar>>, _ output: Tensor<Scalar>,
+  _ needed: InputMask
+) -> Operands<Tensor<Scalar>?>
+
 /// Which inputs of an operation need a gradient.
 struct InputMask {
   var bits: UInt64 = 0
@@ -65,11 +76,12 @@ final class OperationOrigin {
 extension Variable {
   /// Records `operation` applied to `inputs` with result `value`, or returns a constant when no
   /// input requires a gradient or recording is switched off (``withoutGradients(_:)``).
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
-  static func record(
-    _ operation: any DifferentiableOperation<Scalar>, _ inputs: Operands<Variable>, value: Tensor<Scalar>
-  ) -> Variable {
+  ///
+  /// Generic over the operation, so that each operation's call site gets its own specialisation,
+  /// in which the first-order pullback closure (``TensorPullback``) is formed.
+  static func record<Operation: DifferentiableOperation>(
+    _ operation: Operation, _ inputs: Operands<Variable>, value: Tensor<Scalar>
+  ) -> Variable where Operation.Scalar == Scalar {
     let mode = GradientMode.current
     var origin: OperationOrigin? = nil
     if mode.detectsAnomalies {
@@ -83,7 +95,16 @@ extension Variable {
     guard mode.isRecording, inputs.contains(where: { $0.requiresGrad }) else {
       return Variable(value: value, isParameter: false, counter: mode.counter)
     }
-    return Variable(value: value, operation: operation, inputs: inputs, origin: origin, counter: mode.counter)
+    // Only for an operation without stored properties: capturing one with properties would
+    // allocate a context for every node. The others are called through the existential.
+    let tensorPullback: TensorPullback<Scalar>? =
+      MemoryLayout<Operation>.size == 0
+      ? { upstream, inputs, output, needed in
+        operation.pullback(upstream, inputs: inputs, output: output, needed: needed)
+      } : nil
+    return Variable(
+      value: value, operation: operation, tensorPullback: tensorPullback, inputs: inputs, origin: origin,
+      counter: mode.counter)
   }
 }
 

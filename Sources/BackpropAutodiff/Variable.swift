@@ -68,6 +68,10 @@ public final class Variable<Scalar: TensorScalar> {
   /// optional existential copies it out and destroys it again.
   let recorded: any DifferentiableOperation<Scalar>
 
+  /// The operation's first-order pullback, specialised; `nil` for a leaf and for an operation
+  /// with stored properties, whose pullback the backward pass calls through ``recorded``.
+  let tensorPullback: TensorPullback<Scalar>?
+
   /// The operation that produced this variable, or `nil` for a leaf.
   var operation: (any DifferentiableOperation<Scalar>)? { hasOperation ? recorded : nil }
 
@@ -116,6 +120,7 @@ public final class Variable<Scalar: TensorScalar> {
     self.isParameter = isParameter
     self.hasOperation = false
     self.recorded = NoOperation()
+    self.tensorPullback = nil
     self.operands = Operands()
     if name != nil || counter != nil {
       self.annotations = Annotations(name: name, origin: nil, counter: counter)
@@ -124,13 +129,15 @@ public final class Variable<Scalar: TensorScalar> {
 
   /// Creates the result of a recorded operation.
   init(
-    value: Tensor<Scalar>, operation: any DifferentiableOperation<Scalar>, inputs: Operands<Variable>,
-    origin: OperationOrigin?, counter: LiveVariableCounter?
+    value: Tensor<Scalar>, operation: any DifferentiableOperation<Scalar>,
+    tensorPullback: TensorPullback<Scalar>?, inputs: Operands<Variable>, origin: OperationOrigin?,
+    counter: LiveVariableCounter?
   ) {
     self.value = value
     self.isParameter = false
     self.hasOperation = true
     self.recorded = operation
+    self.tensorPullback = tensorPullback
     self.operands = inputs
     if origin != nil || counter != nil {
       self.annotations = Annotations(name: nil, origin: origin, counter: counter)
