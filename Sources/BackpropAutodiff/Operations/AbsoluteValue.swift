@@ -9,7 +9,7 @@ struct AbsoluteValue<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [g.multiplied(byConstant: inputs[0].tensor.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) })]
+    Operands(g.multiplied(byConstant: inputs[0].tensor.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }))
   }
 }
 
@@ -19,5 +19,5 @@ struct AbsoluteValue<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func abs<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(AbsoluteValue(), [x], value: x.value.abs())
+  Variable.record(AbsoluteValue(), Operands(x), value: x.value.abs())
 }

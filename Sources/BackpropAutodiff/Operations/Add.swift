@@ -10,10 +10,9 @@ struct Add<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [
+    Operands(
       needed[0] ? g.unbroadcasted(to: inputs[0].shape) : nil,
-      needed[1] ? g.unbroadcasted(to: inputs[1].shape) : nil,
-    ]
+      needed[1] ? g.unbroadcasted(to: inputs[1].shape) : nil)
   }
 }
 
@@ -25,7 +24,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func + (lhs: Variable, rhs: Variable) -> Variable {
-    record(Add(), [lhs, rhs], value: lhs.value + rhs.value)
+    record(Add(), Operands(lhs, rhs), value: lhs.value + rhs.value)
   }
   /// Adds a constant scalar to every element. Gradient: ∂(x + c)/∂x = 1.
   @_specialize(where Scalar == Float)

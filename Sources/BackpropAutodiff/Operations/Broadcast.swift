@@ -10,7 +10,7 @@ struct Broadcast<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [g.unbroadcasted(to: inputs[0].shape)]
+    Operands(g.unbroadcasted(to: inputs[0].shape))
   }
 }
 
@@ -22,7 +22,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func broadcasted(to shape: [Int]) -> Variable {
-    Variable.record(Broadcast(), [self], value: value.broadcasted(to: shape))
+    Variable.record(Broadcast(), Operands(self), value: value.broadcasted(to: shape))
   }
 
   /// The sum over the dimensions that broadcasting from `shape` added: the adjoint of

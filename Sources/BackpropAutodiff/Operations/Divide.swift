@@ -12,10 +12,9 @@ struct Divide<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [
+    Operands(
       needed[0] ? (g / inputs[1]).unbroadcasted(to: inputs[0].shape) : nil,
-      needed[1] ? (-(g * output / inputs[1])).unbroadcasted(to: inputs[1].shape) : nil,
-    ]
+      needed[1] ? (-(g * output / inputs[1])).unbroadcasted(to: inputs[1].shape) : nil)
   }
 }
 
@@ -27,7 +26,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func / (lhs: Variable, rhs: Variable) -> Variable {
-    record(Divide(), [lhs, rhs], value: lhs.value / rhs.value)
+    record(Divide(), Operands(lhs, rhs), value: lhs.value / rhs.value)
   }
   /// Divides every element by a constant scalar. Gradient: 1/c.
   @_specialize(where Scalar == Float)

@@ -9,7 +9,7 @@ struct Exp<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [g * output]
+    Operands(g * output)
   }
 }
 
@@ -19,5 +19,5 @@ struct Exp<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func exp<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Exp(), [x], value: x.value.exp())
+  Variable.record(Exp(), Operands(x), value: x.value.exp())
 }

@@ -9,7 +9,7 @@ struct Log<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [g / inputs[0]]
+    Operands(g / inputs[0])
   }
 }
 
@@ -19,5 +19,5 @@ struct Log<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func log<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Log(), [x], value: x.value.log())
+  Variable.record(Log(), Operands(x), value: x.value.log())
 }

@@ -54,7 +54,7 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
       da = needed[0] ? G.matrixProduct(b, g, transposeA: true, transposeB: true) : nil
       db = needed[1] ? G.matrixProduct(g, a, transposeA: true, transposeB: true) : nil
     }
-    return [da, db]
+    return Operands(da, db)
   }
 }
 
@@ -74,6 +74,6 @@ public func matmul<Scalar>(
   _ a: Variable<Scalar>, _ b: Variable<Scalar>, transposeA: Bool = false, transposeB: Bool = false
 ) -> Variable<Scalar> {
   Variable.record(
-    MatrixProduct(transposeA: transposeA, transposeB: transposeB), [a, b],
+    MatrixProduct(transposeA: transposeA, transposeB: transposeB), Operands(a, b),
     value: matmul(a.value, b.value, transposeA: transposeA, transposeB: transposeB))
 }

@@ -10,10 +10,9 @@ struct Multiply<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [
+    Operands(
       needed[0] ? (g * inputs[1]).unbroadcasted(to: inputs[0].shape) : nil,
-      needed[1] ? (g * inputs[0]).unbroadcasted(to: inputs[1].shape) : nil,
-    ]
+      needed[1] ? (g * inputs[0]).unbroadcasted(to: inputs[1].shape) : nil)
   }
 }
 
@@ -25,7 +24,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func * (lhs: Variable, rhs: Variable) -> Variable {
-    record(Multiply(), [lhs, rhs], value: lhs.value * rhs.value)
+    record(Multiply(), Operands(lhs, rhs), value: lhs.value * rhs.value)
   }
   /// Multiplies every element by a constant scalar. Gradient: ∂(c·x)/∂x = c.
   @_specialize(where Scalar == Float)

@@ -9,7 +9,7 @@ struct Negate<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [-g]
+    Operands(-g)
   }
 }
 
@@ -18,6 +18,6 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static prefix func - (operand: Variable) -> Variable {
-    record(Negate(), [operand], value: -operand.value)
+    record(Negate(), Operands(operand), value: -operand.value)
   }
 }

@@ -19,9 +19,9 @@ struct Power<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    if exponent == 0 { return [g * 0] }
-    if exponent == 1 { return [g] }
-    return [g * inputs[0].raised(to: exponent - 1) * exponent]
+    if exponent == 0 { return Operands(g * 0) }
+    if exponent == 1 { return Operands(g) }
+    return Operands(g * inputs[0].raised(to: exponent - 1) * exponent)
   }
 }
 
@@ -32,5 +32,5 @@ struct Power<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func pow<Scalar>(_ x: Variable<Scalar>, _ exponent: Scalar) -> Variable<Scalar> {
-  Variable.record(Power(exponent: exponent), [x], value: x.value.pow(exponent))
+  Variable.record(Power(exponent: exponent), Operands(x), value: x.value.pow(exponent))
 }

@@ -10,7 +10,7 @@ struct ReLU<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [g.multiplied(byConstant: inputs[0].tensor.mask { $0 > 0 })]
+    Operands(g.multiplied(byConstant: inputs[0].tensor.mask { $0 > 0 }))
   }
 }
 
@@ -20,5 +20,5 @@ struct ReLU<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func relu<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(ReLU(), [x], value: x.value.relu())
+  Variable.record(ReLU(), Operands(x), value: x.value.relu())
 }

@@ -10,7 +10,7 @@ struct Reshape<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [g.reshaped(to: inputs[0].shape)]
+    Operands(g.reshaped(to: inputs[0].shape))
   }
 }
 
@@ -22,6 +22,6 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func reshaped(to shape: [Int]) -> Variable {
-    Variable.record(Reshape(), [self], value: value.reshaped(to: shape))
+    Variable.record(Reshape(), Operands(self), value: value.reshaped(to: shape))
   }
 }

@@ -10,7 +10,7 @@ struct Sigmoid<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [g * (output - output * output)]
+    Operands(g * (output - output * output))
   }
 }
 
@@ -20,5 +20,5 @@ struct Sigmoid<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sigmoid<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Sigmoid(), [x], value: x.value.sigmoid())
+  Variable.record(Sigmoid(), Operands(x), value: x.value.sigmoid())
 }

@@ -10,7 +10,7 @@ struct Softplus<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [g * inputs[0].sigmoidOf()]
+    Operands(g * inputs[0].sigmoidOf())
   }
 }
 
@@ -20,5 +20,5 @@ struct Softplus<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func softplus<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Softplus(), [x], value: x.value.softplus())
+  Variable.record(Softplus(), Operands(x), value: x.value.softplus())
 }

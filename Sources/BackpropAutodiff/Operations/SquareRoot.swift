@@ -9,7 +9,7 @@ struct SquareRoot<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [g / (output * 2)]
+    Operands(g / (output * 2))
   }
 }
 
@@ -19,5 +19,5 @@ struct SquareRoot<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sqrt<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(SquareRoot(), [x], value: x.value.squareRoot())
+  Variable.record(SquareRoot(), Operands(x), value: x.value.squareRoot())
 }

@@ -9,10 +9,9 @@ struct Subtract<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [
+    Operands(
       needed[0] ? g.unbroadcasted(to: inputs[0].shape) : nil,
-      needed[1] ? (-g).unbroadcasted(to: inputs[1].shape) : nil,
-    ]
+      needed[1] ? (-g).unbroadcasted(to: inputs[1].shape) : nil)
   }
 }
 
@@ -24,7 +23,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func - (lhs: Variable, rhs: Variable) -> Variable {
-    record(Subtract(), [lhs, rhs], value: lhs.value - rhs.value)
+    record(Subtract(), Operands(lhs, rhs), value: lhs.value - rhs.value)
   }
   /// Subtracts a constant scalar from every element. Gradient: 1.
   @_specialize(where Scalar == Float)

@@ -13,7 +13,7 @@ struct Sum<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [g.reshaped(to: keptShape).broadcasted(to: inputs[0].shape)]
+    Operands(g.reshaped(to: keptShape).broadcasted(to: inputs[0].shape))
   }
 }
 
@@ -25,7 +25,7 @@ extension Variable {
   @_specialize(where Scalar == Double)
   public func sum() -> Variable {
     let kept = [Int](repeating: 1, count: value.rank)
-    return Variable.record(Sum(keptShape: kept), [self], value: value.sum())
+    return Variable.record(Sum(keptShape: kept), Operands(self), value: value.sum())
   }
 
   /// The sums along `axes`, keeping each reduced axis with extent 1.
@@ -36,7 +36,7 @@ extension Variable {
   @_specialize(where Scalar == Double)
   public func sum(alongAxes axes: [Int]) -> Variable {
     let result = value.sum(alongAxes: axes)
-    return Variable.record(Sum(keptShape: result.shape), [self], value: result)
+    return Variable.record(Sum(keptShape: result.shape), Operands(self), value: result)
   }
 
   /// The sums along `axes`, removing the reduced axes.
@@ -46,6 +46,6 @@ extension Variable {
   @_specialize(where Scalar == Double)
   public func sum(squeezingAxes axes: [Int]) -> Variable {
     let kept = value.sum(alongAxes: axes)
-    return Variable.record(Sum(keptShape: kept.shape), [self], value: value.sum(squeezingAxes: axes))
+    return Variable.record(Sum(keptShape: kept.shape), Operands(self), value: value.sum(squeezingAxes: axes))
   }
 }

@@ -9,7 +9,7 @@ struct Tanh<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    [g * (1 - output * output)]
+    Operands(g * (1 - output * output))
   }
 }
 
@@ -19,5 +19,5 @@ struct Tanh<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func tanh<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Tanh(), [x], value: x.value.tanh())
+  Variable.record(Tanh(), Operands(x), value: x.value.tanh())
 }

@@ -13,7 +13,7 @@ struct Transpose<Scalar: TensorScalar>: DifferentiableOperation {
   {
     var inverse = permutation
     for (i, axis) in permutation.enumerated() { inverse[axis] = i }
-    return [g.transposed(permutation: inverse)]
+    return Operands(g.transposed(permutation: inverse))
   }
 }
 
@@ -35,6 +35,6 @@ extension Variable {
   @_specialize(where Scalar == Double)
   public func transposed(permutation: [Int]) -> Variable {
     Variable.record(
-      Transpose(permutation: permutation), [self], value: value.transposed(permutation: permutation))
+      Transpose(permutation: permutation), Operands(self), value: value.transposed(permutation: permutation))
   }
 }
