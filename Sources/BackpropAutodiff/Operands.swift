@@ -66,21 +66,6 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
     }
   }
 
-  /// Moves the operands to the end of `array`, leaving none here.
-  @inline(__always)
-  mutating func moveAll(to array: inout [Element]) {
-    var taken = Storage.none
-    swap(&taken, &storage)
-    switch taken {
-    case .none: break
-    case .one(let first): array.append(first)
-    case .two(let first, let second):
-      array.append(first)
-      array.append(second)
-    case .many(let elements): array.append(contentsOf: elements)
-    }
-  }
-
   /// The operands transformed one by one, without a heap allocation for one or two.
   @inline(__always)
   func map<T>(_ transform: (Element) -> T) -> Operands<T> {
@@ -94,6 +79,29 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
 }
 
 extension Operands where Element: AnyObject {
+  /// Moves the operands to the end of `array` as unmanaged references, each of which owns the
+  /// retain this held (balance it with `takeRetainedValue()`), and leaves none here.
+  ///
+  /// Ownership moves without touching reference counts. Copying each operand out of its case
+  /// and then destroying the case, as a plain move does, cost a retain and a release per operand
+  /// of every node a dying graph frees.
+  @inline(__always)
+  mutating func moveAll(retainedInto array: inout [Unmanaged<Element>]) {
+    // Read as unmanaged references first: a reference bound by a `case` pattern here would be
+    // copied (retained) to outlive the overwrite below.
+    let (first, second) = unmanagedPair()
+    guard let first else {
+      guard case .many(let elements) = storage else { return }
+      for element in elements { array.append(.passRetained(element)) }
+      storage = .none  // releases the array and, through it, its own references
+      return
+    }
+    array.append(first)
+    if let second { array.append(second) }
+    // The retains now belong to `array`: overwrite the case without releasing its payload.
+    withUnsafeMutablePointer(to: &storage) { $0.initialize(to: .none) }
+  }
+
   /// Calls `body` with each operand as an unmanaged reference. The caller keeps the operands
   /// alive.
   ///
@@ -116,6 +124,16 @@ extension Operands where Element: AnyObject {
     for position in elements.indices {
       body(.passUnretained(elements[reversed ? elements.count - 1 - position : position]))
     }
+  }
+
+  /// `true` when `predicate` holds for some operand, each handed to it as an unmanaged reference
+  /// (`contains(where:)` retained and released every operand it looked at).
+  @inline(__always)
+  func containsUnmanaged(where predicate: (Unmanaged<Element>) -> Bool) -> Bool {
+    let (first, second) = unmanagedPair()
+    if let first { return predicate(first) || (second.map(predicate) ?? false) }
+    guard case .many(let elements) = storage else { return false }
+    return elements.contains { predicate(.passUnretained($0)) }
   }
 
   /// The operands transformed one by one, each handed to `transform` as an unmanaged reference.

@@ -80,7 +80,7 @@ extension Variable {
   /// Generic over the operation, so that each operation's call site gets its own specialisation,
   /// in which the first-order pullback closure (``TensorPullback``) is formed.
   static func record<Operation: DifferentiableOperation>(
-    _ operation: Operation, _ inputs: Operands<Variable>, value: Tensor<Scalar>
+    _ operation: Operation, _ inputs: consuming Operands<Variable>, value: consuming Tensor<Scalar>
   ) -> Variable where Operation.Scalar == Scalar {
     let mode = GradientMode.current
     var origin: OperationOrigin? = nil
@@ -92,8 +92,10 @@ extension Variable {
     }
     // A closure, not the key path `\.requiresGrad`: in generic code a key path is instantiated at
     // run time on every call, which cost a fifth of a scalar graph.
-    guard mode.isRecording, inputs.contains(where: { $0.requiresGrad }) else {
-      return Variable(value: value, isParameter: false, counter: mode.counter)
+    guard mode.isRecording,
+      inputs.containsUnmanaged(where: { $0._withUnsafeGuaranteedRef { $0.requiresGrad } })
+    else {
+      return Variable(value: consume value, isParameter: false, counter: mode.counter)
     }
     // Only for an operation without stored properties: capturing one with properties would
     // allocate a context for every node. The others are called through the existential.
@@ -103,8 +105,8 @@ extension Variable {
         operation.pullback(upstream, inputs: inputs, output: output, needed: needed)
       } : nil
     return Variable(
-      value: value, operation: operation, tensorPullback: tensorPullback, inputs: inputs, origin: origin,
-      counter: mode.counter)
+      value: consume value, operation: operation, tensorPullback: tensorPullback, inputs: consume inputs,
+      origin: origin, counter: mode.counter)
   }
 }
 

@@ -153,11 +153,13 @@ public final class Variable<Scalar: TensorScalar> {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   static func release(_ dying: Variable) {
-    var pending: [Variable] = []
-    dying.operands.moveAll(to: &pending)
-    while var node = pending.popLast() {
+    // Each entry owns one retain, moved out of an operands list (see `moveAll(retainedInto:)`).
+    var pending: [Unmanaged<Variable>] = []
+    dying.operands.moveAll(retainedInto: &pending)
+    while let entry = pending.popLast() {
+      var node = entry.takeRetainedValue()
       if node.hasOperation && isKnownUniquelyReferenced(&node) {
-        node.operands.moveAll(to: &pending)
+        node.operands.moveAll(retainedInto: &pending)
         node.operandsTaken = true
       }
     }

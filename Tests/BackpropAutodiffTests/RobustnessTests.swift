@@ -126,6 +126,39 @@ struct MemoryTests {
     }
   }
 
+  @Test("Dropping a result frees only the nodes nothing else holds; a kept intermediate still differentiates")
+  func partialRelease() {
+    func chain(_ x: Variable<Double>, keepingAt kept: Int, _ keep: (Variable<Double>) -> Void) -> Variable<
+      Double
+    > {
+      var y = x
+      for i in 0..<50 {
+        y = y * x + y  // fan-out: y is read twice, x by every step
+        if i == kept { keep(y) }
+      }
+      return y
+    }
+    countingLiveVariables { counter in
+      let x = Variable(0.01, requiresGrad: true)
+      var kept: Variable<Double>? = nil
+      do {
+        let result = chain(x, keepingAt: 20) { kept = $0 }
+        #expect(counter.count == 1 + 100 && result.value.isFinite)
+      }
+      // Two nodes per step up to the kept one survive, with their inputs intact.
+      #expect(counter.count == 1 + 42)
+      kept!.backward()
+      let reference = Variable(0.01, requiresGrad: true)
+      var referenceKept: Variable<Double>? = nil
+      _ = chain(reference, keepingAt: 20) { referenceKept = $0 }
+      referenceKept!.backward()
+      #expect(x.grad == reference.grad && x.grad!.scalar > 1)
+      referenceKept = nil
+      kept = nil
+      #expect(counter.count == 2)
+    }
+  }
+
   @Test("backward through a chain of 100,000 operations, and its release, need no deep recursion")
   func deepChain() {
     let x = Variable(1.0, requiresGrad: true)
