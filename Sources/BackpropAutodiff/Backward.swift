@@ -121,14 +121,24 @@ enum Tape {
         node.tapeIndex = -2
         stack.append((entry, true))
         // The last input is pushed first, so that the first input is explored first.
-        node.operands.forEachUnmanaged(reversed: true) { input in
-          input._withUnsafeGuaranteedRef { input in
-            if input.tapeIndex == -1 && input.requiresGrad { stack.append((.passUnretained(input), false)) }
+        let (first, second) = node.operands.unmanagedPair()
+        if let first {
+          if let second, isUnseen(second) { stack.append((second, false)) }
+          if isUnseen(first) { stack.append((first, false)) }
+        } else {
+          node.operands.forEachUnmanaged(reversed: true) { input in
+            if isUnseen(input) { stack.append((input, false)) }
           }
         }
       }
     }
     return order
+  }
+
+  /// `true` for an input the walk has not reached yet and that gradients flow into.
+  @inline(__always)
+  private static func isUnseen<Scalar>(_ input: Unmanaged<Variable<Scalar>>) -> Bool {
+    input._withUnsafeGuaranteedRef { $0.tapeIndex == -1 && $0.requiresGrad }
   }
 
   /// Walks the tape from `root` in reverse, applying each operation's pullback to the gradient
@@ -207,7 +217,7 @@ extension Variable {
     for i in inputs.indices where needed[i] {
       guard let gradient = inputGradients[i] else { continue }
       precondition(
-        gradient.shape == inputs[i].shape,
+        gradient.hasSameShape(as: inputs[i]),
         "pullback of \(recorded.name): gradient shape \(gradient.shape) ≠ input shape \(inputs[i].shape)"
       )
       if detectsAnomalies && !gradient.tensor.isFinite {

@@ -20,6 +20,11 @@ protocol GradientAlgebra<Scalar> {
   func reshaped(to shape: [Int]) -> Self
   func broadcasted(to shape: [Int]) -> Self
   func unbroadcasted(to shape: [Int]) -> Self
+  /// Summed back to the shape of `operand` (an input whose broadcast gave this shape); `self`
+  /// when the shapes are equal. Compares shapes without making their arrays.
+  func unbroadcasted(like operand: Self) -> Self
+  /// `true` when `other` has the same shape, compared without making the shapes' arrays.
+  func hasSameShape(as other: Self) -> Bool
   func sigmoidOf() -> Self
   func raised(to exponent: Scalar) -> Self
 
@@ -41,6 +46,9 @@ extension Tensor: GradientAlgebra {
   static func matrixProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Tensor {
     matmul(a, b, transposeA: transposeA, transposeB: transposeB)
   }
+  func unbroadcasted(like operand: Tensor) -> Tensor {
+    hasSameShape(as: operand) ? self : unbroadcasted(to: operand.shape)
+  }
   func sigmoidOf() -> Tensor { sigmoid() }
   func raised(to exponent: Scalar) -> Tensor { pow(exponent) }
   static func backwardInput(_ variable: Variable<Scalar>) -> Tensor { variable.value }
@@ -55,6 +63,10 @@ extension Variable: GradientAlgebra {
   static func matrixProduct(_ a: Variable, _ b: Variable, transposeA: Bool, transposeB: Bool) -> Variable {
     matmul(a, b, transposeA: transposeA, transposeB: transposeB)
   }
+  func unbroadcasted(like operand: Variable) -> Variable {
+    hasSameShape(as: operand) ? self : unbroadcasted(to: operand.shape)
+  }
+  func hasSameShape(as other: Variable) -> Bool { value.hasSameShape(as: other.value) }
   func sigmoidOf() -> Variable { sigmoid(self) }
   func raised(to exponent: Scalar) -> Variable { pow(self, exponent) }
   static func backwardInput(_ variable: Variable) -> Variable { variable }

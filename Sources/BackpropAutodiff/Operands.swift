@@ -150,8 +150,12 @@ extension Operands where Element: AnyObject {
   }
 
   /// The first and second operands when there are one or two, else `(nil, nil)`.
+  ///
+  /// Callers that go on to call other code read these first: a method that calls a closure with
+  /// each operand (``forEachUnmanaged(reversed:_:)``) makes its caller copy the operands of a
+  /// class's variable property, retaining them, for as long as the closure might change them.
   @inline(__always)
-  private func unmanagedPair() -> (Unmanaged<Element>?, Unmanaged<Element>?) {
+  func unmanagedPair() -> (Unmanaged<Element>?, Unmanaged<Element>?) {
     switch storage {
     case .one(let first): (.passUnretained(first), nil)
     case .two(let first, let second): (.passUnretained(first), .passUnretained(second))

@@ -63,7 +63,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   }
 
   /// `true` when the shape is `shape`; compares without making this tensor's shape array.
-  @inlinable func hasShape(_ shape: [Int]) -> Bool {
+  @inlinable package func hasShape(_ shape: [Int]) -> Bool {
     switch contents {
     case .single(let rank, _): shape.count == rank && shape.allSatisfy { $0 == 1 }
     case .many(let own, _): own == shape
@@ -74,7 +74,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   ///
   /// ``shape`` is computed (a one-scalar tensor stores only its rank), so reading it copies an
   /// array reference; hot paths compare shapes with this instead.
-  @inlinable func hasSameShape(as other: Tensor) -> Bool {
+  @inlinable package func hasSameShape(as other: Tensor) -> Bool {
     switch (contents, other.contents) {
     case (.single(let rank, _), .single(let otherRank, _)): rank == otherRank
     case (.many(let shape, _), .many(let otherShape, _)): shape == otherShape

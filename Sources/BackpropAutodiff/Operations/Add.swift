@@ -11,8 +11,8 @@ struct Add<Scalar: TensorScalar>: DifferentiableOperation {
     -> Operands<G?>
   {
     Operands(
-      needed[0] ? g.unbroadcasted(to: inputs[0].shape) : nil,
-      needed[1] ? g.unbroadcasted(to: inputs[1].shape) : nil)
+      needed[0] ? g.unbroadcasted(like: inputs[0]) : nil,
+      needed[1] ? g.unbroadcasted(like: inputs[1]) : nil)
   }
 }
 

@@ -10,7 +10,7 @@ struct Broadcast<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    Operands(g.unbroadcasted(to: inputs[0].shape))
+    Operands(g.unbroadcasted(like: inputs[0]))
   }
 }
 

@@ -11,8 +11,8 @@ struct Multiply<Scalar: TensorScalar>: DifferentiableOperation {
     -> Operands<G?>
   {
     Operands(
-      needed[0] ? (g * inputs[1]).unbroadcasted(to: inputs[0].shape) : nil,
-      needed[1] ? (g * inputs[0]).unbroadcasted(to: inputs[1].shape) : nil)
+      needed[0] ? (g * inputs[1]).unbroadcasted(like: inputs[0]) : nil,
+      needed[1] ? (g * inputs[0]).unbroadcasted(like: inputs[1]) : nil)
   }
 }
 
