@@ -84,21 +84,57 @@ extension Tensor {
   }
 
   /// Elementwise sum with broadcasting.
+  @inlinable
+  public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
+    if case .single(let rank, let x) = lhs.contents, case .single(let otherRank, let y) = rhs.contents {
+      return Tensor(rank: Swift.max(rank, otherRank), single: Scalar(x) + Scalar(y))
+    }
+    return sum(lhs, rhs)
+  }
+  /// ``+(_:_:)`` of two tensors that are not both one scalar.
+  @usableFromInline
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { zip(lhs, rhs, operation: "+", +) }
+  static func sum(_ lhs: Tensor, _ rhs: Tensor) -> Tensor { zip(lhs, rhs, operation: "+", +) }
   /// Elementwise difference with broadcasting.
+  @inlinable
+  public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
+    if case .single(let rank, let x) = lhs.contents, case .single(let otherRank, let y) = rhs.contents {
+      return Tensor(rank: Swift.max(rank, otherRank), single: Scalar(x) - Scalar(y))
+    }
+    return difference(lhs, rhs)
+  }
+  /// ``-(_:_:)`` of two tensors that are not both one scalar.
+  @usableFromInline
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { zip(lhs, rhs, operation: "-", -) }
+  static func difference(_ lhs: Tensor, _ rhs: Tensor) -> Tensor { zip(lhs, rhs, operation: "-", -) }
   /// Elementwise product with broadcasting.
+  @inlinable
+  public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
+    if case .single(let rank, let x) = lhs.contents, case .single(let otherRank, let y) = rhs.contents {
+      return Tensor(rank: Swift.max(rank, otherRank), single: Scalar(x) * Scalar(y))
+    }
+    return product(lhs, rhs)
+  }
+  /// ``*(_:_:)`` of two tensors that are not both one scalar.
+  @usableFromInline
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { zip(lhs, rhs, operation: "*", *) }
+  static func product(_ lhs: Tensor, _ rhs: Tensor) -> Tensor { zip(lhs, rhs, operation: "*", *) }
   /// Elementwise quotient with broadcasting.
+  @inlinable
+  public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
+    if case .single(let rank, let x) = lhs.contents, case .single(let otherRank, let y) = rhs.contents {
+      return Tensor(rank: Swift.max(rank, otherRank), single: Scalar(x) / Scalar(y))
+    }
+    return quotient(lhs, rhs)
+  }
+  /// ``/(_:_:)`` of two tensors that are not both one scalar.
+  @usableFromInline
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { zip(lhs, rhs, operation: "/", /) }
+  static func quotient(_ lhs: Tensor, _ rhs: Tensor) -> Tensor { zip(lhs, rhs, operation: "/", /) }
 
   /// Adds a scalar to every element.
   @_specialize(where Scalar == Float)
