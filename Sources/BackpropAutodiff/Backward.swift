@@ -161,21 +161,25 @@ enum Tape {
     var found = targets.isEmpty ? [] : [G?](repeating: nil, count: targets.count)
     let detectsAnomalies = GradientMode.current.detectsAnomalies
 
-    var index = order.count
-    while index > 0 {
-      index -= 1
-      guard let upstream = slots[index].take() else { continue }  // released as soon as used
-      unowned(unsafe) let node = order[index].takeUnretainedValue()  // `root` keeps it alive
-      if !targets.isEmpty && isTarget[index] {
-        for (t, target) in targets.enumerated() where target === node { found[t] = upstream }
-      }
-      if node.isParameter { accumulate(node, upstream) }
-      guard node.hasOperation else { continue }
-      node.propagate(upstream, detectsAnomalies: detectsAnomalies) { slot, gradient in
-        if let sum = slots[slot].take() {
-          slots[slot] = sum + gradient
-        } else {
-          slots[slot] = gradient
+    // Through a buffer pointer: every access to the array checked its uniqueness first. Slot
+    // indices are tape indices, all within the buffer.
+    slots.withUnsafeMutableBufferPointer { slots in
+      var index = order.count
+      while index > 0 {
+        index -= 1
+        guard let upstream = slots[index].take() else { continue }  // released as soon as used
+        unowned(unsafe) let node = order[index].takeUnretainedValue()  // `root` keeps it alive
+        if !targets.isEmpty && isTarget[index] {
+          for (t, target) in targets.enumerated() where target === node { found[t] = upstream }
+        }
+        if node.isParameter { accumulate(node, upstream) }
+        guard node.hasOperation else { continue }
+        node.propagate(upstream, detectsAnomalies: detectsAnomalies) { slot, gradient in
+          if let sum = slots[slot].take() {
+            slots[slot] = sum + gradient
+          } else {
+            slots[slot] = gradient
+          }
         }
       }
     }
