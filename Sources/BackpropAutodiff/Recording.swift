@@ -97,13 +97,12 @@ extension Variable {
     else {
       return Variable(value: consume value, isParameter: false, counter: mode.counter)
     }
-    // Only for an operation without stored properties: capturing one with properties would
-    // allocate a context for every node. The others are called through the existential.
-    let tensorPullback: TensorPullback<Scalar>? =
-      MemoryLayout<Operation>.size == 0
-      ? { upstream, inputs, output, needed in
-        operation.pullback(upstream, inputs: inputs, output: output, needed: needed)
-      } : nil
+    // For an operation without stored properties the closure has no context to allocate. One
+    // with properties (a matrix product's transposes, a sum's kept shape) may cost a small
+    // context, which measured no slower than the generic entry point's metadata look-up.
+    let tensorPullback: TensorPullback<Scalar> = { upstream, inputs, output, needed in
+      operation.pullback(upstream, inputs: inputs, output: output, needed: needed)
+    }
     return Variable(
       value: consume value, operation: operation, tensorPullback: tensorPullback, inputs: consume inputs,
       origin: origin, counter: mode.counter)

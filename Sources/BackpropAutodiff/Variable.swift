@@ -68,8 +68,8 @@ public final class Variable<Scalar: TensorScalar> {
   /// optional existential copies it out and destroys it again.
   let recorded: any DifferentiableOperation<Scalar>
 
-  /// The operation's first-order pullback, specialised; `nil` for a leaf and for an operation
-  /// with stored properties, whose pullback the backward pass calls through ``recorded``.
+  /// The operation's first-order pullback, specialised for its type; `nil` for a leaf. Higher
+  /// orders call the generic pullback through ``recorded``.
   let tensorPullback: TensorPullback<Scalar>?
 
   /// The operation that produced this variable, or `nil` for a leaf.
