@@ -2,8 +2,9 @@
 ///
 /// Nearly every operation has one or two operands, so those are stored inline and an
 /// `Operands` of one or two elements never touches the heap; only more operands (none in the
-/// built-in catalogue) use an array. Pullbacks still read like array code: `inputs[1]`, and
-/// an array literal such as `[g * inputs[1], nil]` for the result. On the tape a node with an
+/// built-in catalogue) use an array. Pullbacks still read like array code, `inputs[1]`, and
+/// make their result with `Operands(g * inputs[1], nil)`: an array literal works too, but builds
+/// an array first and copies out of it. On the tape a node with an
 /// `Array` for its inputs, another for the backward inputs and a third for the returned
 /// gradients cost three heap allocations per operation, a fifth of a scalar operation's time.
 struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
