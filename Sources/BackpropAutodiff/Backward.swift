@@ -108,8 +108,13 @@ enum Tape {
     // A node is finished only after all its inputs, because in a DAG none of them can be an
     // expanded node below it on the stack. The stack holds unmanaged references: every node on
     // it is reachable from `root`, which the caller keeps alive.
+    // Room for a small graph from the start: growing from empty reallocated both arrays at 1, 2,
+    // 4, … elements, eight allocations of a 3-4-1 network's step.
     var order: [Unmanaged<Variable<Scalar>>] = []
-    var stack: [(node: Unmanaged<Variable<Scalar>>, expanded: Bool)] = [(.passUnretained(root), false)]
+    order.reserveCapacity(64)
+    var stack: [(node: Unmanaged<Variable<Scalar>>, expanded: Bool)] = []
+    stack.reserveCapacity(64)
+    stack.append((.passUnretained(root), false))
     while let (entry, expanded) = stack.popLast() {
       entry._withUnsafeGuaranteedRef { node in
         if expanded {

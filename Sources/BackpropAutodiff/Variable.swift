@@ -155,6 +155,7 @@ public final class Variable<Scalar: TensorScalar> {
   static func release(_ dying: Variable) {
     // Each entry owns one retain, moved out of an operands list (see `moveAll(retainedInto:)`).
     var pending: [Unmanaged<Variable>] = []
+    pending.reserveCapacity(16)  // growing from empty reallocated at 1, 2, 4, … entries
     dying.operands.moveAll(retainedInto: &pending)
     while let entry = pending.popLast() {
       var node = entry.takeRetainedValue()
