@@ -15,7 +15,9 @@ protocol GradientAlgebra<Scalar> {
   static func - (lhs: Scalar, rhs: Self) -> Self
   /// Elementwise product with a constant (a mask or a sign), through which no gradient flows.
   func multiplied(byConstant factor: Tensor<Scalar>) -> Self
-  static func matrixProduct(_ a: Self, _ b: Self, transposeA: Bool, transposeB: Bool) -> Self
+  /// The matrix product, whose shape is that of `like` (a gradient has its input's shape).
+  static func matrixProduct(_ a: Self, _ b: Self, transposeA: Bool, transposeB: Bool, shapedLike like: Self)
+    -> Self
   func transposed(permutation: [Int]) -> Self
   func reshaped(to shape: [Int]) -> Self
   func broadcasted(to shape: [Int]) -> Self
@@ -43,8 +45,12 @@ protocol GradientAlgebra<Scalar> {
 
 extension Tensor: GradientAlgebra {
   func multiplied(byConstant factor: Tensor) -> Tensor { self * factor }
-  static func matrixProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Tensor {
-    matmul(a, b, transposeA: transposeA, transposeB: transposeB)
+  static func matrixProduct(
+    _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, shapedLike like: Tensor
+  )
+    -> Tensor
+  {
+    matmul(a, b, transposeA: transposeA, transposeB: transposeB, shapedLike: like)
   }
   func unbroadcasted(like operand: Tensor) -> Tensor {
     hasSameShape(as: operand) ? self : unbroadcasted(to: operand.shape)
@@ -60,7 +66,9 @@ extension Tensor: GradientAlgebra {
 
 extension Variable: GradientAlgebra {
   func multiplied(byConstant factor: Tensor<Scalar>) -> Variable { self * Variable(factor) }
-  static func matrixProduct(_ a: Variable, _ b: Variable, transposeA: Bool, transposeB: Bool) -> Variable {
+  static func matrixProduct(
+    _ a: Variable, _ b: Variable, transposeA: Bool, transposeB: Bool, shapedLike like: Variable
+  ) -> Variable {
     matmul(a, b, transposeA: transposeA, transposeB: transposeB)
   }
   func unbroadcasted(like operand: Variable) -> Variable {

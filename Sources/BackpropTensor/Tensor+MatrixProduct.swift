@@ -39,8 +39,30 @@ extension Tensor {
 public func matmul<Scalar>(
   _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool = false, transposeB: Bool = false
 ) -> Tensor<Scalar> {
+  matmul(a, b, transposeA: transposeA, transposeB: transposeB, shapedLike: nil)
+}
+
+/// ``matmul(_:_:transposeA:transposeB:)``, sharing the shape array of `like` when it has the
+/// result's shape (a gradient has its input's shape), instead of allocating one.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+package func matmul<Scalar>(
+  _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool, transposeB: Bool,
+  shapedLike like: Tensor<Scalar>?
+) -> Tensor<Scalar> {
   let (m, k, n) = Tensor<Scalar>.matmulDimensions(
     a, b, transposeA: transposeA, transposeB: transposeB, operation: "matmul")
+  if m == 1 && n == 1 {
+    // One scalar (a network's output for one sample): a dot product of two contiguous vectors,
+    // with neither a scalar array nor a shape array to allocate for the result.
+    var sum: Scalar = 0
+    a.withUnsafeBufferPointer { x in
+      b.withUnsafeBufferPointer { y in
+        for i in 0..<k { sum += x[i] * y[i] }
+      }
+    }
+    return Tensor(rank: 2, single: sum)
+  }
   let result = Tensor<Scalar>.makeScalars(count: m * n) { c in
     a.scalars.withUnsafeBufferPointer { x in
       b.scalars.withUnsafeBufferPointer { y in
@@ -52,6 +74,9 @@ public func matmul<Scalar>(
         }
       }
     }
+  }
+  if let like, let (rows, columns) = like.matrixExtents, rows == m && columns == n {
+    return Tensor(uncheckedShape: like.shape, scalars: result)
   }
   return Tensor(uncheckedShape: [m, n], scalars: result)
 }

@@ -42,7 +42,7 @@ func operands<Scalar: TensorScalar>(
 /// the inner dimension, the 2,048-wide blocks of columns, and empty inner dimensions.
 let kernelShapes: [(Int, Int, Int)] = [
   (1, 1, 1), (16, 16, 16), (6, 20, 16), (7, 33, 17), (13, 5, 9), (37, 300, 23), (96, 64, 97),
-  (100, 520, 41), (2, 3, 2050), (5, 0, 4), (128, 784, 10),
+  (100, 520, 41), (2, 3, 2050), (5, 0, 4), (128, 784, 10), (1, 7, 1), (1, 0, 1), (1, 300, 1),
 ]
 
 @Suite("Matrix-product kernels: packed, register-blocked, AVX2+FMA or portable")

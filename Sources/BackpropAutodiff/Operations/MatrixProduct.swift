@@ -42,17 +42,17 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
     let db: G?
     switch (transposeA, transposeB) {
     case (false, false):
-      da = needed[0] ? G.matrixProduct(g, b, transposeA: false, transposeB: true) : nil
-      db = needed[1] ? G.matrixProduct(a, g, transposeA: true, transposeB: false) : nil
+      da = needed[0] ? G.matrixProduct(g, b, transposeA: false, transposeB: true, shapedLike: a) : nil
+      db = needed[1] ? G.matrixProduct(a, g, transposeA: true, transposeB: false, shapedLike: b) : nil
     case (false, true):
-      da = needed[0] ? G.matrixProduct(g, b, transposeA: false, transposeB: false) : nil
-      db = needed[1] ? G.matrixProduct(g, a, transposeA: true, transposeB: false) : nil
+      da = needed[0] ? G.matrixProduct(g, b, transposeA: false, transposeB: false, shapedLike: a) : nil
+      db = needed[1] ? G.matrixProduct(g, a, transposeA: true, transposeB: false, shapedLike: b) : nil
     case (true, false):
-      da = needed[0] ? G.matrixProduct(b, g, transposeA: false, transposeB: true) : nil
-      db = needed[1] ? G.matrixProduct(a, g, transposeA: false, transposeB: false) : nil
+      da = needed[0] ? G.matrixProduct(b, g, transposeA: false, transposeB: true, shapedLike: a) : nil
+      db = needed[1] ? G.matrixProduct(a, g, transposeA: false, transposeB: false, shapedLike: b) : nil
     case (true, true):
-      da = needed[0] ? G.matrixProduct(b, g, transposeA: true, transposeB: true) : nil
-      db = needed[1] ? G.matrixProduct(g, a, transposeA: true, transposeB: true) : nil
+      da = needed[0] ? G.matrixProduct(b, g, transposeA: true, transposeB: true, shapedLike: a) : nil
+      db = needed[1] ? G.matrixProduct(g, a, transposeA: true, transposeB: true, shapedLike: b) : nil
     }
     return Operands(da, db)
   }
