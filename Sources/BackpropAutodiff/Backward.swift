@@ -213,8 +213,8 @@ extension Variable {
     for i in slots.indices where slots[i] >= 0 { needed.bits |= 1 << UInt64(i) }
     let inputs = operands.mapUnmanaged { input in input._withUnsafeGuaranteedRef(G.backwardInput) }
     let inputGradients: Operands<G?>
-    // First order: the specialised closure, when the operation has one. In the specialisation
-    // for `G == Tensor` the casts are no-ops.
+    // First order: the node's specialised closure (every recorded node has one). In the
+    // specialisation for `G == Tensor` the casts are no-ops.
     if G.self == Tensor<Scalar>.self, let tensorPullback {
       inputGradients =
         tensorPullback(upstream as! Tensor<Scalar>, inputs as! Operands<Tensor<Scalar>>, value, needed)

@@ -107,7 +107,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// Creates a one-scalar tensor of the given shape (whose extents multiply to 1).
   @inlinable
   init(uncheckedShape shape: [Int], single: Scalar) {
-    contents = .single(rank: shape.count, scalar: Double(single))
+    self.init(rank: shape.count, single: single)
   }
 
   /// Creates a one-scalar tensor of the given rank (its shape is `rank` ones).
