@@ -83,13 +83,21 @@ extension Tensor {
     return Tensor(uncheckedShape: shape, scalars: result)
   }
 
+  /// `combine` of the scalars when both tensors hold one (the result has the larger rank), else
+  /// `nil`. The operators are inlinable for this path, so that a scalar operation in another
+  /// module does not call through a generic entry point; other shapes go to the kernels.
+  @inlinable
+  static func combiningSingles(_ a: Tensor, _ b: Tensor, _ combine: (Scalar, Scalar) -> Scalar) -> Tensor? {
+    guard case .single(let rank, let x) = a.contents, case .single(let otherRank, let y) = b.contents else {
+      return nil
+    }
+    return Tensor(rank: Swift.max(rank, otherRank), single: combine(Scalar(x), Scalar(y)))
+  }
+
   /// Elementwise sum with broadcasting.
   @inlinable
   public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
-    if case .single(let rank, let x) = lhs.contents, case .single(let otherRank, let y) = rhs.contents {
-      return Tensor(rank: Swift.max(rank, otherRank), single: Scalar(x) + Scalar(y))
-    }
-    return sum(lhs, rhs)
+    combiningSingles(lhs, rhs, +) ?? sum(lhs, rhs)
   }
   /// ``+(_:_:)`` of two tensors that are not both one scalar.
   @usableFromInline
@@ -99,10 +107,7 @@ extension Tensor {
   /// Elementwise difference with broadcasting.
   @inlinable
   public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
-    if case .single(let rank, let x) = lhs.contents, case .single(let otherRank, let y) = rhs.contents {
-      return Tensor(rank: Swift.max(rank, otherRank), single: Scalar(x) - Scalar(y))
-    }
-    return difference(lhs, rhs)
+    combiningSingles(lhs, rhs, -) ?? difference(lhs, rhs)
   }
   /// ``-(_:_:)`` of two tensors that are not both one scalar.
   @usableFromInline
@@ -112,10 +117,7 @@ extension Tensor {
   /// Elementwise product with broadcasting.
   @inlinable
   public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
-    if case .single(let rank, let x) = lhs.contents, case .single(let otherRank, let y) = rhs.contents {
-      return Tensor(rank: Swift.max(rank, otherRank), single: Scalar(x) * Scalar(y))
-    }
-    return product(lhs, rhs)
+    combiningSingles(lhs, rhs, *) ?? product(lhs, rhs)
   }
   /// ``*(_:_:)`` of two tensors that are not both one scalar.
   @usableFromInline
@@ -125,10 +127,7 @@ extension Tensor {
   /// Elementwise quotient with broadcasting.
   @inlinable
   public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
-    if case .single(let rank, let x) = lhs.contents, case .single(let otherRank, let y) = rhs.contents {
-      return Tensor(rank: Swift.max(rank, otherRank), single: Scalar(x) / Scalar(y))
-    }
-    return quotient(lhs, rhs)
+    combiningSingles(lhs, rhs, /) ?? quotient(lhs, rhs)
   }
   /// ``/(_:_:)`` of two tensors that are not both one scalar.
   @usableFromInline
