@@ -130,7 +130,7 @@ public final class Variable<Scalar: TensorScalar> {
   /// Creates the result of a recorded operation.
   init(
     value: Tensor<Scalar>, operation: any DifferentiableOperation<Scalar>,
-    tensorPullback: TensorPullback<Scalar>?, inputs: Operands<Variable>, origin: OperationOrigin?,
+    tensorPullback: @escaping TensorPullback<Scalar>, inputs: Operands<Variable>, origin: OperationOrigin?,
     counter: LiveVariableCounter?
   ) {
     self.value = value
