@@ -157,8 +157,6 @@ enum Tape {
   ) -> [G?] {
     let order = order(from: root)  // unmanaged: `root`, borrowed for the whole call, keeps them alive
     defer { for node in order { node._withUnsafeGuaranteedRef { $0.tapeIndex = -1 } } }
-    var slots = [G?](repeating: nil, count: order.count)
-    slots[root.tapeIndex] = seed
     // No arrays for targets when there are none (`backward()`): each allocation looks up the
     // array's generic type at run time.
     var isTarget = targets.isEmpty ? [] : [Bool](repeating: false, count: order.count)
@@ -166,9 +164,13 @@ enum Tape {
     var found = targets.isEmpty ? [] : [G?](repeating: nil, count: targets.count)
     let detectsAnomalies = GradientMode.current.detectsAnomalies
 
-    // Through a buffer pointer: every access to the array checked its uniqueness first. Slot
-    // indices are tape indices, all within the buffer.
-    slots.withUnsafeMutableBufferPointer { slots in
+    // One gradient slot per node, indexed by tape index, in a temporary allocation: on the stack
+    // for a small graph. An array cost an allocation and a look-up of its generic type, and
+    // checked its uniqueness on every access.
+    withUnsafeTemporaryAllocation(of: G?.self, capacity: order.count) { slots in
+      slots.initialize(repeating: nil)
+      defer { slots.deinitialize() }
+      slots[root.tapeIndex] = seed
       var index = order.count
       while index > 0 {
         index -= 1

@@ -27,6 +27,11 @@ protocol DifferentiableOperation<Scalar> {
   /// `nil` (the default) when the operation has no short formula; the trace then shows the
   /// derivative's symbol and its number only.
   func derivativeFormula(_ term: DerivativeTerm) -> String?
+  /// The first-order pullback as a closure (see ``TensorPullback``). The default captures the
+  /// operation, which costs a heap context when the operation has stored properties; an
+  /// operation with a few distinct values of them can return a closure without a context for
+  /// each (see ``MatrixProduct``).
+  var tensorPullback: TensorPullback<Scalar> { get }
 }
 
 extension DifferentiableOperation {
@@ -35,6 +40,11 @@ extension DifferentiableOperation {
   var supportsHigherOrder: Bool { true }
   var label: String { name }
   func derivativeFormula(_ term: DerivativeTerm) -> String? { nil }
+  var tensorPullback: TensorPullback<Scalar> {
+    { upstream, inputs, output, needed in
+      pullback(upstream, inputs: inputs, output: output, needed: needed)
+    }
+  }
 }
 
 /// The placeholder operation of a leaf, which has no inputs and so no pullback.
@@ -98,13 +108,11 @@ extension Variable {
       return Variable(value: consume value, isParameter: false, counter: mode.counter)
     }
     // For an operation without stored properties the closure has no context to allocate. One
-    // with properties (a matrix product's transposes, a sum's kept shape) may cost a small
-    // context, which measured no slower than the generic entry point's metadata look-up.
-    let tensorPullback: TensorPullback<Scalar> = { upstream, inputs, output, needed in
-      operation.pullback(upstream, inputs: inputs, output: output, needed: needed)
-    }
+    // with properties (a sum's kept shape) may cost a small context, which measured no slower
+    // than the generic entry point's metadata look-up.
     return Variable(
-      value: consume value, operation: operation, tensorPullback: tensorPullback, inputs: consume inputs,
+      value: consume value, operation: operation, tensorPullback: operation.tensorPullback,
+      inputs: consume inputs,
       origin: origin, counter: mode.counter)
   }
 }

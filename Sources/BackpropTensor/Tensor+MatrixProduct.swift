@@ -64,8 +64,8 @@ package func matmul<Scalar>(
     return Tensor(rank: 2, single: sum)
   }
   let result = Tensor<Scalar>.makeScalars(count: m * n) { c in
-    a.scalars.withUnsafeBufferPointer { x in
-      b.scalars.withUnsafeBufferPointer { y in
+    a.withUnsafeBufferPointer { x in
+      b.withUnsafeBufferPointer { y in
         if let cBase = c.baseAddress, let xBase = x.baseAddress, let yBase = y.baseAddress {
           Scalar.multiplyMatrices(
             xBase, yBase, cBase, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)

@@ -56,6 +56,21 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
     }
     return Operands(da, db)
   }
+
+  /// One closure without a context for each pair of transposes. Capturing the two flags cost a
+  /// heap context for every recorded product.
+  var tensorPullback: TensorPullback<Scalar> {
+    switch (transposeA, transposeB) {
+    case (false, false):
+      { Self(transposeA: false, transposeB: false).pullback($0, inputs: $1, output: $2, needed: $3) }
+    case (false, true):
+      { Self(transposeA: false, transposeB: true).pullback($0, inputs: $1, output: $2, needed: $3) }
+    case (true, false):
+      { Self(transposeA: true, transposeB: false).pullback($0, inputs: $1, output: $2, needed: $3) }
+    case (true, true):
+      { Self(transposeA: true, transposeB: true).pullback($0, inputs: $1, output: $2, needed: $3) }
+    }
+  }
 }
 
 /// The matrix product of two rank-2 variables: `[m, k] · [k, n] → [m, n]`.
