@@ -219,8 +219,10 @@ extension Tensor {
       update(&single, other.single)
       return
     }
-    other.scalars.withUnsafeBufferPointer { y in
-      scalars.withUnsafeMutableBufferPointer { x in
+    // The tensor's own pointer methods: through `scalars` the update went by its `_modify`
+    // accessor, which rebuilt the tensor and checked the count against the shape.
+    other.withUnsafeBufferPointer { y in
+      withUnsafeMutableBufferPointer { x in
         for i in 0..<x.count { update(&x[i], y[i]) }
       }
     }

@@ -168,24 +168,25 @@ enum MatrixKernels {
     _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>,
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
   ) {
-    c.initialize(repeating: 0, count: m * n)
-    // B as a row-major k×n matrix; a transposed B is copied once so the inner loop is contiguous.
-    var bRows = b
-    var scratch: UnsafeMutablePointer<T>? = nil
     if transposeB {
-      let copy = UnsafeMutablePointer<T>.allocate(capacity: k * n)
-      for j in 0..<n {
-        for p in 0..<k { copy[p * n + j] = b[j * k + p] }
+      // Row j of the stored B is column j of op(B): each element of C is a dot product of two
+      // contiguous rows (of A too, unless it is transposed). No copy, so no allocation.
+      for i in 0..<m {
+        for j in 0..<n {
+          let bRow = b + j * k
+          var sum: T = 0
+          for p in 0..<k { sum += (transposeA ? a[p * m + i] : a[i * k + p]) * bRow[p] }
+          c[i * n + j] = sum
+        }
       }
-      scratch = copy
-      bRows = UnsafePointer(copy)
+      return
     }
-    defer { scratch?.deallocate() }
+    c.initialize(repeating: 0, count: m * n)
     for i in 0..<m {
       let row = c + i * n
       for p in 0..<k {
         let aip = transposeA ? a[p * m + i] : a[i * k + p]
-        let bRow = bRows + p * n
+        let bRow = b + p * n
         for j in 0..<n { row[j] += aip * bRow[j] }
       }
     }
