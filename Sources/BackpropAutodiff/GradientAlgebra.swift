@@ -15,6 +15,9 @@ protocol GradientAlgebra<Scalar> {
   static func - (lhs: Scalar, rhs: Self) -> Self
   /// Elementwise product with a constant (a mask or a sign), through which no gradient flows.
   func multiplied(byConstant factor: Tensor<Scalar>) -> Self
+  /// This gradient where `input` is positive and zero elsewhere: the product with the constant
+  /// mask (input > 0), in one pass for tensors (no mask tensor in between).
+  func zeroed(whereNotPositive input: Self) -> Self
   /// The matrix product, whose shape is that of `like` (a gradient has its input's shape).
   static func matrixProduct(_ a: Self, _ b: Self, transposeA: Bool, transposeB: Bool, shapedLike like: Self)
     -> Self
@@ -45,6 +48,9 @@ protocol GradientAlgebra<Scalar> {
 
 extension Tensor: GradientAlgebra {
   func multiplied(byConstant factor: Tensor) -> Tensor { self * factor }
+  func zeroed(whereNotPositive input: Tensor) -> Tensor {
+    Tensor.zip(self, input, operation: "relu") { g, x in x > 0 ? g : 0 }
+  }
   static func matrixProduct(
     _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, shapedLike like: Tensor
   )
@@ -66,6 +72,9 @@ extension Tensor: GradientAlgebra {
 
 extension Variable: GradientAlgebra {
   func multiplied(byConstant factor: Tensor<Scalar>) -> Variable { self * Variable(factor) }
+  func zeroed(whereNotPositive input: Variable) -> Variable {
+    multiplied(byConstant: input.value.mask { $0 > 0 })
+  }
   static func matrixProduct(
     _ a: Variable, _ b: Variable, transposeA: Bool, transposeB: Bool, shapedLike like: Variable
   ) -> Variable {

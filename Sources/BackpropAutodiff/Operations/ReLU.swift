@@ -10,13 +10,7 @@ struct ReLU<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    Operands(g.multiplied(byConstant: inputs[0].tensor.mask { $0 > 0 }))
-  }
-
-  /// The same gradient in one pass for `G == Tensor`: g where x > 0, else 0, without the mask
-  /// tensor in between (one result to allocate instead of two).
-  var tensorPullback: TensorPullback<Scalar> {
-    { g, inputs, _, _ in Operands(Tensor.zip(g, inputs[0], operation: "relu") { g, x in x > 0 ? g : 0 }) }
+    Operands(g.zeroed(whereNotPositive: inputs[0]))
   }
 }
 
