@@ -40,6 +40,9 @@ extension DifferentiableOperation {
   var supportsHigherOrder: Bool { true }
   var label: String { name }
   func derivativeFormula(_ term: DerivativeTerm) -> String? { nil }
+  /// For an operation without stored properties the closure has no context to allocate. One
+  /// with properties (a sum's kept shape) may cost a small context, which measured no slower
+  /// than the generic entry point's metadata look-up.
   var tensorPullback: TensorPullback<Scalar> {
     { upstream, inputs, output, needed in
       pullback(upstream, inputs: inputs, output: output, needed: needed)
@@ -107,9 +110,6 @@ extension Variable {
     else {
       return Variable(value: consume value, isParameter: false, counter: mode.counter)
     }
-    // For an operation without stored properties the closure has no context to allocate. One
-    // with properties (a sum's kept shape) may cost a small context, which measured no slower
-    // than the generic entry point's metadata look-up.
     return Variable(
       value: consume value, operation: operation, tensorPullback: operation.tensorPullback,
       inputs: consume inputs,
