@@ -165,8 +165,7 @@ enum Tape {
     let detectsAnomalies = GradientMode.current.detectsAnomalies
 
     // One gradient slot per node, indexed by tape index, in a temporary allocation: on the stack
-    // for a small graph. An array cost an allocation and a look-up of its generic type, and
-    // checked its uniqueness on every access.
+    // for a small graph. An array cost an allocation and a run-time look-up of its generic type.
     withUnsafeTemporaryAllocation(of: G?.self, capacity: order.count) { slots in
       slots.initialize(repeating: nil)
       defer { slots.deinitialize() }
