@@ -95,49 +95,53 @@ enum Tape {
     }
   }
 
-  /// The variables reachable from `root` through inputs that require a gradient, inputs before
-  /// the operations that read them (a valid recording order). Each gets its index in `tapeIndex`.
+  /// Calls `body` with the variables reachable from `root` through inputs that require a
+  /// gradient, inputs before the operations that read them (a valid recording order). Each gets
+  /// its index in `tapeIndex`.
   ///
   /// The references are unmanaged: every one of them is reachable from `root`, which the caller
-  /// keeps alive, and a strong array cost a retain and a release per node.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
-  static func order<Scalar>(from root: Variable<Scalar>) -> [Unmanaged<Variable<Scalar>>] {
+  /// keeps alive, and a strong array cost a retain and a release per node. The order and the
+  /// walk's stack live in temporary allocations (on the stack for a small graph, see
+  /// ``ScratchList``).
+  static func withOrder<Scalar, R>(
+    from root: Variable<Scalar>, _ body: (borrowing ScratchList<Unmanaged<Variable<Scalar>>>) -> R
+  ) -> R {
     // An iterative depth-first post-order. tapeIndex: -1 not seen, -2 expanded (its inputs are
     // on the stack above it), ≥ 0 finished. A node may be pushed twice; the second pop skips it.
     // A node is finished only after all its inputs, because in a DAG none of them can be an
     // expanded node below it on the stack. The stack holds unmanaged references: every node on
     // it is reachable from `root`, which the caller keeps alive.
-    // Room for a small graph from the start: growing from empty reallocated both arrays at 1, 2,
-    // 4, … elements, eight allocations of a 3-4-1 network's step.
-    var order: [Unmanaged<Variable<Scalar>>] = []
-    order.reserveCapacity(64)
-    var stack: [(node: Unmanaged<Variable<Scalar>>, expanded: Bool)] = []
-    stack.reserveCapacity(64)
-    stack.append((.passUnretained(root), false))
-    while let (entry, expanded) = stack.popLast() {
-      entry._withUnsafeGuaranteedRef { node in
-        if expanded {
-          node.tapeIndex = order.count
-          order.append(entry)
-          return
-        }
-        guard node.tapeIndex == -1 else { return }
-        node.tapeIndex = -2
-        stack.append((entry, true))
-        // The last input is pushed first, so that the first input is explored first.
-        let (first, second) = node.operands.unmanagedPair()
-        if let first {
-          if let second, isUnseen(second) { stack.append((second, false)) }
-          if isUnseen(first) { stack.append((first, false)) }
-        } else {
-          node.operands.forEachUnmanaged(reversed: true) { input in
-            if isUnseen(input) { stack.append((input, false)) }
+    withUnsafeTemporaryAllocation(of: Unmanaged<Variable<Scalar>>.self, capacity: 64) { orderMemory in
+      withUnsafeTemporaryAllocation(of: (Unmanaged<Variable<Scalar>>, Bool).self, capacity: 64) {
+        stackMemory in
+        var order = ScratchList(lending: orderMemory)
+        var stack = ScratchList(lending: stackMemory)
+        stack.append((.passUnretained(root), false))
+        while let (entry, expanded) = stack.popLast() {
+          entry._withUnsafeGuaranteedRef { node in
+            if expanded {
+              node.tapeIndex = order.count
+              order.append(entry)
+              return
+            }
+            guard node.tapeIndex == -1 else { return }
+            node.tapeIndex = -2
+            stack.append((entry, true))
+            // The last input is pushed first, so that the first input is explored first.
+            let (first, second) = node.operands.unmanagedPair()
+            if let first {
+              if let second, isUnseen(second) { stack.append((second, false)) }
+              if isUnseen(first) { stack.append((first, false)) }
+            } else {
+              node.operands.forEachUnmanaged(reversed: true) { input in
+                if isUnseen(input) { stack.append((input, false)) }
+              }
+            }
           }
         }
+        return body(order)
       }
     }
-    return order
   }
 
   /// `true` for an input the walk has not reached yet and that gradients flow into.
@@ -155,8 +159,18 @@ enum Tape {
     from root: Variable<Scalar>, seed: G, targets: [Variable<Scalar>],
     accumulate: (Variable<Scalar>, G) -> Void
   ) -> [G?] {
-    let order = order(from: root)  // unmanaged: `root`, borrowed for the whole call, keeps them alive
-    defer { for node in order { node._withUnsafeGuaranteedRef { $0.tapeIndex = -1 } } }
+    // Unmanaged: `root`, borrowed for the whole call, keeps them alive.
+    withOrder(from: root) { order in walk(order, seed: seed, targets: targets, accumulate: accumulate) }
+  }
+
+  /// ``run(from:seed:targets:accumulate:)`` over the nodes in `order`, whose tape indices it
+  /// resets to -1 when done.
+  @inline(__always)
+  private static func walk<Scalar, G: GradientAlgebra<Scalar>>(
+    _ order: borrowing ScratchList<Unmanaged<Variable<Scalar>>>, seed: G, targets: [Variable<Scalar>],
+    accumulate: (Variable<Scalar>, G) -> Void
+  ) -> [G?] {
+    defer { for i in 0..<order.count { order[i]._withUnsafeGuaranteedRef { $0.tapeIndex = -1 } } }
     // No arrays for targets when there are none (`backward()`): each allocation looks up the
     // array's generic type at run time.
     var isTarget = targets.isEmpty ? [] : [Bool](repeating: false, count: order.count)
@@ -169,7 +183,7 @@ enum Tape {
     withUnsafeTemporaryAllocation(of: G?.self, capacity: order.count) { slots in
       slots.initialize(repeating: nil)
       defer { slots.deinitialize() }
-      slots[root.tapeIndex] = seed
+      slots[order.count - 1] = seed  // the root is finished last
       var index = order.count
       while index > 0 {
         index -= 1

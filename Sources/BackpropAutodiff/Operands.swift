@@ -80,26 +80,26 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
 }
 
 extension Operands where Element: AnyObject {
-  /// Moves the operands to the end of `array` as unmanaged references, each of which owns the
+  /// Moves the operands to the end of `list` as unmanaged references, each of which owns the
   /// retain this held (balance it with `takeRetainedValue()`), and leaves none here.
   ///
   /// Ownership moves without touching reference counts. Copying each operand out of its case
   /// and then destroying the case, as a plain move does, cost a retain and a release per operand
   /// of every node a dying graph frees.
   @inline(__always)
-  mutating func moveAll(retainedInto array: inout [Unmanaged<Element>]) {
+  mutating func moveAll(retainedInto list: inout ScratchList<Unmanaged<Element>>) {
     // Read as unmanaged references first: a reference bound by a `case` pattern here would be
     // copied (retained) to outlive the overwrite below.
     let (first, second) = unmanagedPair()
     guard let first else {
       guard case .many(let elements) = storage else { return }
-      for element in elements { array.append(.passRetained(element)) }
+      for element in elements { list.append(.passRetained(element)) }
       storage = .none  // releases the array and, through it, its own references
       return
     }
-    array.append(first)
-    if let second { array.append(second) }
-    // The retains now belong to `array`: overwrite the case without releasing its payload.
+    list.append(first)
+    if let second { list.append(second) }
+    // The retains now belong to `list`: overwrite the case without releasing its payload.
     withUnsafeMutablePointer(to: &storage) { $0.initialize(to: .none) }
   }
 

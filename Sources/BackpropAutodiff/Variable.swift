@@ -154,14 +154,16 @@ public final class Variable<Scalar: TensorScalar> {
   @_specialize(where Scalar == Double)
   static func release(_ dying: Variable) {
     // Each entry owns one retain, moved out of an operands list (see `moveAll(retainedInto:)`).
-    var pending: [Unmanaged<Variable>] = []
-    pending.reserveCapacity(16)  // growing from empty reallocated at 1, 2, 4, … entries
-    dying.operands.moveAll(retainedInto: &pending)
-    while let entry = pending.popLast() {
-      var node = entry.takeRetainedValue()
-      if node.hasOperation && isKnownUniquelyReferenced(&node) {
-        node.operands.moveAll(retainedInto: &pending)
-        node.operandsTaken = true
+    // The list starts in a temporary allocation (see `ScratchList`).
+    withUnsafeTemporaryAllocation(of: Unmanaged<Variable>.self, capacity: 32) { memory in
+      var pending = ScratchList(lending: memory)
+      dying.operands.moveAll(retainedInto: &pending)
+      while let entry = pending.popLast() {
+        var node = entry.takeRetainedValue()
+        if node.hasOperation && isKnownUniquelyReferenced(&node) {
+          node.operands.moveAll(retainedInto: &pending)
+          node.operandsTaken = true
+        }
       }
     }
   }

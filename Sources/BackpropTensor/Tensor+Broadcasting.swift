@@ -48,6 +48,10 @@ extension Tensor {
   @_specialize(where Scalar == Double)
   public func broadcasted(to shape: [Int]) -> Tensor {
     if hasShape(shape) { return self }
+    // One scalar broadcasts to any shape of at least its rank (its extents are all 1).
+    if isSingle && rank <= shape.count && shape.allSatisfy({ $0 >= 0 }) {
+      return Tensor(repeating: single, shape: shape)
+    }
     precondition(
       Tensor.broadcastShape(self.shape, shape) == shape,
       "broadcasted(to:): shape \(self.shape) does not broadcast to \(shape)")

@@ -4,8 +4,9 @@ import BackpropTensor
 /// the upstream gradient (reshaped to keep the reduced axes with extent 1) broadcast back to
 /// x's shape.
 struct Sum<Scalar: TensorScalar>: DifferentiableOperation {
-  /// The result's shape with reduced axes kept as extent 1.
-  let keptShape: [Int]
+  /// The result's shape with reduced axes kept as extent 1; `nil` for the sum of every element,
+  /// whose rank-0 result broadcasts back as it is.
+  let keptShape: [Int]?
   var name: String { "sum" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
   @_specialize(where Scalar == Float, G == Tensor<Float>)
@@ -13,7 +14,16 @@ struct Sum<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    Operands(g.reshaped(to: keptShape).broadcasted(to: inputs[0].shape))
+    guard let keptShape else { return Operands(g.broadcasted(to: inputs[0].shape)) }
+    return Operands(g.reshaped(to: keptShape).broadcasted(to: inputs[0].shape))
+  }
+
+  /// The sum of every element has nothing to capture: its closure needs no heap context.
+  var tensorPullback: TensorPullback<Scalar> {
+    guard let keptShape else {
+      return { Self(keptShape: nil).pullback($0, inputs: $1, output: $2, needed: $3) }
+    }
+    return { Self(keptShape: keptShape).pullback($0, inputs: $1, output: $2, needed: $3) }
   }
 }
 
@@ -24,8 +34,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func sum() -> Variable {
-    let kept = [Int](repeating: 1, count: value.rank)
-    return Variable.record(Sum(keptShape: kept), Operands(self), value: value.sum())
+    Variable.record(Sum(keptShape: nil), Operands(self), value: value.sum())
   }
 
   /// The sums along `axes`, keeping each reduced axis with extent 1.
