@@ -96,13 +96,7 @@ extension Variable {
     _ operation: Operation, _ inputs: consuming Operands<Variable>, value: consuming Tensor<Scalar>
   ) -> Variable where Operation.Scalar == Scalar {
     let mode = GradientMode.current
-    var origin: OperationOrigin? = nil
-    if mode.detectsAnomalies {
-      origin = (try? Backtrace.capture()).map(OperationOrigin.init)
-      if !value.isFinite {
-        anomaly("forward of \(operation.name) produced a non-finite value, shape \(value.shape)", origin)
-      }
-    }
+    let origin = mode.detectsAnomalies ? checkedOrigin(of: operation.name, value: value) : nil
     // A closure, not the key path `\.requiresGrad`: in generic code a key path is instantiated at
     // run time on every call, which cost a fifth of a scalar graph.
     guard mode.isRecording,
@@ -115,6 +109,21 @@ extension Variable {
       inputs: consume inputs,
       origin: origin, counter: mode.counter)
   }
+}
+
+/// Where an operation is being recorded, in anomaly-detection mode; stops with an anomaly report
+/// if its forward value is not finite.
+///
+/// Out of line: `Backtrace` is resilient, and a caller that holds one on its stack looks up its
+/// metadata (and that of its parts) on every call, whether it captures a backtrace or not — about
+/// a twentieth of recording an operation.
+@inline(never)
+func checkedOrigin<Scalar>(of name: String, value: Tensor<Scalar>) -> OperationOrigin? {
+  let origin = (try? Backtrace.capture()).map(OperationOrigin.init)
+  if !value.isFinite {
+    anomaly("forward of \(name) produced a non-finite value, shape \(value.shape)", origin)
+  }
+  return origin
 }
 
 /// Stops with an anomaly report naming where the offending operation was created.
