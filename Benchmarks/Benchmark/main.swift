@@ -153,7 +153,7 @@ func gemm<Scalar: TensorScalar>(_: Scalar.Type, size: Int, runs: Int) -> Result 
   let b = Tensor<Scalar>(randomUniform: [size, size], using: &rng)
   var sink: Scalar = 0
   let repeats = max(1, 256 * 256 * 256 * 8 / (size * size * size))
-  let seconds = median(runs: runs, repeats: repeats) { sink += matmul(a, b).scalars[0] }
+  let seconds = median(runs: runs, repeats: repeats) { sink += matmul(a, b)[scalarAt: 0] }
   if sink.isNaN { print("") }
   let flops = 2 * Double(size) * Double(size) * Double(size)
   return Result(

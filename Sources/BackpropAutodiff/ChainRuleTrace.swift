@@ -152,7 +152,7 @@ public func chainRuleTrace<Scalar>(
   }
   if leadsToTarget.contains(ObjectIdentifier(output)) { walk(output, 0) }
 
-  let tapeGradient = gradients(of: output, withRespectTo: [variable])[0].value.scalars[target]
+  let tapeGradient = gradients(of: output, withRespectTo: [variable])[0].value[scalarAt: target]
   return ChainRuleTrace(
     output: names.name(of: output, element: 0), element: names.name(of: variable, element: target),
     paths: paths, tapeGradient: Double(tapeGradient))
@@ -194,7 +194,7 @@ private struct LocalDerivatives<Scalar: TensorScalar> {
       needed.bits |= 1 << UInt64(i)
     }
     var oneHot = Tensor<Scalar>(zeros: node.shape)
-    oneHot.scalars[element] = 1
+    oneHot[scalarAt: element] = 1
     let local = operation.pullback(
       oneHot, inputs: operands.map(\.value), output: node.value, needed: needed)
 

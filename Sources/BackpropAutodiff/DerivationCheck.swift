@@ -200,7 +200,7 @@ public func checkDerivation<Scalar>(
   }
   let tape = gradients(of: output, withRespectTo: targets).map(\.value)
 
-  func evaluate() -> Scalar { withoutGradients { loss(probe).value.scalars[0] } }
+  func evaluate() -> Scalar { withoutGradients { loss(probe).value[scalarAt: 0] } }
   func within(_ a: Scalar, _ b: Scalar) -> Bool {
     Swift.abs(a - b) <= absoluteTolerance + relativeTolerance * Swift.abs(b)
   }
@@ -208,15 +208,15 @@ public func checkDerivation<Scalar>(
   var elements: [DerivationReport<Scalar>.Element] = []
   for (claim, (variable, tapeGradient)) in zip(claims, zip(targets, tape)) {
     for j in 0..<claim.value.scalarCount {
-      let original = variable.value.scalars[j]
-      variable.value.scalars[j] = original + epsilon
+      let original = variable.value[scalarAt: j]
+      variable.value[scalarAt: j] = original + epsilon
       let plus = evaluate()
-      variable.value.scalars[j] = original - epsilon
+      variable.value[scalarAt: j] = original - epsilon
       let minus = evaluate()
-      variable.value.scalars[j] = original
+      variable.value[scalarAt: j] = original
       let numeric = (plus - minus) / (2 * epsilon)
-      let hand = claim.value.scalars[j]
-      let fromTape = tapeGradient.scalars[j]
+      let hand = claim.value[scalarAt: j]
+      let fromTape = tapeGradient[scalarAt: j]
       elements.append(
         .init(
           name: claim.name, index: multiIndex(j, in: claim.value.shape), hand: hand, tape: fromTape,

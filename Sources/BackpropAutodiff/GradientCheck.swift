@@ -87,14 +87,14 @@ func finiteDifferenceReport<Scalar>(
   var point = inputs
   for (i, input) in inputs.enumerated() {
     for j in 0..<input.scalarCount {
-      let original = input.scalars[j]
-      point[i].scalars[j] = original + epsilon
+      let original = input[scalarAt: j]
+      point[i][scalarAt: j] = original + epsilon
       let plus = evaluate(point)
-      point[i].scalars[j] = original - epsilon
+      point[i][scalarAt: j] = original - epsilon
       let minus = evaluate(point)
-      point[i].scalars[j] = original
+      point[i][scalarAt: j] = original
       let numeric = (plus - minus) / (2 * epsilon)
-      let tape = analytic[i].scalars[j]
+      let tape = analytic[i][scalarAt: j]
       var ratio = Swift.abs(tape - numeric) / (absoluteTolerance + relativeTolerance * Swift.abs(numeric))
       if ratio.isNaN { ratio = .infinity }
       count += 1

@@ -26,9 +26,9 @@ public func jacobian<Scalar>(of function: (Variable<Scalar>) -> Variable<Scalar>
   scalars.reserveCapacity(y.value.scalarCount * point.scalarCount)
   var seed = Tensor<Scalar>(zeros: y.shape)
   for i in 0..<y.value.scalarCount {
-    seed.scalars[i] = 1
+    seed[scalarAt: i] = 1
     scalars += gradients(of: y, withRespectTo: [x], seed: seed)[0].value.scalars
-    seed.scalars[i] = 0
+    seed[scalarAt: i] = 0
   }
   return Tensor(scalars).reshaped(to: y.shape + point.shape)
 }
@@ -55,9 +55,9 @@ public func hessian<Scalar>(of function: (Variable<Scalar>) -> Variable<Scalar>,
   scalars.reserveCapacity(point.scalarCount * point.scalarCount)
   var seed = Tensor<Scalar>(zeros: point.shape)
   for i in 0..<point.scalarCount {
-    seed.scalars[i] = 1
+    seed[scalarAt: i] = 1
     scalars += gradients(of: gradient, withRespectTo: [x], seed: seed)[0].value.scalars
-    seed.scalars[i] = 0
+    seed[scalarAt: i] = 0
   }
   return Tensor(scalars).reshaped(to: point.shape + point.shape)
 }

@@ -54,7 +54,7 @@ struct GraphNames<Scalar: TensorScalar> {
   func name(of node: Variable<Scalar>) -> String {
     if let name = node.name { return name }
     if !node.requiresGrad && node.value.scalarCount == 1 {
-      return formatSignificant(Double(node.value.scalars[0]))
+      return formatSignificant(Double(node.value[scalarAt: 0]))
     }
     return "v\(position(of: node))"
   }

@@ -30,7 +30,7 @@ public enum MemoryPolicy {
   public static var keepsLargeBuffers: Bool { state.load(ordering: .relaxed) == 1 }
 
   /// Applies the policy once, on the first large tensor.
-  @inline(__always)
+  @usableFromInline
   static func noteLargeTensor() {
     if state.load(ordering: .relaxed) == 0 { apply() }
   }

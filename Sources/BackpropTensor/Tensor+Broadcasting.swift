@@ -56,14 +56,16 @@ extension Tensor {
       Tensor.broadcastShape(self.shape, shape) == shape,
       "broadcasted(to:): shape \(self.shape) does not broadcast to \(shape)")
     let strides = Tensor.broadcastStrides(of: self.shape, toRank: shape.count)
-    var result = [Scalar]()
-    result.reserveCapacity(shape.reduce(1, *))
-    scalars.withUnsafeBufferPointer { source in
-      forEachRow(shape: shape, strides: strides) { offset, innerStride, count in
-        for j in 0..<count { result.append(source[offset + j * innerStride]) }
+    let result = withUnsafeBufferPointer { source in
+      Tensor.makeBuffer(count: shape.reduce(1, *)) { out in
+        var o = 0
+        forEachRow(shape: shape, strides: strides) { offset, innerStride, count in
+          for j in 0..<count { out[o + j] = source[offset + j * innerStride] }
+          o += count
+        }
       }
     }
-    return Tensor(uncheckedShape: shape, scalars: result)
+    return Tensor(uncheckedShape: shape, buffer: result)
   }
 
   /// The sum of this tensor over the dimensions that broadcasting added to reach it from `shape`:

@@ -9,12 +9,12 @@ extension Tensor {
     if case .single(let rank, let scalar) = contents {
       return Tensor(rank: rank, single: transform(Scalar(scalar)))
     }
-    let result = scalars.withUnsafeBufferPointer { x in
-      Tensor.makeScalars(count: x.count) { out in
+    let result = withUnsafeBufferPointer { x in
+      Tensor.makeBuffer(count: x.count) { out in
         for i in 0..<x.count { out[i] = transform(x[i]) }
       }
     }
-    return Tensor(uncheckedShape: shape, scalars: result)
+    return Tensor(uncheckedShape: shape, buffer: result)
   }
 
   /// Combines two tensors elementwise after broadcasting them to a common shape.
@@ -35,14 +35,14 @@ extension Tensor {
       if case .single(let rank, let x) = a.contents {
         return Tensor(rank: rank, single: combine(Scalar(x), b.single))
       }
-      let result = a.scalars.withUnsafeBufferPointer { x in
-        b.scalars.withUnsafeBufferPointer { y in
-          makeScalars(count: x.count) { out in
+      let result = a.withUnsafeBufferPointer { x in
+        b.withUnsafeBufferPointer { y in
+          makeBuffer(count: x.count) { out in
             for i in 0..<x.count { out[i] = combine(x[i], y[i]) }
           }
         }
       }
-      return Tensor(uncheckedShape: a.shape, scalars: result)
+      return Tensor(uncheckedShape: a.shape, buffer: result)
     }
     if b.isSingle && b.rank <= a.rank {
       let y = b.single
@@ -57,9 +57,9 @@ extension Tensor {
     let stridesA = broadcastStrides(of: shapeA, toRank: shape.count)
     let stridesB = broadcastStrides(of: shapeB, toRank: shape.count)
     let total = shape.reduce(1, *)
-    let result = a.scalars.withUnsafeBufferPointer { x in
-      b.scalars.withUnsafeBufferPointer { y in
-        makeScalars(count: total) { out in
+    let result = a.withUnsafeBufferPointer { x in
+      b.withUnsafeBufferPointer { y in
+        makeBuffer(count: total) { out in
           var o = 0
           forEachRow(shape: shape, strides: stridesA, stridesB) { offA, strideA, offB, strideB, count in
             // The common patterns get loops with unit strides, which vectorise: a matrix plus a
@@ -80,7 +80,7 @@ extension Tensor {
         }
       }
     }
-    return Tensor(uncheckedShape: shape, scalars: result)
+    return Tensor(uncheckedShape: shape, buffer: result)
   }
 
   /// `combine` of the scalars when both tensors hold one (the result has the larger rank), else

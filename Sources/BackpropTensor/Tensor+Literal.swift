@@ -66,6 +66,7 @@ extension TensorLiteral {
 extension Tensor: CustomStringConvertible {
   /// The scalars nested by dimension, e.g. `[[1.0, 2.0], [3.0, 4.0]]`; a scalar prints bare.
   public var description: String {
+    let scalars = self.scalars  // one copy, not one per element
     if shape.isEmpty { return scalars.first.map { "\($0)" } ?? "[]" }
     func render(_ dim: Int, _ offset: Int) -> String {
       let extent = shape[dim]

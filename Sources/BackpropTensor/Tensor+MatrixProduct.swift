@@ -63,7 +63,7 @@ package func matmul<Scalar>(
     }
     return Tensor(rank: 2, single: sum)
   }
-  let result = Tensor<Scalar>.makeScalars(count: m * n) { c in
+  let result = Tensor<Scalar>.makeBuffer(count: m * n) { c in
     a.withUnsafeBufferPointer { x in
       b.withUnsafeBufferPointer { y in
         if let cBase = c.baseAddress, let xBase = x.baseAddress, let yBase = y.baseAddress {
@@ -76,9 +76,9 @@ package func matmul<Scalar>(
     }
   }
   if let like, let (rows, columns) = like.matrixExtents, rows == m && columns == n {
-    return Tensor(uncheckedShape: like.shape, scalars: result)
+    return Tensor(uncheckedShape: like.shape, buffer: result)
   }
-  return Tensor(uncheckedShape: [m, n], scalars: result)
+  return Tensor(uncheckedShape: [m, n], buffer: result)
 }
 
 /// Matrix-multiplication inner loops, specialised for each concrete scalar type by the callers

@@ -63,12 +63,12 @@ extension Tensor {
     var resultShape = shape
     for axis in axes { resultShape[axis] = 1 }
     if axes.isEmpty { return self }
-    var result = [Scalar](repeating: initial, count: resultShape.reduce(1, *))
     let inputStrides = Tensor.broadcastStrides(of: shape, toRank: rank)
     var outputStrides = Tensor.broadcastStrides(of: resultShape, toRank: rank)
     for axis in axes { outputStrides[axis] = 0 }
-    scalars.withUnsafeBufferPointer { x in
-      result.withUnsafeMutableBufferPointer { out in
+    let result = withUnsafeBufferPointer { x in
+      Tensor.makeBuffer(count: resultShape.reduce(1, *)) { out in
+        out.initialize(repeating: initial)
         forEachRow(shape: shape, strides: inputStrides, outputStrides) {
           offX, strideX, offOut, strideOut, count in
           if strideOut == 1 && strideX == 1 {  // reducing an outer axis: a vector sum, vectorised
@@ -85,6 +85,6 @@ extension Tensor {
         }
       }
     }
-    return Tensor(uncheckedShape: resultShape, scalars: result)
+    return Tensor(uncheckedShape: resultShape, buffer: result)
   }
 }

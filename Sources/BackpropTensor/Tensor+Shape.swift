@@ -35,24 +35,26 @@ extension Tensor {
     let newShape = permutation.map { shape[$0] }
     if rank == 2 {
       let (rows, columns) = (shape[0], shape[1])
-      let result = scalars.withUnsafeBufferPointer { x in
-        Tensor.makeScalars(count: x.count) { out in
+      let result = withUnsafeBufferPointer { x in
+        Tensor.makeBuffer(count: x.count) { out in
           for i in 0..<rows {
             for j in 0..<columns { out[j * rows + i] = x[i * columns + j] }
           }
         }
       }
-      return Tensor(uncheckedShape: newShape, scalars: result)
+      return Tensor(uncheckedShape: newShape, buffer: result)
     }
     let sourceStrides = Tensor.broadcastStrides(of: shape, toRank: rank)
     let strides = permutation.map { shape[$0] == 1 ? 0 : sourceStrides[$0] }
-    var result = [Scalar]()
-    result.reserveCapacity(scalarCount)
-    scalars.withUnsafeBufferPointer { x in
-      forEachRow(shape: newShape, strides: strides) { offset, stride, count in
-        for j in 0..<count { result.append(x[offset + j * stride]) }
+    let result = withUnsafeBufferPointer { x in
+      Tensor.makeBuffer(count: x.count) { out in
+        var o = 0
+        forEachRow(shape: newShape, strides: strides) { offset, stride, count in
+          for j in 0..<count { out[o + j] = x[offset + j * stride] }
+          o += count
+        }
       }
     }
-    return Tensor(uncheckedShape: newShape, scalars: result)
+    return Tensor(uncheckedShape: newShape, buffer: result)
   }
 }

@@ -2,10 +2,10 @@
 ///
 /// `Tensor` is a value type with copy-on-write storage. A tensor of one scalar (rank 0, or a
 /// shape such as `[1, 1]`) keeps that scalar inline, so scalar graphs never touch the heap for
-/// their values. Any other tensor keeps its scalars in a Swift `Array`: copying such a tensor is
-/// O(1) and shares the buffer; the first mutation of a copy whose buffer is shared (a "hidden
-/// copy", for example one captured by a recorded operation) copies the buffer first, so no other
-/// tensor ever observes the change. `Tensor` is `Sendable`.
+/// their values. Any other tensor keeps its scalars in a reference-counted heap buffer of its
+/// own: copying such a tensor is O(1) and shares the buffer; the first mutation of a copy whose
+/// buffer is shared (a "hidden copy", for example one captured by a recorded operation) copies
+/// the buffer first, so no other tensor ever observes the change. `Tensor` is `Sendable`.
 ///
 /// ```swift
 /// let t = try Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
@@ -18,13 +18,16 @@
 /// and both shapes. Data from outside (scalar arrays, nested literals) is validated by throwing
 /// initialisers that report a ``TensorError``.
 public struct Tensor<Scalar: TensorScalar>: Sendable {
-  /// The two representations: one scalar inline, or a shape and an array of scalars.
+  /// The two representations: one scalar inline, or a shape and a buffer of scalars.
   ///
   /// An enum, so that copying or destroying a one-scalar tensor reference-counts nothing: the
   /// copy tests the case and retains only the arrays of ``many(shape:scalars:)``. As a struct of
   /// a shape array and an optional scalar array, every copy of a scalar cost two calls into the
   /// runtime (on the immortal empty array and on `nil`), about 60 per operation of a scalar graph.
-  @usableFromInline enum Contents: Sendable {
+  ///
+  /// `@unchecked Sendable` because of the buffer: ``TensorBuffer`` is a `ManagedBuffer`, which is
+  /// marked as not sendable, but a buffer is only ever changed while no other tensor shares it.
+  @usableFromInline enum Contents: @unchecked Sendable {
     /// Exactly one scalar, widened to `Double` (exactly, for `Float`); the shape is `rank` ones.
     ///
     /// A `Double` rather than a `Scalar`, so that the layout of `Tensor` does not depend on
@@ -33,7 +36,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     /// `Scalar` field that look-up cost a tenth of a scalar graph.
     case single(rank: Int, scalar: Double)
     /// Any other number of scalars (zero, or two and more), in row-major order.
-    case many(shape: [Int], scalars: [Scalar])
+    case many(shape: [Int], buffer: TensorBuffer<Scalar>)
   }
 
   /// The scalars and the shape. Invariant: ``Contents/single(rank:scalar:)`` exactly when
@@ -50,9 +53,10 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     }
   }
 
-  /// The scalars of a tensor that does not hold exactly one; `nil` when it does (see ``single``).
-  @inlinable var storage: [Scalar]? {
-    if case .many(_, let scalars) = contents { return scalars }
+  /// The buffer of a tensor that does not hold exactly one scalar; `nil` when it does (see
+  /// ``single``).
+  @inlinable var buffer: TensorBuffer<Scalar>? {
+    if case .many(_, let buffer) = contents { return buffer }
     return nil
   }
 
@@ -99,8 +103,18 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     if scalars.count == 1 {
       contents = .single(rank: shape.count, scalar: Double(scalars[0]))
     } else {
-      contents = .many(shape: shape, scalars: scalars)
-      if scalars.count >= MemoryPolicy.largeTensorScalarCount { MemoryPolicy.noteLargeTensor() }
+      contents = .many(shape: shape, buffer: scalars.withUnsafeBufferPointer(TensorBuffer.make(copying:)))
+    }
+  }
+
+  /// Creates a tensor of `buffer`'s scalars without validation; callers guarantee the count
+  /// matches the shape.
+  @inlinable
+  init(uncheckedShape shape: [Int], buffer: TensorBuffer<Scalar>) {
+    if buffer.count == 1 {
+      contents = .single(rank: shape.count, scalar: Double(buffer.withUnsafeBufferPointer { $0[0] }))
+    } else {
+      contents = .many(shape: shape, buffer: buffer)
     }
   }
 
@@ -119,11 +133,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// Creates a tensor of `count` scalars (the product of `shape`), every one of which
   /// `initialize` must set.
   ///
-  /// One scalar is written straight into the tensor. `Array(unsafeUninitializedCapacity:)` calls
-  /// an unspecialised allocator in the standard library that looks up the array's type metadata
-  /// in a global table on every call, about 30 ns: as long as computing a small tensor. Keeping
-  /// one-scalar tensors inline takes that, the allocation and the reference counting off every
-  /// operation of a scalar graph.
+  /// One scalar is written straight into the tensor: keeping one-scalar tensors inline takes the
+  /// allocation and the reference counting off every operation of a scalar graph.
   @inlinable
   init(
     uncheckedShape shape: [Int], count: Int,
@@ -134,28 +145,22 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
       withUnsafeMutablePointer(to: &one) { initialize(UnsafeMutableBufferPointer(start: $0, count: 1)) }
       self.init(uncheckedShape: shape, single: one)
     } else {
-      let scalars = [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
-        initialize(buffer)
-        initialized = count
-      }
-      self.init(uncheckedShape: shape, scalars: scalars)
+      self.init(uncheckedShape: shape, buffer: TensorBuffer.make(count: count, initialize))
     }
   }
 
-  /// A new array of `count` scalars, every one of which `initialize` must set.
+  /// A new buffer of `count` scalars, every one of which `initialize` must set.
   ///
-  /// Kernels make their results with this and ``init(uncheckedShape:scalars:)`` once they have
+  /// Kernels make their results with this and ``init(uncheckedShape:buffer:)`` once they have
   /// handled a one-scalar tensor themselves: `initialize` is called from one place only, so the
   /// optimiser inlines the kernel's loop (and the scalar operation in it) into the caller. With
   /// the two call sites of ``init(uncheckedShape:count:initializingWith:)`` it kept the loop
   /// out of line and called the operation through a closure for every element.
   @inlinable
-  static func makeScalars(count: Int, _ initialize: (UnsafeMutableBufferPointer<Scalar>) -> Void) -> [Scalar]
-  {
-    [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
-      initialize(buffer)
-      initialized = count
-    }
+  static func makeBuffer(
+    count: Int, _ initialize: (UnsafeMutableBufferPointer<Scalar>) -> Void
+  ) -> TensorBuffer<Scalar> {
+    TensorBuffer.make(count: count, initialize)
   }
 
   /// The same scalars under another shape of the same count (no copy).
@@ -163,7 +168,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   init(uncheckedShape shape: [Int], sharingScalarsOf other: Tensor) {
     switch other.contents {
     case .single(_, let scalar): contents = .single(rank: shape.count, scalar: scalar)
-    case .many(_, let scalars): contents = .many(shape: shape, scalars: scalars)
+    case .many(_, let buffer): contents = .many(shape: shape, buffer: buffer)
     }
   }
 
@@ -228,40 +233,50 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   @inlinable public var scalarCount: Int {
     switch contents {
     case .single: 1
-    case .many(_, let scalars): scalars.count
+    case .many(_, let buffer): buffer.count
     }
   }
 
-  /// The scalars in row-major order; `scalars.count == shape.reduce(1, *)`.
+  /// The scalars in row-major order, as a new array; `scalars.count == shape.reduce(1, *)`.
   ///
-  /// Reading is O(1) for a tensor of any other count than one; a one-scalar tensor returns a new
-  /// one-element array. Scalars may be changed in place (`t.scalars[i] = x` does not copy the
-  /// buffer unless it is shared); the count must stay equal to the product of the shape.
-  /// ``withUnsafeBufferPointer(_:)`` and ``withUnsafeMutableBufferPointer(_:)`` reach the
-  /// scalars of any tensor without allocating.
+  /// Reading copies the scalars out (O(n)); assigning, or changing them through this property
+  /// (`t.scalars[i] = x`), copies them back in. The count must stay equal to the product of the
+  /// shape. To read or change scalars in place, without a copy, use
+  /// ``withUnsafeBufferPointer(_:)``, ``withUnsafeMutableBufferPointer(_:)`` or
+  /// ``subscript(scalarAt:)``.
   public var scalars: [Scalar] {
-    get { storage ?? [single] }
+    get { buffer?.array ?? [single] }
     set { replaceScalars(with: newValue) }
-    _modify {
-      let shape = shape
-      var scalars = storage ?? [single]
-      contents = .single(rank: 0, scalar: 0)  // so that `scalars` holds the only reference
-      defer { replaceScalars(with: scalars, shape: shape) }
-      yield &scalars
-    }
   }
 
-  /// Stores `scalars` under `shape`, inline when there is one.
+  /// Stores `scalars` under this tensor's shape, inline when there is one.
   ///
   /// - Precondition: `scalars.count == shape.reduce(1, *)`.
-  mutating func replaceScalars(with scalars: [Scalar], shape: [Int]? = nil) {
-    let shape = shape ?? self.shape
+  mutating func replaceScalars(with scalars: [Scalar]) {
+    let shape = self.shape
     precondition(
       scalars.count == shape.reduce(1, *),
       "Tensor.scalars: \(scalars.count) scalars assigned to a tensor of shape \(shape)")
-    contents =
-      scalars.count == 1
-      ? .single(rank: shape.count, scalar: Double(scalars[0])) : .many(shape: shape, scalars: scalars)
+    self = Tensor(uncheckedShape: shape, scalars: scalars)
+  }
+
+  /// The scalar at `index` in row-major order (`0..<scalarCount`), read or changed in place.
+  ///
+  /// Changing a scalar copies the buffer first only if another tensor shares it.
+  /// - Precondition: `0 <= index < scalarCount`.
+  public subscript(scalarAt index: Int) -> Scalar {
+    get {
+      precondition(
+        index >= 0 && index < scalarCount,
+        "Tensor[scalarAt:]: index \(index) out of range for \(scalarCount) scalars")
+      return withUnsafeBufferPointer { $0[index] }
+    }
+    set {
+      precondition(
+        index >= 0 && index < scalarCount,
+        "Tensor[scalarAt:]: index \(index) out of range for \(scalarCount) scalars")
+      withUnsafeMutableBufferPointer { $0[index] = newValue }
+    }
   }
 
   /// Calls `body` with a pointer to the scalars in row-major order; never allocates.
@@ -270,7 +285,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// - Returns: What `body` returns.
   @inlinable
   public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
-    if let storage { return try storage.withUnsafeBufferPointer(body) }
+    if let buffer { return try buffer.withUnsafeBufferPointer(body) }
     return try withUnsafePointer(to: single) { try body(UnsafeBufferPointer(start: $0, count: 1)) }
   }
 
@@ -284,10 +299,13 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R
   ) rethrows -> R {
     switch contents {
-    case .many(let shape, var scalars):
-      contents = .single(rank: 0, scalar: 0)  // so that `scalars` holds the only reference
-      defer { contents = .many(shape: shape, scalars: scalars) }
-      return try scalars.withUnsafeMutableBufferPointer { try body($0) }
+    case .many(let shape, var buffer):
+      contents = .single(rank: 0, scalar: 0)  // so that `buffer` holds the only reference
+      defer { contents = .many(shape: shape, buffer: buffer) }
+      if !isKnownUniquelyReferenced(&buffer) {
+        buffer = buffer.withUnsafeBufferPointer(TensorBuffer.make(copying:))
+      }
+      return try buffer.withUnsafeMutableBufferPointer(body)
     case .single(let rank, let scalar):
       var one = Scalar(scalar)
       defer { contents = .single(rank: rank, scalar: Double(one)) }
@@ -377,7 +395,8 @@ extension Tensor: Equatable {
     case (.single(let leftRank, let left), .single(let rightRank, let right)):
       leftRank == rightRank && Scalar(left) == Scalar(right)
     case (.many(let leftShape, let left), .many(let rightShape, let right)):
-      leftShape == rightShape && left == right
+      leftShape == rightShape
+        && left.withUnsafeBufferPointer { l in right.withUnsafeBufferPointer { r in l.elementsEqual(r) } }
     default: false
     }
   }

@@ -55,6 +55,10 @@ struct TensorTests {
     var inPlace = original
     inPlace += Tensor([1, 1, 1])
     #expect(original.scalars == [1, 2, 3] && inPlace.scalars == [2, 3, 4])
+    var flat = original
+    flat[scalarAt: 1] = 20
+    #expect(flat[scalarAt: 1] == 20 && flat.scalars == [1, 20, 3] && original.scalars == [1, 2, 3])
+    #expect(hidden == original && flat != original)
   }
 
   @Test("One-scalar tensors (kept inline) behave like any other: copies, scalars, buffers, Float bits")
