@@ -10,11 +10,12 @@
 /// A buffer is never changed while shared, which is what makes a tensor holding one `Sendable`
 /// (`ManagedBuffer` itself is marked as not sendable).
 @usableFromInline
-final class TensorBuffer<Scalar: TensorScalar>: ManagedBuffer<Int, Scalar> {
+final class TensorBuffer<Scalar: TensorScalar>: ManagedBuffer<TensorBufferHeader, Scalar> {
   /// A buffer of `count` scalars, every one of which `initialize` must set.
   @inlinable
   static func make(count: Int, _ initialize: (UnsafeMutableBufferPointer<Scalar>) -> Void) -> TensorBuffer {
-    let buffer = unsafeDowncast(create(minimumCapacity: count) { _ in count }, to: TensorBuffer.self)
+    let buffer = unsafeDowncast(
+      create(minimumCapacity: count) { _ in TensorBufferHeader(count: count) }, to: TensorBuffer.self)
     buffer.withUnsafeMutablePointerToElements {
       initialize(UnsafeMutableBufferPointer(start: $0, count: count))
     }
@@ -34,13 +35,13 @@ final class TensorBuffer<Scalar: TensorScalar>: ManagedBuffer<Int, Scalar> {
   ///
   /// Read through a pointer: `header` is a class's stored property, whose every access from
   /// outside the standard library was checked for exclusivity at run time.
-  @inlinable var count: Int { withUnsafeMutablePointerToHeader { $0.pointee } }
+  @inlinable var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
 
   /// Calls `body` with a pointer to the scalars.
   @inlinable
   func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
     try withUnsafeMutablePointers { header, elements in
-      try body(UnsafeBufferPointer(start: elements, count: header.pointee))
+      try body(UnsafeBufferPointer(start: elements, count: header.pointee.count))
     }
   }
 
@@ -50,10 +51,23 @@ final class TensorBuffer<Scalar: TensorScalar>: ManagedBuffer<Int, Scalar> {
     -> R
   {
     try withUnsafeMutablePointers { header, elements in
-      try body(UnsafeMutableBufferPointer(start: elements, count: header.pointee))
+      try body(UnsafeMutableBufferPointer(start: elements, count: header.pointee.count))
     }
   }
 
   /// The scalars, as a new array.
   @usableFromInline var array: [Scalar] { withUnsafeBufferPointer { Array($0) } }
+}
+
+/// The header of a ``TensorBuffer``: the count, padded to 16 bytes so that the scalars start 32
+/// bytes into the allocation, 16-byte aligned, as an `Array`'s do.
+///
+/// With the count alone they started at byte 24: every other 32-byte vector load or store of a
+/// matrix product then straddled two cache lines, and 512 × 512 products ran 25–30% slower.
+@usableFromInline
+struct TensorBufferHeader {
+  @usableFromInline var count: Int
+  @usableFromInline var padding = 0
+
+  @inlinable init(count: Int) { self.count = count }
 }
