@@ -79,6 +79,33 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
   }
 }
 
+extension Operands {
+  /// Calls `body` with each position, element and the element of `other` at that position,
+  /// reading each list's case once.
+  ///
+  /// Indexing both in a loop switched over each list's case for every element and copied (and
+  /// so retained and released) the elements it returned.
+  /// - Precondition: `other` has as many elements.
+  @inline(__always)
+  func forEachPaired<Other>(with other: Operands<Other>, _ body: (Int, Element, Other) -> Void) {
+    switch storage {
+    case .none: break
+    case .one(let first):
+      guard case .one(let otherFirst) = other.storage else { preconditionFailure("Operands: counts differ") }
+      body(0, first, otherFirst)
+    case .two(let first, let second):
+      guard case .two(let otherFirst, let otherSecond) = other.storage else {
+        preconditionFailure("Operands: counts differ")
+      }
+      body(0, first, otherFirst)
+      body(1, second, otherSecond)
+    case .many(let elements):
+      precondition(elements.count == other.count, "Operands: counts differ")
+      for position in elements.indices { body(position, elements[position], other[position]) }
+    }
+  }
+}
+
 extension Operands where Element: AnyObject {
   /// Moves the operands to the end of `list` as unmanaged references, each of which owns the
   /// retain this held (balance it with `takeRetainedValue()`), and leaves none here.

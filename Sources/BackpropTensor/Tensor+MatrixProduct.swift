@@ -7,7 +7,8 @@ extension Tensor {
   @inlinable var matrixExtents: (rows: Int, columns: Int)? {
     switch contents {
     case .single(let rank, _): rank == 2 ? (1, 1) : nil
-    case .many(let shape, _): shape.count == 2 ? (shape[0], shape[1]) : nil
+    case .many(let buffer): buffer.shape.count == 2 ? (buffer.shape[0], buffer.shape[1]) : nil
+    case .reshaped(let shape, _): shape.count == 2 ? (shape[0], shape[1]) : nil
     }
   }
 

@@ -18,12 +18,14 @@
 /// and both shapes. Data from outside (scalar arrays, nested literals) is validated by throwing
 /// initialisers that report a ``TensorError``.
 public struct Tensor<Scalar: TensorScalar>: Sendable {
-  /// The two representations: one scalar inline, or a shape and a buffer of scalars.
+  /// The representations: one scalar inline, or a buffer of scalars that keeps the shape in its
+  /// header, or another tensor's buffer under a shape of its own (a reshape).
   ///
   /// An enum, so that copying or destroying a one-scalar tensor reference-counts nothing: the
-  /// copy tests the case and retains only the arrays of ``many(shape:scalars:)``. As a struct of
-  /// a shape array and an optional scalar array, every copy of a scalar cost two calls into the
-  /// runtime (on the immortal empty array and on `nil`), about 60 per operation of a scalar graph.
+  /// copy tests the case and retains only the references of the others. As a struct of a shape
+  /// array and an optional scalar array, every copy of a scalar cost two calls into the runtime
+  /// (on the immortal empty array and on `nil`), about 60 per operation of a scalar graph. With
+  /// the shape in the buffer, copying or destroying any other tensor is one call, not two.
   ///
   /// `@unchecked Sendable` because of the buffer: ``TensorBuffer`` is a `ManagedBuffer`, which is
   /// marked as not sendable, but a buffer is only ever changed while no other tensor shares it.
@@ -35,12 +37,17 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     /// `Variable`) then destroys a tensor without looking up `Tensor<Scalar>`'s metadata; with a
     /// `Scalar` field that look-up cost a tenth of a scalar graph.
     case single(rank: Int, scalar: Double)
-    /// Any other number of scalars (zero, or two and more), in row-major order.
-    case many(shape: [Int], buffer: TensorBuffer<Scalar>)
+    /// Any other number of scalars (zero, or two and more), in row-major order; the shape is the
+    /// buffer's (``TensorBuffer/shape``).
+    case many(TensorBuffer<Scalar>)
+    /// The scalars of another tensor's buffer, which this shares, under another shape of the same
+    /// count: what ``Tensor/reshaped(to:)`` returns, in O(1).
+    case reshaped(shape: [Int], buffer: TensorBuffer<Scalar>)
   }
 
-  /// The scalars and the shape. Invariant: ``Contents/single(rank:scalar:)`` exactly when
-  /// `shape.reduce(1, *) == 1`.
+  /// The scalars and the shape. Invariants: ``Contents/single(rank:scalar:)`` exactly when
+  /// `shape.reduce(1, *) == 1`; a buffer's header shape changes only while no other tensor
+  /// shares the buffer.
   @usableFromInline var contents: Contents
 
   /// The extent of each dimension; `[]` for a scalar.
@@ -49,15 +56,18 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     case .single(let rank, _):
       // A rank-0 scalar first: `[]` is the immortal empty array, with no global to look up.
       rank == 0 ? [] : rank < unitShapes.count ? unitShapes[rank] : Array(repeating: 1, count: rank)
-    case .many(let shape, _): shape
+    case .many(let buffer): buffer.shape
+    case .reshaped(let shape, _): shape
     }
   }
 
   /// The buffer of a tensor that does not hold exactly one scalar; `nil` when it does (see
   /// ``single``).
   @inlinable var buffer: TensorBuffer<Scalar>? {
-    if case .many(_, let buffer) = contents { return buffer }
-    return nil
+    switch contents {
+    case .single: nil
+    case .many(let buffer), .reshaped(_, let buffer): buffer
+    }
   }
 
   /// `true` when the tensor holds exactly one scalar, inline (``single``).
@@ -70,7 +80,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   @inlinable package func hasShape(_ shape: [Int]) -> Bool {
     switch contents {
     case .single(let rank, _): shape.count == rank && shape.allSatisfy { $0 == 1 }
-    case .many(let own, _): own == shape
+    case .many(let buffer): buffer.shape == shape
+    case .reshaped(let own, _): own == shape
     }
   }
 
@@ -79,10 +90,17 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// ``shape`` is computed (a one-scalar tensor stores only its rank), so reading it copies an
   /// array reference; hot paths compare shapes with this instead.
   @inlinable package func hasSameShape(as other: Tensor) -> Bool {
-    switch (contents, other.contents) {
-    case (.single(let rank, _), .single(let otherRank, _)): rank == otherRank
-    case (.many(let shape, _), .many(let otherShape, _)): shape == otherShape
-    default: false
+    switch contents {
+    case .single(let rank, _):
+      if case .single(let otherRank, _) = other.contents { return rank == otherRank }
+      return false
+    case .many(let buffer):
+      if case .many(let otherBuffer) = other.contents {
+        return buffer === otherBuffer || buffer.shape == otherBuffer.shape
+      }
+      return !other.isSingle && buffer.shape == other.shape
+    case .reshaped(let shape, _):
+      return !other.isSingle && shape == other.shape
     }
   }
 
@@ -101,20 +119,21 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   @usableFromInline
   init(uncheckedShape shape: [Int], scalars: [Scalar]) {
     if scalars.count == 1 {
-      contents = .single(rank: shape.count, scalar: Double(scalars[0]))
+      self.init(rank: shape.count, single: scalars[0])
     } else {
-      contents = .many(shape: shape, buffer: scalars.withUnsafeBufferPointer(TensorBuffer.make(copying:)))
+      self.init(uncheckedShape: shape, buffer: scalars.withUnsafeBufferPointer(TensorBuffer.make(copying:)))
     }
   }
 
   /// Creates a tensor of `buffer`'s scalars without validation; callers guarantee the count
-  /// matches the shape.
+  /// matches the shape, and that no other tensor holds `buffer` (it takes `shape` as its own).
   @inlinable
   init(uncheckedShape shape: [Int], buffer: TensorBuffer<Scalar>) {
     if buffer.count == 1 {
       contents = .single(rank: shape.count, scalar: Double(buffer.withUnsafeBufferPointer { $0[0] }))
     } else {
-      contents = .many(shape: shape, buffer: buffer)
+      buffer.shape = shape
+      contents = .many(buffer)
     }
   }
 
@@ -168,7 +187,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   init(uncheckedShape shape: [Int], sharingScalarsOf other: Tensor) {
     switch other.contents {
     case .single(_, let scalar): contents = .single(rank: shape.count, scalar: scalar)
-    case .many(_, let buffer): contents = .many(shape: shape, buffer: buffer)
+    case .many(let buffer), .reshaped(_, let buffer):
+      contents = buffer.shape == shape ? .many(buffer) : .reshaped(shape: shape, buffer: buffer)
     }
   }
 
@@ -225,7 +245,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   @inlinable public var rank: Int {
     switch contents {
     case .single(let rank, _): rank
-    case .many(let shape, _): shape.count
+    case .many(let buffer): buffer.shape.count
+    case .reshaped(let shape, _): shape.count
     }
   }
 
@@ -233,7 +254,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   @inlinable public var scalarCount: Int {
     switch contents {
     case .single: 1
-    case .many(_, let buffer): buffer.count
+    case .many(let buffer), .reshaped(_, let buffer): buffer.count
     }
   }
 
@@ -299,12 +320,23 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R
   ) rethrows -> R {
     switch contents {
-    case .many(let shape, var buffer):
+    case .many(var buffer):
       contents = .single(rank: 0, scalar: 0)  // so that `buffer` holds the only reference
-      defer { contents = .many(shape: shape, buffer: buffer) }
+      defer { contents = .many(buffer) }
+      if !isKnownUniquelyReferenced(&buffer) {
+        let shape = buffer.shape
+        buffer = buffer.withUnsafeBufferPointer(TensorBuffer.make(copying:))
+        buffer.shape = shape
+      }
+      return try buffer.withUnsafeMutableBufferPointer(body)
+    case .reshaped(let shape, var buffer):
+      contents = .single(rank: 0, scalar: 0)  // so that `buffer` holds the only reference
       if !isKnownUniquelyReferenced(&buffer) {
         buffer = buffer.withUnsafeBufferPointer(TensorBuffer.make(copying:))
       }
+      // The buffer is this tensor's alone now, so it can take the shape.
+      buffer.shape = shape
+      defer { contents = .many(buffer) }
       return try buffer.withUnsafeMutableBufferPointer(body)
     case .single(let rank, let scalar):
       var one = Scalar(scalar)
@@ -391,13 +423,11 @@ public enum TensorError: Error, Equatable, Sendable, CustomStringConvertible {
 extension Tensor: Equatable {
   /// Two tensors are equal when their shapes and scalars are equal.
   public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
-    switch (lhs.contents, rhs.contents) {
-    case (.single(let leftRank, let left), .single(let rightRank, let right)):
-      leftRank == rightRank && Scalar(left) == Scalar(right)
-    case (.many(let leftShape, let left), .many(let rightShape, let right)):
-      leftShape == rightShape
-        && left.withUnsafeBufferPointer { l in right.withUnsafeBufferPointer { r in l.elementsEqual(r) } }
-    default: false
+    if case .single(let leftRank, let left) = lhs.contents {
+      guard case .single(let rightRank, let right) = rhs.contents else { return false }
+      return leftRank == rightRank && Scalar(left) == Scalar(right)
     }
+    guard !rhs.isSingle, lhs.shape == rhs.shape else { return false }
+    return lhs.withUnsafeBufferPointer { l in rhs.withUnsafeBufferPointer { r in l.elementsEqual(r) } }
   }
 }

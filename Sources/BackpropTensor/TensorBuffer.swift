@@ -1,5 +1,5 @@
 /// The heap storage of a tensor of any other count than one: a reference-counted buffer that
-/// keeps its count in a header and the scalars right after it, in one allocation.
+/// keeps its count and shape in a header and the scalars right after it, in one allocation.
 ///
 /// Not an `Array`: every new array of `Float` or `Double` looks up the generic type of its
 /// storage in the runtime's metadata cache (the standard library allocates it from unspecialised
@@ -37,6 +37,12 @@ final class TensorBuffer<Scalar: TensorScalar>: ManagedBuffer<TensorBufferHeader
   /// outside the standard library was checked for exclusivity at run time.
   @inlinable var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
 
+  /// The shape of the tensor that owns the buffer. Set only while no other tensor shares it.
+  @inlinable var shape: [Int] {
+    get { withUnsafeMutablePointerToHeader { $0.pointee.shape } }
+    set { withUnsafeMutablePointerToHeader { $0.pointee.shape = newValue } }
+  }
+
   /// Calls `body` with a pointer to the scalars.
   @inlinable
   func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
@@ -59,15 +65,18 @@ final class TensorBuffer<Scalar: TensorScalar>: ManagedBuffer<TensorBufferHeader
   @usableFromInline var array: [Scalar] { withUnsafeBufferPointer { Array($0) } }
 }
 
-/// The header of a ``TensorBuffer``: the count, padded to 16 bytes so that the scalars start 32
-/// bytes into the allocation, 16-byte aligned, as an `Array`'s do.
+/// The header of a ``TensorBuffer``: the count and the shape of the tensor that owns the buffer,
+/// 16 bytes, so that the scalars start 32 bytes into the allocation, 16-byte aligned, as an
+/// `Array`'s do.
 ///
 /// With the count alone they started at byte 24: every other 32-byte vector load or store of a
 /// matrix product then straddled two cache lines, and 512 × 512 products ran 25–30% slower.
 @usableFromInline
 struct TensorBufferHeader {
   @usableFromInline var count: Int
-  @usableFromInline var padding = 0
+  /// The shape of the tensor that made the buffer (see ``Tensor/Contents``); `[]` until it is
+  /// set.
+  @usableFromInline var shape: [Int] = []
 
   @inlinable init(count: Int) { self.count = count }
 }
