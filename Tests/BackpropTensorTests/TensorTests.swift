@@ -61,6 +61,23 @@ struct TensorTests {
     #expect(hidden == original && flat != original)
   }
 
+  @Test("A reshape shares the scalars until either tensor changes, and each keeps its own shape")
+  func reshapeSharesScalars() {
+    var matrix: Tensor<Double> = [[1, 2, 3], [4, 5, 6]]
+    var row = matrix.reshaped(to: [6])
+    let column = row.reshaped(to: [6, 1])
+    #expect(matrix.shape == [2, 3] && row.shape == [6] && column.shape == [6, 1])
+    #expect(row.hasSameShape(as: Tensor(zeros: [6])) && !row.hasSameShape(as: matrix))
+    row[scalarAt: 0] = 10  // copies: `matrix` and `column` share the buffer
+    #expect(row.shape == [6] && row.scalars == [10, 2, 3, 4, 5, 6])
+    #expect(matrix.scalars == [1, 2, 3, 4, 5, 6] && column.scalars == [1, 2, 3, 4, 5, 6])
+    matrix[1, 2] = 60  // still shared with `column`
+    #expect(matrix == [[1, 2, 3], [4, 5, 60]] && column == [[1], [2], [3], [4], [5], [6]])
+    var alone = Tensor<Double>([1, 2, 3, 4]).reshaped(to: [2, 2])
+    alone[1, 1] = 40  // the only owner of its buffer: changed in place, shape kept
+    #expect(alone == [[1, 2], [3, 40]] && alone.reshaped(to: [4]) == [1, 2, 3, 40])
+  }
+
   @Test("One-scalar tensors (kept inline) behave like any other: copies, scalars, buffers, Float bits")
   func inlineScalar() {
     var one = Tensor<Double>(repeating: 3, shape: [1, 1])
