@@ -13,6 +13,7 @@ extension Tensor {
   }
 
   /// Checks the operand shapes of a matrix product and returns (m, k, n).
+  @usableFromInline
   static func matmulDimensions(
     _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, operation: String
   ) -> (m: Int, k: Int, n: Int) {
@@ -35,8 +36,7 @@ extension Tensor {
 /// With `transposeA` / `transposeB` the corresponding operand is used transposed without
 /// materialising the transpose.
 /// - Precondition: both operands are matrices and their inner dimensions agree.
-@_specialize(where Scalar == Float)
-@_specialize(where Scalar == Double)
+@inlinable
 public func matmul<Scalar>(
   _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool = false, transposeB: Bool = false
 ) -> Tensor<Scalar> {
@@ -45,8 +45,11 @@ public func matmul<Scalar>(
 
 /// ``matmul(_:_:transposeA:transposeB:)``, sharing the shape array of `like` when it has the
 /// result's shape (a gradient has its input's shape), instead of allocating one.
-@_specialize(where Scalar == Float)
-@_specialize(where Scalar == Double)
+///
+/// Inlinable, so that the pullback of a matrix product, in another module, calls its own
+/// specialisation: through the generic entry point each call cost about 200 instructions (a
+/// type check and its operands passed indirectly), as much as a small product itself.
+@inlinable
 package func matmul<Scalar>(
   _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool, transposeB: Bool,
   shapedLike like: Tensor<Scalar>?
@@ -169,6 +172,16 @@ enum MatrixKernels {
     _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>,
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
   ) {
+    if k == 1 {
+      // An outer product (the weight gradient of a batch of one sample): op(A) is a column and
+      // op(B) a row, each stored contiguously whether transposed or not.
+      for i in 0..<m {
+        let ai = a[i]
+        let row = c + i * n
+        for j in 0..<n { row[j] = ai * b[j] }
+      }
+      return
+    }
     if transposeB {
       // Row j of the stored B is column j of op(B): each element of C is a dot product of two
       // contiguous rows (of A too, unless it is transposed). No copy, so no allocation.

@@ -43,6 +43,8 @@ func operands<Scalar: TensorScalar>(
 let kernelShapes: [(Int, Int, Int)] = [
   (1, 1, 1), (16, 16, 16), (6, 20, 16), (7, 33, 17), (13, 5, 9), (37, 300, 23), (96, 64, 97),
   (100, 520, 41), (2, 3, 2050), (5, 0, 4), (128, 784, 10), (1, 7, 1), (1, 0, 1), (1, 300, 1),
+  // Outer products (k = 1), the weight gradients of a batch of one: small and packed.
+  (3, 1, 4), (4, 1, 1), (1, 1, 5), (100, 1, 100),
 ]
 
 @Suite("Matrix-product kernels: packed, register-blocked, AVX2+FMA or portable")
