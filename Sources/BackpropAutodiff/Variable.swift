@@ -185,9 +185,20 @@ public final class Variable<Scalar: TensorScalar> {
   public var inputs: [Variable] { Array(operands) }
 
   /// Sets ``grad`` back to `nil`, so the next ``backward(createGraph:)`` starts from zero.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
+  @inlinable
   public func zeroGrad() { grad = nil }
+
+  /// Adds `factor · grad` to ``value`` in place, if there is a gradient: the update of gradient
+  /// descent.
+  ///
+  /// For optimisers' inlinable `step()`: accesses written here keep this module's
+  /// `@exclusivity(unchecked)`, where the same accesses inlined from another module were checked
+  /// at run time.
+  @inlinable
+  package func addGradient(scaledBy factor: Scalar) {
+    guard let grad else { return }
+    value.addProduct(factor, grad)
+  }
 
   /// A new constant leaf with the same value: gradients do not flow through it.
   public func detached() -> Variable { Variable(value) }

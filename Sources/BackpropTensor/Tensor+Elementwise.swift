@@ -204,8 +204,7 @@ extension Tensor {
   ///   - factor: The scalar multiplying `other`.
   ///   - other: A tensor of the same shape.
   /// - Precondition: `other.shape == shape`.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
+  @inlinable
   public mutating func addProduct(_ factor: Scalar, _ other: Tensor) {
     precondition(
       hasSameShape(as: other), "addProduct: shapes \(shape) and \(other.shape) differ; they must be equal")
@@ -213,7 +212,7 @@ extension Tensor {
   }
 
   /// Applies `update(&self[i], other[i])` to every element; the shapes are equal.
-  @inline(__always)
+  @inlinable @inline(__always)
   mutating func updateInPlace(with other: Tensor, _ update: (inout Scalar, Scalar) -> Void) {
     if isSingle {
       update(&single, other.single)
