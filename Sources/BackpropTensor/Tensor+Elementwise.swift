@@ -265,8 +265,7 @@ extension Tensor {
   @_specialize(where Scalar == Double)
   public func sigmoid() -> Tensor { map(Tensor.sigmoid) }
   /// max(x, 0) elementwise.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
+  @inlinable
   public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
   /// log(1 + e^x) elementwise, evaluated as max(x, 0) + log1p(e^−|x|) so it never overflows.
   @_specialize(where Scalar == Float)

@@ -2,8 +2,7 @@
 /// against the input); `squeezingAxes` removes them.
 extension Tensor {
   /// The sum of all scalars, as a rank-0 tensor.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
+  @inlinable
   public func sum() -> Tensor { Tensor(withUnsafeBufferPointer { $0.reduce(0, +) }) }
 
   /// The mean of all scalars, as a rank-0 tensor.
