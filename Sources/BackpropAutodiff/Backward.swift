@@ -238,12 +238,11 @@ extension Variable {
       inputGradients = recorded.pullback(
         upstream, inputs: inputs, output: G.backwardInput(self), needed: needed)
     }
-    for i in inputs.indices where needed[i] {
-      guard let gradient = inputGradients[i] else { continue }
+    inputGradients.forEachPaired(with: inputs) { i, gradient, input in
+      guard needed[i], let gradient else { return }
       precondition(
-        gradient.hasSameShape(as: inputs[i]),
-        "pullback of \(recorded.name): gradient shape \(gradient.shape) ≠ input shape \(inputs[i].shape)"
-      )
+        gradient.hasSameShape(as: input),
+        "pullback of \(recorded.name): gradient shape \(gradient.shape) ≠ input shape \(input.shape)")
       if detectsAnomalies && !gradient.tensor.isFinite {
         anomaly(
           "backward of \(recorded.name) produced a non-finite gradient for its input \(i), "
