@@ -89,19 +89,24 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   ///
   /// ``shape`` is computed (a one-scalar tensor stores only its rank), so reading it copies an
   /// array reference; hot paths compare shapes with this instead.
+  ///
+  /// The one-scalar case is inline, the rest out of line, so that the whole stays small enough for
+  /// the optimiser to inline into every operation of a scalar graph.
   @inlinable package func hasSameShape(as other: Tensor) -> Bool {
-    switch contents {
-    case .single(let rank, _):
+    if case .single(let rank, _) = contents {
       if case .single(let otherRank, _) = other.contents { return rank == otherRank }
       return false
-    case .many(let buffer):
-      if case .many(let otherBuffer) = other.contents {
-        return buffer === otherBuffer || buffer.shape == otherBuffer.shape
-      }
-      return !other.isSingle && buffer.shape == other.shape
-    case .reshaped(let shape, _):
-      return !other.isSingle && shape == other.shape
     }
+    return !other.isSingle && hasSameShapeInBuffer(as: other)
+  }
+
+  /// ``hasSameShape(as:)`` for two tensors that both keep their scalars in a buffer.
+  @usableFromInline
+  func hasSameShapeInBuffer(as other: Tensor) -> Bool {
+    if case .many(let buffer) = contents, case .many(let otherBuffer) = other.contents {
+      return buffer === otherBuffer || buffer.shape == otherBuffer.shape
+    }
+    return shape == other.shape
   }
 
   /// The only scalar of a one-scalar tensor; zero for any other.
