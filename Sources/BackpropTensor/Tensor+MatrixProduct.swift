@@ -3,13 +3,18 @@ import Dispatch
 
 /// Matrix products.
 extension Tensor {
-  /// The extents of a matrix (rank 2), or `nil` for another rank; reads no shape array.
+  /// The extents of a matrix (rank 2), or `nil` for another rank; allocates no shape array.
   @inlinable var matrixExtents: (rows: Int, columns: Int)? {
     switch contents {
     case .single(let rank, _): rank == 2 ? (1, 1) : nil
-    case .many(let buffer): buffer.shape.count == 2 ? (buffer.shape[0], buffer.shape[1]) : nil
-    case .reshaped(let shape, _): shape.count == 2 ? (shape[0], shape[1]) : nil
+    case .many(let buffer): Self.extents(ofMatrix: buffer.shape)
+    case .reshaped(let shape, _): Self.extents(ofMatrix: shape)
     }
+  }
+
+  /// The extents of `shape` if it is a matrix's; reads the shape once.
+  @inlinable static func extents(ofMatrix shape: [Int]) -> (rows: Int, columns: Int)? {
+    shape.count == 2 ? (shape[0], shape[1]) : nil
   }
 
   /// Checks the operand shapes of a matrix product and returns (m, k, n).
