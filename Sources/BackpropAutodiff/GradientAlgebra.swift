@@ -48,9 +48,7 @@ protocol GradientAlgebra<Scalar> {
 
 extension Tensor: GradientAlgebra {
   func multiplied(byConstant factor: Tensor) -> Tensor { self * factor }
-  func zeroed(whereNotPositive input: Tensor) -> Tensor {
-    Tensor.zip(self, input, operation: "relu") { g, x in x > 0 ? g : 0 }
-  }
+  // zeroed(whereNotPositive:) is Tensor's own, inlinable, in BackpropTensor.
   static func matrixProduct(
     _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, shapedLike like: Tensor
   )

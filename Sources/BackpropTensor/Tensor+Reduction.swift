@@ -68,18 +68,20 @@ extension Tensor {
     let result = withUnsafeBufferPointer { x in
       Tensor.makeBuffer(count: resultShape.reduce(1, *)) { out in
         out.initialize(repeating: initial)
+        guard let outBase = out.baseAddress, let xBase = x.baseAddress else { return }
         forEachRow(shape: shape, strides: inputStrides, outputStrides) {
           offX, strideX, offOut, strideOut, count in
+          // Pointers to the row, so the loops index with their own counter only (no overflow
+          // check on `offset + j`, which kept the first loop scalar).
+          let (row, target) = (xBase + offX, outBase + offOut)
           if strideOut == 1 && strideX == 1 {  // reducing an outer axis: a vector sum, vectorised
-            for j in 0..<count { out[offOut + j] = combine(out[offOut + j], x[offX + j]) }
+            for j in 0..<count { target[j] = combine(target[j], row[j]) }
           } else if strideOut == 0 && strideX == 1 {  // reducing the last axis
-            var total = out[offOut]
-            for j in 0..<count { total = combine(total, x[offX + j]) }
-            out[offOut] = total
+            var total = target.pointee
+            for j in 0..<count { total = combine(total, row[j]) }
+            target.pointee = total
           } else {
-            for j in 0..<count {
-              out[offOut + j * strideOut] = combine(out[offOut + j * strideOut], x[offX + j * strideX])
-            }
+            for j in 0..<count { target[j * strideOut] = combine(target[j * strideOut], row[j * strideX]) }
           }
         }
       }

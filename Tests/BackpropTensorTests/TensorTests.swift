@@ -261,6 +261,23 @@ struct TensorTests {
     #expect(x.relu() == [0, 0, 1000])
   }
 
+  @Test("zeroed(whereNotPositive:) keeps the scalars where the mask is positive, in Float and Double")
+  func zeroedWhereNotPositive() {
+    let mask: Tensor<Double> = [[-2, 0, 3], [-0.0, 1e-300, -1e-300]]
+    let gradient: Tensor<Double> = [[1, 2, 3], [4, 5, 6]]
+    #expect(gradient.zeroed(whereNotPositive: mask) == [[0, 0, 3], [0, 5, 0]])
+    let maskFloat: Tensor<Float> = [[-2, 0, 3], [-0.0, 1e-30, -1e-30]]
+    let gradientFloat: Tensor<Float> = [[1, 2, 3], [4, 5, 6]]
+    #expect(gradientFloat.zeroed(whereNotPositive: maskFloat) == [[0, 0, 3], [0, 5, 0]])
+    // Other shapes broadcast; one scalar takes the one-scalar path.
+    #expect(gradient.zeroed(whereNotPositive: [-1, 1, 1]) == [[0, 2, 3], [0, 5, 6]])
+    #expect(Tensor<Double>(7.0).zeroed(whereNotPositive: Tensor(-1.0)) == Tensor(0.0))
+    // Longer than a vector's width, with a remainder, so both the vector loop and its tail run.
+    let long = try! Tensor<Float>(shape: [37], scalars: (0..<37).map { Float($0 % 3) - 1 })
+    let ones = Tensor<Float>(ones: [37])
+    #expect(ones.zeroed(whereNotPositive: long).scalars == (0..<37).map { $0 % 3 == 2 ? 1 : 0 })
+  }
+
   @Test("Shape mistakes stop with the operation and both shapes in the message")
   func shapePreconditions() async {
     let broadcast = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
