@@ -6,9 +6,13 @@ PyTorch and NumPy are for comparison only; nothing in the build or the tests nee
 
     python3 -m venv .venv
     .venv/bin/pip install numpy torch --index-url https://download.pytorch.org/whl/cpu
-    .venv/bin/python Benchmarks/compare.py            # 1 thread; --threads 2, --runs 7
+    .venv/bin/python Benchmarks/compare.py            # 1 thread; --threads 2, --runs 7, --rounds 3
 
-Every number is a median of --runs runs (at least 5) after a warm-up, as in the Swift benchmark.
+Every measurement is a median of --runs runs (at least 5) after a warm-up, as in the Swift
+benchmark. The libraries are measured in turn, workload by workload, for --rounds rounds: a shared
+or throttled machine changes speed over seconds, and measuring one library's whole suite before the
+other's let such a change land on one side of a ratio only. Each ratio is the median over the rounds
+of the ratio of two adjacent measurements; each value shown is the median over the rounds.
 """
 import argparse
 import json
@@ -22,9 +26,11 @@ import time
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
 parser.add_argument("--runs", type=int, default=7, help="runs per workload, median reported (at least 5)")
+parser.add_argument("--rounds", type=int, default=3, help="rounds of alternating measurements (default 3)")
 parser.add_argument("--swift-benchmark", default=None, help="a built Benchmark binary (default: swift run)")
 args = parser.parse_args()
 args.runs = max(5, args.runs)
+args.rounds = max(1, args.rounds)
 
 # Thread counts must be set before NumPy and PyTorch load their BLAS.
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BACKPROP_THREADS"):
@@ -145,10 +151,10 @@ def gemm_gflops(library, dtype, size):
     return 2 * size ** 3 / seconds / 1e9
 
 
-def backprop_results():
+def backprop_results(workload):
+    """Backprop's results for one workload of its benchmark (a group of results for gemm)."""
     command = [args.swift_benchmark] if args.swift_benchmark else ["swift", "run", "-c", "release", "Benchmark"]
-    command += ["--json", "--runs", str(args.runs), "--threads", str(args.threads),
-                "--only", "articles_step,scalar_graph,mlp_step,gemm"]
+    command += ["--json", "--runs", str(args.runs), "--threads", str(args.threads), "--only", workload]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     text = output[output.index("{"):]
     return {entry["name"]: entry["value"] for entry in json.loads(text)["results"]}
@@ -165,23 +171,44 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
-ours = backprop_results()
-rows = []
-t = torch_articles() * 1e6
-n = numpy_articles() * 1e6
-rows.append(("articles_step (µs/step)", ours["articles_step"], [("PyTorch", t), ("NumPy, the article's code", n)]))
-rows.append(("scalar_graph (ns/op)", ours["scalar_graph"], [("PyTorch", torch_scalar_graph() * 1e9)]))
-rows.append(("mlp_step (ms/step)", ours["mlp_step"], [("PyTorch", torch_mlp() * 1e3)]))
-for size in (256, 512, 1024):
-    for name, np_type, torch_type in (("f32", np.float32, torch.float32), ("f64", np.float64, torch.float64)):
-        rows.append((f"gemm_{name}_{size} (GFLOPS)", ours[f"gemm_{name}_{size}"],
-                     [("NumPy/OpenBLAS", gemm_gflops("numpy", np_type, size)),
-                      ("PyTorch", gemm_gflops("torch", torch_type, size))]))
+def measure_round():
+    """One round: each workload in Backprop, then at once in the other libraries.
 
-print(f"Machine: {cpu_name()}, {os.cpu_count()} processors; {args.threads} thread(s); medians of {args.runs} runs")
+    Returns {row name: (Backprop's value, [(library, value), ...])}.
+    """
+    rows = {}
+    ours = backprop_results("articles_step")
+    rows["articles_step (µs/step)"] = (ours["articles_step"], [
+        ("PyTorch", torch_articles() * 1e6), ("NumPy, the article's code", numpy_articles() * 1e6)])
+    ours = backprop_results("scalar_graph")
+    rows["scalar_graph (ns/op)"] = (ours["scalar_graph"], [("PyTorch", torch_scalar_graph() * 1e9)])
+    ours = backprop_results("mlp_step")
+    rows["mlp_step (ms/step)"] = (ours["mlp_step"], [("PyTorch", torch_mlp() * 1e3)])
+    ours = backprop_results("gemm")
+    for size in (256, 512, 1024):
+        for name, np_type, torch_type in (("f32", np.float32, torch.float32), ("f64", np.float64, torch.float64)):
+            rows[f"gemm_{name}_{size} (GFLOPS)"] = (ours[f"gemm_{name}_{size}"], [
+                ("NumPy/OpenBLAS", gemm_gflops("numpy", np_type, size)),
+                ("PyTorch", gemm_gflops("torch", torch_type, size))])
+    return rows
+
+
+rounds = []
+for index in range(args.rounds):
+    print(f"round {index + 1} of {args.rounds}…", file=sys.stderr, flush=True)
+    rounds.append(measure_round())
+
+print(f"Machine: {cpu_name()}, {os.cpu_count()} processors; {args.threads} thread(s); "
+      f"{args.rounds} alternating round(s) of medians of {args.runs} runs")
 print(f"Python {platform.python_version()}, NumPy {np.__version__}, PyTorch {torch.__version__}\n")
 print(f"{'workload':28} {'Backprop':>10}   comparison")
-for name, value, others in rows:
-    parts = [f"{label} {other:.4g} → ratio {value / other:.3g}" for label, other in others]
+for name in rounds[0]:
+    value = statistics.median(measured[name][0] for measured in rounds)
+    parts = []
+    for position, (label, _) in enumerate(rounds[0][name][1]):
+        other = statistics.median(measured[name][1][position][1] for measured in rounds)
+        ratio = statistics.median(measured[name][0] / measured[name][1][position][1] for measured in rounds)
+        parts.append(f"{label} {other:.4g} → ratio {ratio:.3g}")
     print(f"{name:28} {value:10.4g}   " + "; ".join(parts))
-print("\nRatio = Backprop ÷ the other library: below 1 is faster for times, above 1 is faster for GFLOPS.")
+print("\nRatio = Backprop ÷ the other library, the median over the rounds of adjacent measurements:")
+print("below 1 is faster for times, above 1 is faster for GFLOPS. Values are medians over the rounds.")
