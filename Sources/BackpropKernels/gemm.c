@@ -379,10 +379,10 @@ PACK(double, NR64)
       ptrdiff_t nc = minimum(NC, n - jc);                                                          \
       for (ptrdiff_t pc = 0; pc < k; pc += KC) {                                                   \
         ptrdiff_t kc = minimum(KC, k - pc);                                                        \
-        packB_##T(b, rsb, csb, pc, kc, jc, nc, bPacked, vector);                                           \
+        packB_##T(b, rsb, csb, pc, kc, jc, nc, bPacked, vector);                                   \
         for (ptrdiff_t ic = rowBegin; ic < rowEnd; ic += MC) {                                     \
           ptrdiff_t mc = minimum(MC, rowEnd - ic);                                                 \
-          packA_##T(a, rsa, csa, ic, mc, pc, kc, aPacked, vector);                                         \
+          packA_##T(a, rsa, csa, ic, mc, pc, kc, aPacked, vector);                                 \
           for (ptrdiff_t jr = 0; jr < nc; jr += NR) {                                              \
             for (ptrdiff_t ir = 0; ir < mc; ir += MR) {                                            \
               kernel(kc, aPacked + ir * kc, bPacked + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, \
