@@ -188,17 +188,21 @@ enum Tape {
       while index > 0 {
         index -= 1
         guard let upstream = slots[index].take() else { continue }  // released as soon as used
-        unowned(unsafe) let node = order[index].takeUnretainedValue()  // `root` keeps it alive
-        if !targets.isEmpty && isTarget[index] {
-          for (t, target) in targets.enumerated() where target === node { found[t] = upstream }
-        }
-        if node.isParameter { accumulate(node, upstream) }
-        guard node.hasOperation else { continue }
-        node.propagate(upstream, detectsAnomalies: detectsAnomalies) { slot, gradient in
-          if let sum = slots[slot].take() {
-            slots[slot] = sum + gradient
-          } else {
-            slots[slot] = gradient
+        // Borrowed, not `takeUnretainedValue()`: a strong copy of the node (which `root` keeps
+        // alive) cost a retain and a release around each call below.
+        order[index]._withUnsafeGuaranteedRef { node in
+          if !targets.isEmpty && isTarget[index] {
+            for (t, target) in targets.enumerated() where target === node { found[t] = upstream }
+          }
+          if node.isParameter { accumulate(node, upstream) }
+          guard node.hasOperation else { return }
+          node.propagate(upstream, detectsAnomalies: detectsAnomalies) { slot, gradient in
+            // The gradient is consumed: the first one for a slot moves in without a copy.
+            if let sum = slots[slot].take() {
+              slots[slot] = sum + gradient
+            } else {
+              slots[slot] = consume gradient
+            }
           }
         }
       }
@@ -215,7 +219,7 @@ extension Variable {
   /// without copying the existential.
   @inline(__always)
   fileprivate func propagate<G: GradientAlgebra<Scalar>>(
-    _ upstream: G, detectsAnomalies: Bool, send: (Int, G) -> Void
+    _ upstream: G, detectsAnomalies: Bool, send: (Int, consuming G) -> Void
   ) {
     precondition(
       !G.recordsOperations || recorded.supportsHigherOrder,
@@ -238,7 +242,9 @@ extension Variable {
       inputGradients = recorded.pullback(
         upstream, inputs: inputs, output: G.backwardInput(self), needed: needed)
     }
-    inputGradients.forEachPaired(with: inputs) { i, gradient, input in
+    // Consumed, so that each gradient moves to `send` instead of being copied (a retain and a
+    // release of its buffer).
+    (consume inputGradients).forEachConsumed(pairedWith: inputs) { i, gradient, input in
       guard needed[i], let gradient else { return }
       precondition(
         gradient.hasSameShape(as: input),
@@ -248,7 +254,7 @@ extension Variable {
           "backward of \(recorded.name) produced a non-finite gradient for its input \(i), "
             + "shape \(gradient.shape)", origin)
       }
-      send(slots[i], gradient)
+      send(slots[i], consume gradient)
     }
   }
 }

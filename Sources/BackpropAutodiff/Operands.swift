@@ -106,6 +106,33 @@ extension Operands {
   }
 }
 
+extension Operands {
+  /// ``forEachPaired(with:_:)`` that consumes this list: each element moves to `body`, without
+  /// the copy (for a tensor, a retain and later a release of its buffer) that reading it leaves.
+  /// - Precondition: `other` has as many elements.
+  @inline(__always)
+  consuming func forEachConsumed<Other>(
+    pairedWith other: Operands<Other>, _ body: (Int, consuming Element, Other) -> Void
+  ) {
+    let taken = (consume self).storage
+    switch consume taken {
+    case .none: break
+    case .one(let first):
+      guard case .one(let otherFirst) = other.storage else { preconditionFailure("Operands: counts differ") }
+      body(0, first, otherFirst)
+    case .two(let first, let second):
+      guard case .two(let otherFirst, let otherSecond) = other.storage else {
+        preconditionFailure("Operands: counts differ")
+      }
+      body(0, first, otherFirst)
+      body(1, second, otherSecond)
+    case .many(let elements):
+      precondition(elements.count == other.count, "Operands: counts differ")
+      for (position, element) in elements.enumerated() { body(position, element, other[position]) }
+    }
+  }
+}
+
 extension Operands where Element: AnyObject {
   /// Moves the operands to the end of `list` as unmanaged references, each of which owns the
   /// retain this held (balance it with `takeRetainedValue()`), and leaves none here.
