@@ -230,25 +230,28 @@ extension Variable {
     let slots = operands.mapUnmanaged { input in input._withUnsafeGuaranteedRef { $0.tapeIndex } }
     var needed = InputMask()
     for i in slots.indices where slots[i] >= 0 { needed.bits |= 1 << UInt64(i) }
-    let inputs = operands.mapUnmanaged { input in input._withUnsafeGuaranteedRef(G.backwardInput) }
     let inputGradients: Operands<G?>
     // First order: the node's specialised closure (every recorded node has one). In the
     // specialisation for `G == Tensor` the casts are no-ops.
     if G.self == Tensor<Scalar>.self, let tensorPullback {
       inputGradients =
-        tensorPullback(upstream as! Tensor<Scalar>, inputs as! Operands<Tensor<Scalar>>, value, needed)
+        tensorPullback(upstream as! Tensor<Scalar>, PullbackInputs(of: .passUnretained(self)), value, needed)
         as! Operands<G?>
     } else {
       inputGradients = recorded.pullback(
-        upstream, inputs: inputs, output: G.backwardInput(self), needed: needed)
+        upstream, inputs: PullbackInputs(of: .passUnretained(self)), output: G.backwardInput(self),
+        needed: needed)
     }
     // Consumed, so that each gradient moves to `send` instead of being copied (a retain and a
     // release of its buffer).
+    // The inputs are read as unmanaged references: a copy of the list retained each of them.
+    let inputs = operands.mapUnmanaged { $0 }
     (consume inputGradients).forEachConsumed(pairedWith: inputs) { i, gradient, input in
       guard needed[i], let gradient else { return }
       precondition(
-        gradient.hasSameShape(as: input),
-        "pullback of \(recorded.name): gradient shape \(gradient.shape) ≠ input shape \(input.shape)")
+        input._withUnsafeGuaranteedRef { $0.value.hasSameShape(as: gradient.tensor) },
+        "pullback of \(recorded.name): gradient shape \(gradient.shape) ≠ input shape "
+          + "\(input.takeUnretainedValue().shape)")
       if detectsAnomalies && !gradient.tensor.isFinite {
         anomaly(
           "backward of \(recorded.name) produced a non-finite gradient for its input \(i), "

@@ -196,7 +196,7 @@ private struct LocalDerivatives<Scalar: TensorScalar> {
     var oneHot = Tensor<Scalar>(zeros: node.shape)
     oneHot[scalarAt: element] = 1
     let local = operation.pullback(
-      oneHot, inputs: operands.map(\.value), output: node.value, needed: needed)
+      oneHot, inputs: PullbackInputs(of: .passUnretained(node)), output: node.value, needed: needed)
 
     let names = self.names
     let result = names.name(of: node, element: element)

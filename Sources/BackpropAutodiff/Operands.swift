@@ -81,34 +81,12 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
 
 extension Operands {
   /// Calls `body` with each position, element and the element of `other` at that position,
-  /// reading each list's case once.
+  /// reading each list's case once and consuming this list: each element moves to `body`,
+  /// without the copy (for a tensor, a retain and later a release of its buffer) that reading it
+  /// leaves behind.
   ///
-  /// Indexing both in a loop switched over each list's case for every element and copied (and
-  /// so retained and released) the elements it returned.
-  /// - Precondition: `other` has as many elements.
-  @inline(__always)
-  func forEachPaired<Other>(with other: Operands<Other>, _ body: (Int, Element, Other) -> Void) {
-    switch storage {
-    case .none: break
-    case .one(let first):
-      guard case .one(let otherFirst) = other.storage else { preconditionFailure("Operands: counts differ") }
-      body(0, first, otherFirst)
-    case .two(let first, let second):
-      guard case .two(let otherFirst, let otherSecond) = other.storage else {
-        preconditionFailure("Operands: counts differ")
-      }
-      body(0, first, otherFirst)
-      body(1, second, otherSecond)
-    case .many(let elements):
-      precondition(elements.count == other.count, "Operands: counts differ")
-      for position in elements.indices { body(position, elements[position], other[position]) }
-    }
-  }
-}
-
-extension Operands {
-  /// ``forEachPaired(with:_:)`` that consumes this list: each element moves to `body`, without
-  /// the copy (for a tensor, a retain and later a release of its buffer) that reading it leaves.
+  /// Indexing both lists in a loop switched over each list's case for every element and copied
+  /// the elements it returned.
   /// - Precondition: `other` has as many elements.
   @inline(__always)
   consuming func forEachConsumed<Other>(

@@ -14,7 +14,7 @@ protocol DifferentiableOperation<Scalar> {
   /// The gradients with respect to each input, given the gradient `upstream` with respect to
   /// `output`. Entries whose `needed` flag is false may be `nil`.
   func pullback<G: GradientAlgebra<Scalar>>(
-    _ upstream: G, inputs: Operands<G>, output: G, needed: InputMask
+    _ upstream: G, inputs: PullbackInputs<G>, output: G, needed: InputMask
   ) -> Operands<G?>
   /// `false` when the pullback leaves the graph (computes with plain tensors where the gradient
   /// depends on the inputs), so it cannot be recorded for higher-order gradients. A backward
@@ -53,7 +53,7 @@ extension DifferentiableOperation {
 /// The placeholder operation of a leaf, which has no inputs and so no pullback.
 struct NoOperation<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "leaf" }
-  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: Operands<G>, output: G, needed: InputMask)
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
     preconditionFailure("a leaf has no pullback")
@@ -67,9 +67,39 @@ struct NoOperation<Scalar: TensorScalar>: DifferentiableOperation {
 /// the generic entry point, which looks up `Tensor<Scalar>`'s metadata at run time to choose its
 /// specialisation: about 5% of a scalar graph. This closure calls the specialised code directly.
 typealias TensorPullback<Scalar: TensorScalar> = (
-  _ upstream: Tensor<Scalar>, _ inputs: Operands<Tensor<Scalar>>, _ output: Tensor<Scalar>,
+  _ upstream: Tensor<Scalar>, _ inputs: PullbackInputs<Tensor<Scalar>>, _ output: Tensor<Scalar>,
   _ needed: InputMask
 ) -> Operands<Tensor<Scalar>?>
+
+/// The inputs of a recorded operation as its pullback reads them: `inputs[i]` is input `i` in the
+/// pullback's algebra (its tensor for first-order gradients, the variable itself for higher
+/// orders).
+///
+/// Read on demand from the operation's result, which holds its inputs for as long as the
+/// pullback runs. A list of the inputs' tensors, made before each call, copied every tensor (a
+/// retain and a release of its buffer) and then the list again for each `inputs[i]`.
+struct PullbackInputs<G: GradientAlgebra> {
+  /// The variable whose operation's inputs these are; the caller keeps it alive.
+  private let result: Unmanaged<Variable<G.Scalar>>
+
+  /// The inputs of the operation that produced `result`, which the caller keeps alive.
+  init(of result: Unmanaged<Variable<G.Scalar>>) { self.result = result }
+
+  /// The number of inputs.
+  var count: Int { result._withUnsafeGuaranteedRef { $0.operands.count } }
+
+  /// Input `position`, in the pullback's algebra.
+  @inline(__always)
+  subscript(position: Int) -> G {
+    result._withUnsafeGuaranteedRef { result in
+      let (first, second) = result.operands.unmanagedPair()
+      guard let first else { return G.backwardInput(result.operands[position]) }
+      let input = position == 0 ? first : second
+      guard let input else { preconditionFailure("PullbackInputs: index \(position) out of range") }
+      return input._withUnsafeGuaranteedRef(G.backwardInput)
+    }
+  }
+}
 
 /// Which inputs of an operation need a gradient.
 struct InputMask {

@@ -174,7 +174,7 @@ struct HigherOrderTests {
     var name: String { "firstOrderOnly" }
     var supportsHigherOrder: Bool { false }
     func pullback<G: GradientAlgebra<Double>>(
-      _ upstream: G, inputs: Operands<G>, output: G, needed: InputMask
+      _ upstream: G, inputs: PullbackInputs<G>, output: G, needed: InputMask
     )
       -> Operands<G?>
     {
