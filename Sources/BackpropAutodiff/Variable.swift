@@ -194,10 +194,14 @@ public final class Variable<Scalar: TensorScalar> {
   /// For optimisers' inlinable `step()`: accesses written here keep this module's
   /// `@exclusivity(unchecked)`, where the same accesses inlined from another module were checked
   /// at run time.
+  ///
+  /// The gradient is moved out for the update and back, not copied: a copy retained and
+  /// released its buffer.
   @inlinable
   package func addGradient(scaledBy factor: Scalar) {
-    guard let grad else { return }
-    value.addProduct(factor, grad)
+    guard let gradient = grad.take() else { return }
+    value.addProduct(factor, gradient)
+    grad = consume gradient
   }
 
   /// A new constant leaf with the same value: gradients do not flow through it.

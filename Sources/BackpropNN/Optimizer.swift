@@ -89,7 +89,13 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
   public func step() {
     // Read once: every read of a class's variable is checked for exclusivity at run time.
     let factor = -learningRate
-    for parameter in parameters { parameter.addGradient(scaledBy: factor) }
+    // Unmanaged references: the array keeps the parameters alive, and iterating it retained and
+    // released each one.
+    parameters.withUnsafeBufferPointer { parameters in
+      for parameter in parameters {
+        Unmanaged.passUnretained(parameter)._withUnsafeGuaranteedRef { $0.addGradient(scaledBy: factor) }
+      }
+    }
   }
 
   /// SGD keeps nothing between steps: an empty state of kind `"SGD"`.
