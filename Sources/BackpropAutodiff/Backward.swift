@@ -247,8 +247,13 @@ extension Variable {
     // The inputs are read as unmanaged references: a copy of the list retained each of them.
     let inputs = operands.mapUnmanaged { $0 }
     (consume inputGradients).forEachConsumed(pairedWith: inputs) { i, gradient, input in
-      guard needed[i], let gradient else { return }
-      precondition(
+      // Moved out of the optional: binding it with `let` copied it.
+      var gradient = gradient
+      guard needed[i], let gradient = gradient.take() else { return }
+      // An invariant of the catalogue (operations are internal; the catalogue test checks every
+      // pullback's shapes), checked in debug builds: in release builds the check copied the
+      // gradient twice and the input once, three retains and releases of buffers per gradient.
+      assert(
         input._withUnsafeGuaranteedRef { $0.value.hasSameShape(as: gradient.tensor) },
         "pullback of \(recorded.name): gradient shape \(gradient.shape) ≠ input shape "
           + "\(input.takeUnretainedValue().shape)")
