@@ -16,6 +16,31 @@ struct Add<Scalar: TensorScalar>: DifferentiableOperation {
   }
 }
 
+/// z = x + c or z = x − c, with c a constant scalar or tensor (broadcasting). ∂z/∂x = 1: the
+/// upstream gradient, summed back to x's shape.
+///
+/// The constant is neither an input nor kept: the gradient does not depend on it. Recording it as
+/// a constant input cost a leaf variable per operation (an allocation, and its release with the
+/// graph).
+struct AddConstant<Scalar: TensorScalar>: DifferentiableOperation {
+  /// `true` for x − c, which only changes the label.
+  let subtracts: Bool
+  var name: String { subtracts ? "- constant" : "+ constant" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
+    -> Operands<G?>
+  {
+    Operands(g.unbroadcasted(like: inputs[0]))
+  }
+
+  /// The pullback does not read `subtracts`: one closure without a context for both.
+  var tensorPullback: TensorPullback<Scalar> {
+    { Self(subtracts: false).pullback($0, inputs: $1, output: $2, needed: $3) }
+  }
+}
+
 extension Variable {
   /// Elementwise sum with NumPy broadcasting.
   ///
@@ -29,17 +54,25 @@ extension Variable {
   /// Adds a constant scalar to every element. Gradient: ∂(x + c)/∂x = 1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func + (lhs: Variable, rhs: Scalar) -> Variable { lhs + Variable(rhs) }
+  public static func + (lhs: Variable, rhs: Scalar) -> Variable {
+    record(AddConstant(subtracts: false), Operands(lhs), value: lhs.value + rhs)
+  }
   /// Adds a constant scalar to every element. Gradient: ∂(c + x)/∂x = 1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func + (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) + rhs }
+  public static func + (lhs: Scalar, rhs: Variable) -> Variable {
+    record(AddConstant(subtracts: false), Operands(rhs), value: lhs + rhs.value)
+  }
   /// Elementwise sum with a constant tensor (broadcasting). Gradient: ∂(x + c)/∂x = 1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func + (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs + Variable(rhs) }
+  public static func + (lhs: Variable, rhs: Tensor<Scalar>) -> Variable {
+    record(AddConstant(subtracts: false), Operands(lhs), value: lhs.value + rhs)
+  }
   /// Elementwise sum with a constant tensor (broadcasting). Gradient: ∂(x + c)/∂x = 1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func + (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { Variable(lhs) + rhs }
+  public static func + (lhs: Tensor<Scalar>, rhs: Variable) -> Variable {
+    record(AddConstant(subtracts: false), Operands(rhs), value: lhs + rhs.value)
+  }
 }

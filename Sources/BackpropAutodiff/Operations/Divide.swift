@@ -31,7 +31,9 @@ extension Variable {
   /// Divides every element by a constant scalar. Gradient: 1/c.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func / (lhs: Variable, rhs: Scalar) -> Variable { lhs / Variable(rhs) }
+  public static func / (lhs: Variable, rhs: Scalar) -> Variable {
+    record(Scale(factor: 1 / rhs), Operands(lhs), value: lhs.value / rhs)
+  }
   /// Divides a constant scalar by every element. Gradient: −c/x².
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)

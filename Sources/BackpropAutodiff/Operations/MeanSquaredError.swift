@@ -29,5 +29,8 @@ public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Vari
 public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Tensor<Scalar>) -> Variable<
   Scalar
 > {
-  meanSquaredError(predicted: predicted, expected: Variable(expected))
+  // The target stays a tensor: `p − e` records no leaf for it.
+  let difference = predicted - expected
+  if let name = predicted.name { difference.name = "(\(name) − y)" }
+  return (difference * difference).mean()
 }

@@ -16,6 +16,23 @@ struct Multiply<Scalar: TensorScalar>: DifferentiableOperation {
   }
 }
 
+/// z = c·x, with c a constant scalar. ∂z/∂x = c: the upstream gradient times c.
+///
+/// The factor is kept in the operation, not recorded as a constant input: that cost a leaf
+/// variable per operation (an allocation, and its release with the graph).
+struct Scale<Scalar: TensorScalar>: DifferentiableOperation {
+  let factor: Scalar
+  var name: String { "* constant" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "\(factor)" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
+    -> Operands<G?>
+  {
+    Operands(g * factor)
+  }
+}
+
 extension Variable {
   /// Elementwise product with NumPy broadcasting.
   ///
@@ -29,11 +46,15 @@ extension Variable {
   /// Multiplies every element by a constant scalar. Gradient: ∂(c·x)/∂x = c.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func * (lhs: Variable, rhs: Scalar) -> Variable { lhs * Variable(rhs) }
+  public static func * (lhs: Variable, rhs: Scalar) -> Variable {
+    record(Scale(factor: rhs), Operands(lhs), value: lhs.value * rhs)
+  }
   /// Multiplies every element by a constant scalar. Gradient: ∂(c·x)/∂x = c.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func * (lhs: Scalar, rhs: Variable) -> Variable { Variable(lhs) * rhs }
+  public static func * (lhs: Scalar, rhs: Variable) -> Variable {
+    record(Scale(factor: lhs), Operands(rhs), value: lhs * rhs.value)
+  }
   /// Elementwise product with a constant tensor (broadcasting). Gradient: ∂(x ⊙ c)/∂x = c.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)

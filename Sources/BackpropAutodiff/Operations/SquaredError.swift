@@ -26,5 +26,8 @@ public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Tensor<Scalar>) -> Variable<Scalar> {
-  squaredError(predicted: predicted, expected: Variable(expected))
+  // The target stays a tensor: `p − e` records no leaf for it.
+  let difference = predicted - expected
+  if let name = predicted.name { difference.name = "(\(name) − y)" }
+  return (difference * difference).sum() * 0.5
 }

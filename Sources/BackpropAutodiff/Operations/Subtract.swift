@@ -28,7 +28,9 @@ extension Variable {
   /// Subtracts a constant scalar from every element. Gradient: 1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func - (lhs: Variable, rhs: Scalar) -> Variable { lhs - Variable(rhs) }
+  public static func - (lhs: Variable, rhs: Scalar) -> Variable {
+    record(AddConstant(subtracts: true), Operands(lhs), value: lhs.value - rhs)
+  }
   /// Subtracts every element from a constant scalar. Gradient: −1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -36,7 +38,9 @@ extension Variable {
   /// Elementwise difference with a constant tensor (broadcasting). Gradient: ±1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func - (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs - Variable(rhs) }
+  public static func - (lhs: Variable, rhs: Tensor<Scalar>) -> Variable {
+    record(AddConstant(subtracts: true), Operands(lhs), value: lhs.value - rhs)
+  }
   /// Elementwise difference with a constant tensor (broadcasting). Gradient: ±1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
