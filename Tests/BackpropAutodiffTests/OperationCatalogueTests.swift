@@ -25,6 +25,7 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     .init(name: "/", arity: .binary, margin: 0.5) { $0[0] / $0[1] },
     .init(name: "neg", arity: .unary) { -$0[0] },
     .init(name: "scalar ops", arity: .unary, margin: 0.5) { 3 - 2 * $0[0] + 1.5 / $0[0] - $0[0] / 4 },
+    .init(name: "tensor constants", arity: .unary) { v in (Tensor(0.25) + v[0] - Tensor(1.5)) * 0.5 + v[0] },
     .init(name: "matmul", arity: .matrix) { matmul($0[0], $0[1]) },
     .init(name: "matmul Aᵀ", arity: .matrix) { matmul($0[0].transposed(), $0[1], transposeA: true) },
     .init(name: "matmul Bᵀ", arity: .matrix) { matmul($0[0], $0[1].transposed(), transposeB: true) },
