@@ -242,10 +242,10 @@ extension Variable {
         upstream, inputs: PullbackInputs(of: .passUnretained(self)), output: G.backwardInput(self),
         needed: needed)
     }
-    // Consumed, so that each gradient moves to `send` instead of being copied (a retain and a
-    // release of its buffer).
     // The inputs are read as unmanaged references: a copy of the list retained each of them.
     let inputs = operands.mapUnmanaged { $0 }
+    // Consumed, so that each gradient moves to `send` instead of being copied (a retain and a
+    // release of its buffer).
     (consume inputGradients).forEachConsumed(pairedWith: inputs) { i, gradient, input in
       // Moved out of the optional: binding it with `let` copied it.
       var gradient = gradient

@@ -85,9 +85,6 @@ struct PullbackInputs<G: GradientAlgebra> {
   /// The inputs of the operation that produced `result`, which the caller keeps alive.
   init(of result: Unmanaged<Variable<G.Scalar>>) { self.result = result }
 
-  /// The number of inputs.
-  var count: Int { result._withUnsafeGuaranteedRef { $0.operands.count } }
-
   /// Input `position`, in the pullback's algebra.
   @inline(__always)
   subscript(position: Int) -> G {
