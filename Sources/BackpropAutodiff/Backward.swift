@@ -16,7 +16,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func backward(createGraph: Bool = false) {
-    precondition(
+    check(
       value.scalarCount == 1,
       """
       backward(): the variable has shape \(value.shape) (\(value.scalarCount) scalars); \
@@ -33,7 +33,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func backward(seed: Tensor<Scalar>, createGraph: Bool = false) {
-    precondition(
+    check(
       seed.shape == value.shape, "backward(seed:): seed shape \(seed.shape) ≠ variable shape \(value.shape)")
     if createGraph {
       accumulate(seed: Variable(seed))
@@ -68,14 +68,14 @@ public func gradients<Scalar>(
   of output: Variable<Scalar>, withRespectTo variables: [Variable<Scalar>], seed: Tensor<Scalar>? = nil,
   createGraph: Bool = false
 ) -> [Variable<Scalar>] {
-  precondition(
+  check(
     seed != nil || output.value.scalarCount == 1,
     """
     gradients(of:withRespectTo:): the output has shape \(output.shape); reduce it with sum() or \
     mean(), or pass seed:
     """)
   let seed = seed ?? Tensor(repeating: 1, shape: output.shape)
-  precondition(
+  check(
     seed.shape == output.shape, "gradients(of:): seed shape \(seed.shape) ≠ output shape \(output.shape)")
   return createGraph
     ? Tape.gradients(of: output, withRespectTo: variables, seed: Variable(seed))
@@ -221,7 +221,7 @@ extension Variable {
   fileprivate func propagate<G: GradientAlgebra<Scalar>>(
     _ upstream: G, detectsAnomalies: Bool, send: (Int, consuming G) -> Void
   ) {
-    precondition(
+    check(
       !G.recordsOperations || recorded.supportsHigherOrder,
       "\(recorded.name): second and higher derivatives are not supported by this operation; "
         + "differentiate it with createGraph: false")

@@ -105,14 +105,14 @@ public func chainRuleTrace<Scalar>(
   of output: Variable<Scalar>, withRespectTo variable: Variable<Scalar>, at index: [Int] = [],
   maxPaths: Int = 1000
 ) -> ChainRuleTrace {
-  precondition(
+  check(
     output.value.scalarCount == 1,
     "chainRuleTrace(of:withRespectTo:): the output has shape \(output.shape); it needs a single element")
   let target: Int
   if index.isEmpty && variable.value.scalarCount == 1 {
     target = 0
   } else {
-    precondition(
+    check(
       index.count == variable.value.rank && zip(index, variable.shape).allSatisfy { $0 >= 0 && $0 < $1 },
       "chainRuleTrace(of:withRespectTo:at:): index \(index) is not an element of shape \(variable.shape)")
     target = flatIndex(index, in: variable.shape)
@@ -144,7 +144,7 @@ public func chainRuleTrace<Scalar>(
       walk(edge.operand, edge.operandElement)
       elements.removeLast()
       factors.removeLast()
-      precondition(
+      check(
         paths.count <= maxPaths,
         "chainRuleTrace(of:withRespectTo:): more than \(maxPaths) paths; trace a smaller graph or raise maxPaths"
       )

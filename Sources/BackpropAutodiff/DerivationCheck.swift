@@ -69,7 +69,7 @@ public struct DerivationProbe<Scalar: TensorScalar> {
   public func callAsFunction(_ name: String, _ value: Variable<Scalar>) -> Variable<Scalar> {
     let offset: Variable<Scalar>
     if let existing = offsets.byName[name] {
-      precondition(
+      check(
         existing.shape == value.shape,
         "DerivationProbe: \"\(name)\" marked shapes \(existing.shape) and \(value.shape)")
       offset = existing
@@ -178,7 +178,7 @@ public func checkDerivation<Scalar>(
   let epsilon = epsilon ?? (Scalar.ulpOfOne < 1e-10 ? 1e-6 : 1e-3)
   let probe = DerivationProbe<Scalar>(offsets: .init())
   let output = loss(probe)
-  precondition(
+  check(
     output.value.scalarCount == 1, "checkDerivation: the loss must hold one scalar, got shape \(output.shape)"
   )
   let targets = claims.map { claim -> Variable<Scalar> in
@@ -187,12 +187,12 @@ public func checkDerivation<Scalar>(
     case .leaf(let leaf): variable = leaf
     case .probe(let name):
       guard let offset = probe.offsets.byName[name] else {
-        preconditionFailure(
+        checkFailed(
           "checkDerivation: claim \"\(claim.name)\" names probe \"\(name)\", which loss never marked")
       }
       variable = offset
     }
-    precondition(
+    check(
       variable.shape == claim.value.shape,
       "checkDerivation: claim \"\(claim.name)\" has shape \(claim.value.shape), its variable \(variable.shape)"
     )

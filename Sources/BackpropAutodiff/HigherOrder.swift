@@ -48,7 +48,7 @@ public func hessian<Scalar>(of function: (Variable<Scalar>) -> Variable<Scalar>,
 {
   let x = Variable(point, requiresGrad: true)
   let y = function(x)
-  precondition(
+  check(
     y.value.scalarCount == 1, "hessian(of:at:): the function must return one scalar, got shape \(y.shape)")
   let gradient = gradients(of: y, withRespectTo: [x], createGraph: true)[0]
   var scalars: [Scalar] = []
@@ -76,12 +76,12 @@ public func hessian<Scalar>(of function: (Variable<Scalar>) -> Variable<Scalar>,
 public func hessianVectorProduct<Scalar>(
   of function: (Variable<Scalar>) -> Variable<Scalar>, at point: Tensor<Scalar>, vector: Tensor<Scalar>
 ) -> Tensor<Scalar> {
-  precondition(
+  check(
     vector.shape == point.shape,
     "hessianVectorProduct(of:at:vector:): vector shape \(vector.shape) ≠ point shape \(point.shape)")
   let x = Variable(point, requiresGrad: true)
   let y = function(x)
-  precondition(
+  check(
     y.value.scalarCount == 1,
     "hessianVectorProduct(of:at:vector:): the function must return one scalar, got shape \(y.shape)")
   let gradient = gradients(of: y, withRespectTo: [x], createGraph: true)[0]

@@ -155,7 +155,7 @@ func checkedOrigin<Scalar>(of name: String, value: Tensor<Scalar>) -> OperationO
 
 /// Stops with an anomaly report naming where the offending operation was created.
 func anomaly(_ message: String, _ origin: OperationOrigin?) -> Never {
-  preconditionFailure("Anomaly: \(message); created at \(describe(origin))")
+  checkFailed("Anomaly: \(message); created at \(describe(origin))")
 }
 
 /// The first source location in a backtrace that is outside the Backprop library itself.
@@ -163,11 +163,9 @@ func describe(_ origin: OperationOrigin?) -> String {
   guard let frames = origin?.backtrace.symbolicated()?.frames else { return "<unknown location>" }
   for frame in frames {
     guard let location = frame.symbol?.sourceLocation else { continue }
-    if location.path.contains("/Sources/BackpropAutodiff/")
-      || location.path.contains("/Sources/BackpropTensor/")
-    {
-      continue
-    }
+    // Debug builds record absolute paths, release builds paths relative to the package.
+    let path = "/" + location.path
+    if path.contains("/Sources/BackpropAutodiff/") || path.contains("/Sources/BackpropTensor/") { continue }
     return "\(location.path):\(location.line)"
   }
   return "<unknown location>"

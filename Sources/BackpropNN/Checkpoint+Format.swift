@@ -55,7 +55,7 @@ extension Checkpoint {
     switch 1 + Scalar.exponentBitCount + Scalar.significandBitCount {
     case 32: return (1, 4)
     case 64: return (2, 8)
-    default: preconditionFailure("Checkpoint: scalar type \(Scalar.self) is neither 32- nor 64-bit IEEE 754")
+    default: checkFailed("Checkpoint: scalar type \(Scalar.self) is neither 32- nor 64-bit IEEE 754")
     }
   }
 

@@ -138,7 +138,7 @@ extension Checkpoint {
       slotNames = state.slots.keys.sorted()
       for slot in slotNames {
         let tensors = state.slots[slot] ?? []
-        precondition(
+        check(
           tensors.count == optimizer.parameters.count,
           "Checkpoint: optimiser slot \"\(slot)\" has \(tensors.count) tensors for \(optimizer.parameters.count) parameters"
         )

@@ -7,7 +7,7 @@ import BackpropTensor
 /// Its gradients come from the tape: for upstream G at the pre-activation z = x·W + b,
 /// ∂L/∂W = xᵀ·G, ∂L/∂b = Σ_batch G and ∂L/∂x = G·Wᵀ — the per-layer rules tutorials derive by
 /// hand.
-public final class Dense<Scalar: TensorScalar>: Layer {
+public final class Dense<Scalar: TensorScalar>: Layer, CustomStringConvertible {
   /// The weight matrix, `[inputSize, outputSize]`.
   public let weight: Variable<Scalar>
   /// The bias vector, `[outputSize]`.
@@ -31,7 +31,7 @@ public final class Dense<Scalar: TensorScalar>: Layer {
     weight: Tensor<Scalar>, bias: Tensor<Scalar>, activation: Activation<Scalar> = .identity,
     name: String? = nil
   ) {
-    precondition(
+    check(
       weight.rank == 2 && bias.shape == [weight.shape[1]],
       "Dense(weight:bias:): weight \(weight.shape) needs rank 2 and bias [\(weight.rank == 2 ? weight.shape[1] : 0)], got \(bias.shape)"
     )
@@ -47,16 +47,17 @@ public final class Dense<Scalar: TensorScalar>: Layer {
   ///   - inputSize: Features in.
   ///   - outputSize: Features out.
   ///   - activation: Applied after x·W + b; `.identity` by default.
-  ///   - initializer: How W is drawn; He normal for `.relu`, Glorot uniform otherwise.
+  ///   - weightInitializer: How W is drawn; `nil` (the default) takes the activation's
+  ///     ``Activation/weightInitializer``: He normal for `.relu`, Glorot uniform otherwise.
   ///   - name: The layer's name (see ``name``); `nil` by default.
   ///   - generator: The random source; pass a `SeededRandomNumberGenerator` for reproducible
   ///     weights.
   public init<G: RandomNumberGenerator>(
     inputSize: Int, outputSize: Int, activation: Activation<Scalar> = .identity,
-    initializer: Initializer? = nil, name: String? = nil,
+    weightInitializer: Initializer? = nil, name: String? = nil,
     using generator: inout G
   ) {
-    let scheme = initializer ?? (activation.name == "relu" ? .heNormal : .glorotUniform)
+    let scheme = weightInitializer ?? activation.weightInitializer
     self.weight = Variable(
       scheme.weights(fanIn: inputSize, fanOut: outputSize, using: &generator), requiresGrad: true,
       name: Self.qualified("weight", name))
@@ -67,18 +68,38 @@ public final class Dense<Scalar: TensorScalar>: Layer {
 
   /// A layer with weights drawn from the system's random source (not reproducible; pass
   /// `using:` a seeded generator for that).
+  ///
+  /// - Parameters:
+  ///   - inputSize: Features in.
+  ///   - outputSize: Features out.
+  ///   - activation: Applied after x·W + b; `.identity` by default.
+  ///   - weightInitializer: How W is drawn; `nil` (the default) takes the activation's
+  ///     ``Activation/weightInitializer``.
+  ///   - name: The layer's name (see ``name``); `nil` by default.
   public convenience init(
     inputSize: Int, outputSize: Int, activation: Activation<Scalar> = .identity,
-    initializer: Initializer? = nil, name: String? = nil
+    weightInitializer: Initializer? = nil, name: String? = nil
   ) {
     var generator = SystemRandomNumberGenerator()
     self.init(
-      inputSize: inputSize, outputSize: outputSize, activation: activation, initializer: initializer,
-      name: name, using: &generator)
+      inputSize: inputSize, outputSize: outputSize, activation: activation,
+      weightInitializer: weightInitializer, name: name, using: &generator)
   }
 
+  /// Features in: the first extent of ``weight``.
+  public var inputSize: Int { weight.value.shape[0] }
+  /// Features out: the second extent of ``weight``.
+  public var outputSize: Int { weight.value.shape[1] }
+
   /// activation(x·W + b) for a batch x of shape `[batch, inputSize]`.
+  ///
+  /// - Precondition: `input` has shape `[batch, inputSize]`; otherwise the program stops with a
+  ///   message naming the layer, its sizes and the input's shape.
   public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
+    let inputSize = self.inputSize
+    check(
+      input.value.rank == 2 && input.value.shape[1] == inputSize,
+      "\(self): input of shape \(input.shape); expected [batch, \(inputSize)]")
     let z = matmul(input, weight) + bias
     guard let name else { return activation(z) }
     z.name = name + ".z"
@@ -90,6 +111,11 @@ public final class Dense<Scalar: TensorScalar>: Layer {
   /// `"<layer>.<parameter>"`, or the parameter's name alone for an unnamed layer.
   private static func qualified(_ parameter: String, _ layer: String?) -> String {
     layer.map { "\($0).\(parameter)" } ?? parameter
+  }
+
+  /// `Dense "name" (inputSize → outputSize, activation)`, for messages.
+  public var description: String {
+    "Dense\(name.map { " \"\($0)\"" } ?? "") (\(inputSize) → \(outputSize), \(activation.name))"
   }
 
   /// `[weight, bias]`.

@@ -40,11 +40,25 @@ extension Layer {
 public struct Activation<Scalar: TensorScalar> {
   /// A short name, e.g. `"relu"`.
   public let name: String
+  /// The weight initialiser that suits this activation: what ``Dense`` uses when it is given
+  /// none. He normal for ReLU (it keeps the variance of activations through layers that zero
+  /// half their inputs), Glorot uniform for the others.
+  public let weightInitializer: Initializer
   let function: (Variable<Scalar>) -> Variable<Scalar>
 
   /// A custom activation built from differentiable operations; its gradient comes from the tape.
-  public init(name: String = "custom", _ function: @escaping (Variable<Scalar>) -> Variable<Scalar>) {
+  ///
+  /// - Parameters:
+  ///   - name: A short name for messages; `"custom"` by default.
+  ///   - weightInitializer: The initialiser a layer uses for weights followed by this
+  ///     activation when it is given none; Glorot uniform by default.
+  ///   - function: The activation, built from operations on variables.
+  public init(
+    name: String = "custom", weightInitializer: Initializer = .glorotUniform,
+    _ function: @escaping (Variable<Scalar>) -> Variable<Scalar>
+  ) {
     self.name = name
+    self.weightInitializer = weightInitializer
     self.function = function
   }
 
@@ -52,7 +66,9 @@ public struct Activation<Scalar: TensorScalar> {
   public func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar> { function(x) }
 
   /// max(x, 0).
-  public static var relu: Activation { Activation(name: "relu") { BackpropAutodiff.relu($0) } }
+  public static var relu: Activation {
+    Activation(name: "relu", weightInitializer: .heNormal) { BackpropAutodiff.relu($0) }
+  }
   /// 1 / (1 + e^−x).
   public static var sigmoid: Activation { Activation(name: "sigmoid") { BackpropAutodiff.sigmoid($0) } }
   /// tanh x.

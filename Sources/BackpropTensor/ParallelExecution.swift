@@ -31,7 +31,7 @@ public enum ParallelExecution {
       return value > 0 ? value : defaultThreadCount
     }
     set {
-      precondition(newValue >= 1, "ParallelExecution.threadCount must be at least 1, got \(newValue)")
+      check(newValue >= 1, "ParallelExecution.threadCount must be at least 1, got \(newValue)")
       configured.store(newValue, ordering: .relaxed)
     }
   }

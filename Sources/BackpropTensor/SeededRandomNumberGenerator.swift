@@ -54,7 +54,7 @@ extension Tensor {
   public init<G: RandomNumberGenerator>(
     randomUniform shape: [Int], lowerBound: Scalar = 0, upperBound: Scalar = 1, using generator: inout G
   ) {
-    precondition(shape.allSatisfy { $0 >= 0 }, "Tensor(randomUniform:): negative extent in \(shape)")
+    check(shape.allSatisfy { $0 >= 0 }, "Tensor(randomUniform:): negative extent in \(shape)")
     let width = Double(upperBound - lowerBound)
     let low = Double(lowerBound)
     var values = [Scalar]()
@@ -69,7 +69,7 @@ extension Tensor {
   public init<G: RandomNumberGenerator>(
     randomNormal shape: [Int], mean: Scalar = 0, standardDeviation: Scalar = 1, using generator: inout G
   ) {
-    precondition(shape.allSatisfy { $0 >= 0 }, "Tensor(randomNormal:): negative extent in \(shape)")
+    check(shape.allSatisfy { $0 >= 0 }, "Tensor(randomNormal:): negative extent in \(shape)")
     let count = shape.reduce(1, *)
     var values = [Scalar]()
     values.reserveCapacity(count + 1)

@@ -24,7 +24,7 @@ extension Tensor {
   /// The broadcast shape of two operands, or a precondition failure naming `operation`.
   static func broadcastShape(_ a: [Int], _ b: [Int], operation: String) -> [Int] {
     guard let shape = broadcastShape(a, b) else {
-      preconditionFailure("\(operation): shapes \(a) and \(b) do not broadcast")
+      checkFailed("\(operation): shapes \(a) and \(b) do not broadcast")
     }
     return shape
   }
@@ -52,7 +52,7 @@ extension Tensor {
     if isSingle && rank <= shape.count && shape.allSatisfy({ $0 >= 0 }) {
       return Tensor(repeating: single, shape: shape)
     }
-    precondition(
+    check(
       Tensor.broadcastShape(self.shape, shape) == shape,
       "broadcasted(to:): shape \(self.shape) does not broadcast to \(shape)")
     let strides = Tensor.broadcastStrides(of: self.shape, toRank: shape.count)
@@ -84,7 +84,7 @@ extension Tensor {
   ///
   /// - Precondition: `source` broadcasts to `target` (checked, naming `unbroadcasted(to:)`).
   public static func broadcastAxes(from source: [Int], to target: [Int]) -> [Int] {
-    precondition(
+    check(
       broadcastShape(source, target) == target,
       "unbroadcasted(to:): shape \(source) does not broadcast to \(target)")
     let lead = target.count - source.count

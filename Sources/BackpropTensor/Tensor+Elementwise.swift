@@ -213,7 +213,7 @@ extension Tensor {
   /// - Precondition: `other.shape == shape`.
   @inlinable
   public mutating func addProduct(_ factor: Scalar, _ other: Tensor) {
-    precondition(
+    check(
       hasSameShape(as: other), "addProduct: shapes \(shape) and \(other.shape) differ; they must be equal")
     updateInPlace(with: other) { $0 += factor * $1 }
   }

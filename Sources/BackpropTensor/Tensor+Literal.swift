@@ -55,7 +55,7 @@ extension TensorLiteral {
   fileprivate init(elements: [TensorLiteral]) {
     let inner = elements.first?.shape ?? []
     for element in elements {
-      precondition(
+      check(
         element.shape == inner, "Tensor literal: ragged nesting, rows of shape \(inner) and \(element.shape)")
     }
     shape = [elements.count] + inner

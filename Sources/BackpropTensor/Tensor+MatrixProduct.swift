@@ -23,12 +23,12 @@ extension Tensor {
     _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, operation: String
   ) -> (m: Int, k: Int, n: Int) {
     guard let (aRows, aColumns) = a.matrixExtents, let (bRows, bColumns) = b.matrixExtents else {
-      preconditionFailure(
+      checkFailed(
         "\(operation): operands must be matrices (rank 2), got shapes \(a.shape) and \(b.shape)")
     }
     let (m, k) = transposeA ? (aColumns, aRows) : (aRows, aColumns)
     let (k2, n) = transposeB ? (bColumns, bRows) : (bRows, bColumns)
-    precondition(
+    check(
       k == k2,
       "\(operation): shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape)\(transposeB ? "ᵀ" : "") do not multiply (\(k) ≠ \(k2))"
     )

@@ -11,7 +11,7 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func mean() -> Tensor {
-    precondition(scalarCount > 0, "mean(): tensor of shape \(shape) is empty")
+    check(scalarCount > 0, "mean(): tensor of shape \(shape) is empty")
     return Tensor(withUnsafeBufferPointer { $0.reduce(0, +) } / Scalar(scalarCount))
   }
 
@@ -46,7 +46,7 @@ extension Tensor {
   /// Axes made non-negative, sorted and unique, or a precondition failure naming `operation`.
   func normalize(axes: [Int], operation: String) -> [Int] {
     let normalized = axes.map { axis in
-      precondition(axis >= -rank && axis < rank, "\(operation): axis \(axis) out of range for shape \(shape)")
+      check(axis >= -rank && axis < rank, "\(operation): axis \(axis) out of range for shape \(shape)")
       return axis < 0 ? axis + rank : axis
     }
     return Array(Set(normalized)).sorted()

@@ -6,7 +6,7 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func reshaped(to shape: [Int]) -> Tensor {
-    precondition(
+    check(
       shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == scalarCount,
       "reshaped(to:): cannot reshape \(self.shape) (\(scalarCount) scalars) to \(shape)")
     return Tensor(uncheckedShape: shape, sharingScalarsOf: self)
@@ -28,7 +28,7 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func transposed(permutation: [Int]) -> Tensor {
-    precondition(
+    check(
       permutation.sorted() == Array(0..<rank),
       "transposed(permutation:): \(permutation) is not a permutation of the axes of \(shape)")
     if rank < 2 { return self }

@@ -232,7 +232,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public init(repeating value: Scalar, shape: [Int]) {
-    precondition(shape.allSatisfy { $0 >= 0 }, "Tensor(repeating:shape:): negative extent in \(shape)")
+    check(shape.allSatisfy { $0 >= 0 }, "Tensor(repeating:shape:): negative extent in \(shape)")
     self.init(uncheckedShape: shape, count: shape.reduce(1, *)) { $0.initialize(repeating: value) }
   }
 
@@ -280,7 +280,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// - Precondition: `scalars.count == shape.reduce(1, *)`.
   mutating func replaceScalars(with scalars: [Scalar]) {
     let shape = self.shape
-    precondition(
+    check(
       scalars.count == shape.reduce(1, *),
       "Tensor.scalars: \(scalars.count) scalars assigned to a tensor of shape \(shape)")
     self = Tensor(uncheckedShape: shape, scalars: scalars)
@@ -292,13 +292,13 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// - Precondition: `0 <= index < scalarCount`.
   public subscript(scalarAt index: Int) -> Scalar {
     get {
-      precondition(
+      check(
         index >= 0 && index < scalarCount,
         "Tensor[scalarAt:]: index \(index) out of range for \(scalarCount) scalars")
       return withUnsafeBufferPointer { $0[index] }
     }
     set {
-      precondition(
+      check(
         index >= 0 && index < scalarCount,
         "Tensor[scalarAt:]: index \(index) out of range for \(scalarCount) scalars")
       withUnsafeMutableBufferPointer { $0[index] = newValue }
@@ -356,7 +356,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   ///
   /// - Precondition: the tensor holds exactly one scalar.
   public var scalar: Scalar {
-    precondition(
+    check(
       isSingle, "Tensor.scalar: tensor of shape \(shape) holds \(scalarCount) scalars, not 1")
     return single
   }
@@ -376,10 +376,10 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   }
 
   func offset(of index: [Int]) -> Int {
-    precondition(index.count == shape.count, "Tensor subscript: index \(index) for shape \(shape)")
+    check(index.count == shape.count, "Tensor subscript: index \(index) for shape \(shape)")
     var offset = 0
     for (i, extent) in Swift.zip(index, shape) {
-      precondition(i >= 0 && i < extent, "Tensor subscript: index \(index) out of range for shape \(shape)")
+      check(i >= 0 && i < extent, "Tensor subscript: index \(index) out of range for shape \(shape)")
       offset = offset * extent + i
     }
     return offset

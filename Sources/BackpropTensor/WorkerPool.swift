@@ -80,7 +80,7 @@ private final class Worker: @unchecked Sendable {
         worker.loop()
         return nil
       }, context)
-    precondition(status == 0, "WorkerPool: pthread_create failed with \(status)")
+    check(status == 0, "WorkerPool: pthread_create failed with \(status)")
     pthread_detach(thread)
   }
 

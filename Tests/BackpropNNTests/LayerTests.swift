@@ -93,4 +93,33 @@ struct LayerTests {
     y.sum().backward()
     #expect(y.value == Tensor([[36]]) && x.grad == Tensor([[24]]))
   }
+
+  @Test("A wrong input to a layer names the layer, its sizes and the input's shape")
+  func denseInputShape() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      var rng = SeededRandomNumberGenerator(seed: 1)
+      let model = Sequential {
+        Dense<Double>(inputSize: 3, outputSize: 4, activation: .relu, name: "hidden", using: &rng)
+        Dense<Double>(inputSize: 4, outputSize: 1, using: &rng)
+      }
+      _ = model(Variable(Tensor<Double>(zeros: [5, 2])))
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains(#"Dense "hidden" (3 → 4, relu): input of shape [5, 2]; expected [batch, 3]"#))
+  }
+
+  @Test("Dense draws He-normal weights for ReLU and Glorot-uniform ones otherwise, unless told")
+  func initializerByActivation() {
+    var a = SeededRandomNumberGenerator(seed: 3)
+    var b = SeededRandomNumberGenerator(seed: 3)
+    let relu = Dense<Double>(inputSize: 8, outputSize: 8, activation: .relu, using: &a)
+    let he: Tensor<Double> = Initializer.heNormal.weights(fanIn: 8, fanOut: 8, using: &b)
+    #expect(relu.weight.value == he)
+    let tanh = Dense<Double>(inputSize: 8, outputSize: 8, activation: .tanh, using: &a)
+    let glorot: Tensor<Double> = Initializer.glorotUniform.weights(fanIn: 8, fanOut: 8, using: &b)
+    #expect(tanh.weight.value == glorot)
+    let zero = Dense<Double>(
+      inputSize: 2, outputSize: 2, activation: .relu, weightInitializer: .zeros, using: &a)
+    #expect(zero.weight.value == Tensor(zeros: [2, 2]))
+  }
 }

@@ -9,7 +9,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func mean() -> Variable {
-    precondition(value.scalarCount > 0, "mean(): variable of shape \(value.shape) is empty")
+    check(value.scalarCount > 0, "mean(): variable of shape \(value.shape) is empty")
     return sum() * (1 / Scalar(value.scalarCount))
   }
 
@@ -22,7 +22,7 @@ extension Variable {
   public func mean(alongAxes axes: [Int]) -> Variable {
     let summed = sum(alongAxes: axes)
     let count = value.scalarCount / Swift.max(summed.value.scalarCount, 1)
-    precondition(count > 0, "mean(alongAxes:): reducing an empty axis of shape \(value.shape)")
+    check(count > 0, "mean(alongAxes:): reducing an empty axis of shape \(value.shape)")
     return summed * (1 / Scalar(count))
   }
 }

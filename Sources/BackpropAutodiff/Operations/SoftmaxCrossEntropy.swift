@@ -17,10 +17,10 @@ import BackpropTensor
 public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variable<Scalar>) -> Variable<
   Scalar
 > {
-  precondition(
+  check(
     logits.shape == labels.shape,
     "softmaxCrossEntropy(logits:labels:): logits shape \(logits.shape) ≠ labels shape \(labels.shape)")
-  precondition(logits.value.rank >= 1, "softmaxCrossEntropy(logits:labels:): logits must have rank ≥ 1")
+  check(logits.value.rank >= 1, "softmaxCrossEntropy(logits:labels:): logits must have rank ≥ 1")
   let classes = logits.shape[logits.value.rank - 1]
   let rows = classes == 0 ? 0 : logits.value.scalarCount / classes
   return -(labels * logSoftmax(logits)).sum() * (1 / Scalar(Swift.max(rows, 1)))
