@@ -138,6 +138,15 @@ public enum TinhatbenArticle {
     return squaredError(predicted: ao, expected: Variable(matrix([[target]]), name: "y")).named("J")
   }
 
+  /// The README's picture of the tape: the graph of one sample's loss (input (1, 0), target 1)
+  /// with the article's names, values and gradients, laid out top to bottom.
+  public static func graphPicture(of loss: Variable<Double>) -> String { loss.graphviz() }
+
+  /// The README's loss curve: J per epoch of ``trainOR(_:epochs:progress:)``, on a log scale.
+  public static func lossPlot(_ losses: [Double]) -> LossPlot {
+    LossPlot(title: "tinhatben's OR gate: J per epoch, α = 2", losses: losses, logarithmic: true)
+  }
+
   /// Runs the article end to end and returns its claims.
   ///
   /// - Parameter output: Where the narrative goes.
@@ -195,7 +204,7 @@ public enum TinhatbenArticle {
           tape: fixed(trace.sumOverPaths, 12) + " (\(trace.paths.count) paths)",
           passed: trace.agreesWithTape() && Swift.abs(trace.sumOverPaths - hand) < 1e-15))
     }
-    let graph = loss.graphviz()
+    let graph = graphPicture(of: loss)
     var log = DerivationLog()
     log.add(checkBackpropagation(network, input: [1, 0], target: 1))
     rows += log.rows(
@@ -211,10 +220,7 @@ public enum TinhatbenArticle {
     output("\nTraining on the whole truth table, gradient descent with α = 2:")
     let losses = trainOR(network, epochs: 2000, progress: output.progress(epochs: 2000))
     for epoch in [0, 99, 499, 1999] { output("  epoch \(epoch + 1): J = \(fixed(losses[epoch], 6))") }
-    output.writeFiles(
-      "or-gate",
-      plot: LossPlot(title: "tinhatben's OR gate: J per epoch, α = 2", losses: losses, logarithmic: true),
-      graph: graph)
+    output.writeFiles("or-gate", plot: lossPlot(losses), graph: graph)
     let predictions = withoutGradients { network.forward(Variable(matrix(inputs))).ao }.value.scalars
     output("  a_o for 00, 01, 10, 11: \(predictions.map { fixed($0, 3) }.joined(separator: ", "))\n")
     rows.append(

@@ -1,4 +1,5 @@
 import Backprop
+import Foundation
 
 #if canImport(Glibc)
   import Glibc
@@ -57,9 +58,22 @@ public struct ExampleOutput: Sendable {
     self.filesDirectory = filesDirectory
   }
 
-  /// Standard output, with training progress, writing files to `Examples/Output`.
-  public static let standardOutput = ExampleOutput(showsProgress: true, filesDirectory: "Examples/Output") {
-    print($0)
+  /// Standard output, with training progress, writing files to `output/` in the current
+  /// directory (ignored by git).
+  public static let standardOutput = ExampleOutput.standardOutput(filesDirectory: "output")
+
+  /// Standard output, with training progress, writing files to `filesDirectory`.
+  public static func standardOutput(filesDirectory: String) -> ExampleOutput {
+    ExampleOutput(showsProgress: true, filesDirectory: filesDirectory) { print($0) }
+  }
+
+  /// Standard output, writing files where the command line's `--output DIR` says (`output/` by
+  /// default). `Scripts/update-pictures` runs `ORGate --output Examples/Pictures`.
+  public static func fromCommandLine(_ arguments: [String] = CommandLine.arguments) -> ExampleOutput {
+    guard let flag = arguments.firstIndex(of: "--output"), flag + 1 < arguments.count else {
+      return standardOutput
+    }
+    return standardOutput(filesDirectory: arguments[flag + 1])
   }
   /// Nowhere.
   public static let discard = ExampleOutput { _ in }
@@ -85,6 +99,7 @@ public struct ExampleOutput: Sendable {
       let base = directory + "/" + name
       try plot.write(to: base + "-loss.svg")
       let pictures = try Graphviz.write(graph, to: base + "-graph")
+      if let svg = pictures.first(where: { $0.hasSuffix(".svg") }) { try stamp(svg, source: graph) }
       let files = [base + "-loss.svg"] + pictures
       write(
         "Wrote " + files.joined(separator: ", ") + (pictures.count == 1 ? " (install Graphviz for SVG)" : ""))
@@ -92,6 +107,24 @@ public struct ExampleOutput: Sendable {
       write("Could not write the example's files: \(error)")
     }
   }
+}
+
+/// The comment that ties a rendered graph picture to its DOT source: an SVG that carries it was
+/// rendered from exactly that text. The test of the README's pictures compares it with the graph
+/// the code draws now.
+public func sourceStamp(of dot: String) -> String {
+  var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a, 64 bits
+  for byte in dot.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+  let hex = String(hash, radix: 16)
+  return "<!-- DOT source FNV-1a \(String(repeating: "0", count: 16 - hex.count) + hex) -->"
+}
+
+/// Adds ``sourceStamp(of:)`` after the XML declaration of the SVG file at `path`.
+func stamp(_ path: String, source dot: String) throws {
+  var svg = try String(contentsOfFile: path, encoding: .utf8)
+  let end = svg.range(of: "?>\n")?.upperBound ?? svg.startIndex
+  svg.insert(contentsOf: sourceStamp(of: dot) + "\n", at: end)
+  try svg.write(toFile: path, atomically: true, encoding: .utf8)
 }
 
 /// Creates `path` and its parents when they do not exist.

@@ -1,4 +1,4 @@
 // BrainsToBytes, "Deep Learning Basics (8)": `swift run -c release BrainsToBytes`.
 import ArticleExamples
 
-printTableAndExit(BrainsToBytesArticle.run())
+printTableAndExit(BrainsToBytesArticle.run(output: .fromCommandLine()))

@@ -6,8 +6,9 @@
 // row fails. Each article also has its own executable (BrainsToBytes, RohanLenny, ORGate).
 import ArticleExamples
 
-var rows = BrainsToBytesArticle.run()
-rows += RohanLennyArticle.run()
-rows += TinhatbenArticle.run()
+let output = ExampleOutput.fromCommandLine()  // files go to output/, or to --output DIR
+var rows = BrainsToBytesArticle.run(output: output)
+rows += RohanLennyArticle.run(output: output)
+rows += TinhatbenArticle.run(output: output)
 print("━━ Verification: the articles' hand derivations against the tape ━━\n")
 printTableAndExit(rows)

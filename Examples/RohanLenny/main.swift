@@ -1,4 +1,4 @@
 // Rohan & Lenny #1, "Backpropagation explained": `swift run -c release RohanLenny`.
 import ArticleExamples
 
-printTableAndExit(RohanLennyArticle.run())
+printTableAndExit(RohanLennyArticle.run(output: .fromCommandLine()))

@@ -2,7 +2,7 @@ import BackpropTensor
 
 extension Variable {
   /// The graph recorded behind this variable as Graphviz DOT text, one node per variable and
-  /// one per operation, with the data flowing left to right.
+  /// one per operation, with the data flowing from top to bottom (narrow enough for a page).
   ///
   /// Each variable's box shows its name (see ``named(_:)``; unnamed variables are `v<k>`), its
   /// shape, its value when it has at most `maxShownElements` elements, and its gradient.
@@ -38,7 +38,7 @@ extension Variable {
 
     var lines = [
       "digraph backprop {",
-      "  rankdir=LR;",
+      "  rankdir=TB;",
       "  node [fontname=\"Helvetica\", fontsize=11];",
       "  edge [color=\"#555555\"];",
     ]

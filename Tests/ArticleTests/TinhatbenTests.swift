@@ -1,6 +1,7 @@
 import ArticleExamples
 import Backprop
 import BackpropTestSupport
+import Foundation
 import Testing
 
 /// tinhatben, "Neural Networks and Backpropagation: Part One" — the OR gate.
@@ -97,5 +98,22 @@ struct TinhatbenTests {
     for row in rows {
       #expect(row.passed, "\(row.claim): hand \(row.hand), tape \(row.tape)\n\(row.details)")
     }
+  }
+
+  @Test("The README's pictures are current: Examples/Pictures is what the code draws now")
+  func picturesAreCurrent() throws {
+    let pictures = URL(filePath: #filePath).deletingLastPathComponent()
+      .appending(path: "../../Examples/Pictures").standardized
+    func committed(_ name: String) throws -> String {
+      try String(contentsOf: pictures.appending(path: name), encoding: .utf8)
+    }
+    let remedy = "the committed picture is stale: run Scripts/update-pictures"
+    let network = TinhatbenArticle.Network()
+    let graph = TinhatbenArticle.graphPicture(
+      of: TinhatbenArticle.namedLoss(network, input: [1, 0], target: 1))
+    #expect(try committed("or-gate-graph.dot") == graph, "\(remedy)")
+    #expect(try committed("or-gate-graph.svg").contains(sourceStamp(of: graph)), "\(remedy)")
+    let losses = TinhatbenArticle.trainOR(network, epochs: 2000, progress: nil)
+    #expect(try committed("or-gate-loss.svg") == TinhatbenArticle.lossPlot(losses).svg, "\(remedy)")
   }
 }
