@@ -9,6 +9,8 @@ import PackageDescription
 //   Backprop         — umbrella: `import Backprop` re-exports everything
 let package = Package(
   name: "Backprop",
+  // Synchronization's Atomic and Mutex (the thread pool) need these; Linux has no minimum.
+  platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
   products: [
     .library(name: "Backprop", targets: ["Backprop"])
   ],

@@ -1,5 +1,8 @@
 import BackpropTensor
-import Runtime
+
+#if canImport(Runtime)
+  import Runtime
+#endif
 
 /// An operation of the catalogue: its name and its vector-Jacobian product.
 ///
@@ -104,13 +107,42 @@ struct InputMask {
   subscript(index: Int) -> Bool { bits & (1 << UInt64(index)) != 0 }
 }
 
-/// The backtrace of the code that recorded an operation, kept in anomaly-detection mode.
+/// Where an operation was recorded, kept in anomaly-detection mode: a backtrace of the toolchain's
+/// `Runtime` module (Linux, macOS 26 and later), symbolicated only when an anomaly is reported.
 ///
 /// A class, so that ``Variable`` keeps a fixed layout: `Backtrace` is a resilient type whose
-/// size is known only at run time.
+/// size is known only at run time. Stored as `Any`, so that the library builds for platforms
+/// and deployment targets without the module; there the location is unknown.
 final class OperationOrigin {
-  let backtrace: Backtrace
-  init(_ backtrace: Backtrace) { self.backtrace = backtrace }
+  private let backtrace: Any
+
+  private init(_ backtrace: Any) { self.backtrace = backtrace }
+
+  /// The current backtrace, or `nil` where it cannot be captured.
+  static func capture() -> OperationOrigin? {
+    #if canImport(Runtime)
+      if #available(macOS 26, *) { return (try? Backtrace.capture()).map(OperationOrigin.init) }
+    #endif
+    return nil
+  }
+
+  /// The first source location in the backtrace that is outside the Backprop library itself.
+  var location: String {
+    #if canImport(Runtime)
+      if #available(macOS 26, *), let frames = (backtrace as? Backtrace)?.symbolicated()?.frames {
+        for frame in frames {
+          guard let location = frame.symbol?.sourceLocation else { continue }
+          // Debug builds record absolute paths, release builds paths relative to the package.
+          let path = "/" + location.path
+          if path.contains("/Sources/BackpropAutodiff/") || path.contains("/Sources/BackpropTensor/") {
+            continue
+          }
+          return "\(location.path):\(location.line)"
+        }
+      }
+    #endif
+    return "<unknown location>"
+  }
 }
 
 extension Variable {
@@ -146,7 +178,7 @@ extension Variable {
 /// a twentieth of recording an operation.
 @inline(never)
 func checkedOrigin<Scalar>(of name: String, value: Tensor<Scalar>) -> OperationOrigin? {
-  let origin = (try? Backtrace.capture()).map(OperationOrigin.init)
+  let origin = OperationOrigin.capture()
   if !value.isFinite {
     anomaly("forward of \(name) produced a non-finite value, shape \(value.shape)", origin)
   }
@@ -155,18 +187,5 @@ func checkedOrigin<Scalar>(of name: String, value: Tensor<Scalar>) -> OperationO
 
 /// Stops with an anomaly report naming where the offending operation was created.
 func anomaly(_ message: String, _ origin: OperationOrigin?) -> Never {
-  checkFailed("Anomaly: \(message); created at \(describe(origin))")
-}
-
-/// The first source location in a backtrace that is outside the Backprop library itself.
-func describe(_ origin: OperationOrigin?) -> String {
-  guard let frames = origin?.backtrace.symbolicated()?.frames else { return "<unknown location>" }
-  for frame in frames {
-    guard let location = frame.symbol?.sourceLocation else { continue }
-    // Debug builds record absolute paths, release builds paths relative to the package.
-    let path = "/" + location.path
-    if path.contains("/Sources/BackpropAutodiff/") || path.contains("/Sources/BackpropTensor/") { continue }
-    return "\(location.path):\(location.line)"
-  }
-  return "<unknown location>"
+  checkFailed("Anomaly: \(message); created at \(origin?.location ?? "<unknown location>")")
 }

@@ -62,7 +62,13 @@ public enum Graphviz {
   /// Runs a program found on the `PATH` with `arguments` (the first is its name), its output
   /// discarded, and returns its exit status.
   static func run(_ arguments: [String]) throws(OutputFileError) -> Int32 {
-    var actions = posix_spawn_file_actions_t()
+    #if canImport(Darwin)
+      var actions: posix_spawn_file_actions_t? = nil
+      let environment = _NSGetEnviron().pointee
+    #else
+      var actions = posix_spawn_file_actions_t()
+      let environment = environ
+    #endif
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
@@ -71,7 +77,7 @@ public enum Graphviz {
     argv.append(nil)
     defer { for pointer in argv { free(pointer) } }
     var pid = pid_t()
-    let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+    let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environment)
     guard spawned == 0 else {
       throw .io(path: arguments[0], reason: String(cString: strerror(spawned)))
     }

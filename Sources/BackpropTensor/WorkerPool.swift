@@ -71,17 +71,27 @@ private final class Worker: @unchecked Sendable {
   init() {
     pthread_mutex_init(mutex, nil)
     pthread_cond_init(condition, nil)
-    var thread = pthread_t()
+    // Darwin's pthread_t is an optional pointer and its start routine takes a non-optional
+    // context; glibc's pthread_t is an integer.
+    #if canImport(Darwin)
+      var thread: pthread_t? = nil
+    #else
+      var thread = pthread_t()
+    #endif
     let context = Unmanaged.passRetained(self).toOpaque()
     let status = pthread_create(
       &thread, nil,
       { context in
-        let worker = Unmanaged<Worker>.fromOpaque(context!).takeRetainedValue()
+        let worker = Unmanaged<Worker>.fromOpaque(nonNil(context)).takeRetainedValue()
         worker.loop()
         return nil
       }, context)
     check(status == 0, "WorkerPool: pthread_create failed with \(status)")
-    pthread_detach(thread)
+    #if canImport(Darwin)
+      pthread_detach(thread!)
+    #else
+      pthread_detach(thread)
+    #endif
   }
 
   func start(index: Int, _ body: @escaping @Sendable (Int) -> Void) {
@@ -141,3 +151,6 @@ private final class Worker: @unchecked Sendable {
     job?(index)
   }
 }
+
+/// The context of a thread's start routine, which is optional on some C libraries only.
+private func nonNil(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer { context! }
