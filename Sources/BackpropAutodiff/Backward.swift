@@ -225,6 +225,8 @@ extension Variable {
       !G.recordsOperations || recorded.supportsHigherOrder,
       "\(recorded.name): second and higher derivatives are not supported by this operation; "
         + "differentiate it with createGraph: false")
+    // The pullback reads the inputs' values and this one: none may have changed since recording.
+    if _slowPath(version != 0 || operands.versionSum() != recordedInputVersions) { reportChangedValue() }
     // Each input's slot on the tape (-1 when it needs no gradient), and its value, read through
     // unmanaged references: this variable holds its operands for the whole call.
     let slots = operands.mapUnmanaged { input in input._withUnsafeGuaranteedRef { $0.tapeIndex } }
@@ -264,5 +266,22 @@ extension Variable {
       }
       send(slots[i], consume gradient)
     }
+  }
+}
+
+extension Variable {
+  /// Stops the backward pass through this variable's operation, whose input values (or its own)
+  /// were changed after the operation was recorded: its gradient would be computed from values
+  /// the forward pass never used.
+  @inline(never)
+  fileprivate func reportChangedValue() -> Never {
+    let inputs = operands.enumerated().map { position, input in input.name ?? "input \(position)" }
+    let what =
+      version != 0
+      ? "its result\(name.map { " " + $0 } ?? "")" : "one of its inputs (\(inputs.joined(separator: ", ")))"
+    checkFailed(
+      "backward(): \(what) was changed after \(recorded.name) was recorded, and its gradient would use "
+        + "the new value. Build the graph again after changing a value (optimisers update parameters "
+        + "after backward(), and the next forward pass records a new graph).")
   }
 }

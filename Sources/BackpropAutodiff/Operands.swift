@@ -196,3 +196,17 @@ extension Operands where Element: AnyObject {
     }
   }
 }
+
+extension Operands {
+  /// The sum of the operands' ``Variable/version``s (wrapping), read unmanaged.
+  @inline(__always)
+  func versionSum<Scalar>() -> UInt32 where Element == Variable<Scalar> {
+    let (first, second) = unmanagedPair()
+    if let first {
+      let firstVersion = first._withUnsafeGuaranteedRef { $0.version }
+      return firstVersion &+ (second?._withUnsafeGuaranteedRef { $0.version } ?? 0)
+    }
+    guard case .many(let elements) = storage else { return 0 }
+    return elements.reduce(0) { $0 &+ $1.version }
+  }
+}

@@ -30,7 +30,13 @@ public final class Variable<Scalar: TensorScalar> {
   /// Accesses are not checked for exclusivity at run time (a variable belongs to one thread, see
   /// below): every operation reads the values of its operands, and the check cost about 5% of a
   /// scalar graph.
-  @exclusivity(unchecked) public var value: Tensor<Scalar>
+  ///
+  /// Every assignment or in-place change counts in ``version``, and the backward pass stops with
+  /// a message when a value it is about to read changed after it was recorded.
+  @exclusivity(unchecked) public var value: Tensor<Scalar> {
+    // No `oldValue`: an in-place change (`value += x`) then still happens in place.
+    didSet { version &+= 1 }
+  }
 
   /// The gradient accumulated by ``backward(createGraph:)`` for a leaf with `requiresGrad`, else `nil`.
   ///
@@ -62,6 +68,12 @@ public final class Variable<Scalar: TensorScalar> {
   /// two calls through its value witnesses, on every node the backward pass visits.
   let hasOperation: Bool
 
+  /// How many times ``value`` has been assigned or changed in place since the variable was made,
+  /// PyTorch's version counter. With ``recordedInputVersions`` it detects a value changed between
+  /// recording an operation and differentiating through it (the pullback would read the new
+  /// value). 32 bits, beside the flags, so that it takes no room of its own.
+  @exclusivity(unchecked) var version: UInt32 = 0
+
   /// The operation that produced this variable; a placeholder (``NoOperation``) for a leaf.
   ///
   /// Not optional, so that the backward pass calls the pullback where it is stored: unwrapping an
@@ -84,6 +96,10 @@ public final class Variable<Scalar: TensorScalar> {
   /// Stored, not `operands.isEmpty`: the deinitialiser runs unspecialised, and switching over the
   /// generic `Operands` there looked up its metadata for every node that died.
   @exclusivity(unchecked) var operandsTaken = false
+
+  /// The sum of the inputs' ``version``s when the operation was recorded (wrapping; versions only
+  /// grow, so any change since shows as a different sum).
+  let recordedInputVersions: UInt32
 
   /// Where the operation was recorded; kept only in anomaly-detection mode.
   var origin: OperationOrigin? { annotations?.origin }
@@ -122,6 +138,7 @@ public final class Variable<Scalar: TensorScalar> {
     self.recorded = NoOperation()
     self.tensorPullback = nil
     self.operands = Operands()
+    self.recordedInputVersions = 0
     if name != nil || counter != nil {
       self.annotations = Annotations(name: name, origin: nil, counter: counter)
     }
@@ -138,6 +155,7 @@ public final class Variable<Scalar: TensorScalar> {
     self.hasOperation = true
     self.recorded = operation
     self.tensorPullback = tensorPullback
+    self.recordedInputVersions = inputs.versionSum()
     self.operands = inputs
     if origin != nil || counter != nil {
       self.annotations = Annotations(name: nil, origin: origin, counter: counter)

@@ -132,4 +132,41 @@ struct BackwardTests {
     let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
     #expect(message.contains("matmul: shapes [2, 3] and [4, 2] do not multiply"))
   }
+
+  @Test("A value reassigned between recording and backward() stops, naming the operation")
+  func reassignedValue() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let w = Variable(Tensor<Double>([[1, 2], [3, 4]]), requiresGrad: true, name: "W")
+      let x = Variable(Tensor<Double>([[1, 1]]), name: "x")
+      let loss = matmul(x, w).sum()
+      w.value = Tensor(zeros: [2, 2])  // the pullback of matmul would read the new W
+      loss.backward()
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("one of its inputs (x, W) was changed after matmul was recorded"))
+  }
+
+  @Test("An in-place change of a recorded result is detected too")
+  func changedInPlace() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let x = Variable(Tensor<Double>([1, 2]), requiresGrad: true)
+      let y = sigmoid(x).named("y")
+      y.value += Tensor([1, 1])  // sigmoid's pullback reads y
+      y.sum().backward()
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("its result y was changed after sigmoid was recorded"))
+  }
+
+  @Test("Changing values after backward() and recording again is the normal training loop")
+  func changeAfterBackward() {
+    let w = Variable(Tensor<Double>([2]), requiresGrad: true)
+    for _ in 0..<3 {
+      let loss = (w * w).sum()
+      loss.backward()
+      w.value -= 0.1 * w.grad!
+      w.zeroGrad()
+    }
+    #expect(abs(w.value.scalars[0] - 2 * 0.8 * 0.8 * 0.8) < 1e-12)
+  }
 }
