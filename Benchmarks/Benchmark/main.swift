@@ -236,7 +236,7 @@ if options.json {
     "Backprop benchmark — medians of \(options.runs) runs, release build, \(options.threads) thread"
       + (options.threads == 1 ? "" : "s")
       + ", matrix kernels \(ParallelExecution.matrixKernelInstructionSet)"
-      + ", large buffers \(MemoryPolicy.keepsLargeBuffers ? "kept (glibc mallopt)" : "system allocator policy")\n"
+      + ", large buffers \(MallocThresholds.areRaised ? "kept (glibc mallopt)" : "system allocator policy")\n"
   )
   for result in results {
     let name = result.name.padding(toLength: 24)

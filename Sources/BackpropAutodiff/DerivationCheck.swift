@@ -175,7 +175,7 @@ public func checkDerivation<Scalar>(
   _ claims: [HandGradient<Scalar>], absoluteTolerance: Scalar = 1e-5, relativeTolerance: Scalar = 1e-3,
   epsilon: Scalar? = nil, loss: (DerivationProbe<Scalar>) -> Variable<Scalar>
 ) -> DerivationReport<Scalar> {
-  let epsilon = epsilon ?? (Scalar.ulpOfOne < 1e-10 ? 1e-6 : 1e-3)
+  let epsilon = epsilon ?? defaultFiniteDifferenceStep()
   let probe = DerivationProbe<Scalar>(offsets: .init())
   let output = loss(probe)
   check(
@@ -208,13 +208,9 @@ public func checkDerivation<Scalar>(
   var elements: [DerivationReport<Scalar>.Element] = []
   for (claim, (variable, tapeGradient)) in zip(claims, zip(targets, tape)) {
     for j in 0..<claim.value.scalarCount {
-      let original = variable.value[scalarAt: j]
-      variable.value[scalarAt: j] = original + epsilon
-      let plus = evaluate()
-      variable.value[scalarAt: j] = original - epsilon
-      let minus = evaluate()
-      variable.value[scalarAt: j] = original
-      let numeric = (plus - minus) / (2 * epsilon)
+      let numeric = centralDifference(
+        at: variable.value[scalarAt: j], epsilon: epsilon, set: { variable.value[scalarAt: j] = $0 },
+        evaluate: evaluate)
       let hand = claim.value[scalarAt: j]
       let fromTape = tapeGradient[scalarAt: j]
       elements.append(

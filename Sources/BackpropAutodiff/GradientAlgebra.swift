@@ -38,8 +38,6 @@ protocol GradientAlgebra<Scalar> {
   /// `true` when arithmetic in this algebra is recorded on the tape (`Variable`), so a backward
   /// pass run in it can be differentiated again.
   static var recordsOperations: Bool { get }
-  /// Wraps a tensor (a seed) as a constant.
-  static func constant(_ tensor: Tensor<Scalar>) -> Self
   /// The tensor value.
   var tensor: Tensor<Scalar> { get }
   /// As a variable: a new constant for a tensor, the variable itself for a variable.
@@ -63,7 +61,6 @@ extension Tensor: GradientAlgebra {
   func raised(to exponent: Scalar) -> Tensor { pow(exponent) }
   static func backwardInput(_ variable: Variable<Scalar>) -> Tensor { variable.value }
   static var recordsOperations: Bool { false }
-  static func constant(_ tensor: Tensor) -> Tensor { tensor }
   var tensor: Tensor { self }
   var variable: Variable<Scalar> { Variable(self) }
 }
@@ -86,7 +83,6 @@ extension Variable: GradientAlgebra {
   func raised(to exponent: Scalar) -> Variable { pow(self, exponent) }
   static func backwardInput(_ variable: Variable) -> Variable { variable }
   static var recordsOperations: Bool { true }
-  static func constant(_ tensor: Tensor<Scalar>) -> Variable { Variable(tensor) }
   var tensor: Tensor<Scalar> { value }
   var variable: Variable { self }
 }

@@ -108,7 +108,7 @@ public func checkSecondOrderGradients<Scalar>(
   at inputs: [Tensor<Scalar>], epsilon: Scalar? = nil, absoluteTolerance: Scalar = 1e-5,
   relativeTolerance: Scalar = 1e-3, seed: UInt64 = 0, _ function: ([Variable<Scalar>]) -> Variable<Scalar>
 ) -> GradientCheckReport<Scalar> {
-  let epsilon = epsilon ?? (Scalar.ulpOfOne < 1e-10 ? 1e-6 : 1e-3)
+  let epsilon = epsilon ?? defaultFiniteDifferenceStep()
   var generator = SeededRandomNumberGenerator(seed: seed)
   let outputShape = withoutGradients { function(inputs.map { Variable($0) }).shape }
   let v = Tensor<Scalar>(randomUniform: outputShape, lowerBound: -1, upperBound: 1, using: &generator)

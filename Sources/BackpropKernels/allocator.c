@@ -1,5 +1,5 @@
 // The C library allocator's policy for large buffers, which Swift cannot set on its own.
-// Why Backprop sets it, what it costs and how to opt out: MemoryPolicy.swift in BackpropTensor.
+// Why Backprop sets it, what it costs and how to opt out: MallocThresholds.swift in BackpropTensor.
 
 #include "BackpropKernels.h"
 

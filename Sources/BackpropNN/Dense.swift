@@ -66,8 +66,8 @@ public final class Dense<Scalar: TensorScalar>: Layer, CustomStringConvertible {
     self.name = name
   }
 
-  /// A layer with weights drawn from the system's random source (not reproducible; pass
-  /// `using:` a seeded generator for that).
+  /// A layer with weights drawn from a generator seeded by the system's random source (not
+  /// reproducible; pass `using:` a seeded generator for that).
   ///
   /// - Parameters:
   ///   - inputSize: Features in.
@@ -80,7 +80,10 @@ public final class Dense<Scalar: TensorScalar>: Layer, CustomStringConvertible {
     inputSize: Int, outputSize: Int, activation: Activation<Scalar> = .identity,
     weightInitializer: Initializer? = nil, name: String? = nil
   ) {
-    var generator = SystemRandomNumberGenerator()
+    // A seeded generator with a seed from the system, not `SystemRandomNumberGenerator` itself:
+    // passing a stack-allocated `SystemRandomNumberGenerator` inout is miscompiled under
+    // ThreadSanitizer (swiftlang/swift#66099) and crashed `swift test --sanitize=thread`.
+    var generator = SeededRandomNumberGenerator(seed: .random(in: .min ... .max))
     self.init(
       inputSize: inputSize, outputSize: outputSize, activation: activation,
       weightInitializer: weightInitializer, name: name, using: &generator)

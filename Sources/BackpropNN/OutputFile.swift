@@ -40,8 +40,8 @@ func writeFileAtomically(
   _ bytes: [UInt8], to path: String, simulatedCrashAfter: Int? = nil
 ) throws(OutputFileError) {
   let directory = directoryName(of: path)
-  var suffix = SystemRandomNumberGenerator()
-  let temporary = "\(directory)/.\(baseName(of: path)).tmp-\(String(suffix.next(), radix: 16))"
+  let suffix = String(UInt64.random(in: .min ... .max), radix: 16)
+  let temporary = "\(directory)/.\(baseName(of: path)).tmp-\(suffix)"
 
   let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
   guard descriptor >= 0 else { throw fileError(temporary) }

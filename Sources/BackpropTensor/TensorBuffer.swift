@@ -19,7 +19,7 @@ final class TensorBuffer<Scalar: TensorScalar>: ManagedBuffer<TensorBufferHeader
     buffer.withUnsafeMutablePointerToElements {
       initialize(UnsafeMutableBufferPointer(start: $0, count: count))
     }
-    if count >= MemoryPolicy.largeTensorScalarCount { MemoryPolicy.noteLargeTensor() }
+    if count >= MallocThresholds.largeTensorScalarCount { MallocThresholds.noteLargeTensor() }
     return buffer
   }
 

@@ -98,8 +98,7 @@ struct ScratchDirectory {
   let path: String
 
   init() {
-    var generator = SystemRandomNumberGenerator()
-    path = "/tmp/backprop-checkpoint-tests-\(String(generator.next(), radix: 16))"
+    path = "/tmp/backprop-checkpoint-tests-\(String(UInt64.random(in: .min ... .max), radix: 16))"
     #expect(mkdirTest(path))
   }
 

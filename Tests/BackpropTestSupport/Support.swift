@@ -1,5 +1,11 @@
 import Backprop
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// `true` when every element satisfies |a − b| ≤ atol + rtol·|b| and the shapes are equal.
 public func isClose<Scalar: TensorScalar>(
   _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, absoluteTolerance: Scalar = 1e-9, relativeTolerance: Scalar = 1e-9
@@ -38,4 +44,10 @@ public func converted<From: TensorScalar, To: TensorScalar>(_ t: Tensor<From>, t
   -> Tensor<To>
 {
   try! Tensor<To>(shape: t.shape, scalars: t.scalars.map { To(Double($0)) })
+}
+
+/// `true` when the process runs under AddressSanitizer or ThreadSanitizer (`swift test
+/// --sanitize=…`), whose allocators replace the C library's: tests of allocator settings skip.
+public let runsUnderSanitizer: Bool = [String](["__asan_init", "__tsan_init"]).contains { name in
+  dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) != nil  // RTLD_DEFAULT
 }

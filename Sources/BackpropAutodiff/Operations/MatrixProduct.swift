@@ -37,23 +37,21 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
+    // For C = op(A)·op(B): ∂L/∂op(A) = G·op(B)ᵀ and ∂L/∂op(B) = op(A)ᵀ·G. A transposed operand
+    // gets the transpose of its gradient: ∂L/∂A = (G·op(B)ᵀ)ᵀ = op(B)·Gᵀ, ∂L/∂B = Gᵀ·op(A).
     let (a, b) = (inputs[0], inputs[1])
-    let da: G?
-    let db: G?
-    switch (transposeA, transposeB) {
-    case (false, false):
-      da = needed[0] ? G.matrixProduct(g, b, transposeA: false, transposeB: true, shapedLike: a) : nil
-      db = needed[1] ? G.matrixProduct(a, g, transposeA: true, transposeB: false, shapedLike: b) : nil
-    case (false, true):
-      da = needed[0] ? G.matrixProduct(g, b, transposeA: false, transposeB: false, shapedLike: a) : nil
-      db = needed[1] ? G.matrixProduct(g, a, transposeA: true, transposeB: false, shapedLike: b) : nil
-    case (true, false):
-      da = needed[0] ? G.matrixProduct(b, g, transposeA: false, transposeB: true, shapedLike: a) : nil
-      db = needed[1] ? G.matrixProduct(a, g, transposeA: false, transposeB: false, shapedLike: b) : nil
-    case (true, true):
-      da = needed[0] ? G.matrixProduct(b, g, transposeA: true, transposeB: true, shapedLike: a) : nil
-      db = needed[1] ? G.matrixProduct(g, a, transposeA: true, transposeB: true, shapedLike: b) : nil
-    }
+    let da =
+      !needed[0]
+      ? nil
+      : transposeA
+        ? G.matrixProduct(b, g, transposeA: transposeB, transposeB: true, shapedLike: a)
+        : G.matrixProduct(g, b, transposeA: false, transposeB: !transposeB, shapedLike: a)
+    let db =
+      !needed[1]
+      ? nil
+      : transposeB
+        ? G.matrixProduct(g, a, transposeA: true, transposeB: transposeA, shapedLike: b)
+        : G.matrixProduct(a, g, transposeA: !transposeA, transposeB: false, shapedLike: b)
     return Operands(da, db)
   }
 

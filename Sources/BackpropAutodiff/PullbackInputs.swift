@@ -1,0 +1,32 @@
+/// The inputs of a recorded operation as its pullback reads them: `inputs[i]` is input `i` in the
+/// pullback's algebra (its tensor for first-order gradients, the variable itself for higher
+/// orders).
+///
+/// Read on demand from the operation's result, which holds its inputs for as long as the
+/// pullback runs. A list of the inputs' tensors, made before each call, copied every tensor (a
+/// retain and a release of its buffer) and then the list again for each `inputs[i]`.
+struct PullbackInputs<G: GradientAlgebra> {
+  /// The variable whose operation's inputs these are; the caller keeps it alive.
+  private let result: Unmanaged<Variable<G.Scalar>>
+
+  /// The inputs of the operation that produced `result`, which the caller keeps alive.
+  init(of result: Unmanaged<Variable<G.Scalar>>) { self.result = result }
+
+  /// Input `position`, in the pullback's algebra.
+  @inline(__always)
+  subscript(position: Int) -> G {
+    result._withUnsafeGuaranteedRef { result in
+      let (first, second) = result.operands.unmanagedPair()
+      guard let first else { return G.backwardInput(result.operands[position]) }
+      let input = position == 0 ? first : second
+      guard let input else { preconditionFailure("PullbackInputs: index \(position) out of range") }
+      return input._withUnsafeGuaranteedRef(G.backwardInput)
+    }
+  }
+}
+
+/// Which inputs of an operation need a gradient.
+struct InputMask {
+  var bits: UInt64 = 0
+  subscript(index: Int) -> Bool { bits & (1 << UInt64(index)) != 0 }
+}

@@ -1,0 +1,41 @@
+import BackpropTensor
+
+extension Variable {
+  /// Records `operation` applied to `inputs` with result `value`, or returns a constant when no
+  /// input requires a gradient or recording is switched off (``withoutGradients(_:)``).
+  ///
+  /// Generic over the operation, so that each operation's call site gets its own specialisation,
+  /// in which the first-order pullback closure (``TensorPullback``) is formed.
+  static func record<Operation: DifferentiableOperation>(
+    _ operation: Operation, _ inputs: consuming Operands<Variable>, value: consuming Tensor<Scalar>
+  ) -> Variable where Operation.Scalar == Scalar {
+    let mode = GradientMode.current
+    let origin = mode.detectsAnomalies ? checkedOrigin(of: operation.name, value: value) : nil
+    // A closure, not the key path `\.requiresGrad`: in generic code a key path is instantiated at
+    // run time on every call, which cost a fifth of a scalar graph.
+    guard mode.isRecording,
+      inputs.containsUnmanaged(where: { $0._withUnsafeGuaranteedRef { $0.requiresGrad } })
+    else {
+      return Variable(value: consume value, isParameter: false, counter: mode.counter)
+    }
+    return Variable(
+      value: consume value, operation: operation, tensorPullback: operation.tensorPullback,
+      inputs: consume inputs,
+      origin: origin, counter: mode.counter)
+  }
+}
+
+/// Where an operation is being recorded, in anomaly-detection mode; stops with an anomaly report
+/// if its forward value is not finite.
+///
+/// Out of line: `Backtrace` is resilient, and a caller that holds one on its stack looks up its
+/// metadata (and that of its parts) on every call, whether it captures a backtrace or not — about
+/// a twentieth of recording an operation.
+@inline(never)
+func checkedOrigin<Scalar>(of name: String, value: Tensor<Scalar>) -> OperationOrigin? {
+  let origin = OperationOrigin.capture()
+  if !value.isFinite {
+    anomaly("forward of \(name) produced a non-finite value, shape \(value.shape)", origin)
+  }
+  return origin
+}
