@@ -206,20 +206,33 @@ public final class Variable<Scalar: TensorScalar> {
   @inlinable
   public func zeroGrad() { grad = nil }
 
-  /// Adds `factor · grad` to ``value`` in place, if there is a gradient: the update of gradient
-  /// descent.
+  /// Calls `update` with the index, value and gradient of every variable in `parameters` that has
+  /// a gradient, in order: the loop of an optimiser's `step()`.
   ///
-  /// For optimisers' inlinable `step()`: accesses written here keep this module's
-  /// `@exclusivity(unchecked)`, where the same accesses inlined from another module were checked
-  /// at run time.
+  /// The parameters are borrowed, not retained (the array keeps them alive), and each gradient
+  /// is moved out for the update and back rather than copied (a copy retained and released its
+  /// buffer). Inlinable, so that the optimiser's update is specialised and inlined in the caller,
+  /// while the accesses to `value` and `grad`, written in this module, keep
+  /// `@exclusivity(unchecked)` (an update inlined from another module was checked at run time).
   ///
-  /// The gradient is moved out for the update and back, not copied: a copy retained and
-  /// released its buffer.
+  /// - Parameters:
+  ///   - parameters: The variables to update.
+  ///   - update: Changes `value` in place from `gradient`; `index` is the position in
+  ///     `parameters`, for per-parameter optimiser state.
   @inlinable
-  package func addGradient(scaledBy factor: Scalar) {
-    guard let gradient = grad.take() else { return }
-    value.addProduct(factor, gradient)
-    grad = consume gradient
+  package static func updateEach(
+    _ parameters: [Variable],
+    _ update: (_ index: Int, _ value: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) -> Void
+  ) {
+    parameters.withUnsafeBufferPointer { parameters in
+      for index in parameters.indices {
+        Unmanaged.passUnretained(parameters[index])._withUnsafeGuaranteedRef { parameter in
+          guard let gradient = parameter.grad.take() else { return }
+          update(index, &parameter.value, gradient)
+          parameter.grad = consume gradient
+        }
+      }
+    }
   }
 
   /// A new constant leaf with the same value: gradients do not flow through it.

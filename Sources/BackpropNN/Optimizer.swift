@@ -89,13 +89,7 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
   public func step() {
     // Read once: every read of a class's variable is checked for exclusivity at run time.
     let factor = -learningRate
-    // Unmanaged references: the array keeps the parameters alive, and iterating it retained and
-    // released each one.
-    parameters.withUnsafeBufferPointer { parameters in
-      for parameter in parameters {
-        Unmanaged.passUnretained(parameter)._withUnsafeGuaranteedRef { $0.addGradient(scaledBy: factor) }
-      }
-    }
+    Variable.updateEach(parameters) { _, value, gradient in value.addProduct(factor, gradient) }
   }
 
   /// SGD keeps nothing between steps: an empty state of kind `"SGD"`.
@@ -129,10 +123,10 @@ public final class Momentum<Scalar: TensorScalar>: Optimizer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func step() {
-    for (i, parameter) in parameters.enumerated() {
-      guard let grad = parameter.grad else { continue }
-      velocities[i] = velocities[i] * momentum - grad * learningRate
-      parameter.value += velocities[i]
+    let (learningRate, momentum) = (learningRate, momentum)
+    Variable.updateEach(parameters) { i, value, gradient in
+      velocities[i] = velocities[i] * momentum - gradient * learningRate
+      value += velocities[i]
     }
   }
 
@@ -194,13 +188,13 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
     stepCount += 1
     let correction1 = 1 - Scalar.pow(beta1, Scalar(stepCount))
     let correction2 = 1 - Scalar.pow(beta2, Scalar(stepCount))
-    for (i, parameter) in parameters.enumerated() {
-      guard let grad = parameter.grad else { continue }
-      firstMoments[i] = firstMoments[i] * beta1 + grad * (1 - beta1)
-      secondMoments[i] = secondMoments[i] * beta2 + grad * grad * (1 - beta2)
+    let (learningRate, beta1, beta2, epsilon) = (learningRate, beta1, beta2, epsilon)
+    Variable.updateEach(parameters) { i, value, gradient in
+      firstMoments[i] = firstMoments[i] * beta1 + gradient * (1 - beta1)
+      secondMoments[i] = secondMoments[i] * beta2 + gradient * gradient * (1 - beta2)
       let mHat = firstMoments[i] / correction1
       let vHat = secondMoments[i] / correction2
-      parameter.value -= mHat * learningRate / (vHat.squareRoot() + epsilon)
+      value -= mHat * learningRate / (vHat.squareRoot() + epsilon)
     }
   }
 

@@ -1,6 +1,9 @@
 import Backprop
 import BackpropTestSupport
+import Foundation
 import Testing
+
+@testable import BackpropAutodiff
 
 /// One row of the operation catalogue.
 struct CatalogueRow<Scalar: TensorScalar> {
@@ -179,6 +182,63 @@ struct OperationCatalogueTests {
         }
       }
     }
+  }
+}
+
+@Suite("Operation catalogue completeness")
+struct CatalogueCompletenessTests {
+  /// Every operation type declared in the library's sources (`struct Name<…>: DifferentiableOperation`),
+  /// read from the files themselves, so that a new operation cannot be forgotten.
+  static func declaredOperationTypes() throws -> Set<String> {
+    let sources = URL(filePath: #filePath).deletingLastPathComponent()
+      .appending(path: "../../Sources").standardized
+    let declaration = try Regex(#"struct\s+(\w+)\s*<[^>]*>\s*:\s*DifferentiableOperation"#)
+    var names: Set<String> = []
+    let files = try #require(FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil))
+    for case let file as URL in files where file.pathExtension == "swift" {
+      for match in try String(contentsOf: file, encoding: .utf8).matches(of: declaration) {
+        names.insert(String(match.output[1].substring ?? ""))
+      }
+    }
+    names.remove("NoOperation")  // a leaf's placeholder
+    return names
+  }
+
+  /// The operation types the catalogue's rows record: in their results' graphs and in the graphs
+  /// of their recorded backward passes (operations that pullbacks use).
+  static func exercisedOperationTypes() -> Set<String> {
+    var names: Set<String> = []
+    func collect(_ root: Variable<Double>) {
+      for node in root.graphNodes() {
+        if let operation = node.operation {
+          names.insert(String(String(describing: type(of: operation)).prefix { $0 != "<" }))
+        }
+      }
+    }
+    for row in catalogue(Double.self) {
+      for shapeSet in shapes(for: row.arity, name: row.name) {
+        var rng = SeededRandomNumberGenerator(seed: 3)
+        let inputs = shapeSet.map {
+          Variable(
+            randomTensor($0, in: row.range, awayFromZeroBy: row.margin, using: &rng) as Tensor<Double>,
+            requiresGrad: true)
+        }
+        let loss = row.apply(inputs).sum()
+        collect(loss)
+        for gradient in gradients(of: loss, withRespectTo: inputs, createGraph: true) { collect(gradient) }
+      }
+    }
+    return names
+  }
+
+  @Test("Every operation type in the sources has a catalogue row that records it")
+  func everyOperationIsCatalogued() throws {
+    let declared = try Self.declaredOperationTypes()
+    #expect(declared.count >= 20, "the scan of Sources/ found only \(declared.sorted())")
+    let missing = declared.subtracting(Self.exercisedOperationTypes())
+    #expect(
+      missing.isEmpty,
+      "operation types without a catalogue row (add one to catalogue(_:)): \(missing.sorted())")
   }
 }
 
