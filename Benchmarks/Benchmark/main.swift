@@ -164,10 +164,9 @@ func gemm<Scalar: TensorScalar>(_: Scalar.Type, size: Int, runs: Int) -> Result 
 
 /// Resident memory in kB (`VmRSS`), or 0 where /proc is unavailable.
 ///
-/// Parsed as ASCII bytes: the first version used `Character.isNumber`, whose first call maps
-/// pages of the standard library's Unicode tables into memory, so the probe itself added
-/// 0.45 MiB between its first reading (step 1,000) and its second — the whole 3% "growth" that
-/// issue 5 was chasing.
+/// Parsed as ASCII bytes: the first call of `Character.isNumber` maps pages of the standard
+/// library's Unicode tables into memory, so a probe that used it would itself add about half a
+/// MiB between its first reading (step 1,000) and its second.
 func residentKilobytes() -> Int {
   guard let file = fopen("/proc/self/status", "r") else { return 0 }
   defer { fclose(file) }

@@ -40,8 +40,8 @@ extension DifferentiableOperation {
   var label: String { name }
   func derivativeFormula(_ term: DerivativeTerm) -> String? { nil }
   /// For an operation without stored properties the closure has no context to allocate. One
-  /// with properties (a sum's kept shape) may cost a small context, which measured no slower
-  /// than the generic entry point's metadata look-up.
+  /// with properties (a sum's kept shape) may cost a small context, which is no slower than the
+  /// generic entry point's metadata look-up.
   var tensorPullback: TensorPullback<Scalar> {
     { upstream, inputs, output, needed in
       pullback(upstream, inputs: inputs, output: output, needed: needed)
@@ -64,7 +64,7 @@ struct NoOperation<Scalar: TensorScalar>: DifferentiableOperation {
 ///
 /// Calling the generic `pullback` through the existential goes through a witness thunk into
 /// the generic entry point, which looks up `Tensor<Scalar>`'s metadata at run time to choose its
-/// specialisation: about 5% of a scalar graph. This closure calls the specialised code directly.
+/// specialisation. This closure calls the specialised code directly.
 typealias TensorPullback<Scalar: TensorScalar> = (
   _ upstream: Tensor<Scalar>, _ inputs: PullbackInputs<Tensor<Scalar>>, _ output: Tensor<Scalar>,
   _ needed: InputMask

@@ -11,8 +11,7 @@ struct GradientMode: Sendable {
   /// The settings of the current task.
   ///
   /// Every recorded operation asks for them. While no scope that changes them exists anywhere,
-  /// they are the defaults, and one atomic load says so: the task-local look-up cost about
-  /// 15 ns per operation.
+  /// they are the defaults, and one atomic load says so instead of a task-local look-up.
   static var current: GradientMode {
     Scope.live.load(ordering: .relaxed) == 0 ? GradientMode() : (scope?.mode ?? GradientMode())
   }

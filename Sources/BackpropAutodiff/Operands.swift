@@ -4,9 +4,8 @@
 /// `Operands` of one or two elements never touches the heap; only more operands (none in the
 /// built-in catalogue) use an array. Pullbacks still read like array code, `inputs[1]`, and
 /// make their result with `Operands(g * inputs[1], nil)`: an array literal works too, but builds
-/// an array first and copies out of it. On the tape a node with an
-/// `Array` for its inputs, another for the backward inputs and a third for the returned
-/// gradients cost three heap allocations per operation, a fifth of a scalar operation's time.
+/// an array first and copies out of it. Arrays for a node's inputs and for the gradients its
+/// pullback returns would cost heap allocations on every operation.
 struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
   fileprivate enum Storage {
     case none
@@ -85,7 +84,7 @@ extension Operands {
   /// without the copy (for a tensor, a retain and later a release of its buffer) that reading it
   /// leaves behind.
   ///
-  /// Indexing both lists in a loop switched over each list's case for every element and copied
+  /// Indexing both lists in a loop would switch over each list's case for every element and copy
   /// the elements it returned.
   /// - Precondition: `other` has as many elements.
   @inline(__always)
@@ -116,7 +115,7 @@ extension Operands where Element: AnyObject {
   /// retain this held (balance it with `takeRetainedValue()`), and leaves none here.
   ///
   /// Ownership moves without touching reference counts. Copying each operand out of its case
-  /// and then destroying the case, as a plain move does, cost a retain and a release per operand
+  /// and then destroying the case, as a plain move does, costs a retain and a release per operand
   /// of every node a dying graph frees.
   @inline(__always)
   mutating func moveAll(retainedInto list: inout ScratchList<Unmanaged<Element>>) {
@@ -160,7 +159,7 @@ extension Operands where Element: AnyObject {
   }
 
   /// `true` when `predicate` holds for some operand, each handed to it as an unmanaged reference
-  /// (`contains(where:)` retained and released every operand it looked at).
+  /// (`contains(where:)` retains and releases every operand it looks at).
   @inline(__always)
   func containsUnmanaged(where predicate: (Unmanaged<Element>) -> Bool) -> Bool {
     let (first, second) = unmanagedPair()

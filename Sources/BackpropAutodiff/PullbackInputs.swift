@@ -3,8 +3,8 @@
 /// orders).
 ///
 /// Read on demand from the operation's result, which holds its inputs for as long as the
-/// pullback runs. A list of the inputs' tensors, made before each call, copied every tensor (a
-/// retain and a release of its buffer) and then the list again for each `inputs[i]`.
+/// pullback runs. A list of the inputs' tensors, made before each call, would copy every tensor
+/// (a retain and a release of its buffer) and then the list again for each `inputs[i]`.
 struct PullbackInputs<G: GradientAlgebra> {
   /// The variable whose operation's inputs these are; the caller keeps it alive.
   private let result: Unmanaged<Variable<G.Scalar>>

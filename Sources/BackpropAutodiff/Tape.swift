@@ -18,7 +18,7 @@ enum Tape {
   /// its index in `tapeIndex`.
   ///
   /// The references are unmanaged: every one of them is reachable from `root`, which the caller
-  /// keeps alive, and a strong array cost a retain and a release per node. The order and the
+  /// keeps alive, and a strong array would cost a retain and a release per node. The order and the
   /// walk's stack live in temporary allocations (on the stack for a small graph, see
   /// ``ScratchList``).
   static func withOrder<Scalar, R>(
@@ -97,7 +97,7 @@ enum Tape {
     let detectsAnomalies = GradientMode.current.detectsAnomalies
 
     // One gradient slot per node, indexed by tape index, in a temporary allocation: on the stack
-    // for a small graph. An array cost an allocation and a run-time look-up of its generic type.
+    // for a small graph. An array would cost an allocation and a run-time look-up of its generic type.
     withUnsafeTemporaryAllocation(of: G?.self, capacity: order.count) { slots in
       slots.initialize(repeating: nil)
       defer { slots.deinitialize() }
@@ -107,7 +107,7 @@ enum Tape {
         index -= 1
         guard let upstream = slots[index].take() else { continue }  // released as soon as used
         // Borrowed, not `takeUnretainedValue()`: a strong copy of the node (which `root` keeps
-        // alive) cost a retain and a release around each call below.
+        // alive) would cost a retain and a release around each call below.
         order[index]._withUnsafeGuaranteedRef { node in
           if !targets.isEmpty && isTarget[index] {
             for (t, target) in targets.enumerated() where target === node { found[t] = upstream }
@@ -162,17 +162,17 @@ extension Variable {
         upstream, inputs: PullbackInputs(of: .passUnretained(self)), output: G.backwardInput(self),
         needed: needed)
     }
-    // The inputs are read as unmanaged references: a copy of the list retained each of them.
+    // The inputs are read as unmanaged references: a copy of the list would retain each of them.
     let inputs = operands.mapUnmanaged { $0 }
     // Consumed, so that each gradient moves to `send` instead of being copied (a retain and a
     // release of its buffer).
     (consume inputGradients).forEachConsumed(pairedWith: inputs) { i, gradient, input in
-      // Moved out of the optional: binding it with `let` copied it.
+      // Moved out of the optional: binding it with `let` would copy it.
       var gradient = gradient
       guard needed[i], let gradient = gradient.take() else { return }
       // An invariant of the catalogue (operations are internal; the catalogue test checks every
-      // pullback's shapes), checked in debug builds: in release builds the check copied the
-      // gradient twice and the input once, three retains and releases of buffers per gradient.
+      // pullback's shapes), checked in debug builds only: the check copies the gradient twice and
+      // the input once, three retains and releases of buffers per gradient.
       assert(
         input._withUnsafeGuaranteedRef { $0.value.hasSameShape(as: gradient.tensor) },
         "pullback of \(recorded.name): gradient shape \(gradient.shape) ≠ input shape "

@@ -12,7 +12,7 @@ extension Variable {
     let mode = GradientMode.current
     let origin = mode.detectsAnomalies ? checkedOrigin(of: operation.name, value: value) : nil
     // A closure, not the key path `\.requiresGrad`: in generic code a key path is instantiated at
-    // run time on every call, which cost a fifth of a scalar graph.
+    // run time on every call.
     guard mode.isRecording,
       inputs.containsUnmanaged(where: { $0._withUnsafeGuaranteedRef { $0.requiresGrad } })
     else {

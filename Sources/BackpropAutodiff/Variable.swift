@@ -28,8 +28,8 @@ public final class Variable<Scalar: TensorScalar> {
   /// building a graph and differentiating it.
   ///
   /// Accesses are not checked for exclusivity at run time (a variable belongs to one thread, see
-  /// below): every operation reads the values of its operands, and the check cost about 5% of a
-  /// scalar graph.
+  /// below): every operation reads the values of its operands, and the check would be a
+  /// noticeable share of a scalar operation.
   ///
   /// Every assignment or in-place change counts in ``version``, and the backward pass stops with
   /// a message when a value it is about to read changed after it was recorded.
@@ -107,7 +107,7 @@ public final class Variable<Scalar: TensorScalar> {
   /// Scratch slot used by a running backward pass: -1 when not on a tape being walked.
   ///
   /// Dynamic exclusivity checks are off for this and ``operands``: only `Tape` and `deinit`
-  /// touch them, never with overlapping accesses, and the checks cost a tenth of a scalar graph.
+  /// touch them, never with overlapping accesses, and the checks would be on every node.
   @exclusivity(unchecked) var tapeIndex = -1
 
   /// Creates a leaf variable.

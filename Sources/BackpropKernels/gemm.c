@@ -281,8 +281,7 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_double(cons
 
 // Packing copies op(A) and op(B) into the panels the micro-kernel streams. It touches every
 // element of both operands once per block, so in the products of a small network (k or n of a
-// few hundred) it took 11-14% of the time when it went element by element with a branch each.
-// Full panels now take branch-free paths. A run that is contiguous in the source and in the panel
+// few hundred) it is a real share of the time, so full panels take branch-free paths. A run that is contiguous in the source and in the panel
 // (rows of B, or of A stored transposed) is copied whole; where the panel runs across the
 // source's rows (A, or B stored transposed), the AVX2 path loads 8 (Float) or 4 (Double) values
 // of each row and transposes them in registers. Edge panels are padded with zeros.

@@ -30,9 +30,8 @@ public protocol Optimizer<Scalar>: AnyObject {
 extension Optimizer {
   /// Clears every parameter's gradient.
   ///
-  /// Inlinable, like each optimiser's `step()`: a call from another module otherwise runs the
-  /// unspecialised generic code, which looked up metadata and went through value witnesses for
-  /// every parameter (about a tenth of a training step of a small network).
+  /// Inlinable, like `SGD.step()`: a call from another module otherwise runs the unspecialised
+  /// generic code, which looks up metadata and goes through value witnesses for every parameter.
   @inlinable
   public func zeroGrad() {
     for parameter in parameters { parameter.zeroGrad() }

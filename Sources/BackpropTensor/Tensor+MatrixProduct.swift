@@ -52,7 +52,7 @@ public func matmul<Scalar>(
 /// result's shape (a gradient has its input's shape), instead of allocating one.
 ///
 /// Inlinable, so that the pullback of a matrix product, in another module, calls its own
-/// specialisation: through the generic entry point each call cost about 200 instructions (a
+/// specialisation: through the generic entry point each call costs about 200 instructions (a
 /// type check and its operands passed indirectly), as much as a small product itself.
 @inlinable
 package func matmul<Scalar>(

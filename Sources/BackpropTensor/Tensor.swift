@@ -22,10 +22,10 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// header, or another tensor's buffer under a shape of its own (a reshape).
   ///
   /// An enum, so that copying or destroying a one-scalar tensor reference-counts nothing: the
-  /// copy tests the case and retains only the references of the others. As a struct of a shape
-  /// array and an optional scalar array, every copy of a scalar cost two calls into the runtime
-  /// (on the immortal empty array and on `nil`), about 60 per operation of a scalar graph. With
-  /// the shape in the buffer, copying or destroying any other tensor is one call, not two.
+  /// copy tests the case and retains only the references of the others (a struct of a shape
+  /// array and an optional scalar array would make two calls into the runtime for every copy of
+  /// a scalar). With the shape in the buffer, copying or destroying any other tensor is one
+  /// call, not two.
   ///
   /// `@unchecked Sendable` because of the buffer: ``TensorBuffer`` is a `ManagedBuffer`, which is
   /// marked as not sendable, but a buffer is only ever changed while no other tensor shares it.
@@ -34,8 +34,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     ///
     /// A `Double` rather than a `Scalar`, so that the layout of `Tensor` does not depend on
     /// `Scalar`. Generic code that cannot be specialised (the deinitialiser of the generic class
-    /// `Variable`) then destroys a tensor without looking up `Tensor<Scalar>`'s metadata; with a
-    /// `Scalar` field that look-up cost a tenth of a scalar graph.
+    /// `Variable`) then destroys a tensor without looking up `Tensor<Scalar>`'s metadata, a look-up
+    /// that a `Scalar` field would need on every node that dies.
     case single(rank: Int, scalar: Double)
     /// Any other number of scalars (zero, or two and more), in row-major order; the shape is the
     /// buffer's (``TensorBuffer/shape``).

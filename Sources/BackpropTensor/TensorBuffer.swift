@@ -34,7 +34,7 @@ final class TensorBuffer<Scalar: TensorScalar>: ManagedBuffer<TensorBufferHeader
   /// The number of scalars.
   ///
   /// Read through a pointer: `header` is a class's stored property, whose every access from
-  /// outside the standard library was checked for exclusivity at run time.
+  /// outside the standard library is checked for exclusivity at run time.
   @inlinable var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
 
   /// The shape of the tensor that owns the buffer. Set only while no other tensor shares it.
@@ -69,8 +69,8 @@ final class TensorBuffer<Scalar: TensorScalar>: ManagedBuffer<TensorBufferHeader
 /// 16 bytes, so that the scalars start 32 bytes into the allocation, 16-byte aligned, as an
 /// `Array`'s do.
 ///
-/// With the count alone they started at byte 24: every other 32-byte vector load or store of a
-/// matrix product then straddled two cache lines, and 512 × 512 products ran 25–30% slower.
+/// With the count alone they would start at byte 24, and every other 32-byte vector load or
+/// store of a matrix product would straddle two cache lines.
 @usableFromInline
 struct TensorBufferHeader {
   @usableFromInline var count: Int

@@ -16,7 +16,7 @@ import Synchronization
 /// `DispatchQueue.concurrentPerform` parks its workers as soon as a job ends, and waking a parked
 /// thread costs about 10 µs here (more on a virtual machine whose idle processor has halted). A
 /// training step runs a handful of parallel products a few hundred microseconds apart, so that
-/// wake-up was paid again and again. These workers spin for about ``spinNanoseconds`` after each
+/// wake-up would be paid again and again. These workers spin for about ``spinNanoseconds`` after each
 /// job, as OpenMP runtimes do, and only then sleep on a condition variable.
 ///
 /// One job runs at a time. A call made while the pool is busy (from another thread, or from inside

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("backward() semantics")
 struct BackwardTests {
-  @Test("The issue's contract compiles and computes")
+  @Test("The documented API compiles and computes")
   func contract() throws {
     let t = try Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
     let m: Tensor<Double> = [[1, 2], [3, 4]]

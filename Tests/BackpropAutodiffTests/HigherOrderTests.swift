@@ -7,7 +7,7 @@ import Testing
 /// Gradients of gradients: `createGraph: true`, `jacobian`, `hessian`, `hessianVectorProduct`.
 @Suite("Higher-order gradients")
 struct HigherOrderTests {
-  @Test("The issue's spelling: d/dx x³ = 3x² = 12, then d²/dx² = 6x = 12 at x = 2")
+  @Test("The documented spelling: d/dx x³ = 3x² = 12, then d²/dx² = 6x = 12 at x = 2")
   func contract() {
     let x = Variable(2.0, requiresGrad: true)
     let y = pow(x, 3)

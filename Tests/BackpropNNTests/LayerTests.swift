@@ -11,7 +11,7 @@ final class Scale: Layer {
 
 @Suite("Layers")
 struct LayerTests {
-  @Test("The issue's contract compiles")
+  @Test("The documented API compiles")
   func contract() {
     let model = Sequential {
       Dense<Float>(inputSize: 784, outputSize: 256, activation: .relu)
