@@ -158,16 +158,6 @@ extension Operands where Element: AnyObject {
     }
   }
 
-  /// `true` when `predicate` holds for some operand, each handed to it as an unmanaged reference
-  /// (`contains(where:)` retains and releases every operand it looks at).
-  @inline(__always)
-  func containsUnmanaged(where predicate: (Unmanaged<Element>) -> Bool) -> Bool {
-    let (first, second) = unmanagedPair()
-    if let first { return predicate(first) || (second.map(predicate) ?? false) }
-    guard case .many(let elements) = storage else { return false }
-    return elements.contains { predicate(.passUnretained($0)) }
-  }
-
   /// The operands transformed one by one, each handed to `transform` as an unmanaged reference.
   /// The caller keeps the operands alive.
   @inline(__always)
@@ -193,19 +183,5 @@ extension Operands where Element: AnyObject {
     case .two(let first, let second): (.passUnretained(first), .passUnretained(second))
     case .none, .many: (nil, nil)
     }
-  }
-}
-
-extension Operands {
-  /// The sum of the operands' ``Variable/version``s (wrapping), read unmanaged.
-  @inline(__always)
-  func versionSum<Scalar>() -> UInt32 where Element == Variable<Scalar> {
-    let (first, second) = unmanagedPair()
-    if let first {
-      let firstVersion = first._withUnsafeGuaranteedRef { $0.version }
-      return firstVersion &+ (second?._withUnsafeGuaranteedRef { $0.version } ?? 0)
-    }
-    guard case .many(let elements) = storage else { return 0 }
-    return elements.reduce(0) { $0 &+ $1.version }
   }
 }

@@ -144,9 +144,9 @@ extension Variable {
       "\(recorded.name): second and higher derivatives are not supported by this operation; "
         + "differentiate it with createGraph: false")
     // The pullback reads the inputs' values and this one: none may have changed since recording.
-    if _slowPath(version != 0 || operands.versionSum() != recordedInputVersions) { reportChangedValue() }
-    // Each input's slot on the tape (-1 when it needs no gradient), and its value, read through
-    // unmanaged references: this variable holds its operands for the whole call.
+    if _slowPath(version != 0 || inputVersions != recordedInputVersions) { reportChangedValue() }
+    // Each input's slot on the tape (-1 when it needs no gradient), read through unmanaged
+    // references: this variable holds its operands for the whole call.
     let slots = operands.mapUnmanaged { input in input._withUnsafeGuaranteedRef { $0.tapeIndex } }
     var needed = InputMask()
     for i in slots.indices where slots[i] >= 0 { needed.bits |= 1 << UInt64(i) }
@@ -188,6 +188,26 @@ extension Variable {
 }
 
 extension Variable {
+  /// The sum of the inputs' current ``version``s (wrapping), to compare with
+  /// ``recordedInputVersions``.
+  ///
+  /// Read through unmanaged references without a closure: a closure that writes a captured sum
+  /// made the caller copy ``operands`` (a retain and a release of every input).
+  @inline(__always)
+  fileprivate var inputVersions: UInt32 {
+    let (first, second) = operands.unmanagedPair()
+    guard let first else { return manyInputVersions() }
+    let firstVersion = first._withUnsafeGuaranteedRef { $0.version }
+    guard let second else { return firstVersion }
+    return firstVersion &+ second._withUnsafeGuaranteedRef { $0.version }
+  }
+
+  /// ``inputVersions`` for no inputs or more than two (no built-in operation has more).
+  @inline(never)
+  private func manyInputVersions() -> UInt32 {
+    operands.reduce(0) { $0 &+ $1.version }
+  }
+
   /// Stops the backward pass through this variable's operation, whose input values (or its own)
   /// were changed after the operation was recorded: its gradient would be computed from values
   /// the forward pass never used.

@@ -11,17 +11,23 @@ extension Variable {
   ) -> Variable where Operation.Scalar == Scalar {
     let mode = GradientMode.current
     let origin = mode.detectsAnomalies ? checkedOrigin(of: operation.name, value: value) : nil
-    // A closure, not the key path `\.requiresGrad`: in generic code a key path is instantiated at
-    // run time on every call.
-    guard mode.isRecording,
-      inputs.containsUnmanaged(where: { $0._withUnsafeGuaranteedRef { $0.requiresGrad } })
-    else {
+    // One pass over the inputs, read unmanaged: whether any requires a gradient, and the sum of
+    // their versions. A closure, not the key path `\.requiresGrad`: in generic code a key path is
+    // instantiated at run time on every call.
+    var requiresGrad = false
+    var inputVersions: UInt32 = 0
+    inputs.forEachUnmanaged(reversed: false) { input in
+      input._withUnsafeGuaranteedRef { input in
+        requiresGrad = requiresGrad || input.requiresGrad
+        inputVersions &+= input.version
+      }
+    }
+    guard mode.isRecording, requiresGrad else {
       return Variable(value: consume value, isParameter: false, counter: mode.counter)
     }
     return Variable(
       value: consume value, operation: operation, tensorPullback: operation.tensorPullback,
-      inputs: consume inputs,
-      origin: origin, counter: mode.counter)
+      inputs: consume inputs, inputVersions: inputVersions, origin: origin, counter: mode.counter)
   }
 }
 

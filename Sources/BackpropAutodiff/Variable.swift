@@ -147,15 +147,15 @@ public final class Variable<Scalar: TensorScalar> {
   /// Creates the result of a recorded operation.
   init(
     value: Tensor<Scalar>, operation: any DifferentiableOperation<Scalar>,
-    tensorPullback: @escaping TensorPullback<Scalar>, inputs: Operands<Variable>, origin: OperationOrigin?,
-    counter: LiveVariableCounter?
+    tensorPullback: @escaping TensorPullback<Scalar>, inputs: Operands<Variable>, inputVersions: UInt32,
+    origin: OperationOrigin?, counter: LiveVariableCounter?
   ) {
     self.value = value
     self.isParameter = false
     self.hasOperation = true
     self.recorded = operation
     self.tensorPullback = tensorPullback
-    self.recordedInputVersions = inputs.versionSum()
+    self.recordedInputVersions = inputVersions
     self.operands = inputs
     if origin != nil || counter != nil {
       self.annotations = Annotations(name: nil, origin: origin, counter: counter)

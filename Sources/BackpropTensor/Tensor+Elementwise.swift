@@ -213,9 +213,15 @@ extension Tensor {
   /// - Precondition: `other.shape == shape`.
   @inlinable
   public mutating func addProduct(_ factor: Scalar, _ other: Tensor) {
-    check(
-      hasSameShape(as: other), "addProduct: shapes \(shape) and \(other.shape) differ; they must be equal")
+    if _slowPath(!hasSameShape(as: other)) { Tensor.addProductShapesFailed(self, other) }
     updateInPlace(with: other) { $0 += factor * $1 }
+  }
+
+  /// Stops with ``addProduct(_:_:)``'s message; out of line, so that the check inlines.
+  @inline(never)
+  @usableFromInline
+  static func addProductShapesFailed(_ tensor: Tensor, _ other: Tensor) -> Never {
+    checkFailed("addProduct: shapes \(tensor.shape) and \(other.shape) differ; they must be equal")
   }
 
   /// Applies `update(&self[i], other[i])` to every element; the shapes are equal.

@@ -18,21 +18,36 @@ extension Tensor {
   }
 
   /// Checks the operand shapes of a matrix product and returns (m, k, n).
-  @usableFromInline
+  ///
+  /// Inlinable, with its failure out of line, so that every product's check is a few compares.
+  @inlinable
   static func matmulDimensions(
     _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, operation: String
   ) -> (m: Int, k: Int, n: Int) {
+    guard let (aRows, aColumns) = a.matrixExtents, let (bRows, bColumns) = b.matrixExtents,
+      (transposeA ? aRows : aColumns) == (transposeB ? bColumns : bRows)
+    else {
+      matmulShapesFailed(a, b, transposeA: transposeA, transposeB: transposeB, operation: operation)
+    }
+    return (transposeA ? aColumns : aRows, transposeA ? aRows : aColumns, transposeB ? bRows : bColumns)
+  }
+
+  /// Stops with the message of ``matmulDimensions(_:_:transposeA:transposeB:operation:)``. Out of
+  /// line, so that the check itself stays small enough to inline into every product.
+  @inline(never)
+  @usableFromInline
+  static func matmulShapesFailed(
+    _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, operation: String
+  ) -> Never {
     guard let (aRows, aColumns) = a.matrixExtents, let (bRows, bColumns) = b.matrixExtents else {
       checkFailed(
         "\(operation): operands must be matrices (rank 2), got shapes \(a.shape) and \(b.shape)")
     }
-    let (m, k) = transposeA ? (aColumns, aRows) : (aRows, aColumns)
-    let (k2, n) = transposeB ? (bColumns, bRows) : (bRows, bColumns)
-    check(
-      k == k2,
-      "\(operation): shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape)\(transposeB ? "ᵀ" : "") do not multiply (\(k) ≠ \(k2))"
-    )
-    return (m, k, n)
+    let k = transposeA ? aRows : aColumns
+    let k2 = transposeB ? bColumns : bRows
+    checkFailed(
+      "\(operation): shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape)\(transposeB ? "ᵀ" : "") "
+        + "do not multiply (\(k) ≠ \(k2))")
   }
 }
 
