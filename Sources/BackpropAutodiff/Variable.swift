@@ -31,8 +31,8 @@ public final class Variable<Scalar: TensorScalar> {
   /// below): every operation reads the values of its operands, and the check would be a
   /// noticeable share of a scalar operation.
   ///
-  /// Every assignment or in-place change counts in ``version``, and the backward pass stops with
-  /// a message when a value it is about to read changed after it was recorded.
+  /// Every assignment or in-place change counts in the variable's version, and the backward
+  /// pass stops with a message when a value it is about to read changed after it was recorded.
   @exclusivity(unchecked) public var value: Tensor<Scalar> {
     // No `oldValue`: an in-place change (`value += x`) then still happens in place.
     didSet { version &+= 1 }
