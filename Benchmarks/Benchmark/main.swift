@@ -1,7 +1,7 @@
 // The benchmark: `swift run -c release Benchmark [--json] [--runs N] [--only NAME,…] [--threads N]
 // [--memory-steps N] [--scale F]`.
 //
-// Workloads (see the README's "Benchmark"): articles_step, scalar_graph, mlp_step, gemm,
+// Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, mlp_step, gemm,
 // memory. Each number is the median of `--runs` runs (at least 5) after a warm-up. Benchmarks are
 // programs, never timed tests.
 import Backprop
