@@ -91,7 +91,7 @@ public enum BrainsToBytesArticle {
     public var handWeights: (weights1: [[Double]], weights2: [Double]) {
       let w1 = weights1.value
       return (
-        (0..<w1.shape[0]).map { i in (0..<w1.shape[1]).map { w1[i, $0] } }, weights2.value.scalars
+        (0..<w1.shape[0]).map { i in (0..<w1.shape[1]).map { w1[scalarAt: [i, $0]] } }, weights2.value.scalars
       )
     }
   }

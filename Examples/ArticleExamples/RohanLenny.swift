@@ -49,7 +49,7 @@ public enum RohanLennyArticle {
   }
 
   static func rows(_ t: Tensor<Double>) -> [[Double]] {
-    (0..<t.shape[0]).map { i in (0..<t.shape[1]).map { t[i, $0] } }
+    (0..<t.shape[0]).map { i in (0..<t.shape[1]).map { t[scalarAt: [i, $0]] } }
   }
 
   /// The forward pass by hand: the outputs y_j, z_j and p_j of each layer.
@@ -325,7 +325,7 @@ public enum RohanLennyArticle {
     output("  x = (\(x.map { fixed($0, 4) }.joined(separator: ", "))), a = \(fixed(a, 4))")
     for r in 0..<3 {
       let byFormula = formula[r].map { fixed($0, 8) }.joined(separator: "  ")
-      let byTape = (0..<3).map { fixed(tape[r, $0], 8) }.joined(separator: "  ")
+      let byTape = (0..<3).map { fixed(tape[scalarAt: [r, $0]], 8) }.joined(separator: "  ")
       output("  row \(r): formula \(byFormula)   tape \(byTape)")
     }
     var networkLog = DerivationLog()

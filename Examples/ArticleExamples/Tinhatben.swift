@@ -72,12 +72,12 @@ public enum TinhatbenArticle {
     let v = network.output.weight.value
     func g(_ z: Double) -> Double { 1 / (1 + Double.exp(-z)) }
     let (i1, i2) = (input[0], input[1])
-    let a1 = g(i1 * w[0, 0] + i2 * w[1, 0] + b[0])
-    let a2 = g(i1 * w[0, 1] + i2 * w[1, 1] + b[1])
-    let ao = g(a1 * v[0, 0] + a2 * v[1, 0] + network.output.bias.value[0])
+    let a1 = g(i1 * w[scalarAt: [0, 0]] + i2 * w[scalarAt: [1, 0]] + b[scalarAt: 0])
+    let a2 = g(i1 * w[scalarAt: [0, 1]] + i2 * w[scalarAt: [1, 1]] + b[scalarAt: 1])
+    let ao = g(a1 * v[scalarAt: [0, 0]] + a2 * v[scalarAt: [1, 0]] + network.output.bias.value[scalarAt: 0])
     let deltaO = (ao - y) * ao * (1 - ao)
-    let delta1 = deltaO * v[0, 0] * a1 * (1 - a1)
-    let delta2 = deltaO * v[1, 0] * a2 * (1 - a2)
+    let delta1 = deltaO * v[scalarAt: [0, 0]] * a1 * (1 - a1)
+    let delta2 = deltaO * v[scalarAt: [1, 0]] * a2 * (1 - a2)
     return HandGradients(
       outputDelta: deltaO, w5: deltaO * a1, w6: deltaO * a2, b3: deltaO, hiddenDeltas: [delta1, delta2],
       w1: delta1 * i1, w2: delta2 * i1, w3: delta1 * i2, w4: delta2 * i2, b1: delta1, b2: delta2)

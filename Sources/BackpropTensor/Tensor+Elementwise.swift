@@ -262,6 +262,29 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func tanh() -> Tensor { map(Scalar.tanh) }
+
+  /// sin x for each element (radians).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func sin() -> Tensor { map(Scalar.sin) }
+
+  /// cos x for each element (radians).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func cos() -> Tensor { map(Scalar.cos) }
+
+  /// The error function erf x for each element.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func erf() -> Tensor { map(Scalar.erf) }
+
+  /// Each element clamped to `range`: `lowerBound` below it, `upperBound` above it.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func clamped(to range: ClosedRange<Scalar>) -> Tensor {
+    let (lower, upper) = (range.lowerBound, range.upperBound)
+    return map { Swift.min(Swift.max($0, lower), upper) }
+  }
   /// Each element raised to `exponent`.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)

@@ -14,7 +14,7 @@ extension Tensor {
 
   /// The tensor with its dimensions in reverse order; rank 0 and 1 are unchanged.
   ///
-  /// For a matrix this is the usual transpose: `t.transposed()[j, i] == t[i, j]`.
+  /// For a matrix this is the usual transpose: `t.transposed()[scalarAt: [j, i]] == t[scalarAt: [i, j]]`.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func transposed() -> Tensor {

@@ -361,25 +361,11 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
     return single
   }
 
-  /// The scalar at a multi-dimensional index.
-  ///
-  /// - Precondition: `index` has one component per dimension, each within its extent.
-  public subscript(index: Int...) -> Scalar {
-    get {
-      let offset = offset(of: index)
-      return withUnsafeBufferPointer { $0[offset] }
-    }
-    set {
-      let offset = offset(of: index)
-      withUnsafeMutableBufferPointer { $0[offset] = newValue }
-    }
-  }
-
   func offset(of index: [Int]) -> Int {
-    check(index.count == shape.count, "Tensor subscript: index \(index) for shape \(shape)")
+    check(index.count == shape.count, "Tensor[scalarAt:]: index \(index) for shape \(shape)")
     var offset = 0
     for (i, extent) in Swift.zip(index, shape) {
-      check(i >= 0 && i < extent, "Tensor subscript: index \(index) out of range for shape \(shape)")
+      check(i >= 0 && i < extent, "Tensor[scalarAt:]: index \(index) out of range for shape \(shape)")
       offset = offset * extent + i
     }
     return offset

@@ -26,6 +26,10 @@ where RawSignificand: FixedWidthInteger {
   static func pow(_ x: Self, _ y: Self) -> Self
   /// Cosine of `x` (radians).
   static func cos(_ x: Self) -> Self
+  /// Sine of `x` (radians).
+  static func sin(_ x: Self) -> Self
+  /// The error function, 2/√π ∫₀ˣ e^(−t²) dt.
+  static func erf(_ x: Self) -> Self
 
   /// Row-major matrix product `C = op(A) · op(B)`, where `op` transposes when asked.
   ///
@@ -56,6 +60,10 @@ extension Float: TensorScalar {
   @inlinable public static func pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
   /// Cosine of `x`.
   @inlinable public static func cos(_ x: Float) -> Float { cosf(x) }
+  /// Sine of `x`.
+  @inlinable public static func sin(_ x: Float) -> Float { sinf(x) }
+  /// The error function of `x`.
+  @inlinable public static func erf(_ x: Float) -> Float { erff(x) }
   /// Row-major matrix product `C = op(A) · op(B)` for `Float`.
   ///
   /// - Parameters:
@@ -92,6 +100,10 @@ extension Double: TensorScalar {
   @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { libmPow(x, y) }
   /// Cosine of `x`.
   @inlinable public static func cos(_ x: Double) -> Double { libmCos(x) }
+  /// Sine of `x`.
+  @inlinable public static func sin(_ x: Double) -> Double { libmSin(x) }
+  /// The error function of `x`.
+  @inlinable public static func erf(_ x: Double) -> Double { libmErf(x) }
   /// Row-major matrix product `C = op(A) · op(B)` for `Double`.
   ///
   /// - Parameters:
@@ -122,3 +134,5 @@ extension Double: TensorScalar {
 @usableFromInline func libmTanh(_ x: Double) -> Double { tanh(x) }
 @usableFromInline func libmPow(_ x: Double, _ y: Double) -> Double { pow(x, y) }
 @usableFromInline func libmCos(_ x: Double) -> Double { cos(x) }
+@usableFromInline func libmSin(_ x: Double) -> Double { sin(x) }
+@usableFromInline func libmErf(_ x: Double) -> Double { erf(x) }

@@ -36,7 +36,7 @@ struct ChainRuleTraceTests {
       for row in 0..<2 {
         for column in 0..<variable.shape[1] {
           let trace = chainRuleTrace(of: loss, withRespectTo: variable, at: [row, column])
-          #expect(trace.tapeGradient == gradient.value[row, column])
+          #expect(trace.tapeGradient == gradient.value[scalarAt: [row, column]])
           #expect(isClose(trace.sumOverPaths, trace.tapeGradient, absoluteTolerance: 1e-15))
           // Every factor is a local derivative of the graph: the product telescopes to the path.
           for path in trace.paths { #expect(path.factors.count == path.elements.count - 1) }

@@ -55,7 +55,7 @@ struct HigherOrderTests {
         "\(name)'' = \(second)")
       // The helper agrees: the Hessian of Σ f(xᵢ) is diagonal with f''(xᵢ).
       let h = hessian(of: { function($0).sum() }, at: Tensor(points))
-      for i in points.indices { #expect(isClose(h[i, i], closedForm(points[i]), absoluteTolerance: 1e-12)) }
+      for i in points.indices { #expect(isClose(h[scalarAt: [i, i]], closedForm(points[i]), absoluteTolerance: 1e-12)) }
     }
   }
 
@@ -108,7 +108,7 @@ struct HigherOrderTests {
     let reference = Self.hessianByDifferences(of: Self.mlpLoss, at: theta)
     #expect(isClose(h, reference, absoluteTolerance: 1e-5, relativeTolerance: 1e-3), "\(h) vs \(reference)")
     #expect(isClose(h, h.transposed(), absoluteTolerance: 1e-12))
-    #expect(h[12, 12] == 4)  // J = ½ Σ (p − y)² over 4 samples, so ∂²J/∂b2² = 4
+    #expect(h[scalarAt: [12, 12]] == 4)  // J = ½ Σ (p − y)² over 4 samples, so ∂²J/∂b2² = 4
   }
 
   @Test("Hessian of log-sum-exp: diag(p) − ppᵀ, central differences, symmetric")
@@ -148,7 +148,7 @@ struct HigherOrderTests {
     #expect(j.shape == [3, 3])
     for r in 0..<3 {
       for c in 0..<3 {
-        #expect(isClose(j[r, c], (r == c ? p[r] : 0) - p[r] * p[c], absoluteTolerance: 1e-15))
+        #expect(isClose(j[scalarAt: [r, c]], (r == c ? p[scalarAt: r] : 0) - p[scalarAt: r] * p[scalarAt: c], absoluteTolerance: 1e-15))
       }
     }
     let a = Tensor<Double>([[1, 2, 3], [4, 5, 6]])

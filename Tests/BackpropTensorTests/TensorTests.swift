@@ -12,7 +12,7 @@ struct TensorTests {
   func construction() throws {
     let t = try Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
     #expect(t.shape == [2, 3] && t.scalars == [1, 2, 3, 4, 5, 6] && t.rank == 2)
-    #expect(t[1, 2] == 6)
+    #expect(t[scalarAt: [1, 2]] == 6)
     let s = Tensor<Double>(2.5)
     #expect(s.shape == [] && s.scalar == 2.5)
     let m: Tensor<Double> = [[1, 2], [3, 4]]
@@ -47,7 +47,7 @@ struct TensorTests {
     let original: Tensor<Double> = [1, 2, 3]
     var copy = original
     let hidden = copy  // e.g. captured by a recorded operation
-    copy[0] = 100
+    copy[scalarAt: [0]] = 100
     copy.scalars[2] = -1
     #expect(original.scalars == [1, 2, 3])
     #expect(hidden.scalars == [1, 2, 3])
@@ -71,10 +71,10 @@ struct TensorTests {
     row[scalarAt: 0] = 10  // copies: `matrix` and `column` share the buffer
     #expect(row.shape == [6] && row.scalars == [10, 2, 3, 4, 5, 6])
     #expect(matrix.scalars == [1, 2, 3, 4, 5, 6] && column.scalars == [1, 2, 3, 4, 5, 6])
-    matrix[1, 2] = 60  // still shared with `column`
+    matrix[scalarAt: [1, 2]] = 60  // still shared with `column`
     #expect(matrix == [[1, 2, 3], [4, 5, 60]] && column == [[1], [2], [3], [4], [5], [6]])
     var alone = Tensor<Double>([1, 2, 3, 4]).reshaped(to: [2, 2])
-    alone[1, 1] = 40  // the only owner of its buffer: changed in place, shape kept
+    alone[scalarAt: [1, 1]] = 40  // the only owner of its buffer: changed in place, shape kept
     #expect(alone == [[1, 2], [3, 40]] && alone.reshaped(to: [4]) == [1, 2, 3, 40])
   }
 
@@ -83,7 +83,7 @@ struct TensorTests {
     var one = Tensor<Double>(repeating: 3, shape: [1, 1])
     let hidden = one
     one.scalars[0] = 4
-    one[0, 0] += 1
+    one[scalarAt: [0, 0]] += 1
     #expect(one.scalars == [5] && one.scalar == 5 && one.scalarCount == 1)
     #expect(hidden.scalars == [3] && hidden.shape == [1, 1])
     one.scalars = [7]
@@ -157,10 +157,10 @@ struct TensorTests {
     }
     let sums = matrix.sum(alongAxes: [0])
     for j in 0..<4 {
-      for k in 0..<5 { #expect(sums[0, j, k] == matrix[0, j, k] + matrix[1, j, k] + matrix[2, j, k]) }
+      for k in 0..<5 { #expect(sums[scalarAt: [0, j, k]] == matrix[scalarAt: [0, j, k]] + matrix[scalarAt: [1, j, k]] + matrix[scalarAt: [2, j, k]]) }
     }
     let rows = matrix.sum(alongAxes: [2])
-    #expect(rows[1, 2, 0] == (0..<5).reduce(0) { $0 + matrix[1, 2, $1] })
+    #expect(rows[scalarAt: [1, 2, 0]] == (0..<5).reduce(0) { $0 + matrix[scalarAt: [1, 2, $1]] })
   }
 
   @Test(
@@ -216,7 +216,7 @@ struct TensorTests {
     let cube = try Tensor<Double>(shape: [2, 3, 4], scalars: (0..<24).map(Double.init))
     let permuted = cube.transposed(permutation: [2, 0, 1])
     #expect(permuted.shape == [4, 2, 3])
-    #expect(permuted[3, 1, 2] == cube[1, 2, 3])
+    #expect(permuted[scalarAt: [3, 1, 2]] == cube[scalarAt: [1, 2, 3]])
     #expect(cube.transposed().transposed() == cube)
   }
 
@@ -227,8 +227,8 @@ struct TensorTests {
     for i in 0..<m {
       for j in 0..<n {
         var total = 0.0
-        for p in 0..<k { total += a[i, p] * b[p, j] }
-        c[i, j] = total
+        for p in 0..<k { total += a[scalarAt: [i, p]] * b[scalarAt: [p, j]] }
+        c[scalarAt: [i, j]] = total
       }
     }
     return c
