@@ -55,7 +55,9 @@ struct HigherOrderTests {
         "\(name)'' = \(second)")
       // The helper agrees: the Hessian of Σ f(xᵢ) is diagonal with f''(xᵢ).
       let h = hessian(of: { function($0).sum() }, at: Tensor(points))
-      for i in points.indices { #expect(isClose(h[scalarAt: [i, i]], closedForm(points[i]), absoluteTolerance: 1e-12)) }
+      for i in points.indices {
+        #expect(isClose(h[scalarAt: [i, i]], closedForm(points[i]), absoluteTolerance: 1e-12))
+      }
     }
   }
 
@@ -148,7 +150,10 @@ struct HigherOrderTests {
     #expect(j.shape == [3, 3])
     for r in 0..<3 {
       for c in 0..<3 {
-        #expect(isClose(j[scalarAt: [r, c]], (r == c ? p[scalarAt: r] : 0) - p[scalarAt: r] * p[scalarAt: c], absoluteTolerance: 1e-15))
+        #expect(
+          isClose(
+            j[scalarAt: [r, c]], (r == c ? p[scalarAt: r] : 0) - p[scalarAt: r] * p[scalarAt: c],
+            absoluteTolerance: 1e-15))
       }
     }
     let a = Tensor<Double>([[1, 2, 3], [4, 5, 6]])

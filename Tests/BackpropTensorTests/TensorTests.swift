@@ -157,7 +157,11 @@ struct TensorTests {
     }
     let sums = matrix.sum(alongAxes: [0])
     for j in 0..<4 {
-      for k in 0..<5 { #expect(sums[scalarAt: [0, j, k]] == matrix[scalarAt: [0, j, k]] + matrix[scalarAt: [1, j, k]] + matrix[scalarAt: [2, j, k]]) }
+      for k in 0..<5 {
+        #expect(
+          sums[scalarAt: [0, j, k]] == matrix[scalarAt: [0, j, k]] + matrix[scalarAt: [1, j, k]]
+            + matrix[scalarAt: [2, j, k]])
+      }
     }
     let rows = matrix.sum(alongAxes: [2])
     #expect(rows[scalarAt: [1, 2, 0]] == (0..<5).reduce(0) { $0 + matrix[scalarAt: [1, 2, $1]] })
