@@ -32,6 +32,13 @@ protocol GradientAlgebra<Scalar> {
   func hasSameShape(as other: Self) -> Bool
   func sigmoidOf() -> Self
   func raised(to exponent: Scalar) -> Self
+  func exponential() -> Self
+  func sine() -> Self
+  func cosine() -> Self
+  func sliced(lowerBounds: [Int], upperBounds: [Int]) -> Self
+  func padded(to shape: [Int], at lowerBounds: [Int]) -> Self
+  func gathering(atIndices indices: [Int], alongAxis axis: Int) -> Self
+  func scatteringAdd(atIndices indices: [Int], alongAxis axis: Int, extent: Int) -> Self
 
   /// The value the backward pass uses for `variable`: its tensor, or the variable itself.
   static func backwardInput(_ variable: Variable<Scalar>) -> Self
@@ -59,6 +66,12 @@ extension Tensor: GradientAlgebra {
   }
   func sigmoidOf() -> Tensor { sigmoid() }
   func raised(to exponent: Scalar) -> Tensor { pow(exponent) }
+  func exponential() -> Tensor { exp() }
+  func sine() -> Tensor { sin() }
+  func cosine() -> Tensor { cos() }
+  func sliced(lowerBounds: [Int], upperBounds: [Int]) -> Tensor {
+    slice(lowerBounds: lowerBounds, upperBounds: upperBounds)
+  }
   static func backwardInput(_ variable: Variable<Scalar>) -> Tensor { variable.value }
   static var recordsOperations: Bool { false }
   var tensor: Tensor { self }
@@ -81,6 +94,12 @@ extension Variable: GradientAlgebra {
   func hasSameShape(as other: Variable) -> Bool { value.hasSameShape(as: other.value) }
   func sigmoidOf() -> Variable { sigmoid(self) }
   func raised(to exponent: Scalar) -> Variable { pow(self, exponent) }
+  func exponential() -> Variable { exp(self) }
+  func sine() -> Variable { sin(self) }
+  func cosine() -> Variable { cos(self) }
+  func sliced(lowerBounds: [Int], upperBounds: [Int]) -> Variable {
+    slice(lowerBounds: lowerBounds, upperBounds: upperBounds)
+  }
   static func backwardInput(_ variable: Variable) -> Variable { variable }
   static var recordsOperations: Bool { true }
   var tensor: Tensor<Scalar> { value }

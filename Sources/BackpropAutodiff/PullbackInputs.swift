@@ -26,7 +26,10 @@ struct PullbackInputs<G: GradientAlgebra> {
 }
 
 /// Which inputs of an operation need a gradient.
+///
+/// One bit per input for the first 64; inputs past those (a concatenation of many parts) always
+/// count as needed, and the walk drops the gradients of those that are not.
 struct InputMask {
   var bits: UInt64 = 0
-  subscript(index: Int) -> Bool { bits & (1 << UInt64(index)) != 0 }
+  subscript(index: Int) -> Bool { index >= 64 || bits & (1 << UInt64(index)) != 0 }
 }

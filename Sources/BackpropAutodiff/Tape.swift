@@ -149,7 +149,7 @@ extension Variable {
     // references: this variable holds its operands for the whole call.
     let slots = operands.mapUnmanaged { input in input._withUnsafeGuaranteedRef { $0.tapeIndex } }
     var needed = InputMask()
-    for i in slots.indices where slots[i] >= 0 { needed.bits |= 1 << UInt64(i) }
+    for i in slots.indices where i < 64 && slots[i] >= 0 { needed.bits |= 1 << UInt64(i) }
     let inputGradients: Operands<G?>
     // First order: the node's specialised closure (every recorded node has one). In the
     // specialisation for `G == Tensor` the casts are no-ops.
@@ -169,7 +169,7 @@ extension Variable {
     (consume inputGradients).forEachConsumed(pairedWith: inputs) { i, gradient, input in
       // Moved out of the optional: binding it with `let` would copy it.
       var gradient = gradient
-      guard needed[i], let gradient = gradient.take() else { return }
+      guard slots[i] >= 0, let gradient = gradient.take() else { return }
       // An invariant of the catalogue (operations are internal; the catalogue test checks every
       // pullback's shapes), checked in debug builds only: the check copies the gradient twice and
       // the input once, three retains and releases of buffers per gradient.

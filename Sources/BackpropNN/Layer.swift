@@ -73,6 +73,20 @@ public struct Activation<Scalar: TensorScalar> {
   public static var sigmoid: Activation { Activation(name: "sigmoid") { BackpropAutodiff.sigmoid($0) } }
   /// tanh x.
   public static var tanh: Activation { Activation(name: "tanh") { BackpropAutodiff.tanh($0) } }
+  /// x for x > 0 and αx otherwise; He-normal weights, as for ReLU.
+  public static func leakyRelu(alpha: Scalar = 0.01) -> Activation {
+    Activation(name: "leakyRelu", weightInitializer: .heNormal) {
+      BackpropAutodiff.leakyRelu($0, alpha: alpha)
+    }
+  }
+  /// x for x > 0 and α(eˣ − 1) otherwise.
+  public static func elu(alpha: Scalar = 1) -> Activation {
+    Activation(name: "elu") { BackpropAutodiff.elu($0, alpha: alpha) }
+  }
+  /// The exact Gaussian error linear unit, ½x(1 + erf(x/√2)).
+  public static var gelu: Activation { Activation(name: "gelu") { BackpropAutodiff.gelu($0) } }
+  /// The sigmoid linear unit, x·σ(x).
+  public static var silu: Activation { Activation(name: "silu") { BackpropAutodiff.silu($0) } }
   /// x, unchanged (no operation is recorded).
   public static var identity: Activation { Activation(name: "identity") { $0 } }
 }

@@ -43,6 +43,35 @@ extension Tensor {
     reduce(alongAxes: axes, operation: "max(alongAxes:)", initial: -.infinity) { Swift.max($0, $1) }
   }
 
+  /// The smallest scalars along `axes`, keeping each reduced dimension with extent 1.
+  ///
+  /// - Precondition: every axis is in `-rank..<rank` and the reduced extents are not zero.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func min(alongAxes axes: [Int]) -> Tensor {
+    reduce(alongAxes: axes, operation: "min(alongAxes:)", initial: .infinity) { Swift.min($0, $1) }
+  }
+
+  /// The largest scalar, as a rank-0 tensor.
+  ///
+  /// - Precondition: the tensor is not empty.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func max() -> Tensor {
+    check(scalarCount > 0, "max(): tensor of shape \(shape) is empty")
+    return Tensor(withUnsafeBufferPointer { $0.reduce(-.infinity) { Swift.max($0, $1) } })
+  }
+
+  /// The smallest scalar, as a rank-0 tensor.
+  ///
+  /// - Precondition: the tensor is not empty.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func min() -> Tensor {
+    check(scalarCount > 0, "min(): tensor of shape \(shape) is empty")
+    return Tensor(withUnsafeBufferPointer { $0.reduce(.infinity) { Swift.min($0, $1) } })
+  }
+
   /// Axes made non-negative, sorted and unique, or a precondition failure naming `operation`.
   func normalize(axes: [Int], operation: String) -> [Int] {
     let normalized = axes.map { axis in

@@ -269,7 +269,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// (`t.scalars[i] = x`), copies them back in. The count must stay equal to the product of the
   /// shape. To read or change scalars in place, without a copy, use
   /// ``withUnsafeBufferPointer(_:)``, ``withUnsafeMutableBufferPointer(_:)`` or
-  /// ``subscript(scalarAt:)``.
+  /// `t[scalarAt: i]`.
   public var scalars: [Scalar] {
     get { buffer?.array ?? [single] }
     set { replaceScalars(with: newValue) }

@@ -75,6 +75,54 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     .init(name: "sigmoidCrossEntropy", arity: .binary, range: -3...3) { v in
       sigmoidCrossEntropy(logits: v[0], labels: sigmoid(v[1]))
     },
+    // Indexing and joining
+    .init(name: "slice", arity: .unary) { v in
+      v[0].slice(lowerBounds: v[0].shape.map { $0 > 1 ? 1 : 0 }, upperBounds: v[0].shape)
+    },
+    .init(name: "x[i]", arity: .unary) { $0[0][-1] },
+    .init(name: "x[range]", arity: .unary) { v in v[0][(v[0].shape[0] > 1 ? 1 : 0)...] },
+    .init(name: "padded", arity: .unary) { v in
+      v[0].padded(to: v[0].shape.map { $0 + 2 }, at: v[0].shape.map { _ in 1 })
+    },
+    .init(name: "concatenate", arity: .unary) { v in concatenate([v[0], v[0] * 2, v[0]], alongAxis: -1) },
+    .init(name: "stack", arity: .unary) { v in stack([v[0], exp(v[0])], alongAxis: 0) },
+    .init(name: "gathering", arity: .unary) { v in
+      let n = v[0].shape[v[0].shape.count - 1]
+      return v[0].gathering(atIndices: [n - 1, 0, n - 1], alongAxis: -1)
+    },
+    .init(name: "scatteringAdd", arity: .unary) { v in
+      let n = v[0].shape[v[0].shape.count - 1]
+      return v[0].scatteringAdd(atIndices: (0..<n).map { $0 % 2 }, alongAxis: -1, extent: 2)
+    },
+    // Extremes, clamping, choosing
+    .init(name: "max(alongAxes:)", arity: .unary) { $0[0].max(alongAxes: [-1]) },
+    .init(name: "min(alongAxes:)", arity: .unary) { $0[0].min(alongAxes: [0]) },
+    .init(name: "max()", arity: .unary) { $0[0].max() },
+    .init(name: "min()", arity: .unary) { $0[0].min() },
+    .init(name: "clamped", arity: .unary) { $0[0].clamped(to: -1...1) },
+    .init(name: "select", arity: .binary) { v in
+      let shape = Tensor<Scalar>.broadcastShape(v[0].shape, v[1].shape)!
+      let pattern = (0..<shape.reduce(1, *)).map { Scalar($0 % 2) }
+      return select(try! Tensor(shape: shape, scalars: pattern), v[0], v[1])
+    },
+    // Elementwise functions and activations
+    .init(name: "sin", arity: .unary) { sin($0[0]) },
+    .init(name: "cos", arity: .unary) { cos($0[0]) },
+    .init(name: "erf", arity: .unary) { erf($0[0]) },
+    .init(name: "leakyRelu", arity: .unary) { leakyRelu($0[0], alpha: 0.1) },
+    .init(name: "elu", arity: .unary) { elu($0[0], alpha: 0.5) },
+    .init(name: "gelu", arity: .unary) { gelu($0[0]) },
+    .init(name: "silu", arity: .unary) { silu($0[0]) },
+    // Normalisation and losses along an axis
+    .init(name: "softmax(alongAxis: 0)", arity: .unary) { softmax($0[0], alongAxis: 0) },
+    .init(name: "logSoftmax(alongAxis: 0)", arity: .unary) { logSoftmax($0[0], alongAxis: 0) },
+    .init(name: "variance(alongAxes:)", arity: .unary) { $0[0].variance(alongAxes: [-1]) },
+    .init(name: "softmaxCrossEntropy(classIndices:)", arity: .unary) { v in
+      let classes = v[0].shape[v[0].shape.count - 1]
+      let rows = v[0].value.scalarCount / classes
+      let logits = v[0].reshaped(to: [rows, classes])
+      return softmaxCrossEntropy(logits: logits, classIndices: (0..<rows).map { ($0 * 2) % classes })
+    },
   ]
 }
 
@@ -89,7 +137,9 @@ func shapes(for arity: CatalogueRow<Double>.Arity, name: String) -> [[[Int]]] {
       !$0.isEmpty
         || ![
           "sum(alongAxes:)", "sum(squeezingAxes:)", "mean(alongAxes:)", "logSumExp",
-          "logSoftmax", "softmax", "softmaxCrossEntropy",
+          "logSoftmax", "softmax", "softmaxCrossEntropy", "x[i]", "x[range]", "concatenate",
+          "gathering", "scatteringAdd", "max(alongAxes:)", "min(alongAxes:)", "softmax(alongAxis: 0)",
+          "logSoftmax(alongAxis: 0)", "variance(alongAxes:)", "softmaxCrossEntropy(classIndices:)",
         ].contains(name)
     }.map { [$0] }
   case .binary:

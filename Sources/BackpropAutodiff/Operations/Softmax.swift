@@ -17,20 +17,26 @@ public func logSumExp<Scalar>(_ x: Variable<Scalar>, alongAxes axes: [Int]) -> V
   return log(exp(x - shift).sum(alongAxes: axes)) + shift
 }
 
-/// log softmax along the last axis: x − logSumExp(x), computed without overflow.
+/// log softmax along `axis` (the last by default): x − logSumExp(x), computed without overflow.
 ///
-/// Gradient: ∂/∂xⱼ log softmax(x)ᵢ = δᵢⱼ − softmax(x)ⱼ.
+/// Gradient: ∂/∂xⱼ log softmax(x)ᵢ = δᵢⱼ − softmax(x)ⱼ, within each slice along the axis.
+/// - Parameters:
+///   - x: Scores.
+///   - axis: The axis whose slices are normalised, in `-rank..<rank`; `-1` by default.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func logSoftmax<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  x - logSumExp(x, alongAxes: [-1])
+public func logSoftmax<Scalar>(_ x: Variable<Scalar>, alongAxis axis: Int = -1) -> Variable<Scalar> {
+  x - logSumExp(x, alongAxes: [axis])
 }
 
-/// softmax along the last axis: e^x / Σ e^x, computed without overflow.
+/// softmax along `axis` (the last by default): e^x / Σ e^x, computed without overflow.
 ///
-/// Gradient: ∂softmax(x)ᵢ/∂xⱼ = softmax(x)ᵢ (δᵢⱼ − softmax(x)ⱼ).
+/// Gradient: ∂softmax(x)ᵢ/∂xⱼ = softmax(x)ᵢ (δᵢⱼ − softmax(x)ⱼ), within each slice along the axis.
+/// - Parameters:
+///   - x: Scores.
+///   - axis: The axis whose slices are normalised, in `-rank..<rank`; `-1` by default.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func softmax<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  exp(logSoftmax(x))
+public func softmax<Scalar>(_ x: Variable<Scalar>, alongAxis axis: Int = -1) -> Variable<Scalar> {
+  exp(logSoftmax(x, alongAxis: axis))
 }

@@ -33,3 +33,34 @@ public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor
 {
   softmaxCrossEntropy(logits: logits, labels: Variable(labels))
 }
+
+/// Cross-entropy of `logits` against integer class labels, averaged over the batch (PyTorch's
+/// `F.cross_entropy(logits, target)`): the mean over n of −log softmax(logitsₙ)[classIndices[n]].
+///
+/// Gradient: ∂/∂logits = (softmax(logits) − onehot(classIndices)) / N.
+/// - Parameters:
+///   - logits: Unnormalised scores, `[N, C]`.
+///   - classIndices: The class of each of the N rows, each in `0..<C`.
+/// - Precondition: logits have rank 2, there are N indices, and each is in `0..<C`; otherwise
+///   the program stops with a message naming the offending index.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, classIndices: [Int]) -> Variable<Scalar> {
+  let shape = logits.shape
+  check(
+    shape.count == 2, "softmaxCrossEntropy(logits:classIndices:): logits must be [N, C], got shape \(shape)")
+  let (rows, classes) = (shape[0], shape[1])
+  check(
+    classIndices.count == rows,
+    "softmaxCrossEntropy(logits:classIndices:): \(classIndices.count) class indices for \(rows) rows of logits"
+  )
+  var oneHot = [Scalar](repeating: 0, count: rows * classes)
+  for (row, index) in classIndices.enumerated() {
+    check(
+      index >= 0 && index < classes,
+      "softmaxCrossEntropy(logits:classIndices:): class index \(index) of row \(row) is outside 0..<\(classes)"
+    )
+    oneHot[row * classes + index] = 1
+  }
+  return softmaxCrossEntropy(logits: logits, labels: try! Tensor(shape: shape, scalars: oneHot))
+}

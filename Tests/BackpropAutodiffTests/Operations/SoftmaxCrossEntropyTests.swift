@@ -13,4 +13,23 @@ struct SoftmaxCrossEntropyTests {
     loss.backward()
     #expect(isClose(logits.grad!, Tensor<Double>([[0.25, -0.25]])))
   }
+
+  @Test("Integer class labels: the mean over rows of −log softmax at each row's class")
+  func classIndices() {
+    let log3 = Double.log(3)
+    let logits = Variable(try! Tensor<Double>(shape: [2, 2], scalars: [0, log3, log3, 0]), requiresGrad: true)
+    let loss = softmaxCrossEntropy(logits: logits, classIndices: [1, 1])
+    #expect(isClose(loss.value.scalar, -(Double.log(0.75) + Double.log(0.25)) / 2))
+    loss.backward()
+    #expect(isClose(logits.grad!, Tensor<Double>([[0.125, -0.125], [0.375, -0.375]])))
+  }
+
+  @Test("A class index outside 0..<C stops, naming it")
+  func classIndexOutOfRange() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = softmaxCrossEntropy(logits: Variable(Tensor<Double>(zeros: [2, 3])), classIndices: [0, 3])
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("class index 3 of row 1 is outside 0..<3"))
+  }
 }

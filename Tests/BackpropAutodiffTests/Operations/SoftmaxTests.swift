@@ -15,4 +15,12 @@ struct SoftmaxTests {
     lse.sum().backward()
     #expect(isClose(x.grad!, Tensor([0.25, 0.75])))
   }
+
+  @Test("softmax along the first axis normalises each column")
+  func alongAxis() {
+    let x = Variable(Tensor<Double>([[0, 1], [0, 1]]), requiresGrad: true)
+    let p = softmax(x, alongAxis: 0)
+    #expect(isClose(p.value, Tensor([[0.5, 0.5], [0.5, 0.5]])))
+    #expect(isClose(logSoftmax(x, alongAxis: 0).value.exp(), p.value))
+  }
 }

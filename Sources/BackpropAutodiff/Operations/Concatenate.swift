@@ -1,0 +1,61 @@
+import BackpropTensor
+
+/// z = the inputs joined along `axis`. Each input occupies its own run along the axis, so its
+/// gradient is the upstream gradient's slice over that run.
+struct Concatenate<Scalar: TensorScalar>: DifferentiableOperation {
+  /// Non-negative.
+  let axis: Int
+  /// Each input's extent along `axis`, in order.
+  let extents: [Int]
+  var name: String { "concatenate" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
+    -> Operands<G?>
+  {
+    let shape = g.shape
+    var start = 0
+    let gradients = extents.indices.map { index -> G? in
+      var (lower, upper) = ([Int](repeating: 0, count: shape.count), shape)
+      (lower[axis], upper[axis]) = (start, start + extents[index])
+      start += extents[index]
+      return needed[index] ? g.sliced(lowerBounds: lower, upperBounds: upper) : nil
+    }
+    return Operands(gradients)
+  }
+}
+
+/// The variables joined along an existing axis (`torch.cat`); the same variable may appear more
+/// than once.
+///
+/// Gradient: each part gets the slice of the upstream gradient where it was placed; a variable
+/// that appears twice gets the sum of its two slices.
+/// - Parameters:
+///   - parts: At least one variable; all have the same shape except along `axis`.
+///   - axis: The axis to join along, in `-rank..<rank`.
+/// - Precondition: the parts have equal rank ≥ 1 and equal extents on every other axis.
+public func concatenate<Scalar>(_ parts: [Variable<Scalar>], alongAxis axis: Int) -> Variable<Scalar> {
+  let value = concatenate(parts.map(\.value), alongAxis: axis)
+  let axis = axis < 0 ? axis + value.rank : axis
+  return Variable.record(
+    Concatenate(axis: axis, extents: parts.map { $0.shape[axis] }), Operands(parts), value: value)
+}
+
+/// The variables joined along a new axis (`torch.stack`): all parts have the same shape, and the
+/// result has one more axis, of extent `parts.count`, at `axis`.
+///
+/// Gradient: each part gets its slice of the upstream gradient along the new axis.
+/// - Parameters:
+///   - parts: At least one variable, all of the same shape.
+///   - axis: Where the new axis goes, in `-(rank + 1)...rank`.
+/// - Precondition: the parts have equal shapes.
+public func stack<Scalar>(_ parts: [Variable<Scalar>], alongAxis axis: Int) -> Variable<Scalar> {
+  check(!parts.isEmpty, "stack(_:alongAxis:): no variables to stack")
+  let shape = parts[0].shape
+  check(parts.allSatisfy { $0.shape == shape }, "stack(_:alongAxis:): shapes \(parts.map(\.shape)) differ")
+  let axis = Tensor<Scalar>.normalize(axis: axis, rank: shape.count + 1, operation: "stack(_:alongAxis:)")
+  var expanded = shape
+  expanded.insert(1, at: axis)
+  return concatenate(parts.map { $0.reshaped(to: expanded) }, alongAxis: axis)
+}

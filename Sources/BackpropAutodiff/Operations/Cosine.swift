@@ -1,0 +1,23 @@
+import BackpropTensor
+
+/// z = cos x. ∂z/∂x = −sin x.
+struct Cosine<Scalar: TensorScalar>: DifferentiableOperation {
+  var name: String { "cos" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "−sin(\(t.differentiated))" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
+    -> Operands<G?>
+  {
+    Operands(-(g * inputs[0].sine()))
+  }
+}
+
+/// The cosine of each element (radians).
+///
+/// Gradient: ∂(cos x)/∂x = −sin x.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func cos<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
+  Variable.record(Cosine(), Operands(x), value: x.value.cos())
+}

@@ -1,0 +1,39 @@
+import BackpropTensor
+
+/// z = the slices of x at `indices` along `axis`. Slice k of z is slice `indices[k]` of x, so x's
+/// gradient adds the upstream slices back at their indices (``ScatterAdd``); an index that
+/// appears twice receives both.
+struct Gather<Scalar: TensorScalar>: DifferentiableOperation {
+  let indices: [Int]
+  /// Non-negative.
+  let axis: Int
+  var name: String { "gathering" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
+    -> Operands<G?>
+  {
+    Operands(g.scatteringAdd(atIndices: indices, alongAxis: axis, extent: inputs[0].shape[axis]))
+  }
+}
+
+extension Variable {
+  /// The slices at `indices` along `axis`, in that order (PyTorch's `index_select`); indices may
+  /// repeat, and negative indices count from the end.
+  ///
+  /// Gradient: the upstream slices added back at their indices; repeated indices accumulate.
+  /// - Parameters:
+  ///   - indices: Positions along `axis`.
+  ///   - axis: The axis to gather along, in `-rank..<rank`.
+  /// - Precondition: every index is in `-shape[axis]..<shape[axis]`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func gathering(atIndices indices: [Int], alongAxis axis: Int) -> Variable {
+    let value = value.gathering(atIndices: indices, alongAxis: axis)
+    let axis = axis < 0 ? axis + value.rank : axis
+    let extent = shape[axis]
+    let positions = indices.map { $0 < 0 ? $0 + extent : $0 }
+    return Variable.record(Gather(indices: positions, axis: axis), Operands(self), value: value)
+  }
+}

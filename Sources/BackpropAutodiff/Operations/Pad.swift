@@ -1,0 +1,36 @@
+import BackpropTensor
+
+/// z = x placed into zeros of a larger shape at `lowerBounds`: the adjoint of ``Slice``. Each
+/// element of x lands once in z, so the gradient is the upstream gradient's box at x's place.
+struct Pad<Scalar: TensorScalar>: DifferentiableOperation {
+  let shape: [Int]
+  let lowerBounds: [Int]
+  var name: String { "padded" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
+    -> Operands<G?>
+  {
+    let upperBounds = zip(lowerBounds, inputs[0].shape).map { $0 + $1 }
+    return Operands(g.sliced(lowerBounds: lowerBounds, upperBounds: upperBounds))
+  }
+}
+
+extension Variable {
+  /// This variable placed into zeros of `shape` with its first element at `lowerBounds`: the
+  /// adjoint of ``slice(lowerBounds:upperBounds:)``.
+  ///
+  /// Gradient: the box of the upstream gradient where this variable was placed.
+  /// - Parameters:
+  ///   - shape: The shape of the result.
+  ///   - lowerBounds: Where this variable's first element goes.
+  /// - Precondition: the variable fits: `lowerBounds[d] + self.shape[d] <= shape[d]`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func padded(to shape: [Int], at lowerBounds: [Int]) -> Variable {
+    Variable.record(
+      Pad(shape: shape, lowerBounds: lowerBounds), Operands(self),
+      value: value.padded(to: shape, at: lowerBounds))
+  }
+}

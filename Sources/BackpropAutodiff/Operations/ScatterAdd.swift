@@ -1,0 +1,42 @@
+import BackpropTensor
+
+/// z = zeros with `extent` slices along `axis`, to which slice k of x is added at `indices[k]`:
+/// the adjoint of ``Gather``. Slice k of x lands in slice `indices[k]` of z, so its gradient is
+/// the upstream gradient gathered at the same indices.
+struct ScatterAdd<Scalar: TensorScalar>: DifferentiableOperation {
+  let indices: [Int]
+  /// Non-negative.
+  let axis: Int
+  let extent: Int
+  var name: String { "scatteringAdd" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
+    -> Operands<G?>
+  {
+    Operands(g.gathering(atIndices: indices, alongAxis: axis))
+  }
+}
+
+extension Variable {
+  /// Zeros with `extent` slices along `axis`, to which slice k of this variable is added at
+  /// `indices[k]`: the adjoint of ``gathering(atIndices:alongAxis:)`` (an embedding's gradient
+  /// has this form). Repeated indices add up.
+  ///
+  /// Gradient: the upstream gradient gathered at `indices`.
+  /// - Parameters:
+  ///   - indices: One position along `axis` for each slice of this variable along it.
+  ///   - axis: The axis, in `-rank..<rank`.
+  ///   - extent: The extent of the result along `axis`.
+  /// - Precondition: `indices.count == shape[axis]`, every index in `-extent..<extent`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func scatteringAdd(atIndices indices: [Int], alongAxis axis: Int, extent: Int) -> Variable {
+    let value = value.scatteringAdd(atIndices: indices, alongAxis: axis, extent: extent)
+    let axis = axis < 0 ? axis + value.rank : axis
+    let positions = indices.map { $0 < 0 ? $0 + extent : $0 }
+    return Variable.record(
+      ScatterAdd(indices: positions, axis: axis, extent: extent), Operands(self), value: value)
+  }
+}

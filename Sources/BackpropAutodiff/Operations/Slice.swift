@@ -1,0 +1,65 @@
+import BackpropTensor
+
+/// z = x[lowerBounds ..< upperBounds]. Each element of the box is copied once, so the gradient
+/// is the upstream gradient placed back into zeros of x's shape (``Pad``).
+struct Slice<Scalar: TensorScalar>: DifferentiableOperation {
+  let lowerBounds: [Int]
+  let upperBounds: [Int]
+  var name: String { "slice" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
+    -> Operands<G?>
+  {
+    Operands(g.padded(to: inputs[0].shape, at: lowerBounds))
+  }
+}
+
+extension Variable {
+  /// The half-open box `lowerBounds[d] ..< upperBounds[d]` along every axis `d`.
+  ///
+  /// Gradient: the upstream gradient placed into zeros of this variable's shape, at the box.
+  /// - Parameters:
+  ///   - lowerBounds: The first index kept along each axis.
+  ///   - upperBounds: One past the last index kept along each axis.
+  /// - Precondition: one bound per axis, and `0 <= lowerBounds[d] <= upperBounds[d] <= shape[d]`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func slice(lowerBounds: [Int], upperBounds: [Int]) -> Variable {
+    Variable.record(
+      Slice(lowerBounds: lowerBounds, upperBounds: upperBounds), Operands(self),
+      value: value.slice(lowerBounds: lowerBounds, upperBounds: upperBounds))
+  }
+
+  /// The slice at `index` of the first axis, without that axis (PyTorch's `x[index]`): one
+  /// sample of a batch. Negative indices count from the end.
+  ///
+  /// Gradient: the upstream gradient placed into zeros at row `index`.
+  /// - Precondition: rank ≥ 1 and `-shape[0] <= index < shape[0]`.
+  public subscript(index: Int) -> Variable {
+    let shape = self.shape
+    check(!shape.isEmpty, "Variable[\(index)]: a rank-0 variable has no axis to index")
+    check(
+      index >= -shape[0] && index < shape[0],
+      "Variable[\(index)]: index out of range for the first axis of shape \(shape)")
+    let row = index < 0 ? index + shape[0] : index
+    var (lower, upper) = ([Int](repeating: 0, count: shape.count), shape)
+    (lower[0], upper[0]) = (row, row + 1)
+    return slice(lowerBounds: lower, upperBounds: upper).reshaped(to: Array(shape.dropFirst()))
+  }
+
+  /// The slices in `range` of the first axis, keeping that axis (PyTorch's `x[1:3]`): a
+  /// minibatch out of a batch.
+  ///
+  /// Gradient: the upstream gradient placed into zeros at those rows.
+  /// - Precondition: rank ≥ 1 and `range` lies within `0...shape[0]`.
+  public subscript<Bounds: RangeExpression<Int>>(range: Bounds) -> Variable {
+    let shape = self.shape
+    check(!shape.isEmpty, "Variable[range]: a rank-0 variable has no axis to index")
+    let rows = Tensor<Scalar>.rows(range, extent: shape[0], operation: "Variable[range]")
+    var (lower, upper) = ([Int](repeating: 0, count: shape.count), shape)
+    (lower[0], upper[0]) = (rows.lowerBound, rows.upperBound)
+    return slice(lowerBounds: lower, upperBounds: upper)
+  }
+}
