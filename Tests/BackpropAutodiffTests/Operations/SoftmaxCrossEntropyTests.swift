@@ -17,7 +17,8 @@ struct SoftmaxCrossEntropyTests {
   @Test("Integer class labels: the mean over rows of −log softmax at each row's class")
   func classIndices() {
     let log3 = Double.log(3)
-    let logits = Variable(try! Tensor<Double>(shape: [2, 2], scalars: [0, log3, log3, 0]), requiresGrad: true)
+    let logits = Variable(
+      try! Tensor<Double>(shape: [2, 2], scalars: [0, log3, log3, 0]), requiresGrad: true)
     let loss = softmaxCrossEntropy(logits: logits, classIndices: [1, 1])
     #expect(isClose(loss.value.scalar, -(Double.log(0.75) + Double.log(0.25)) / 2))
     loss.backward()
