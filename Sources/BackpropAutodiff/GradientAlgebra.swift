@@ -18,7 +18,8 @@ protocol GradientAlgebra<Scalar> {
   /// This gradient where `input` is positive and zero elsewhere: the product with the constant
   /// mask (input > 0), in one pass for tensors (no mask tensor in between).
   func zeroed(whereNotPositive input: Self) -> Self
-  /// The matrix product, whose shape is that of `like` (a gradient has its input's shape).
+  /// The matrix product, whose shape is that of `like` (a gradient has its input's shape): a
+  /// batched product is summed over the batch axes that `like` broadcast.
   static func matrixProduct(_ a: Self, _ b: Self, transposeA: Bool, transposeB: Bool, shapedLike like: Self)
     -> Self
   func transposed(permutation: [Int]) -> Self
@@ -86,7 +87,7 @@ extension Variable: GradientAlgebra {
   static func matrixProduct(
     _ a: Variable, _ b: Variable, transposeA: Bool, transposeB: Bool, shapedLike like: Variable
   ) -> Variable {
-    matmul(a, b, transposeA: transposeA, transposeB: transposeB)
+    matmul(a, b, transposeA: transposeA, transposeB: transposeB).unbroadcasted(like: like)
   }
   func unbroadcasted(like operand: Variable) -> Variable {
     hasSameShape(as: operand) ? self : unbroadcasted(to: operand.shape)

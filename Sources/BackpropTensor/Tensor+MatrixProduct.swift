@@ -17,16 +17,16 @@ extension Tensor {
     shape.count == 2 ? (shape[0], shape[1]) : nil
   }
 
-  /// Checks the operand shapes of a matrix product and returns (m, k, n).
+  /// Checks the operand shapes of a product of two matrices and returns (m, k, n), or `nil` when
+  /// an operand is not a matrix (a batched product).
   ///
   /// Inlinable, with its failure out of line, so that every product's check is a few compares.
   @inlinable
   static func matmulDimensions(
     _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, operation: String
-  ) -> (m: Int, k: Int, n: Int) {
-    guard let (aRows, aColumns) = a.matrixExtents, let (bRows, bColumns) = b.matrixExtents,
-      (transposeA ? aRows : aColumns) == (transposeB ? bColumns : bRows)
-    else {
+  ) -> (m: Int, k: Int, n: Int)? {
+    guard let (aRows, aColumns) = a.matrixExtents, let (bRows, bColumns) = b.matrixExtents else { return nil }
+    guard (transposeA ? aRows : aColumns) == (transposeB ? bColumns : bRows) else {
       matmulShapesFailed(a, b, transposeA: transposeA, transposeB: transposeB, operation: operation)
     }
     return (transposeA ? aColumns : aRows, transposeA ? aRows : aColumns, transposeB ? bRows : bColumns)
@@ -41,7 +41,7 @@ extension Tensor {
   ) -> Never {
     guard let (aRows, aColumns) = a.matrixExtents, let (bRows, bColumns) = b.matrixExtents else {
       checkFailed(
-        "\(operation): operands must be matrices (rank 2), got shapes \(a.shape) and \(b.shape)")
+        "\(operation): operands must have rank ≥ 2, got shapes \(a.shape) and \(b.shape)")
     }
     let k = transposeA ? aRows : aColumns
     let k2 = transposeB ? bColumns : bRows
@@ -51,11 +51,14 @@ extension Tensor {
   }
 }
 
-/// The matrix product of two rank-2 tensors: `[m, k] · [k, n] → [m, n]`.
+/// The matrix product: `[m, k] · [k, n] → [m, n]` for matrices, and for operands of higher rank
+/// a product of their last two axes with the leading (batch) axes broadcast, as `torch.matmul`
+/// does: `[B, m, k] · [k, n] → [B, m, n]`.
 ///
-/// With `transposeA` / `transposeB` the corresponding operand is used transposed without
-/// materialising the transpose.
-/// - Precondition: both operands are matrices and their inner dimensions agree.
+/// With `transposeA` / `transposeB` the last two axes of the corresponding operand are used
+/// transposed, without materialising the transpose.
+/// - Precondition: both operands have rank ≥ 2, their inner dimensions agree, and their batch
+///   axes broadcast.
 @inlinable
 public func matmul<Scalar>(
   _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool = false, transposeB: Bool = false
@@ -74,8 +77,12 @@ package func matmul<Scalar>(
   _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool, transposeB: Bool,
   shapedLike like: Tensor<Scalar>?
 ) -> Tensor<Scalar> {
-  let (m, k, n) = Tensor<Scalar>.matmulDimensions(
-    a, b, transposeA: transposeA, transposeB: transposeB, operation: "matmul")
+  guard
+    let (m, k, n) = Tensor<Scalar>.matmulDimensions(
+      a, b, transposeA: transposeA, transposeB: transposeB, operation: "matmul")
+  else {
+    return Tensor.batchedProduct(a, b, transposeA: transposeA, transposeB: transposeB, shapedLike: like)
+  }
   if m == 1 && n == 1 {
     // One scalar (a network's output for one sample): a dot product of two contiguous vectors,
     // with neither a scalar array nor a shape array to allocate for the result.
@@ -103,6 +110,71 @@ package func matmul<Scalar>(
     return Tensor(uncheckedShape: like.shape, buffer: result)
   }
   return Tensor(uncheckedShape: [m, n], buffer: result)
+}
+
+extension Tensor {
+  /// The product of two operands of rank ≥ 2 that are not both matrices: the last two axes
+  /// multiply as matrices, and the leading (batch) axes broadcast, as in `torch.matmul`. Every
+  /// batch item goes through ``TensorScalar/multiplyMatrices(_:_:_:m:k:n:transposeA:transposeB:)``
+  /// (the packed kernels for products that are large enough).
+  ///
+  /// With `like`, a result whose batch axes `like` broadcast is summed back to `like`'s shape (the
+  /// gradient of a broadcast operand).
+  @usableFromInline
+  static func batchedProduct(
+    _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, shapedLike like: Tensor? = nil
+  ) -> Tensor {
+    let (shapeA, shapeB) = (a.shape, b.shape)
+    guard shapeA.count >= 2 && shapeB.count >= 2 else {
+      matmulShapesFailed(a, b, transposeA: transposeA, transposeB: transposeB, operation: "matmul")
+    }
+    let (rowsA, columnsA) = (shapeA[shapeA.count - 2], shapeA[shapeA.count - 1])
+    let (rowsB, columnsB) = (shapeB[shapeB.count - 2], shapeB[shapeB.count - 1])
+    let (m, k) = transposeA ? (columnsA, rowsA) : (rowsA, columnsA)
+    let (k2, n) = transposeB ? (columnsB, rowsB) : (rowsB, columnsB)
+    let (batchA, batchB) = (Array(shapeA.dropLast(2)), Array(shapeB.dropLast(2)))
+    guard let batch = broadcastShape(batchA, batchB), k == k2 else {
+      checkFailed(
+        "matmul: shapes \(shapeA)\(transposeA ? "ᵀ" : "") and \(shapeB)\(transposeB ? "ᵀ" : "") do not "
+          + (k == k2 ? "broadcast in their batch axes \(batchA) and \(batchB)" : "multiply (\(k) ≠ \(k2))"))
+    }
+    // Strides in whole matrices, 0 along broadcast batch axes.
+    let stridesA = broadcastStrides(of: batchA, toRank: batch.count)
+    let stridesB = broadcastStrides(of: batchB, toRank: batch.count)
+    let count = batch.reduce(1, *)
+    let (sizeA, sizeB, sizeC) = (m * k, k * n, m * n)
+    let result = a.withUnsafeBufferPointer { x in
+      b.withUnsafeBufferPointer { y in
+        makeBuffer(count: count * sizeC) { c in
+          guard let xBase = x.baseAddress, let yBase = y.baseAddress, let cBase = c.baseAddress, k > 0 else {
+            c.initialize(repeating: 0)
+            return
+          }
+          var index = [Int](repeating: 0, count: batch.count)
+          for item in 0..<count {
+            var (offsetA, offsetB) = (0, 0)
+            for d in batch.indices {
+              offsetA += index[d] * stridesA[d]
+              offsetB += index[d] * stridesB[d]
+            }
+            Scalar.multiplyMatrices(
+              xBase + offsetA * sizeA, yBase + offsetB * sizeB, cBase + item * sizeC, m: m, k: k, n: n,
+              transposeA: transposeA, transposeB: transposeB)
+            var d = batch.count - 1
+            while d >= 0 {
+              index[d] += 1
+              if index[d] < batch[d] { break }
+              index[d] = 0
+              d -= 1
+            }
+          }
+        }
+      }
+    }
+    let product = Tensor(uncheckedShape: batch + [m, n], buffer: result)
+    guard let like, !product.hasSameShape(as: like) else { return product }
+    return product.unbroadcasted(to: like.shape)
+  }
 }
 
 /// Matrix-multiplication inner loops, specialised for each concrete scalar type by the callers

@@ -7,7 +7,7 @@ import Testing
 
 /// One row of the operation catalogue.
 struct CatalogueRow<Scalar: TensorScalar> {
-  enum Arity { case unary, binary, matrix }
+  enum Arity { case unary, binary, matrix, batchedMatrix }
   let name: String
   let arity: Arity
   /// Inputs are drawn from `range`, at least `margin` away from zero (kinks, domain edges).
@@ -34,6 +34,16 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     .init(name: "matmul Bᵀ", arity: .matrix) { matmul($0[0], $0[1].transposed(), transposeB: true) },
     .init(name: "matmul AᵀBᵀ", arity: .matrix) {
       matmul($0[0].transposed(), $0[1].transposed(), transposeA: true, transposeB: true)
+    },
+    .init(name: "batched matmul", arity: .batchedMatrix) { matmul($0[0], $0[1]) },
+    .init(name: "batched matmul AᵀBᵀ", arity: .batchedMatrix) { v in
+      let last = v[0].shape.count
+      let permutation = Array(0..<(last - 2)) + [last - 1, last - 2]
+      let lastB = v[1].shape.count
+      let permutationB = Array(0..<(lastB - 2)) + [lastB - 1, lastB - 2]
+      return matmul(
+        v[0].transposed(permutation: permutation), v[1].transposed(permutation: permutationB),
+        transposeA: true, transposeB: true)
     },
     .init(name: "transposed", arity: .unary) { $0[0].transposed() },
     .init(name: "transposed(permutation:)", arity: .unary) {
@@ -149,6 +159,10 @@ func shapes(for arity: CatalogueRow<Double>.Arity, name: String) -> [[[Int]]] {
     ]
   case .matrix:
     return [[[1, 1], [1, 1]], [[3, 4], [4, 2]], [[5, 2], [2, 3]]]
+  case .batchedMatrix:
+    return [
+      [[2, 3, 4], [2, 4, 5]], [[2, 3, 4], [4, 2]], [[3, 4], [2, 4, 5]], [[2, 1, 3, 4], [3, 4, 2]],
+    ]
   }
 }
 

@@ -23,6 +23,8 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
   /// C[i, j] = Σₗ op(A)[i, l]·op(B)[l, j], so ∂C[i, j]/∂op(A)[i, l] = op(B)[l, j] and
   /// ∂C[i, j]/∂op(B)[l, j] = op(A)[i, l].
   func derivativeFormula(_ t: DerivativeTerm) -> String? {
+    // Matrices only; a batched product's trace shows the derivative's symbol and its number.
+    guard t.outputIndex.count == 2 && t.inputIndex.count == 2 else { return nil }
     let (i, j) = (t.outputIndex[0], t.outputIndex[1])
     if t.input == 0 {
       let l = transposeA ? t.inputIndex[0] : t.inputIndex[1]
@@ -71,16 +73,20 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
   }
 }
 
-/// The matrix product of two rank-2 variables: `[m, k] · [k, n] → [m, n]`.
+/// The matrix product: `[m, k] · [k, n] → [m, n]` for matrices; for operands of higher rank the
+/// last two axes multiply and the leading (batch) axes broadcast, as `torch.matmul` does
+/// (`[B, m, k] · [k, n] → [B, m, n]`).
 ///
-/// Gradient: for C = A·B and upstream G, ∂L/∂A = G·Bᵀ and ∂L/∂B = Aᵀ·G.
+/// Gradient: for C = A·B and upstream G, ∂L/∂A = G·Bᵀ and ∂L/∂B = Aᵀ·G, per batch item; an
+/// operand whose batch axes were broadcast gets the sum over them.
 ///
 /// - Parameters:
-///   - a: The left operand, `[m, k]` (or `[k, m]` with `transposeA`).
-///   - b: The right operand, `[k, n]` (or `[n, k]` with `transposeB`).
-///   - transposeA: Use `a` transposed, without materialising the transpose.
-///   - transposeB: Use `b` transposed, without materialising the transpose.
-/// - Precondition: both operands have rank 2 and their inner dimensions agree.
+///   - a: The left operand, `[…, m, k]` (or `[…, k, m]` with `transposeA`).
+///   - b: The right operand, `[…, k, n]` (or `[…, n, k]` with `transposeB`).
+///   - transposeA: Use the last two axes of `a` transposed, without materialising the transpose.
+///   - transposeB: Use the last two axes of `b` transposed, without materialising the transpose.
+/// - Precondition: both operands have rank ≥ 2, their inner dimensions agree, and their batch
+///   axes broadcast.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func matmul<Scalar>(
