@@ -39,6 +39,9 @@ let package = Package(
       name: "BackpropAutodiffTests", dependencies: ["Backprop", "BackpropAutodiff", "BackpropTestSupport"]),
     .testTarget(name: "ArticleTests", dependencies: ["ArticleExamples", "Backprop", "BackpropTestSupport"]),
     .testTarget(name: "BackpropNNTests", dependencies: ["Backprop", "BackpropNN", "BackpropTestSupport"]),
+    // Code written as a user of the library would write it (the DocC articles' examples): only
+    // `import Backprop`.
+    .testTarget(name: "ExternalOperationTests", dependencies: ["Backprop"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -227,23 +227,23 @@ private struct LocalDerivatives<Scalar: TensorScalar> {
 
 /// One local derivative ∂result[outputIndex]/∂operand[inputIndex] to be written as a formula by
 /// an operation (``DifferentiableOperation/derivativeFormula(_:)``).
-struct DerivativeTerm {
+public struct DerivativeTerm {
   /// Which operand, 0 for the first.
-  let input: Int
+  public let input: Int
   /// The operand element's index.
-  let inputIndex: [Int]
+  public let inputIndex: [Int]
   /// The result element's index.
-  let outputIndex: [Int]
+  public let outputIndex: [Int]
   /// The result element's name.
-  let result: String
+  public let result: String
   /// The shapes of all operands.
-  let operandShapes: [[Int]]
+  public let operandShapes: [[Int]]
   /// Names an element of an operand.
   let operandName: (_ operand: Int, _ index: [Int]) -> String
 
   /// The name of operand `operand`'s element at the result element's position, following
   /// broadcasting (extents of 1 repeat, missing leading axes are added).
-  func operand(_ operand: Int) -> String {
+  public func operand(_ operand: Int) -> String {
     let shape = operandShapes[operand]
     let offset = outputIndex.count - shape.count
     let index = shape.indices.map { axis in shape[axis] == 1 ? 0 : outputIndex[offset + axis] }
@@ -251,10 +251,10 @@ struct DerivativeTerm {
   }
 
   /// The name of operand `operand`'s element at `index`.
-  func operand(_ operand: Int, at index: [Int]) -> String { operandName(operand, index) }
+  public func operand(_ operand: Int, at index: [Int]) -> String { operandName(operand, index) }
 
   /// The name of this term's own operand element (the one the derivative is taken by).
-  var differentiated: String { operandName(input, inputIndex) }
+  public var differentiated: String { operandName(input, inputIndex) }
 }
 
 /// `text`, in parentheses when it starts with a minus sign, so that products read clearly.

@@ -1,23 +1,55 @@
 import BackpropTensor
 
-/// An operation of the catalogue: its name and its vector-Jacobian product.
+/// An operation the tape can record: its name and its vector-Jacobian product (its *pullback*).
 ///
-/// The pullback is written once, generically over ``GradientAlgebra``. The backward pass calls
-/// it with `G == Tensor` (plain first-order gradients, nothing recorded); with
-/// `createGraph: true` it calls it with `G == Variable`, so the gradient computation is itself
-/// recorded and can be differentiated again.
-protocol DifferentiableOperation<Scalar> {
+/// The built-in operations conform, and so can yours. Write the pullback once, generically over
+/// ``GradientAlgebra``: the backward pass calls it with `G == Tensor` for plain first-order
+/// gradients, and with `G == Variable` when `createGraph: true` asks for the backward pass to be
+/// recorded, so that one pullback serves gradients of every order. Record the operation with
+/// ``Variable/record(_:_:value:)``:
+///
+/// ```swift
+/// /// z = x³. ∂z/∂x = 3x².
+/// struct Cube: DifferentiableOperation {
+///   typealias Scalar = Double
+///   var name: String { "cube" }
+///   func pullback<G: GradientAlgebra<Double>>(
+///     _ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask
+///   ) -> Operands<G?> {
+///     Operands(g * inputs[0] * inputs[0] * 3)
+///   }
+/// }
+///
+/// func cube(_ x: Variable<Double>) -> Variable<Double> {
+///   Variable.record(Cube(), Operands(x), value: x.value * x.value * x.value)
+/// }
+/// ```
+///
+/// A recorded operation appears under its ``name`` in `graphviz()`, chain-rule traces (with its
+/// `derivativeFormula(_:)` if it gives one), anomaly reports and gradient checks. It
+/// should hold no tensors or variables: the pullback receives the inputs and the output when it
+/// runs.
+public protocol DifferentiableOperation<Scalar> {
+  /// The scalar type of the operation's tensors.
   associatedtype Scalar: TensorScalar
   /// A short name for messages and graph labels, e.g. `"matmul"`.
   var name: String { get }
   /// The gradients with respect to each input, given the gradient `upstream` with respect to
-  /// `output`. Entries whose `needed` flag is false may be `nil`.
+  /// `output`.
+  ///
+  /// - Parameters:
+  ///   - upstream: ∂L/∂output, of the output's shape.
+  ///   - inputs: The operation's inputs; `inputs[i]` reads input `i` when asked.
+  ///   - output: The operation's result.
+  ///   - needed: Which inputs need a gradient; the others' entries may be `nil`.
+  /// - Returns: One entry per input, each of that input's shape (or `nil` where not needed).
   func pullback<G: GradientAlgebra<Scalar>>(
     _ upstream: G, inputs: PullbackInputs<G>, output: G, needed: InputMask
   ) -> Operands<G?>
-  /// `false` when the pullback leaves the graph (computes with plain tensors where the gradient
-  /// depends on the inputs), so it cannot be recorded for higher-order gradients. A backward
-  /// pass with `createGraph: true` through such an operation stops with a message naming it.
+  /// `false` when the pullback leaves the algebra (computes with plain tensors where the gradient
+  /// depends on the inputs), so it cannot be recorded for higher-order gradients: a backward
+  /// pass with `createGraph: true` through the operation then stops with a message naming it.
+  /// `true` by default.
   var supportsHigherOrder: Bool { get }
   /// A readable label for graph pictures, e.g. `"matmul (A·Bᵀ)"`; ``name`` by default.
   var label: String { get }
@@ -26,23 +58,24 @@ protocol DifferentiableOperation<Scalar> {
   /// `nil` (the default) when the operation has no short formula; the trace then shows the
   /// derivative's symbol and its number only.
   func derivativeFormula(_ term: DerivativeTerm) -> String?
-  /// The first-order pullback as a closure (see ``TensorPullback``). The default captures the
-  /// operation, which costs a heap context when the operation has stored properties; an
-  /// operation with a few distinct values of them can return a closure without a context for
-  /// each (see ``MatrixProduct``).
-  var tensorPullback: TensorPullback<Scalar> { get }
+  /// The first-order pullback as a closure. An optimisation hook of the built-in operations: keep
+  /// the default, which calls ``pullback(_:inputs:output:needed:)``.
+  var _tensorPullback: TensorPullback<Scalar> { get }
 }
 
 extension DifferentiableOperation {
-  /// Every built-in operation's pullback is written over ``GradientAlgebra`` and so can be
-  /// recorded.
-  var supportsHigherOrder: Bool { true }
-  var label: String { name }
-  func derivativeFormula(_ term: DerivativeTerm) -> String? { nil }
+  /// `true`: a pullback written in ``GradientAlgebra`` can be recorded.
+  public var supportsHigherOrder: Bool { true }
+  /// ``name``.
+  public var label: String { name }
+  /// `nil`: no short formula.
+  public func derivativeFormula(_ term: DerivativeTerm) -> String? { nil }
+  /// A closure that calls ``pullback(_:inputs:output:needed:)`` with `G == Tensor`.
+  ///
   /// For an operation without stored properties the closure has no context to allocate. One
   /// with properties (a sum's kept shape) may cost a small context, which is no slower than the
   /// generic entry point's metadata look-up.
-  var tensorPullback: TensorPullback<Scalar> {
+  public var _tensorPullback: TensorPullback<Scalar> {
     { upstream, inputs, output, needed in
       pullback(upstream, inputs: inputs, output: output, needed: needed)
     }
@@ -65,7 +98,7 @@ struct NoOperation<Scalar: TensorScalar>: DifferentiableOperation {
 /// Calling the generic `pullback` through the existential goes through a witness thunk into
 /// the generic entry point, which looks up `Tensor<Scalar>`'s metadata at run time to choose its
 /// specialisation. This closure calls the specialised code directly.
-typealias TensorPullback<Scalar: TensorScalar> = (
+public typealias TensorPullback<Scalar: TensorScalar> = (
   _ upstream: Tensor<Scalar>, _ inputs: PullbackInputs<Tensor<Scalar>>, _ output: Tensor<Scalar>,
   _ needed: InputMask
 ) -> Operands<Tensor<Scalar>?>

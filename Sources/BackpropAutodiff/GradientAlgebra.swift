@@ -1,108 +1,155 @@
 import BackpropTensor
 
-/// The arithmetic that pullbacks are written in. Both ``Tensor`` (first-order gradients, nothing
-/// recorded) and ``Variable`` (gradients that are themselves recorded, for higher order) provide
-/// it, so every vector-Jacobian product in the catalogue is written exactly once.
-protocol GradientAlgebra<Scalar> {
+/// The arithmetic that pullbacks are written in.
+///
+/// `Tensor` (first-order gradients; nothing is recorded) and ``Variable`` (gradients that are
+/// themselves recorded, for higher order) both provide it, so every vector-Jacobian product —
+/// built in or your own (see ``DifferentiableOperation``) — is written exactly once and serves
+/// every order of derivative. They are its only conformances: the tape relies on that, so do not
+/// add your own.
+///
+/// A pullback computes with the upstream gradient, the inputs and the output in this algebra.
+/// Where it needs a constant that depends on a value (a mask, a sign), it reads ``tensor`` and
+/// multiplies by the constant with ``multiplied(byConstant:)``: a constant of the function almost
+/// everywhere, which gives the right higher derivatives.
+public protocol GradientAlgebra<Scalar> {
+  /// The scalar type.
   associatedtype Scalar: TensorScalar
+  /// The shape.
   var shape: [Int] { get }
+  /// The value as a tensor (for a variable, its ``Variable/value``). Use it to build constants:
+  /// nothing computed from it is differentiated.
+  var tensor: Tensor<Scalar> { get }
+
+  /// The elementwise sum; the operands broadcast.
   static func + (lhs: Self, rhs: Self) -> Self
+  /// The elementwise difference; the operands broadcast.
   static func - (lhs: Self, rhs: Self) -> Self
+  /// The elementwise product; the operands broadcast.
   static func * (lhs: Self, rhs: Self) -> Self
+  /// The elementwise quotient; the operands broadcast.
   static func / (lhs: Self, rhs: Self) -> Self
+  /// The elementwise negation.
   static prefix func - (operand: Self) -> Self
+  /// Each element plus a scalar.
+  static func + (lhs: Self, rhs: Scalar) -> Self
+  /// Each element times a scalar.
   static func * (lhs: Self, rhs: Scalar) -> Self
+  /// A scalar minus each element.
   static func - (lhs: Scalar, rhs: Self) -> Self
-  /// Elementwise product with a constant (a mask or a sign), through which no gradient flows.
+  /// The elementwise product with a constant (a mask or a sign), through which no gradient
+  /// flows.
   func multiplied(byConstant factor: Tensor<Scalar>) -> Self
   /// This gradient where `input` is positive and zero elsewhere: the product with the constant
-  /// mask (input > 0), in one pass for tensors (no mask tensor in between).
+  /// mask (input > 0), in one pass for tensors.
   func zeroed(whereNotPositive input: Self) -> Self
-  /// The matrix product, whose shape is that of `like` (a gradient has its input's shape): a
-  /// batched product is summed over the batch axes that `like` broadcast.
+  /// The matrix product (see `matmul`), whose shape is that of `like`: a gradient has its
+  /// input's shape, and a batched product is summed over the batch axes that `like` broadcast.
   static func matrixProduct(_ a: Self, _ b: Self, transposeA: Bool, transposeB: Bool, shapedLike like: Self)
     -> Self
+  /// The axes permuted.
   func transposed(permutation: [Int]) -> Self
+  /// The same elements under another shape.
   func reshaped(to shape: [Int]) -> Self
+  /// Repeated along extents of 1 and missing leading axes to `shape`.
   func broadcasted(to shape: [Int]) -> Self
+  /// Summed over the axes that broadcasting to this shape from `shape` added.
   func unbroadcasted(to shape: [Int]) -> Self
   /// Summed back to the shape of `operand` (an input whose broadcast gave this shape); `self`
   /// when the shapes are equal. Compares shapes without making their arrays.
   func unbroadcasted(like operand: Self) -> Self
   /// `true` when `other` has the same shape, compared without making the shapes' arrays.
   func hasSameShape(as other: Self) -> Bool
-  func sigmoidOf() -> Self
-  func raised(to exponent: Scalar) -> Self
-  func exponential() -> Self
-  func sine() -> Self
-  func cosine() -> Self
-  func sliced(lowerBounds: [Int], upperBounds: [Int]) -> Self
+  /// 1 / (1 + e^−x), elementwise.
+  func sigmoid() -> Self
+  /// Each element raised to `exponent`.
+  func pow(_ exponent: Scalar) -> Self
+  /// eˣ, elementwise.
+  func exp() -> Self
+  /// sin x, elementwise.
+  func sin() -> Self
+  /// cos x, elementwise.
+  func cos() -> Self
+  /// The half-open box `lowerBounds ..< upperBounds`.
+  func slice(lowerBounds: [Int], upperBounds: [Int]) -> Self
+  /// Placed into zeros of `shape` at `lowerBounds`.
   func padded(to shape: [Int], at lowerBounds: [Int]) -> Self
+  /// The slices at `indices` along `axis`.
   func gathering(atIndices indices: [Int], alongAxis axis: Int) -> Self
+  /// Zeros with `extent` slices along `axis`, slice k added at `indices[k]`.
   func scatteringAdd(atIndices indices: [Int], alongAxis axis: Int, extent: Int) -> Self
 
-  /// The value the backward pass uses for `variable`: its tensor, or the variable itself.
-  static func backwardInput(_ variable: Variable<Scalar>) -> Self
-  /// `true` when arithmetic in this algebra is recorded on the tape (`Variable`), so a backward
-  /// pass run in it can be differentiated again.
-  static var recordsOperations: Bool { get }
-  /// The tensor value.
-  var tensor: Tensor<Scalar> { get }
-  /// As a variable: a new constant for a tensor, the variable itself for a variable.
-  var variable: Variable<Scalar> { get }
+  /// The value a pullback receives for `variable`: its tensor, or the variable itself. Used by
+  /// the tape.
+  static func _backwardInput(_ variable: Variable<Scalar>) -> Self
+  /// `true` when arithmetic in this algebra is recorded (`Variable`). Used by the tape.
+  static var _recordsOperations: Bool { get }
+  /// As a variable: a new constant for a tensor, the variable itself for a variable. Used by the
+  /// tape.
+  var _variable: Variable<Scalar> { get }
 }
 
 extension Tensor: GradientAlgebra {
-  func multiplied(byConstant factor: Tensor) -> Tensor { self * factor }
-  // zeroed(whereNotPositive:) is Tensor's own, inlinable, in BackpropTensor.
-  static func matrixProduct(
+  /// The tensor itself.
+  public var tensor: Tensor { self }
+  /// `self * factor`.
+  public func multiplied(byConstant factor: Tensor) -> Tensor { self * factor }
+  /// `matmul(a, b, transposeA:transposeB:)`, summed back to the shape of `like` where a batched
+  /// product broadcast it.
+  public static func matrixProduct(
     _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, shapedLike like: Tensor
-  )
-    -> Tensor
-  {
+  ) -> Tensor {
     matmul(a, b, transposeA: transposeA, transposeB: transposeB, shapedLike: like)
   }
-  func unbroadcasted(like operand: Tensor) -> Tensor {
+  /// Summed back to `operand`'s shape; `self` when the shapes are equal.
+  public func unbroadcasted(like operand: Tensor) -> Tensor {
     hasSameShape(as: operand) ? self : unbroadcasted(to: operand.shape)
   }
-  func sigmoidOf() -> Tensor { sigmoid() }
-  func raised(to exponent: Scalar) -> Tensor { pow(exponent) }
-  func exponential() -> Tensor { exp() }
-  func sine() -> Tensor { sin() }
-  func cosine() -> Tensor { cos() }
-  func sliced(lowerBounds: [Int], upperBounds: [Int]) -> Tensor {
-    slice(lowerBounds: lowerBounds, upperBounds: upperBounds)
-  }
-  static func backwardInput(_ variable: Variable<Scalar>) -> Tensor { variable.value }
-  static var recordsOperations: Bool { false }
-  var tensor: Tensor { self }
-  var variable: Variable<Scalar> { Variable(self) }
+  /// The tensor itself.
+  public static func _backwardInput(_ variable: Variable<Scalar>) -> Tensor { variable.value }
+  /// `false`: tensors record nothing.
+  public static var _recordsOperations: Bool { false }
+  /// A constant variable holding the tensor.
+  public var _variable: Variable<Scalar> { Variable(self) }
 }
 
 extension Variable: GradientAlgebra {
-  func multiplied(byConstant factor: Tensor<Scalar>) -> Variable { self * Variable(factor) }
-  func zeroed(whereNotPositive input: Variable) -> Variable {
+  /// ``value``.
+  public var tensor: Tensor<Scalar> { value }
+  /// The product with a constant: no gradient flows into `factor`.
+  public func multiplied(byConstant factor: Tensor<Scalar>) -> Variable { self * Variable(factor) }
+  /// The upstream gradient `self` where `input` is positive, and zero elsewhere: the product with
+  /// the constant mask (input > 0).
+  public func zeroed(whereNotPositive input: Variable) -> Variable {
     multiplied(byConstant: input.value.mask { $0 > 0 })
   }
-  static func matrixProduct(
+  /// `matmul(a, b, transposeA:transposeB:)`, summed back to the shape of `like` where a batched
+  /// product broadcast it.
+  public static func matrixProduct(
     _ a: Variable, _ b: Variable, transposeA: Bool, transposeB: Bool, shapedLike like: Variable
   ) -> Variable {
     matmul(a, b, transposeA: transposeA, transposeB: transposeB).unbroadcasted(like: like)
   }
-  func unbroadcasted(like operand: Variable) -> Variable {
+  /// Summed back to `operand`'s shape; `self` when the shapes are equal.
+  public func unbroadcasted(like operand: Variable) -> Variable {
     hasSameShape(as: operand) ? self : unbroadcasted(to: operand.shape)
   }
-  func hasSameShape(as other: Variable) -> Bool { value.hasSameShape(as: other.value) }
-  func sigmoidOf() -> Variable { sigmoid(self) }
-  func raised(to exponent: Scalar) -> Variable { pow(self, exponent) }
-  func exponential() -> Variable { exp(self) }
-  func sine() -> Variable { sin(self) }
-  func cosine() -> Variable { cos(self) }
-  func sliced(lowerBounds: [Int], upperBounds: [Int]) -> Variable {
-    slice(lowerBounds: lowerBounds, upperBounds: upperBounds)
-  }
-  static func backwardInput(_ variable: Variable) -> Variable { variable }
-  static var recordsOperations: Bool { true }
-  var tensor: Tensor<Scalar> { value }
-  var variable: Variable { self }
+  /// `true` when `other` has the same shape, compared without making the shapes' arrays.
+  public func hasSameShape(as other: Variable) -> Bool { value.hasSameShape(as: other.value) }
+  /// `sigmoid(self)`.
+  public func sigmoid() -> Variable { BackpropAutodiff.sigmoid(self) }
+  /// `pow(self, exponent)`.
+  public func pow(_ exponent: Scalar) -> Variable { BackpropAutodiff.pow(self, exponent) }
+  /// `exp(self)`.
+  public func exp() -> Variable { BackpropAutodiff.exp(self) }
+  /// `sin(self)`.
+  public func sin() -> Variable { BackpropAutodiff.sin(self) }
+  /// `cos(self)`.
+  public func cos() -> Variable { BackpropAutodiff.cos(self) }
+  /// The variable itself: its pullbacks are recorded.
+  public static func _backwardInput(_ variable: Variable) -> Variable { variable }
+  /// `true`: arithmetic on variables is recorded.
+  public static var _recordsOperations: Bool { true }
+  /// The variable itself.
+  public var _variable: Variable { self }
 }

@@ -1,3 +1,5 @@
+import BackpropTensor
+
 /// The inputs of one recorded operation, or the gradients its pullback returns for them.
 ///
 /// Nearly every operation has one or two operands, so those are stored inline and an
@@ -6,7 +8,7 @@
 /// make their result with `Operands(g * inputs[1], nil)`: an array literal works too, but builds
 /// an array first and copies out of it. Arrays for a node's inputs and for the gradients its
 /// pullback returns would cost heap allocations on every operation.
-struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
+public struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
   fileprivate enum Storage {
     case none
     case one(Element)
@@ -17,11 +19,11 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
   fileprivate var storage: Storage
 
   /// No operands: a leaf's inputs.
-  init() { storage = .none }
+  public init() { storage = .none }
 
   /// The operands in order.
   @inline(__always)
-  init(_ elements: [Element]) {
+  public init(_ elements: [Element]) {
     switch elements.count {
     case 0: storage = .none
     case 1: storage = .one(elements[0])
@@ -30,20 +32,23 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
     }
   }
 
+  /// The operands in order.
   @inline(__always)
-  init(arrayLiteral elements: Element...) { self.init(elements) }
+  public init(arrayLiteral elements: Element...) { self.init(elements) }
 
   /// One operand.
   @inline(__always)
-  init(_ first: Element) { storage = .one(first) }
+  public init(_ first: Element) { storage = .one(first) }
 
   /// Two operands.
   @inline(__always)
-  init(_ first: Element, _ second: Element) { storage = .two(first, second) }
+  public init(_ first: Element, _ second: Element) { storage = .two(first, second) }
 
-  var startIndex: Int { 0 }
+  /// 0.
+  public var startIndex: Int { 0 }
 
-  var endIndex: Int {
+  /// The number of operands.
+  public var endIndex: Int {
     switch storage {
     case .none: 0
     case .one: 1
@@ -52,8 +57,9 @@ struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
     }
   }
 
+  /// The operand at `position`.
   @inline(__always)
-  subscript(position: Int) -> Element {
+  public subscript(position: Int) -> Element {
     switch storage {
     case .none: preconditionFailure("Operands: index \(position) out of range for no operands")
     case .one(let first):
@@ -95,16 +101,20 @@ extension Operands {
     switch consume taken {
     case .none: break
     case .one(let first):
-      guard case .one(let otherFirst) = other.storage else { preconditionFailure("Operands: counts differ") }
+      guard case .one(let otherFirst) = other.storage else {
+        checkFailed("a pullback returned a different number of gradients than its operation has inputs")
+      }
       body(0, first, otherFirst)
     case .two(let first, let second):
       guard case .two(let otherFirst, let otherSecond) = other.storage else {
-        preconditionFailure("Operands: counts differ")
+        checkFailed("a pullback returned a different number of gradients than its operation has inputs")
       }
       body(0, first, otherFirst)
       body(1, second, otherSecond)
     case .many(let elements):
-      precondition(elements.count == other.count, "Operands: counts differ")
+      check(
+        elements.count == other.count,
+        "a pullback returned \(elements.count) gradients for \(other.count) inputs")
       for (position, element) in elements.enumerated() { body(position, element, other[position]) }
     }
   }

@@ -9,7 +9,7 @@ enum Tape {
   ) -> [Variable<Scalar>] {
     let found = run(from: output, seed: seed, targets: variables) { _, _ in }
     return zip(variables, found).map { variable, gradient in
-      gradient?.variable ?? Variable(Tensor(zeros: variable.shape))
+      gradient?._variable ?? Variable(Tensor(zeros: variable.shape))
     }
   }
 
@@ -140,7 +140,7 @@ extension Variable {
     _ upstream: G, detectsAnomalies: Bool, send: (Int, consuming G) -> Void
   ) {
     check(
-      !G.recordsOperations || recorded.supportsHigherOrder,
+      !G._recordsOperations || recorded.supportsHigherOrder,
       "\(recorded.name): second and higher derivatives are not supported by this operation; "
         + "differentiate it with createGraph: false")
     // The pullback reads the inputs' values and this one: none may have changed since recording.
@@ -159,7 +159,7 @@ extension Variable {
         as! Operands<G?>
     } else {
       inputGradients = recorded.pullback(
-        upstream, inputs: PullbackInputs(of: .passUnretained(self)), output: G.backwardInput(self),
+        upstream, inputs: PullbackInputs(of: .passUnretained(self)), output: G._backwardInput(self),
         needed: needed)
     }
     // The inputs are read as unmanaged references: a copy of the list would retain each of them.

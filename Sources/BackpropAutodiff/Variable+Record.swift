@@ -1,12 +1,23 @@
 import BackpropTensor
 
 extension Variable {
-  /// Records `operation` applied to `inputs` with result `value`, or returns a constant when no
-  /// input requires a gradient or recording is switched off (``withoutGradients(_:)``).
+  /// Records `operation` applied to `inputs`, whose forward result is `value`, and returns the
+  /// result: a variable that gradients flow back through. When no input requires a gradient, or
+  /// inside ``withoutGradients(_:)``, it returns a constant holding `value` instead, so constant
+  /// sub-expressions cost no graph.
+  ///
+  /// This is how every operation, built in or your own, puts itself on the tape; compute `value`
+  /// with tensor functions first (see ``DifferentiableOperation``).
   ///
   /// Generic over the operation, so that each operation's call site gets its own specialisation,
   /// in which the first-order pullback closure (``TensorPullback``) is formed.
-  static func record<Operation: DifferentiableOperation>(
+  ///
+  /// - Parameters:
+  ///   - operation: The operation, with its constant parameters.
+  ///   - inputs: Its inputs, in the order its pullback reads them: `Operands(x)`, `Operands(x, y)`
+  ///     or `Operands([x, y, z])`.
+  ///   - value: The forward result.
+  public static func record<Operation: DifferentiableOperation>(
     _ operation: Operation, _ inputs: consuming Operands<Variable>, value: consuming Tensor<Scalar>
   ) -> Variable where Operation.Scalar == Scalar {
     let mode = GradientMode.current
@@ -26,7 +37,7 @@ extension Variable {
       return Variable(value: consume value, isParameter: false, counter: mode.counter)
     }
     return Variable(
-      value: consume value, operation: operation, tensorPullback: operation.tensorPullback,
+      value: consume value, operation: operation, tensorPullback: operation._tensorPullback,
       inputs: consume inputs, inputVersions: inputVersions, origin: origin, counter: mode.counter)
   }
 }

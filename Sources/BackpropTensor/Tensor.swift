@@ -92,7 +92,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   ///
   /// The one-scalar case is inline, the rest out of line, so that the whole stays small enough for
   /// the optimiser to inline into every operation of a scalar graph.
-  @inlinable package func hasSameShape(as other: Tensor) -> Bool {
+  @inlinable public func hasSameShape(as other: Tensor) -> Bool {
     if case .single(let rank, _) = contents {
       if case .single(let otherRank, _) = other.contents { return rank == otherRank }
       return false

@@ -36,7 +36,7 @@ struct AddConstant<Scalar: TensorScalar>: DifferentiableOperation {
   }
 
   /// The pullback does not read `subtracts`: one closure without a context for both.
-  var tensorPullback: TensorPullback<Scalar> {
+  var _tensorPullback: TensorPullback<Scalar> {
     { Self(subtracts: false).pullback($0, inputs: $1, output: $2, needed: $3) }
   }
 }

@@ -20,7 +20,7 @@ struct Concatenate<Scalar: TensorScalar>: DifferentiableOperation {
       var (lower, upper) = ([Int](repeating: 0, count: shape.count), shape)
       (lower[axis], upper[axis]) = (start, start + extents[index])
       start += extents[index]
-      return needed[index] ? g.sliced(lowerBounds: lower, upperBounds: upper) : nil
+      return needed[index] ? g.slice(lowerBounds: lower, upperBounds: upper) : nil
     }
     return Operands(gradients)
   }

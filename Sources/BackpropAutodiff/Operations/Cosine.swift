@@ -9,7 +9,7 @@ struct Cosine<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    Operands(-(g * inputs[0].sine()))
+    Operands(-(g * inputs[0].sin()))
   }
 }
 

@@ -10,7 +10,7 @@ struct Erf<Scalar: TensorScalar>: DifferentiableOperation {
     -> Operands<G?>
   {
     let x = inputs[0]
-    return Operands(g * (-(x * x)).exponential() * Scalar(2 / Double.pi.squareRoot()))
+    return Operands(g * (-(x * x)).exp() * Scalar(2 / Double.pi.squareRoot()))
   }
 }
 

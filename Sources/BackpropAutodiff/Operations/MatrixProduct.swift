@@ -59,7 +59,7 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
 
   /// One closure without a context for each pair of transposes. Capturing the two flags cost a
   /// heap context for every recorded product.
-  var tensorPullback: TensorPullback<Scalar> {
+  var _tensorPullback: TensorPullback<Scalar> {
     switch (transposeA, transposeB) {
     case (false, false):
       { Self(transposeA: false, transposeB: false).pullback($0, inputs: $1, output: $2, needed: $3) }

@@ -13,7 +13,7 @@ struct Pad<Scalar: TensorScalar>: DifferentiableOperation {
     -> Operands<G?>
   {
     let upperBounds = zip(lowerBounds, inputs[0].shape).map { $0 + $1 }
-    return Operands(g.sliced(lowerBounds: lowerBounds, upperBounds: upperBounds))
+    return Operands(g.slice(lowerBounds: lowerBounds, upperBounds: upperBounds))
   }
 }
 

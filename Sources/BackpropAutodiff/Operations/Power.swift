@@ -21,7 +21,7 @@ struct Power<Scalar: TensorScalar>: DifferentiableOperation {
   {
     if exponent == 0 { return Operands(g * 0) }
     if exponent == 1 { return Operands(g) }
-    return Operands(g * inputs[0].raised(to: exponent - 1) * exponent)
+    return Operands(g * inputs[0].pow(exponent - 1) * exponent)
   }
 }
 

@@ -9,7 +9,7 @@ struct Sine<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    Operands(g * inputs[0].cosine())
+    Operands(g * inputs[0].cos())
   }
 }
 

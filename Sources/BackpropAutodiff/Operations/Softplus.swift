@@ -10,7 +10,7 @@ struct Softplus<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    Operands(g * inputs[0].sigmoidOf())
+    Operands(g * inputs[0].sigmoid())
   }
 }
 

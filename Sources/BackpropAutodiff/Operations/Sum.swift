@@ -19,7 +19,7 @@ struct Sum<Scalar: TensorScalar>: DifferentiableOperation {
   }
 
   /// The sum of every element has nothing to capture: its closure needs no heap context.
-  var tensorPullback: TensorPullback<Scalar> {
+  var _tensorPullback: TensorPullback<Scalar> {
     guard let keptShape else {
       return { Self(keptShape: nil).pullback($0, inputs: $1, output: $2, needed: $3) }
     }
