@@ -87,6 +87,10 @@ public struct Activation<Scalar: TensorScalar> {
   public static var gelu: Activation { Activation(name: "gelu") { BackpropAutodiff.gelu($0) } }
   /// The sigmoid linear unit, x·σ(x).
   public static var silu: Activation { Activation(name: "silu") { BackpropAutodiff.silu($0) } }
+  /// sin x (periodic activations, as in SIREN).
+  public static var sin: Activation { Activation(name: "sin") { BackpropAutodiff.sin($0) } }
+  /// cos x.
+  public static var cos: Activation { Activation(name: "cos") { BackpropAutodiff.cos($0) } }
   /// x, unchanged (no operation is recorded).
   public static var identity: Activation { Activation(name: "identity") { $0 } }
 }

@@ -122,4 +122,19 @@ struct LayerTests {
       inputSize: 2, outputSize: 2, activation: .relu, weightInitializer: .zeros, using: &a)
     #expect(zero.weight.value == Tensor(zeros: [2, 2]))
   }
+
+  @Test("The new activations are Activation cases that Dense applies")
+  func moreActivations() {
+    let x = Variable(Tensor<Double>([[-1, 2]]))
+    for (activation, expected) in [
+      (Activation<Double>.leakyRelu(alpha: 0.1), [-0.1, 2.0]), (.elu(alpha: 1), [-0.6321205588285577, 2]),
+      (.silu, [-0.2689414213699951, 1.7615941559557649]),
+      (.gelu, [-0.15865525393145707, 1.9544997361036416]),
+      (.sin, [-0.8414709848078965, 0.9092974268256817]),
+    ] {
+      let layer = Dense<Double>(weight: [[1, 0], [0, 1]], bias: [0, 0], activation: activation)
+      #expect(isClose(layer(x).value, try! Tensor(shape: [1, 2], scalars: expected), absoluteTolerance: 1e-12), "\(activation.name)")
+    }
+    #expect(Activation<Double>.leakyRelu().weightInitializer == .heNormal)
+  }
 }

@@ -93,4 +93,16 @@ struct ExternalOperationTests {
     let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
     #expect(message.contains("cube: second and higher derivatives are not supported"))
   }
+
+  @Test("Anomaly detection names the operation")
+  func anomaly() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      withAnomalyDetection {
+        let x = Variable(Tensor<Double>([.nan]), requiresGrad: true)
+        _ = atan(x)
+      }
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("forward of atan produced a non-finite value"))
+  }
 }
