@@ -133,7 +133,9 @@ struct LayerTests {
       (.sin, [-0.8414709848078965, 0.9092974268256817]),
     ] {
       let layer = Dense<Double>(weight: [[1, 0], [0, 1]], bias: [0, 0], activation: activation)
-      #expect(isClose(layer(x).value, try! Tensor(shape: [1, 2], scalars: expected), absoluteTolerance: 1e-12), "\(activation.name)")
+      #expect(
+        isClose(layer(x).value, try! Tensor(shape: [1, 2], scalars: expected), absoluteTolerance: 1e-12),
+        "\(activation.name)")
     }
     #expect(Activation<Double>.leakyRelu().weightInitializer == .heNormal)
   }
