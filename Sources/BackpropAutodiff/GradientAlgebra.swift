@@ -78,6 +78,10 @@ public protocol GradientAlgebra<Scalar> {
   func gathering(atIndices indices: [Int], alongAxis axis: Int) -> Self
   /// Zeros with `extent` slices along `axis`, slice k added at `indices[k]`.
   func scatteringAdd(atIndices indices: [Int], alongAxis axis: Int, extent: Int) -> Self
+  /// The windows of images `[N, C, H, W]` as columns `[N, C·kh·kw, Ho·Wo]` (im2col).
+  func unfolded(_ windows: SlidingWindows) -> Self
+  /// Columns added back into images of `imageSize` (col2im), the adjoint of `unfolded`.
+  func folded(_ windows: SlidingWindows, imageSize: [Int]) -> Self
 
   /// The value a pullback receives for `variable`: its tensor, or the variable itself. Used by
   /// the tape.

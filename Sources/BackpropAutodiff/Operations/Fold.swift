@@ -1,0 +1,35 @@
+import BackpropTensor
+
+/// z = columns x added back into images (col2im): the adjoint of ``Unfold``. Each column entry
+/// lands on one image element (or on the padding, where it is dropped), so its gradient is the
+/// upstream gradient unfolded into columns again.
+struct Fold<Scalar: TensorScalar>: DifferentiableOperation {
+  let windows: SlidingWindows
+  let imageSize: [Int]
+  var name: String { "folded" }
+  func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
+  @_specialize(where Scalar == Float, G == Tensor<Float>)
+  @_specialize(where Scalar == Double, G == Tensor<Double>)
+  func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
+    -> Operands<G?>
+  {
+    Operands(g.unfolded(windows))
+  }
+}
+
+extension Variable {
+  /// Columns `[N, C·kh·kw, Ho·Wo]` added back into images `[N, C, H, W]` (col2im, PyTorch's
+  /// `F.fold`): the adjoint of ``unfolded(_:)``. Overlapping windows add up.
+  ///
+  /// Gradient: the upstream images unfolded into columns.
+  /// - Parameters:
+  ///   - windows: The windows that made the columns.
+  ///   - imageSize: `[H, W]` of the images.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func folded(_ windows: SlidingWindows, imageSize: [Int]) -> Variable {
+    Variable.record(
+      Fold(windows: windows, imageSize: imageSize), Operands(self),
+      value: value.folded(windows, imageSize: imageSize))
+  }
+}

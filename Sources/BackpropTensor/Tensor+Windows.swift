@@ -1,0 +1,165 @@
+/// The sliding windows of a 2-D convolution or pooling over images `[N, C, H, W]`: kernel size,
+/// stride, zero padding and dilation along the height and the width, as PyTorch's `Conv2d`,
+/// `MaxPool2d` and `F.unfold` take them.
+public struct SlidingWindows: Sendable, Equatable {
+  /// The window's height and width, `[kh, kw]`.
+  public var kernelSize: [Int]
+  /// The step between windows, `[sh, sw]`.
+  public var stride: [Int]
+  /// Zeros added on each side, `[ph, pw]`.
+  public var padding: [Int]
+  /// The spacing between a window's taps, `[dh, dw]` (1 for a dense window).
+  public var dilation: [Int]
+
+  /// - Parameters:
+  ///   - kernelSize: The window's height and width.
+  ///   - stride: The step between windows; 1 by default.
+  ///   - padding: Zeros added on each side; 0 by default.
+  ///   - dilation: The spacing between a window's taps; 1 by default.
+  /// - Precondition: kernel sizes, strides and dilations are positive; padding is not negative.
+  public init(kernelSize: [Int], stride: [Int] = [1, 1], padding: [Int] = [0, 0], dilation: [Int] = [1, 1]) {
+    check(
+      kernelSize.count == 2 && stride.count == 2 && padding.count == 2 && dilation.count == 2,
+      "SlidingWindows: kernelSize \(kernelSize), stride \(stride), padding \(padding) and dilation "
+        + "\(dilation) need two values each (height, width)")
+    check(
+      kernelSize.allSatisfy { $0 > 0 } && stride.allSatisfy { $0 > 0 } && dilation.allSatisfy { $0 > 0 }
+        && padding.allSatisfy { $0 >= 0 },
+      "SlidingWindows: kernelSize \(kernelSize), stride \(stride) and dilation \(dilation) must be "
+        + "positive and padding \(padding) not negative")
+    self.kernelSize = kernelSize
+    self.stride = stride
+    self.padding = padding
+    self.dilation = dilation
+  }
+
+  /// The number of window positions along the height and the width of an image of `size`
+  /// (`[H, W]`): ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1, or 0 when the window does not fit.
+  public func outputSize(forImageSize size: [Int]) -> [Int] {
+    (0..<2).map { axis in
+      let span = dilation[axis] * (kernelSize[axis] - 1) + 1
+      let room = size[axis] + 2 * padding[axis] - span
+      return room < 0 ? 0 : room / stride[axis] + 1
+    }
+  }
+}
+
+extension Tensor {
+  /// Every window of an image batch as a column (im2col, PyTorch's `F.unfold`): `[N, C, H, W]`
+  /// becomes `[N, C·kh·kw, Ho·Wo]`, where row `(c·kh + i)·kw + j` holds tap `(i, j)` of channel
+  /// `c` for every window position, in row-major order of the positions. Padding reads zeros.
+  ///
+  /// A convolution is then one matrix product per image: `filter [O, C·kh·kw]` times the columns.
+  /// - Precondition: the tensor has rank 4 and at least one window fits.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func unfolded(_ windows: SlidingWindows) -> Tensor {
+    let shape = self.shape
+    check(shape.count == 4, "unfolded: images must be [N, C, H, W], got shape \(shape)")
+    let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+    let output = windows.outputSize(forImageSize: [h, w])
+    check(
+      output[0] > 0 && output[1] > 0,
+      "unfolded: a \(windows.kernelSize) window (padding \(windows.padding), dilation \(windows.dilation)) "
+        + "does not fit an image of \([h, w])")
+    let (kh, kw) = (windows.kernelSize[0], windows.kernelSize[1])
+    let (ho, wo) = (output[0], output[1])
+    let rows = c * kh * kw
+    let positions = ho * wo
+    return withUnsafeBufferPointer { x in
+      Tensor(uncheckedShape: [n, rows, positions], count: n * rows * positions) { out in
+        Tensor.forEachTap(windows, channels: c, imageSize: (h, w), outputSize: (ho, wo)) {
+          row, source, target, count, step in
+          for image in 0..<n {
+            let input = image * c * h * w
+            let column = (image * rows + row) * positions + target
+            if let source {
+              for j in 0..<count { out[column + j] = x[input + source + j * step] }
+            } else {
+              for j in 0..<count { out[column + j] = 0 }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// The adjoint of ``unfolded(_:)`` (col2im, PyTorch's `F.fold`): columns `[N, C·kh·kw, Ho·Wo]`
+  /// added back into images `[N, C, H, W]`. Where windows overlap their contributions add up;
+  /// taps that fall on the padding are dropped.
+  ///
+  /// - Parameters:
+  ///   - windows: The windows that made the columns.
+  ///   - imageSize: `[H, W]` of the images.
+  /// - Precondition: the shape is `[N, C·kh·kw, Ho·Wo]` for the windows and the image size.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func folded(_ windows: SlidingWindows, imageSize: [Int]) -> Tensor {
+    let shape = self.shape
+    check(imageSize.count == 2, "folded: imageSize \(imageSize) needs a height and a width")
+    let (h, w) = (imageSize[0], imageSize[1])
+    let (kh, kw) = (windows.kernelSize[0], windows.kernelSize[1])
+    let output = windows.outputSize(forImageSize: imageSize)
+    let (ho, wo) = (output[0], output[1])
+    check(
+      shape.count == 3 && shape[1] % (kh * kw) == 0 && shape[2] == ho * wo && ho * wo > 0,
+      "folded: columns of shape \(shape) do not match \(windows.kernelSize) windows over images of \(imageSize)"
+    )
+    let (n, rows, positions) = (shape[0], shape[1], shape[2])
+    let c = rows / (kh * kw)
+    return withUnsafeBufferPointer { x in
+      Tensor(uncheckedShape: [n, c, h, w], count: n * c * h * w) { out in
+        out.initialize(repeating: 0)
+        Tensor.forEachTap(windows, channels: c, imageSize: (h, w), outputSize: (ho, wo)) {
+          row, source, target, count, step in
+          guard let source else { return }
+          for image in 0..<n {
+            let input = image * c * h * w
+            let column = (image * rows + row) * positions + target
+            for j in 0..<count { out[input + source + j * step] += x[column + j] }
+          }
+        }
+      }
+    }
+  }
+
+  /// Calls `body` for every run of window positions along a row of the output that read one row
+  /// of one channel of the image: with the column row, the offset of the first tap in an image
+  /// (`nil` for a run on the padding), the offset of the first position in the columns, the
+  /// run's length, and the step between taps in the image.
+  ///
+  /// Runs split where the taps leave the image, so the loops inside have no bounds checks.
+  static func forEachTap(
+    _ windows: SlidingWindows, channels: Int, imageSize: (h: Int, w: Int), outputSize: (ho: Int, wo: Int),
+    _ body: (_ row: Int, _ source: Int?, _ target: Int, _ count: Int, _ step: Int) -> Void
+  ) {
+    let (kh, kw) = (windows.kernelSize[0], windows.kernelSize[1])
+    let (sh, sw) = (windows.stride[0], windows.stride[1])
+    let (ph, pw) = (windows.padding[0], windows.padding[1])
+    let (dh, dw) = (windows.dilation[0], windows.dilation[1])
+    let (h, w) = imageSize
+    let (ho, wo) = outputSize
+    for channel in 0..<channels {
+      for i in 0..<kh {
+        for j in 0..<kw {
+          let row = (channel * kh + i) * kw + j
+          // Output columns oj whose tap column oj·sw − pw + j·dw lies in 0..<w.
+          let offset = j * dw - pw
+          let first = offset >= 0 ? 0 : (-offset + sw - 1) / sw
+          let last = Swift.min(wo, offset >= w ? 0 : (w - 1 - offset) / sw + 1)
+          for oi in 0..<ho {
+            let ii = oi * sh - ph + i * dh
+            let target = oi * wo
+            guard ii >= 0 && ii < h && first < last else {
+              body(row, nil, target, wo, sw)
+              continue
+            }
+            if first > 0 { body(row, nil, target, first, sw) }
+            body(row, (channel * h + ii) * w + first * sw + offset, target + first, last - first, sw)
+            if last < wo { body(row, nil, target + last, wo - last, sw) }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import Backprop
+import BackpropTestSupport
+import Testing
+
+/// conv2d by its definition, a direct loop over every output element.
+func directConvolution(
+  _ x: Tensor<Double>, _ w: Tensor<Double>, stride: Int, padding: Int, dilation: Int
+) -> Tensor<Double> {
+  let (n, c, h, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+  let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+  let ho = (h + 2 * padding - dilation * (kh - 1) - 1) / stride + 1
+  let wo = (width + 2 * padding - dilation * (kw - 1) - 1) / stride + 1
+  var out = [Double](repeating: 0, count: n * o * ho * wo)
+  for b in 0..<n {
+    for f in 0..<o {
+      for i in 0..<ho {
+        for j in 0..<wo {
+          var sum = 0.0
+          for ch in 0..<c {
+            for p in 0..<kh {
+              for q in 0..<kw {
+                let (ii, jj) = (i * stride - padding + p * dilation, j * stride - padding + q * dilation)
+                guard ii >= 0 && ii < h && jj >= 0 && jj < width else { continue }
+                sum += w[scalarAt: [f, ch, p, q]] * x[scalarAt: [b, ch, ii, jj]]
+              }
+            }
+          }
+          out[((b * o + f) * ho + i) * wo + j] = sum
+        }
+      }
+    }
+  }
+  return try! Tensor(shape: [n, o, ho, wo], scalars: out)
+}
+
+@Suite("Convolution and pooling")
+struct ConvolutionTests {
+  @Test(
+    "conv2d matches the direct definition: strides, padding, dilation, odd sizes, non-square kernels, a batch of 1",
+    arguments: [
+      ([1, 1, 5, 5], [1, 1, 3, 3], 1, 0, 1), ([2, 3, 7, 6], [4, 3, 3, 2], 2, 1, 1),
+      ([1, 2, 9, 8], [3, 2, 3, 3], 1, 2, 2), ([3, 1, 4, 4], [2, 1, 1, 1], 3, 0, 1),
+    ])
+  func definition(input: [Int], filter: [Int], stride: Int, padding: Int, dilation: Int) {
+    var rng = SeededRandomNumberGenerator(seed: 9)
+    let x = Tensor<Double>(randomUniform: input, lowerBound: -1, upperBound: 1, using: &rng)
+    let w = Tensor<Double>(randomUniform: filter, lowerBound: -1, upperBound: 1, using: &rng)
+    let y = conv2d(Variable(x), Variable(w), stride: stride, padding: padding, dilation: dilation)
+    let expected = directConvolution(x, w, stride: stride, padding: padding, dilation: dilation)
+    #expect(y.shape == expected.shape)
+    #expect(isClose(y.value, expected, absoluteTolerance: 1e-12))
+  }
+
+  @Test("conv2d's gradients: ∂/∂filter correlates the input with the upstream gradient")
+  func workedGradient() {
+    let x = Variable(Tensor<Double>([[[[1, 2, 3], [4, 5, 6], [7, 8, 9]]]]), requiresGrad: true)
+    let w = Variable(Tensor<Double>([[[[1, 0], [0, -1]]]]), requiresGrad: true)
+    let y = conv2d(x, w)  // [[1 − 5, 2 − 6], [4 − 8, 5 − 9]]
+    #expect(y.value == Tensor([[[[-4, -4], [-4, -4]]]]))
+    y.sum().backward()
+    #expect(w.grad == Tensor([[[[12, 16], [24, 28]]]]))  // sums of the four 2×2 corners
+    #expect(x.grad == Tensor([[[[1, 1, 0], [1, 0, -1], [0, -1, -1]]]]))
+  }
+
+  @Test("maxPool2d and avgPool2d match their definitions; overlapping windows add gradients")
+  func pooling() {
+    let x = Variable(Tensor<Double>([[[[1, 2, 0], [3, 4, 1], [0, 5, 2]]]]), requiresGrad: true)
+    let maxima = maxPool2d(x, kernelSize: 2, stride: 1)
+    #expect(maxima.value == Tensor([[[[4, 4], [5, 5]]]]))
+    maxima.sum().backward()
+    #expect(x.grad == Tensor([[[[0, 0, 0], [0, 2, 0], [0, 2, 0]]]]))
+    x.zeroGrad()
+    let means = avgPool2d(x, kernelSize: 2)
+    #expect(means.value == Tensor([[[[2.5]]]]))
+    means.sum().backward()
+    #expect(x.grad == Tensor([[[[0.25, 0.25, 0], [0.25, 0.25, 0], [0, 0, 0]]]]))
+  }
+
+  @Test("Mismatched channels stop, naming both shapes")
+  func channelMismatch() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = conv2d(
+        Variable(Tensor<Double>(zeros: [1, 2, 5, 5])), Variable(Tensor<Double>(zeros: [4, 3, 3, 3])))
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("conv2d: input [1, 2, 5, 5] must be [N, C, H, W] and filter [4, 3, 3, 3]"))
+  }
+}

@@ -1,0 +1,69 @@
+import BackpropTensor
+import BackpropTestSupport
+import Testing
+
+@Suite("Sliding windows")
+struct TensorWindowsTests {
+  static let cases: [(shape: [Int], windows: SlidingWindows)] = [
+    ([1, 1, 4, 4], SlidingWindows(kernelSize: [2, 2])),
+    ([2, 3, 5, 7], SlidingWindows(kernelSize: [3, 2], stride: [2, 1], padding: [1, 0])),
+    (
+      [1, 2, 6, 5], SlidingWindows(kernelSize: [2, 3], stride: [1, 2], padding: [2, 1], dilation: [2, 1])
+    ),
+    ([3, 1, 3, 3], SlidingWindows(kernelSize: [1, 1])),
+  ]
+
+  @Test("unfolded matches the definition: row (c·kh + i)·kw + j, column oi·Wo + oj, zeros outside")
+  func unfoldDefinition() {
+    for (shape, windows) in Self.cases {
+      var rng = SeededRandomNumberGenerator(seed: 3)
+      let x = Tensor<Double>(randomUniform: shape, using: &rng)
+      let columns = x.unfolded(windows)
+      let output = windows.outputSize(forImageSize: [shape[2], shape[3]])
+      let (kh, kw) = (windows.kernelSize[0], windows.kernelSize[1])
+      #expect(columns.shape == [shape[0], shape[1] * kh * kw, output[0] * output[1]])
+      for n in 0..<shape[0] {
+        for c in 0..<shape[1] {
+          for i in 0..<kh {
+            for j in 0..<kw {
+              for oi in 0..<output[0] {
+                for oj in 0..<output[1] {
+                  let ii = oi * windows.stride[0] - windows.padding[0] + i * windows.dilation[0]
+                  let jj = oj * windows.stride[1] - windows.padding[1] + j * windows.dilation[1]
+                  let inside = ii >= 0 && ii < shape[2] && jj >= 0 && jj < shape[3]
+                  let expected = inside ? x[scalarAt: [n, c, ii, jj]] : 0
+                  let row = (c * kh + i) * kw + j
+                  #expect(columns[scalarAt: [n, row, oi * output[1] + oj]] == expected)
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test("folded is unfolded's adjoint: ⟨unfold x, y⟩ = ⟨x, fold y⟩")
+  func adjoint() {
+    for (shape, windows) in Self.cases {
+      var rng = SeededRandomNumberGenerator(seed: 5)
+      let x = Tensor<Double>(randomUniform: shape, using: &rng)
+      let columns = x.unfolded(windows)
+      let y = Tensor<Double>(randomUniform: columns.shape, using: &rng)
+      let left = (columns * y).sum().scalar
+      let right = (x * y.folded(windows, imageSize: [shape[2], shape[3]])).sum().scalar
+      #expect(isClose(left, right, relativeTolerance: 1e-12), "\(shape) \(windows)")
+    }
+  }
+
+  @Test("A window that does not fit stops, naming the sizes")
+  func doesNotFit() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Double>(zeros: [1, 1, 2, 2]).unfolded(SlidingWindows(kernelSize: [3, 3]))
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(
+      message.contains(
+        "unfolded: a [3, 3] window (padding [0, 0], dilation [1, 1]) does not fit an image of [2, 2]"))
+  }
+}
