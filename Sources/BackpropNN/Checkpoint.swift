@@ -17,7 +17,8 @@ import BackpropTensor
 /// try Checkpoint.load("xor.ckpt", into: model, optimizer: adam)
 /// ```
 ///
-/// - Parameters are stored under the model's ``Layer/namedParameters`` (`"0.weight"`, …), with
+/// - Parameters are stored under the model's ``Layer/namedParameters`` (`"0.weight"`, …), and
+///   untrained state such as running statistics under its ``Layer/namedStates``, with
 ///   their scalar type and shape; on load every name, type and shape must match the model.
 /// - **Loading is all-or-nothing.** The whole file is validated — magic tag, version, CRC-32,
 ///   header, that the entries tile the data exactly, names, types and shapes — before anything is
@@ -125,6 +126,11 @@ extension Checkpoint {
       for (name, variable) in model.namedParameters {
         guard seen.insert(name).inserted else { throw .duplicateName(name) }
         names[ObjectIdentifier(variable)] = name
+        entries.append(Item(name: "model/" + name, value: variable.value, target: .parameter(variable)))
+      }
+      // State that is not trained (running statistics) is stored and restored like a parameter.
+      for (name, variable) in model.namedStates {
+        guard seen.insert(name).inserted else { throw .duplicateName(name) }
         entries.append(Item(name: "model/" + name, value: variable.value, target: .parameter(variable)))
       }
       guard let optimizer else { return }

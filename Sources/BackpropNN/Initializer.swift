@@ -12,11 +12,24 @@ public enum Initializer: Sendable {
   /// All zeros.
   case zeros
 
-  /// A `[fanIn, fanOut]` tensor drawn with this scheme.
+  /// A `[fanIn, fanOut]` tensor drawn with this scheme: a dense layer's weight matrix.
   public func weights<Scalar: TensorScalar, G: RandomNumberGenerator>(
     fanIn: Int, fanOut: Int, using generator: inout G
   ) -> Tensor<Scalar> {
-    let shape = [fanIn, fanOut]
+    weights(shape: [fanIn, fanOut], fanIn: fanIn, fanOut: fanOut, using: &generator)
+  }
+
+  /// A tensor of `shape` drawn with this scheme for the given fans: a convolution's filters
+  /// `[O, C, k, k]` have fan-in C·k² and fan-out O·k².
+  ///
+  /// - Parameters:
+  ///   - shape: The tensor's shape.
+  ///   - fanIn: The inputs that feed each output.
+  ///   - fanOut: The outputs that each input feeds.
+  ///   - generator: The random source.
+  public func weights<Scalar: TensorScalar, G: RandomNumberGenerator>(
+    shape: [Int], fanIn: Int, fanOut: Int, using generator: inout G
+  ) -> Tensor<Scalar> {
     switch self {
     case .heNormal:
       let deviation = Scalar((2 / Double(Swift.max(fanIn, 1))).squareRoot())

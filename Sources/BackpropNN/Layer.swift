@@ -27,9 +27,16 @@ public protocol Layer<Scalar>: AnyObject {
   /// The default names each parameter by its `Variable.name`, or `"parameter<i>"` when it has
   /// none. Override it when two of your parameters would get the same name.
   var namedParameters: [(name: String, variable: Variable<Scalar>)] { get }
+  /// State that is not trained but belongs to the model, with names unique within the layer:
+  /// ``BatchNorm``'s running statistics. Checkpoints store it beside the parameters; optimisers
+  /// never see it. Empty by default.
+  var namedStates: [(name: String, variable: Variable<Scalar>)] { get }
 }
 
 extension Layer {
+  /// None.
+  public var namedStates: [(name: String, variable: Variable<Scalar>)] { [] }
+
   /// Each parameter named by its `Variable.name`, or `"parameter<i>"` when it has none.
   public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
     parameters.enumerated().map { index, variable in (variable.name ?? "parameter\(index)", variable) }

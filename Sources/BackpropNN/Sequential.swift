@@ -40,6 +40,13 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
       layer.namedParameters.map { ("\(index).\($0.name)", $0.variable) }
     }
   }
+
+  /// Every layer's named states, prefixed by the layer's index as ``namedParameters`` are.
+  public var namedStates: [(name: String, variable: Variable<Scalar>)] {
+    layers.enumerated().flatMap { index, layer in
+      layer.namedStates.map { ("\(index).\($0.name)", $0.variable) }
+    }
+  }
 }
 
 /// Collects layers for ``Sequential``, including `if`, `if`/`else` and `for`.

@@ -537,3 +537,27 @@ struct ReadmeCheckpointTests {
     #expect(adam.stepCount == 0)
   }
 }
+
+@Suite("Checkpoints: running statistics")
+struct RunningStatisticsCheckpointTests {
+  @Test("BatchNorm's running statistics are saved and restored beside the parameters, bit for bit")
+  func roundTrip() throws {
+    let scratch = ScratchDirectory()
+    defer { scratch.cleanUp() }
+    var rng = SeededRandomNumberGenerator(seed: 3)
+    let norm = BatchNorm<Double>(featureCount: 2)
+    let model = Sequential {
+      Dense<Double>(inputSize: 3, outputSize: 2, using: &rng)
+      norm
+    }
+    #expect(model.namedStates.map(\.name) == ["1.runningMean", "1.runningVariance"])
+    _ = model(Variable(Tensor<Double>(randomUniform: [5, 3], using: &rng)))
+    let (mean, variance) = (norm.runningMean.value, norm.runningVariance.value)
+    let path = scratch.file("norm.ckpt")
+    try Checkpoint.save(model, to: path)
+    norm.runningMean.value = Tensor(zeros: [2])
+    norm.runningVariance.value = Tensor(ones: [2])
+    try Checkpoint.load(path, into: model)
+    #expect(norm.runningMean.value == mean && norm.runningVariance.value == variance)
+  }
+}
