@@ -29,6 +29,8 @@ let package = Package(
       name: "BrainsToBytes", dependencies: ["ArticleExamples"], path: "Examples/BrainsToBytes"),
     .executableTarget(name: "RohanLenny", dependencies: ["ArticleExamples"], path: "Examples/RohanLenny"),
     .executableTarget(name: "ORGate", dependencies: ["ArticleExamples"], path: "Examples/ORGate"),
+    // Handwritten digits (Examples/Data, CC BY 4.0) learned by an MLP and a CNN.
+    .executableTarget(name: "Digits", dependencies: ["Backprop"], path: "Examples/Digits"),
     // `swift run -c release Benchmark`: a program, never a timed test.
     .executableTarget(name: "Benchmark", dependencies: ["Backprop"], path: "Benchmarks/Benchmark"),
 

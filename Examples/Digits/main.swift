@@ -1,0 +1,116 @@
+// Handwritten digits, learned: `swift run -c release Digits [--epochs N] [--data PATH] [--output DIR]`.
+//
+// Trains an MLP (64-128-10) and a CNN (conv3×3(16)-ReLU-conv3×3(32)-ReLU-maxpool2-flatten-
+// dense(64)-ReLU-dense(10)) on the UCI digits in Examples/Data, with the recipe of the reference
+// PyTorch runs: Adam (lr 1e-3), batch 32, 30 epochs, seeded shuffling, cross-entropy with
+// integer labels; row i is a test sample when i % 5 == 4. Prints each model's test accuracy,
+// writes its loss and accuracy curves and prints its confusion matrix and a few misclassified
+// digits. Exits 1 if the CNN's test accuracy is below 97 %.
+import Backprop
+import Foundation
+
+let arguments = CommandLine.arguments
+func option(_ name: String) -> String? {
+  arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+}
+let epochs = option("--epochs").flatMap(Int.init) ?? 30
+let dataPath = option("--data") ?? "Examples/Data/digits.csv"
+let outputDirectory = option("--output") ?? "output"
+
+let data: (features: Tensor<Float>, labels: [Int])
+do {
+  data = try LabeledCSV.read(from: dataPath, as: Float.self)
+} catch {
+  print("Could not read the digits: \(error)")
+  exit(2)
+}
+let testRows = data.labels.indices.filter { $0 % 5 == 4 }
+let trainRows = data.labels.indices.filter { $0 % 5 != 4 }
+let pixels = data.features / 16
+let (trainX, trainY) = (
+  pixels.gathering(atIndices: trainRows, alongAxis: 0), trainRows.map { data.labels[$0] }
+)
+let (testX, testY) = (pixels.gathering(atIndices: testRows, alongAxis: 0), testRows.map { data.labels[$0] })
+print("digits: \(trainRows.count) training and \(testRows.count) test images of 8×8, \(epochs) epochs\n")
+
+/// Trains `model` on inputs of `shape` (one sample) and reports on the test set.
+func run(_ name: String, _ model: Sequential<Float>, sampleShape: [Int]) -> Double {
+  var rng = SeededRandomNumberGenerator(seed: 2)
+  let adam = Adam(parameters: model.parameters, learningRate: 1e-3)
+  let train = trainX.reshaped(to: [trainRows.count] + sampleShape)
+  let test = testX.reshaped(to: [testRows.count] + sampleShape)
+  let progress = TrainingProgress(totalEpochs: epochs)
+  var losses: [Double] = []
+  var accuracies: [Double] = []
+  let clock = ContinuousClock()
+  let start = clock.now
+  for epoch in 0..<epochs {
+    var total = 0.0
+    var batches = 0
+    for batch in Minibatches(inputs: train, labels: trainY, batchSize: 32, shuffledUsing: &rng) {
+      adam.zeroGrad()
+      let loss = softmaxCrossEntropy(logits: model(Variable(batch.inputs)), classIndices: batch.labels)
+      loss.backward()
+      adam.step()
+      total += Double(loss.value.scalar)
+      batches += 1
+    }
+    losses.append(total / Double(batches))
+    let logits = withLearningPhase(.inference) { withoutGradients { model(Variable(test)) } }.value
+    accuracies.append(accuracy(logits: logits, labels: testY))
+    progress.update(epoch: epoch + 1, loss: losses[epoch])
+  }
+  progress.finish()
+  let seconds = (clock.now - start) / .seconds(1)
+  let logits = withLearningPhase(.inference) { withoutGradients { model(Variable(test)) } }.value
+  let confusion = ConfusionMatrix(logits: logits, labels: testY)
+  let correct = confusion.counts.indices.reduce(0) { $0 + confusion.counts[$1][$1] }
+  print(
+    "digits \(name): test accuracy \(String(format: "%.1f", 100 * confusion.accuracy))% "
+      + "(\(correct)/\(testRows.count)), \(String(format: "%.1f", seconds)) s")
+  print(confusion)
+  let predictions = logits.argmax(alongAxis: 1)
+  let wrong = testRows.indices.filter { predictions[$0] != testY[$0] }.prefix(3)
+  for index in wrong {
+    print("\ntest image \(testRows[index]): a \(testY[index]), taken for a \(predictions[index])")
+    let image = testX[index].scalars
+    for row in 0..<8 {
+      print(
+        "  " + (0..<8).map { " .:-=+*#%@".map { $0 }[Int(image[row * 8 + $0] * 9)] }.map(String.init).joined()
+      )
+    }
+  }
+  do {
+    _ = mkdir(outputDirectory, 0o755)
+    try LossPlot(title: "digits \(name): training loss per epoch", losses: losses, logarithmic: true)
+      .write(to: "\(outputDirectory)/digits-\(name)-loss.svg")
+    try LossPlot(title: "digits \(name): test accuracy per epoch", losses: accuracies)
+      .write(to: "\(outputDirectory)/digits-\(name)-accuracy.svg")
+    print("\nWrote \(outputDirectory)/digits-\(name)-loss.svg and digits-\(name)-accuracy.svg\n")
+  } catch {
+    print("Could not write the curves: \(error)\n")
+  }
+  return confusion.accuracy
+}
+
+var rng = SeededRandomNumberGenerator(seed: 1)
+let mlp = Sequential {
+  Dense<Float>(inputSize: 64, outputSize: 128, activation: .relu, using: &rng)
+  Dense<Float>(inputSize: 128, outputSize: 10, using: &rng)
+}
+let cnn = Sequential {
+  Conv2D<Float>(
+    inputChannels: 1, outputChannels: 16, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
+  Conv2D<Float>(
+    inputChannels: 16, outputChannels: 32, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
+  MaxPool2D<Float>(kernelSize: 2)
+  Flatten<Float>()
+  Dense<Float>(inputSize: 32 * 4 * 4, outputSize: 64, activation: .relu, using: &rng)
+  Dense<Float>(inputSize: 64, outputSize: 10, using: &rng)
+}
+_ = run("mlp", mlp, sampleShape: [64])
+let cnnAccuracy = run("cnn", cnn, sampleShape: [1, 8, 8])
+if cnnAccuracy < 0.97 {
+  print("The CNN's test accuracy is below 97 %.")
+  exit(1)
+}
