@@ -36,9 +36,12 @@ public enum IDX {
     guard header.shape.count == 1, header.type.isInteger else {
       throw .malformed(
         path: path, location: "byte 2",
-        reason: "labels must be a rank-1 file of integers, found rank \(header.shape.count) of \(header.type)")
+        reason: "labels must be a rank-1 file of integers, found rank \(header.shape.count) of \(header.type)"
+      )
     }
-    return (0..<header.count).map { Int(header.type.value(in: bytes, at: header.dataOffset + $0 * header.type.width)) }
+    return (0..<header.count).map {
+      Int(header.type.value(in: bytes, at: header.dataOffset + $0 * header.type.width))
+    }
   }
 
   /// The tensor stored in IDX `bytes`; `path` only names the data in errors.
@@ -107,15 +110,23 @@ public enum IDX {
     func malformed(_ offset: Int, _ reason: String) -> DataFileError {
       .malformed(path: path, location: "byte \(offset)", reason: reason)
     }
-    guard bytes.count >= 4 else { throw malformed(bytes.count, "the file ends within the 4-byte magic number") }
-    guard bytes[0] == 0 && bytes[1] == 0 else { throw malformed(0, "not an IDX file (it must start with two zero bytes)") }
+    guard bytes.count >= 4 else {
+      throw malformed(bytes.count, "the file ends within the 4-byte magic number")
+    }
+    guard bytes[0] == 0 && bytes[1] == 0 else {
+      throw malformed(0, "not an IDX file (it must start with two zero bytes)")
+    }
     guard let type = ElementType(rawValue: bytes[2]) else {
       throw malformed(2, "unknown element type 0x\(String(bytes[2], radix: 16))")
     }
     let rank = Int(bytes[3])
-    guard rank >= 1 && rank <= maximumRank else { throw malformed(3, "rank \(rank) is not in 1...\(maximumRank)") }
+    guard rank >= 1 && rank <= maximumRank else {
+      throw malformed(3, "rank \(rank) is not in 1...\(maximumRank)")
+    }
     let dataOffset = 4 + 4 * rank
-    guard bytes.count >= dataOffset else { throw malformed(bytes.count, "the file ends within the dimensions") }
+    guard bytes.count >= dataOffset else {
+      throw malformed(bytes.count, "the file ends within the dimensions")
+    }
     var shape: [Int] = []
     var count = 1
     for axis in 0..<rank {

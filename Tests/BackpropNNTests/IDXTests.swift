@@ -44,7 +44,10 @@ struct IDXTests {
       ([0, 0, 8, 2, 0, 0, 0, 1], "byte 8: the file ends within the dimensions"),
       ([0, 0, 8, 1, 0, 0, 0, 3, 1, 2], "byte 10: the file ends after 2 of 3 data bytes"),
       ([0, 0, 8, 1, 0, 0, 0, 1, 1, 2], "byte 9: 1 bytes after the data"),
-      ([0, 0, 0x0E, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], "byte 4: the dimensions [4294967295] hold more data"),
+      (
+        [0, 0, 0x0E, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+        "byte 4: the dimensions [4294967295] hold more data"
+      ),
     ] as [([UInt8], String)])
   func damage(bytes: [UInt8], message: String) {
     #expect {
