@@ -28,7 +28,7 @@ struct IDXTests {
     #expect(try IDX.decode(doubles, as: Double.self) == Tensor([-0.25]))
 
     let path = NSTemporaryDirectory() + "backprop-labels-\(UInt64.random(in: .min ... .max))"
-    FileManager.default.createFile(
+    _ = FileManager.default.createFile(
       atPath: path, contents: Data(idxFile(code: 0x08, shape: [3], width: 1, elements: [7, 0, 9])))
     defer { try? FileManager.default.removeItem(atPath: path) }
     #expect(try IDX.readLabels(from: path) == [7, 0, 9])

@@ -46,7 +46,7 @@ struct MinibatchTests {
 struct LabeledCSVTests {
   func write(_ text: String) -> String {
     let path = NSTemporaryDirectory() + "backprop-csv-\(UInt64.random(in: .min ... .max)).csv"
-    FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
     return path
   }
 
