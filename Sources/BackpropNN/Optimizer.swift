@@ -68,42 +68,87 @@ public struct OptimizerState<Scalar: TensorScalar>: Sendable, Equatable {
   }
 }
 
-/// Plain gradient descent: W := W − α·dJ/dW.
+/// Plain gradient descent: W := W − α·dJ/dW, with optional weight decay (L2, as PyTorch's
+/// `SGD(weight_decay:)`: the gradient gains λ·W) and a learning-rate schedule.
 public final class SGD<Scalar: TensorScalar>: Optimizer {
   /// The parameters this optimiser updates.
   public let parameters: [Variable<Scalar>]
-  /// The step size α.
+  /// The step size α (times the schedule's factor, when there is one).
   public var learningRate: Scalar
+  /// λ: each step adds λ·W to the gradient. 0 by default.
+  public var weightDecay: Scalar {
+    didSet { isPlain = weightDecay == 0 && schedule == nil }
+  }
+  /// How α changes with the step count; `nil` (the default) keeps it constant.
+  public var schedule: LearningRateSchedule? {
+    didSet { isPlain = weightDecay == 0 && schedule == nil }
+  }
+  /// The number of steps taken, which ``schedule`` follows.
+  public var stepCount: Int { steps }
+  @exclusivity(unchecked) @usableFromInline var steps = 0
+  /// `true` without weight decay and schedule: `step()` then reads nothing else (every read of a
+  /// class's property from another module is checked for exclusivity at run time).
+  @exclusivity(unchecked) @usableFromInline var isPlain: Bool
 
   /// - Parameters:
   ///   - parameters: Usually `model.parameters`.
   ///   - learningRate: The step size α.
-  public init(parameters: [Variable<Scalar>], learningRate: Scalar) {
+  ///   - weightDecay: λ; 0 by default.
+  public init(parameters: [Variable<Scalar>], learningRate: Scalar, weightDecay: Scalar = 0) {
     self.parameters = parameters
     self.learningRate = learningRate
+    self.weightDecay = weightDecay
+    self.isPlain = weightDecay == 0
   }
 
-  /// W := W − α·dJ/dW for every parameter with a gradient.
+  /// W := W − α·(dJ/dW + λW) for every parameter with a gradient.
   @inlinable
   public func step() {
+    guard isPlain else { return stepWithExtras() }
     // Read once: every read of a class's variable is checked for exclusivity at run time.
     let factor = -learningRate
+    steps &+= 1
     Variable.updateEach(parameters) { _, value, gradient in value.addProduct(factor, gradient) }
   }
 
-  /// SGD keeps nothing between steps: an empty state of kind `"SGD"`.
-  public var state: OptimizerState<Scalar> { OptimizerState(kind: "SGD") }
+  /// ``step()`` with weight decay or a schedule.
+  @usableFromInline
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func stepWithExtras() {
+    let rate = schedule.map { learningRate * Scalar($0.factor(atStep: steps)) } ?? learningRate
+    steps += 1
+    let factor = -rate
+    let shrink = Tensor(1 - rate * weightDecay)
+    Variable.updateEach(parameters) { _, value, gradient in
+      value *= shrink
+      value.addProduct(factor, gradient)
+    }
+  }
+
+  /// Kind `"SGD"` with the counter `"stepCount"`.
+  public var state: OptimizerState<Scalar> { OptimizerState(kind: "SGD", counters: ["stepCount": steps]) }
+
+  /// Restores the step count.
+  public func restore(_ state: OptimizerState<Scalar>) { steps = state.counters["stepCount"] ?? steps }
 }
 
 /// Gradient descent with momentum, exactly as Rohan & Lenny write it:
-/// V := μV − α·dJ/dW, then W := W + V, with V starting at zero.
+/// V := μV − α·dJ/dW, then W := W + V, with V starting at zero; with optional weight decay (the
+/// gradient gains λ·W) and a learning-rate schedule.
 public final class Momentum<Scalar: TensorScalar>: Optimizer {
   /// The parameters this optimiser updates.
   public let parameters: [Variable<Scalar>]
-  /// The step size α.
+  /// The step size α (times the schedule's factor, when there is one).
   public var learningRate: Scalar
   /// The momentum μ.
   public var momentum: Scalar
+  /// λ: each step adds λ·W to the gradient. 0 by default.
+  public var weightDecay: Scalar
+  /// How α changes with the step count; `nil` (the default) keeps it constant.
+  public var schedule: LearningRateSchedule?
+  /// The number of steps taken, which ``schedule`` follows.
+  public internal(set) var stepCount = 0
   /// The velocity V of each parameter, in parameter order.
   public internal(set) var velocities: [Tensor<Scalar>]
 
@@ -111,43 +156,55 @@ public final class Momentum<Scalar: TensorScalar>: Optimizer {
   ///   - parameters: Usually `model.parameters`.
   ///   - learningRate: The step size α.
   ///   - momentum: The momentum μ, e.g. 0.9.
-  public init(parameters: [Variable<Scalar>], learningRate: Scalar, momentum: Scalar) {
+  ///   - weightDecay: λ; 0 by default.
+  public init(parameters: [Variable<Scalar>], learningRate: Scalar, momentum: Scalar, weightDecay: Scalar = 0)
+  {
     self.parameters = parameters
     self.learningRate = learningRate
     self.momentum = momentum
+    self.weightDecay = weightDecay
     self.velocities = parameters.map { Tensor(zeros: $0.shape) }
   }
 
-  /// V := μV − α·dJ/dW, then W := W + V, for every parameter with a gradient.
+  /// V := μV − α·(dJ/dW + λW), then W := W + V, for every parameter with a gradient.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func step() {
-    let (learningRate, momentum) = (learningRate, momentum)
+    let rate = schedule.map { learningRate * Scalar($0.factor(atStep: stepCount)) } ?? learningRate
+    stepCount += 1
+    let (momentum, decay) = (momentum, weightDecay)
     Variable.updateEach(parameters) { i, value, gradient in
-      velocities[i] = velocities[i] * momentum - gradient * learningRate
+      let gradient = decay == 0 ? gradient : gradient + value * decay
+      velocities[i] = velocities[i] * momentum - gradient * rate
       value += velocities[i]
     }
   }
 
-  /// Kind `"Momentum"` with the slot `"velocity"`.
+  /// Kind `"Momentum"` with the counter `"stepCount"` and the slot `"velocity"`.
   public var state: OptimizerState<Scalar> {
-    OptimizerState(kind: "Momentum", slots: ["velocity": velocities])
+    OptimizerState(kind: "Momentum", counters: ["stepCount": stepCount], slots: ["velocity": velocities])
   }
 
-  /// Restores the velocities.
+  /// Restores the step count and the velocities.
   public func restore(_ state: OptimizerState<Scalar>) {
+    stepCount = state.counters["stepCount"] ?? stepCount
     velocities = state.slots["velocity"] ?? velocities
   }
 }
 
 /// Adam (Kingma & Ba, 2015) with bias correction:
 /// m := β₁m + (1 − β₁)g, v := β₂v + (1 − β₂)g², m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ),
-/// W := W − α·m̂/(√v̂ + ε).
+/// W := W − α·m̂/(√v̂ + ε); with optional L2 weight decay (g gains λ·W, PyTorch's
+/// `Adam(weight_decay:)`; see ``AdamW`` for the decoupled kind) and a learning-rate schedule.
 public final class Adam<Scalar: TensorScalar>: Optimizer {
   /// The parameters this optimiser updates.
   public let parameters: [Variable<Scalar>]
-  /// The step size α.
+  /// The step size α (times the schedule's factor, when there is one).
   public var learningRate: Scalar
+  /// λ: each step adds λ·W to the gradient. 0 by default.
+  public var weightDecay: Scalar
+  /// How α changes with the step count; `nil` (the default) keeps it constant.
+  public var schedule: LearningRateSchedule?
   /// The decay of the first-moment estimate.
   public let beta1: Scalar
   /// The decay of the second-moment estimate.
@@ -167,12 +224,14 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
   ///   - beta1: β₁, 0.9 by default.
   ///   - beta2: β₂, 0.999 by default.
   ///   - epsilon: ε, 1e-8 by default.
+  ///   - weightDecay: λ; 0 by default.
   public init(
     parameters: [Variable<Scalar>], learningRate: Scalar = 1e-3, beta1: Scalar = 0.9, beta2: Scalar = 0.999,
-    epsilon: Scalar = 1e-8
+    epsilon: Scalar = 1e-8, weightDecay: Scalar = 0
   ) {
     self.parameters = parameters
     self.learningRate = learningRate
+    self.weightDecay = weightDecay
     self.beta1 = beta1
     self.beta2 = beta2
     self.epsilon = epsilon
@@ -184,17 +243,24 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func step() {
+    let learningRate = currentLearningRate
     stepCount += 1
     let correction1 = 1 - Scalar.pow(beta1, Scalar(stepCount))
     let correction2 = 1 - Scalar.pow(beta2, Scalar(stepCount))
-    let (learningRate, beta1, beta2, epsilon) = (learningRate, beta1, beta2, epsilon)
+    let (beta1, beta2, epsilon, decay) = (beta1, beta2, epsilon, weightDecay)
     Variable.updateEach(parameters) { i, value, gradient in
+      let gradient = decay == 0 ? gradient : gradient + value * decay
       firstMoments[i] = firstMoments[i] * beta1 + gradient * (1 - beta1)
       secondMoments[i] = secondMoments[i] * beta2 + gradient * gradient * (1 - beta2)
       let mHat = firstMoments[i] / correction1
       let vHat = secondMoments[i] / correction2
       value -= mHat * learningRate / (vHat.squareRoot() + epsilon)
     }
+  }
+
+  /// α for the next step: ``learningRate`` times the schedule's factor at ``stepCount``.
+  public var currentLearningRate: Scalar {
+    schedule.map { learningRate * Scalar($0.factor(atStep: stepCount)) } ?? learningRate
   }
 
   /// Kind `"Adam"` with the counter `"stepCount"` and the slots `"firstMoment"` and
@@ -211,4 +277,62 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
     firstMoments = state.slots["firstMoment"] ?? firstMoments
     secondMoments = state.slots["secondMoment"] ?? secondMoments
   }
+}
+
+/// Adam with decoupled weight decay (Loshchilov & Hutter; PyTorch's `AdamW`): before each Adam
+/// step, every parameter with a gradient shrinks by the factor 1 − α·λ, instead of λ·W joining
+/// the gradient.
+public final class AdamW<Scalar: TensorScalar>: Optimizer {
+  /// The Adam update this optimiser adds the decay to.
+  public let adam: Adam<Scalar>
+  /// λ, the decoupled weight decay; 0.01 by default, as PyTorch.
+  public var weightDecay: Scalar
+
+  /// - Parameters:
+  ///   - parameters: Usually `model.parameters`.
+  ///   - learningRate: α, 1e-3 by default.
+  ///   - beta1: β₁, 0.9 by default.
+  ///   - beta2: β₂, 0.999 by default.
+  ///   - epsilon: ε, 1e-8 by default.
+  ///   - weightDecay: λ, 0.01 by default.
+  public init(
+    parameters: [Variable<Scalar>], learningRate: Scalar = 1e-3, beta1: Scalar = 0.9, beta2: Scalar = 0.999,
+    epsilon: Scalar = 1e-8, weightDecay: Scalar = 0.01
+  ) {
+    adam = Adam(
+      parameters: parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
+    self.weightDecay = weightDecay
+  }
+
+  /// The parameters this optimiser updates.
+  public var parameters: [Variable<Scalar>] { adam.parameters }
+  /// The step size α (times the schedule's factor, when there is one).
+  public var learningRate: Scalar {
+    get { adam.learningRate }
+    set { adam.learningRate = newValue }
+  }
+  /// How α changes with the step count.
+  public var schedule: LearningRateSchedule? {
+    get { adam.schedule }
+    set { adam.schedule = newValue }
+  }
+  /// The number of steps taken.
+  public var stepCount: Int { adam.stepCount }
+
+  /// W := W·(1 − α·λ), then the Adam step, for every parameter with a gradient.
+  public func step() {
+    let shrink = Tensor(1 - adam.currentLearningRate * weightDecay)
+    Variable.updateEach(parameters) { _, value, _ in value *= shrink }
+    adam.step()
+  }
+
+  /// Kind `"AdamW"`, with Adam's counter and slots.
+  public var state: OptimizerState<Scalar> {
+    var state = adam.state
+    state.kind = "AdamW"
+    return state
+  }
+
+  /// Restores the step count and both moment estimates.
+  public func restore(_ state: OptimizerState<Scalar>) { adam.restore(state) }
 }
