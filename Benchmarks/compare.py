@@ -138,6 +138,25 @@ def torch_mlp():
     return median_seconds(step, 20)
 
 
+def torch_cnn():
+    """The Digits example's CNN on a batch of 32 8×8 images, Float, cross-entropy, one Adam step."""
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(16, 32, 3, padding=1),
+        torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(512, 64), torch.nn.ReLU(),
+        torch.nn.Linear(64, 10))
+    adam = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(32, 1, 8, 8)
+    labels = torch.arange(32) % 10
+
+    def step():
+        adam.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), labels).backward()
+        adam.step()
+
+    return median_seconds(step, 50)
+
+
 def gemm_gflops(library, dtype, size):
     repeats = max(1, 256 ** 3 * 8 // size ** 3)
     if library == "numpy":
@@ -184,6 +203,8 @@ def measure_round():
     rows["scalar_graph (ns/op)"] = (ours["scalar_graph"], [("PyTorch", torch_scalar_graph() * 1e9)])
     ours = backprop_results("mlp_step")
     rows["mlp_step (ms/step)"] = (ours["mlp_step"], [("PyTorch", torch_mlp() * 1e3)])
+    ours = backprop_results("cnn_step")
+    rows["cnn_step (ms/step)"] = (ours["cnn_step"], [("PyTorch", torch_cnn() * 1e3)])
     ours = backprop_results("gemm")
     for size in (256, 512, 1024):
         for name, np_type, torch_type in (("f32", np.float32, torch.float32), ("f64", np.float64, torch.float64)):

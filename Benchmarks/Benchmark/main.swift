@@ -1,8 +1,8 @@
 // The benchmark: `swift run -c release Benchmark [--json] [--runs N] [--only NAME,…] [--threads N]
 // [--memory-steps N] [--scale F]`.
 //
-// Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, mlp_step, gemm,
-// memory. Each number is the median of `--runs` runs (at least 5) after a warm-up. Benchmarks are
+// Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, mlp_step, cnn_step,
+// gemm, memory. Each number is the median of `--runs` runs (at least 5) after a warm-up. Benchmarks are
 // programs, never timed tests.
 import Backprop
 
@@ -36,7 +36,7 @@ struct Options {
       case "--threads": threads = max(1, Int(iterator.next() ?? "") ?? threads)
       default:
         print(
-          "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,mlp_step,gemm,memory] "
+          "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,mlp_step,cnn_step,gemm,memory] "
             + "[--threads N] [--memory-steps N (≥ 1000)] [--scale F (repetitions × F)]")
         exit(2)
       }
@@ -147,6 +147,33 @@ func mlpStep(runs: Int) -> Result {
     name: "mlp_step", value: seconds * 1e3, unit: "ms/step", detail: "784-256-128-10, batch 128, Float")
 }
 
+/// The Digits example's CNN (conv3×3(16, pad 1)-ReLU-conv3×3(32, pad 1)-ReLU-maxpool 2-flatten-
+/// dense 64-ReLU-dense 10) on a batch of 32 8×8 images, Float, cross-entropy, one Adam step.
+func cnnStep(runs: Int) -> Result {
+  var rng = SeededRandomNumberGenerator(seed: 1)
+  let model = Sequential {
+    Conv2D<Float>(
+      inputChannels: 1, outputChannels: 16, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
+    Conv2D<Float>(
+      inputChannels: 16, outputChannels: 32, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
+    MaxPool2D<Float>(kernelSize: 2)
+    Flatten<Float>()
+    Dense<Float>(inputSize: 512, outputSize: 64, activation: .relu, using: &rng)
+    Dense<Float>(inputSize: 64, outputSize: 10, using: &rng)
+  }
+  let adam = Adam(parameters: model.parameters, learningRate: 1e-3)
+  let x = Variable(Tensor<Float>(randomUniform: [32, 1, 8, 8], using: &rng))
+  let labels = (0..<32).map { $0 % 10 }
+  let seconds = median(runs: runs, repeats: 50) {
+    adam.zeroGrad()
+    softmaxCrossEntropy(logits: model(x), classIndices: labels).backward()
+    adam.step()
+  }
+  return Result(
+    name: "cnn_step", value: seconds * 1e3, unit: "ms/step",
+    detail: "digits CNN, batch 32 of 8×8, Float, Adam")
+}
+
 func gemm<Scalar: TensorScalar>(_: Scalar.Type, size: Int, runs: Int) -> Result {
   var rng = SeededRandomNumberGenerator(seed: 3)
   let a = Tensor<Scalar>(randomUniform: [size, size], using: &rng)
@@ -217,6 +244,7 @@ if options.wants("mlp_step") {
     ParallelExecution.threadCount = options.threads
   }
 }
+if options.wants("cnn_step") { results.append(cnnStep(runs: options.runs)) }
 if options.wants("gemm") {
   for size in [256, 512, 1024] {
     results.append(gemm(Float.self, size: size, runs: options.runs))
