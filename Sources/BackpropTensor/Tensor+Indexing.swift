@@ -328,11 +328,19 @@ public func concatenate<Scalar>(_ parts: [Tensor<Scalar>], alongAxis axis: Int) 
 ///   - axis: Where the new axis goes, in `-(rank + 1)...rank`.
 /// - Precondition: the parts have equal shapes.
 public func stack<Scalar>(_ parts: [Tensor<Scalar>], alongAxis axis: Int) -> Tensor<Scalar> {
-  check(!parts.isEmpty, "stack(_:alongAxis:): no tensors to stack")
-  let shape = parts[0].shape
-  check(parts.allSatisfy { $0.shape == shape }, "stack(_:alongAxis:): shapes \(parts.map(\.shape)) differ")
-  let axis = Tensor<Scalar>.normalize(axis: axis, rank: shape.count + 1, operation: "stack(_:alongAxis:)")
+  let (expanded, axis) = stackedLayout(of: parts.map(\.shape), alongAxis: axis)
+  return concatenate(parts.map { $0.reshaped(to: expanded) }, alongAxis: axis)
+}
+
+/// What `stack` of parts of `shapes` along `axis` joins: each part reshaped to `expanded` (a new
+/// axis of extent 1 at `axis`), concatenated along the non-negative `axis`. Stops, naming
+/// `stack`, when there are no parts or their shapes differ.
+package func stackedLayout(of shapes: [[Int]], alongAxis axis: Int) -> (expanded: [Int], axis: Int) {
+  check(!shapes.isEmpty, "stack(_:alongAxis:): nothing to stack")
+  let shape = shapes[0]
+  check(shapes.allSatisfy { $0 == shape }, "stack(_:alongAxis:): shapes \(shapes) differ")
+  let axis = Tensor<Float>.normalize(axis: axis, rank: shape.count + 1, operation: "stack(_:alongAxis:)")
   var expanded = shape
   expanded.insert(1, at: axis)
-  return concatenate(parts.map { $0.reshaped(to: expanded) }, alongAxis: axis)
+  return (expanded, axis)
 }

@@ -51,11 +51,6 @@ public func concatenate<Scalar>(_ parts: [Variable<Scalar>], alongAxis axis: Int
 ///   - axis: Where the new axis goes, in `-(rank + 1)...rank`.
 /// - Precondition: the parts have equal shapes.
 public func stack<Scalar>(_ parts: [Variable<Scalar>], alongAxis axis: Int) -> Variable<Scalar> {
-  check(!parts.isEmpty, "stack(_:alongAxis:): no variables to stack")
-  let shape = parts[0].shape
-  check(parts.allSatisfy { $0.shape == shape }, "stack(_:alongAxis:): shapes \(parts.map(\.shape)) differ")
-  let axis = Tensor<Scalar>.normalize(axis: axis, rank: shape.count + 1, operation: "stack(_:alongAxis:)")
-  var expanded = shape
-  expanded.insert(1, at: axis)
+  let (expanded, axis) = stackedLayout(of: parts.map(\.shape), alongAxis: axis)
   return concatenate(parts.map { $0.reshaped(to: expanded) }, alongAxis: axis)
 }
