@@ -20,30 +20,18 @@ extension Checkpoint {
     }
   }
 
-  /// The whole file, if it is no larger than `limit` bytes.
+  /// The whole file, if it is no larger than `limit` bytes (``readDataFile(_:limit:)``, with its
+  /// errors as checkpoint errors).
   static func readFile(_ path: String, limit: Int) throws(CheckpointError) -> [UInt8] {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { throw ioError(path) }
-    defer { close(descriptor) }
-    var status = stat()
-    guard fstat(descriptor, &status) == 0 else { throw ioError(path) }
-    let size = Int(status.st_size)
-    guard size <= limit else { throw .fileTooLarge(path: path, size: size, limit: limit) }
-    var bytes = [UInt8](repeating: 0, count: size)
-    var total = 0
-    while total < size {
-      let result = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + total, size - total) }
-      if result < 0 {
-        if errno == EINTR { continue }
-        throw ioError(path)
+    do {
+      return try readDataFile(path, limit: limit)
+    } catch {
+      switch error {
+      case .io(let path, let reason): throw .io(path: path, reason: reason)
+      case .fileTooLarge(let path, let size, let limit):
+        throw .fileTooLarge(path: path, size: size, limit: limit)
+      case .malformed(let path, _, let reason): throw .io(path: path, reason: reason)
       }
-      if result == 0 { break }  // the file shrank while being read
-      total += result
     }
-    return Array(bytes[0..<total])
-  }
-
-  static func ioError(_ path: String) -> CheckpointError {
-    .io(path: path, reason: String(cString: strerror(errno)))
   }
 }

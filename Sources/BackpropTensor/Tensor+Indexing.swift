@@ -73,14 +73,7 @@ extension Tensor {
   /// - Precondition: the tensor has rank ≥ 1 and `-shape[0] <= index < shape[0]`.
   public subscript(index: Int) -> Tensor {
     let shape = self.shape
-    check(!shape.isEmpty, "Tensor[\(index)]: a rank-0 tensor has no axis to index")
-    check(
-      index >= -shape[0] && index < shape[0],
-      "Tensor[\(index)]: index out of range for the first axis of shape \(shape)")
-    let row = index < 0 ? index + shape[0] : index
-    var lower = [Int](repeating: 0, count: shape.count)
-    var upper = shape
-    (lower[0], upper[0]) = (row, row + 1)
+    let (lower, upper) = Tensor.rowBox(index, of: shape, operation: "Tensor")
     return slice(lowerBounds: lower, upperBounds: upper).reshaped(to: Array(shape.dropFirst()))
   }
 
@@ -89,12 +82,7 @@ extension Tensor {
   ///
   /// - Precondition: the tensor has rank ≥ 1 and `range` lies within `0...shape[0]`.
   public subscript<Bounds: RangeExpression<Int>>(range: Bounds) -> Tensor {
-    let shape = self.shape
-    check(!shape.isEmpty, "Tensor[range]: a rank-0 tensor has no axis to index")
-    let rows = Tensor.rows(range, extent: shape[0], operation: "Tensor[range]")
-    var lower = [Int](repeating: 0, count: shape.count)
-    var upper = shape
-    (lower[0], upper[0]) = (rows.lowerBound, rows.upperBound)
+    let (lower, upper) = Tensor.rowsBox(range, of: shape, operation: "Tensor")
     return slice(lowerBounds: lower, upperBounds: upper)
   }
 
@@ -244,15 +232,32 @@ extension Tensor {
     return axis < 0 ? axis + rank : axis
   }
 
-  /// The rows a range expression selects in `0..<extent`, or a stop naming `operation`.
-  package static func rows<Bounds: RangeExpression<Int>>(
-    _ range: Bounds, extent: Int, operation: String
-  ) -> Range<Int> {
-    let rows = range.relative(to: 0..<extent)
+  /// The box of row `index` (negative from the end) of the first axis of `shape`, or a stop
+  /// naming `operation` (`"Tensor"`, `"Variable"`) and the index.
+  package static func rowBox(_ index: Int, of shape: [Int], operation: String) -> ([Int], [Int]) {
+    check(!shape.isEmpty, "\(operation)[\(index)]: a rank-0 value has no axis to index")
     check(
-      rows.lowerBound >= 0 && rows.upperBound <= extent,
-      "\(operation): rows \(rows) out of range for extent \(extent)")
-    return rows
+      index >= -shape[0] && index < shape[0],
+      "\(operation)[\(index)]: index out of range for the first axis of shape \(shape)")
+    let row = index < 0 ? index + shape[0] : index
+    var (lower, upper) = ([Int](repeating: 0, count: shape.count), shape)
+    (lower[0], upper[0]) = (row, row + 1)
+    return (lower, upper)
+  }
+
+  /// The box of the rows `range` selects of the first axis of `shape`, or a stop naming
+  /// `operation` and the rows.
+  package static func rowsBox<Bounds: RangeExpression<Int>>(
+    _ range: Bounds, of shape: [Int], operation: String
+  ) -> ([Int], [Int]) {
+    check(!shape.isEmpty, "\(operation)[range]: a rank-0 value has no axis to index")
+    let rows = range.relative(to: 0..<shape[0])
+    check(
+      rows.lowerBound >= 0 && rows.upperBound <= shape[0],
+      "\(operation)[range]: rows \(rows) out of range for extent \(shape[0])")
+    var (lower, upper) = ([Int](repeating: 0, count: shape.count), shape)
+    (lower[0], upper[0]) = (rows.lowerBound, rows.upperBound)
+    return (lower, upper)
   }
 
   /// Checks that `lowerBounds ..< upperBounds` is a box inside `shape`.

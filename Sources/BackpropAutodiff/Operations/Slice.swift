@@ -39,13 +39,7 @@ extension Variable {
   /// - Precondition: rank ≥ 1 and `-shape[0] <= index < shape[0]`.
   public subscript(index: Int) -> Variable {
     let shape = self.shape
-    check(!shape.isEmpty, "Variable[\(index)]: a rank-0 variable has no axis to index")
-    check(
-      index >= -shape[0] && index < shape[0],
-      "Variable[\(index)]: index out of range for the first axis of shape \(shape)")
-    let row = index < 0 ? index + shape[0] : index
-    var (lower, upper) = ([Int](repeating: 0, count: shape.count), shape)
-    (lower[0], upper[0]) = (row, row + 1)
+    let (lower, upper) = Tensor<Scalar>.rowBox(index, of: shape, operation: "Variable")
     return slice(lowerBounds: lower, upperBounds: upper).reshaped(to: Array(shape.dropFirst()))
   }
 
@@ -55,11 +49,7 @@ extension Variable {
   /// Gradient: the upstream gradient placed into zeros at those rows.
   /// - Precondition: rank ≥ 1 and `range` lies within `0...shape[0]`.
   public subscript<Bounds: RangeExpression<Int>>(range: Bounds) -> Variable {
-    let shape = self.shape
-    check(!shape.isEmpty, "Variable[range]: a rank-0 variable has no axis to index")
-    let rows = Tensor<Scalar>.rows(range, extent: shape[0], operation: "Variable[range]")
-    var (lower, upper) = ([Int](repeating: 0, count: shape.count), shape)
-    (lower[0], upper[0]) = (rows.lowerBound, rows.upperBound)
+    let (lower, upper) = Tensor<Scalar>.rowsBox(range, of: shape, operation: "Variable")
     return slice(lowerBounds: lower, upperBounds: upper)
   }
 }
