@@ -11,26 +11,29 @@ import BackpropTensor
 /// }
 /// let adam = Adam(parameters: model.parameters, learningRate: 0.01)
 /// // … train …
-/// try Checkpoint.save(model, optimizer: adam, to: "xor.ckpt")
+/// try Checkpoint.save(model, optimizer: adam, to: "xor.safetensors")
 ///
 /// // Later, in a fresh process: build the same model and optimiser, then
-/// try Checkpoint.load("xor.ckpt", into: model, optimizer: adam)
+/// try Checkpoint.load("xor.safetensors", into: model, optimizer: adam)
 /// ```
 ///
-/// - Parameters are stored under the model's ``Layer/namedParameters`` (`"0.weight"`, …), and
-///   untrained state such as running statistics under its ``Layer/namedStates``, with
-///   their scalar type and shape; on load every name, type and shape must match the model.
-/// - **Loading is all-or-nothing.** The whole file is validated — magic tag, version, CRC-32,
-///   header, that the entries tile the data exactly, names, types and shapes — before anything is
+/// - **A checkpoint is a safetensors file** (``SafeTensors``), so Python's `safetensors` and
+///   any other reader of the format open it. Parameters are stored under the model's
+///   ``Layer/namedParameters`` (`"0.weight"`, …), untrained state such as running statistics
+///   under its ``Layer/namedStates``, and the optimiser's state under
+///   `optimizer/<slot>/<parameter name>` (`"optimizer/m/0.weight"`). The metadata holds
+///   `"format": "backprop.checkpoint"`, `"version": "1"`, the optimiser's kind under
+///   `"optimizer"`, its counters under `"counter.<name>"`, and the CRC-32 of the data under
+///   `"crc32"`. On load every name, scalar type and shape must match the model.
+/// - **Loading is all-or-nothing.** The whole file is validated — the safetensors structure,
+///   the format and version, the CRC-32, names, types and shapes — before anything is
 ///   assigned. On any error the model and optimiser are exactly as before, and the error says
-///   what is wrong (``CheckpointError``).
+///   what is wrong and whether it concerns the model or the optimiser (``CheckpointError``).
 /// - **Saving is atomic.** The bytes go to a temporary file in the same directory, which is
 ///   flushed to disk and then renamed over the old checkpoint: a crash mid-save leaves the
 ///   previous checkpoint intact.
 /// - Gradients are neither saved nor changed by a load. Hyperparameters (learning rate, β, …) are
 ///   not saved: pass them when you create the optimiser.
-///
-/// The format is documented in DESIGN.md ("Checkpoint format").
 public enum Checkpoint {
   /// Writes the model's parameters, and the optimiser's state if given, to `path`, atomically.
   ///
@@ -64,7 +67,7 @@ public enum Checkpoint {
   ) throws(CheckpointError) {
     let layout = try Layout(model, optimizer: optimizer)
     let bytes = try readFile(path, limit: layout.fileSizeLimit)
-    try layout.load(bytes)
+    try layout.load(bytes, path: path)
   }
 
   /// The bytes ``save(_:optimizer:to:)`` writes, without touching the file system.
@@ -78,9 +81,9 @@ public enum Checkpoint {
     _ model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
   ) throws(CheckpointError) -> [UInt8] {
     let layout = try Layout(model, optimizer: optimizer)
-    return try encode(
-      tensors: layout.entries.map { NamedTensor(name: $0.name, tensor: $0.value) },
-      optimizerKind: layout.optimizerKind ?? "", counters: layout.counters)
+    return encode(
+      tensors: layout.entries.map { ($0.name, $0.value) }, optimizerKind: layout.optimizerKind,
+      counters: layout.counters)
   }
 
   /// Loads checkpoint bytes (as ``encode(_:optimizer:)`` makes them) into the model and
@@ -94,7 +97,7 @@ public enum Checkpoint {
   public static func decode<Model: Layer>(
     _ bytes: [UInt8], into model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
   ) throws(CheckpointError) {
-    try Layout(model, optimizer: optimizer).load(bytes)
+    try Layout(model, optimizer: optimizer).load(bytes, path: "checkpoint data")
   }
 }
 
@@ -123,22 +126,18 @@ extension Checkpoint {
     where Model.Scalar == Scalar {
       var seen = Set<String>()
       var names: [ObjectIdentifier: String] = [:]
-      for (name, variable) in model.namedParameters {
-        guard seen.insert(name).inserted else { throw .duplicateName(name) }
-        names[ObjectIdentifier(variable)] = name
-        entries.append(Item(name: "model/" + name, value: variable.value, target: .parameter(variable)))
-      }
       // State that is not trained (running statistics) is stored and restored like a parameter.
-      for (name, variable) in model.namedStates {
-        guard seen.insert(name).inserted else { throw .duplicateName(name) }
-        entries.append(Item(name: "model/" + name, value: variable.value, target: .parameter(variable)))
+      for (name, variable) in model.namedParameters + model.namedStates {
+        guard seen.insert(name).inserted, !name.hasPrefix(optimizerPrefix) else { throw .duplicateName(name) }
+        names[ObjectIdentifier(variable)] = name
+        entries.append(Item(name: name, value: variable.value, target: .parameter(variable)))
       }
       guard let optimizer else { return }
       self.optimizer = optimizer
       let state = optimizer.state
       optimizerKind = state.kind
       for (name, value) in state.counters.sorted(by: { $0.key < $1.key }) {
-        guard value >= 0 else { throw .counterMismatch(name: name) }
+        check(value >= 0, "Checkpoint: optimiser counter \"\(name)\" is negative (\(value))")
         counters.append((name, value))
       }
       slotNames = state.slots.keys.sorted()
@@ -153,7 +152,8 @@ extension Checkpoint {
             throw .optimizerParameterNotInModel(index: index)
           }
           entries.append(
-            Item(name: "optimizer/\(slot)/\(name)", value: tensors[index], target: .slot(slot)))
+            Item(name: slotEntryName(slot: slot, parameter: name), value: tensors[index], target: .slot(slot))
+          )
         }
       }
     }
@@ -161,55 +161,52 @@ extension Checkpoint {
     /// The largest file worth reading: eight times the expected data (room for optimiser
     /// state when none was asked for) plus 1 MiB for the header.
     var fileSizeLimit: Int {
-      let width = scalarType(of: Scalar.self).width
+      let width = StoredFloat.matching(Scalar.self).width
       let scalars = entries.reduce(0) { $0 + $1.value.scalarCount }
       return (1 << 20) + 8 * width * scalars
     }
 
     /// Validates the whole checkpoint against this layout, then assigns every tensor.
-    func load(_ bytes: [UInt8]) throws(CheckpointError) {
-      let parsed = try parse(bytes)
-      let expected = scalarType(of: Scalar.self).code
+    func load(_ bytes: [UInt8], path: String) throws(CheckpointError) {
+      let file = try parse(bytes, path: path)
+      let expected = dtype(of: Scalar.self)
 
-      var byName: [String: Entry] = [:]
-      for entry in parsed.entries {
-        guard byName.updateValue(entry, forKey: entry.name) == nil else { throw .duplicateName(entry.name) }
-      }
       let wanted = Set(entries.map(\.name))
-      for entry in parsed.entries where !wanted.contains(entry.name) {
-        if optimizer == nil && entry.name.hasPrefix("optimizer/") { continue }
-        throw .unexpectedEntry(name: entry.name)
+      for entry in file.entries where !wanted.contains(entry.name) {
+        if optimizer == nil && entry.name.hasPrefix(optimizerPrefix) { continue }
+        throw .unexpectedEntry(path: path, place: place(ofEntry: entry.name))
       }
 
+      let found = file.metadata["optimizer"] ?? ""
       var counterValues: [String: Int] = [:]
       if let optimizerKind {
-        guard parsed.optimizerKind == optimizerKind else {
-          throw .optimizerMismatch(expected: optimizerKind, found: parsed.optimizerKind)
+        guard found == optimizerKind else {
+          throw .optimizerMismatch(path: path, expected: optimizerKind, found: found)
         }
-        for counter in parsed.counters {
-          guard counterValues.updateValue(counter.value, forKey: counter.name) == nil else {
-            throw .duplicateName(counter.name)
-          }
-          guard counters.contains(where: { $0.name == counter.name }) else {
-            throw .counterMismatch(name: counter.name)
-          }
+        counterValues = try Checkpoint.counters(of: file)
+        for name in counterValues.keys where !counters.contains(where: { $0.name == name }) {
+          throw .counterMismatch(path: path, name: name)
         }
         for counter in counters where counterValues[counter.name] == nil {
-          throw .counterMismatch(name: counter.name)
+          throw .counterMismatch(path: path, name: counter.name)
         }
       }
 
       var values: [Tensor<Scalar>] = []
       for item in entries {
-        guard let entry = byName[item.name] else { throw .missingEntry(name: item.name) }
-        guard entry.scalarType == expected else {
-          throw .scalarTypeMismatch(
-            name: item.name, expected: scalarTypeName(expected), found: scalarTypeName(entry.scalarType))
+        let place = place(ofEntry: item.name)
+        guard let entry = file.entry(named: item.name) else { throw .missingEntry(path: path, place: place) }
+        guard entry.dtype == expected else {
+          throw .scalarTypeMismatch(path: path, place: place, expected: expected, found: entry.dtype)
         }
         guard entry.shape == item.value.shape else {
-          throw .shapeMismatch(name: item.name, expected: item.value.shape, found: entry.shape)
+          throw .shapeMismatch(path: path, place: place, expected: item.value.shape, found: entry.shape)
         }
-        values.append(try tensor(entry, in: parsed, as: Scalar.self))
+        do {
+          values.append(try file.tensor(entry, as: Scalar.self))
+        } catch {
+          throw .malformed(error)
+        }
       }
 
       // Everything is validated: from here on nothing throws.

@@ -1,43 +1,54 @@
 /// Why a checkpoint could not be saved or loaded.
 ///
-/// Every malformed file is reported with one of these cases; a failed load leaves the model and
-/// the optimiser exactly as they were.
+/// Every malformed file is reported with one of these cases, naming the path the caller gave; a
+/// failed load leaves the model and the optimiser exactly as they were.
 public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// Where a tensor of a checkpoint belongs.
+  public enum Place: Equatable, Sendable, CustomStringConvertible {
+    /// A parameter or state of the model, by its name in ``Layer/namedParameters`` or
+    /// ``Layer/namedStates``.
+    case model(String)
+    /// An optimiser slot (Adam's `"m"`, …) for the model parameter named `parameter`.
+    case optimizer(slot: String, parameter: String)
+
+    /// "the model's \"0.weight\"" or "the optimiser's \"m\" of \"0.weight\"".
+    public var description: String {
+      switch self {
+      case .model(let name): "the model's \"\(name)\""
+      case .optimizer(let slot, let parameter): "the optimiser's \"\(slot)\" of \"\(parameter)\""
+      }
+    }
+  }
+
   /// The file could not be read, written or renamed; `reason` is the system's message.
   case io(path: String, reason: String)
   /// The file is larger than any checkpoint of this model could be, so it was not read.
   case fileTooLarge(path: String, size: Int, limit: Int)
-  /// The file ends before `needed` bytes: it was cut short.
-  case truncated(size: Int, needed: Int)
-  /// The file does not start with the magic tag `BKPROPCK`.
-  case notACheckpoint
-  /// The format version is not one this library reads.
-  case unsupportedVersion(UInt32)
-  /// The CRC-32 stored at the end does not match the file's bytes.
-  case checksumMismatch(stored: UInt32, computed: UInt32)
-  /// The header is inconsistent; `reason` says where and how.
-  case malformedHeader(reason: String)
-  /// The entries do not cover the data section exactly; `reason` names the gap, overlap or
-  /// leftover bytes.
-  case malformedData(reason: String)
-  /// An entry holds a different scalar type than the model.
-  case scalarTypeMismatch(name: String, expected: String, found: String)
-  /// An entry's shape differs from the model's tensor of that name.
-  case shapeMismatch(name: String, expected: [Int], found: [Int])
-  /// The model (or optimiser) has a tensor the file does not.
-  case missingEntry(name: String)
-  /// The file has a tensor the model (or optimiser) does not.
-  case unexpectedEntry(name: String)
-  /// The same name appears twice, in the file or in the model's ``Layer/namedParameters``.
-  case duplicateName(String)
+  /// The file is not a valid safetensors file; the reader's error says what is wrong and where.
+  case malformed(DataFileError)
+  /// The file is a valid safetensors file but not a Backprop checkpoint: `reason` says why.
+  case notACheckpoint(path: String, reason: String)
+  /// The checkpoint's format version is not one this library reads.
+  case unsupportedVersion(path: String, version: String)
+  /// The CRC-32 in the metadata does not match the data: the file is corrupted.
+  case checksumMismatch(path: String, stored: UInt32, computed: UInt32)
+  /// A tensor holds a different scalar type than the model.
+  case scalarTypeMismatch(path: String, place: Place, expected: String, found: String)
+  /// A tensor's shape differs from the model's (or optimiser's) tensor of that name.
+  case shapeMismatch(path: String, place: Place, expected: [Int], found: [Int])
+  /// The model or the optimiser has a tensor the file does not.
+  case missingEntry(path: String, place: Place)
+  /// The file has a tensor that neither the model nor the optimiser has.
+  case unexpectedEntry(path: String, place: Place)
   /// The file's optimiser state is of another kind (`""` when the file has none).
-  case optimizerMismatch(expected: String, found: String)
-  /// A counter of the optimiser state is missing, unexpected or negative.
-  case counterMismatch(name: String)
+  case optimizerMismatch(path: String, expected: String, found: String)
+  /// A counter of the optimiser state is missing, unexpected or not a non-negative integer.
+  case counterMismatch(path: String, name: String)
+  /// The same name appears twice in the model's ``Layer/namedParameters`` and
+  /// ``Layer/namedStates``, or a model name starts with the optimiser's prefix `optimizer/`.
+  case duplicateName(String)
   /// The optimiser updates a variable that is not one of the model's parameters.
   case optimizerParameterNotInModel(index: Int)
-  /// A name or count is too large for the format.
-  case tooLargeToSave(reason: String)
 
   /// A sentence saying what is wrong.
   public var description: String {
@@ -45,33 +56,26 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     case .io(let path, let reason): "checkpoint \(path): \(reason)"
     case .fileTooLarge(let path, let size, let limit):
       "checkpoint \(path): \(size) bytes is more than a checkpoint of this model can be (\(limit))"
-    case .truncated(let size, let needed): "checkpoint truncated: \(size) bytes, needs at least \(needed)"
-    case .notACheckpoint: "not a Backprop checkpoint: the magic tag BKPROPCK is missing"
-    case .unsupportedVersion(let version):
-      "checkpoint format version \(version) is not supported (this library reads 1)"
-    case .checksumMismatch(let stored, let computed):
-      "checkpoint corrupted: stored CRC-32 \(hex(stored)), computed \(hex(computed))"
-    case .malformedHeader(let reason): "malformed checkpoint header: \(reason)"
-    case .malformedData(let reason): "malformed checkpoint data: \(reason)"
-    case .scalarTypeMismatch(let name, let expected, let found):
-      "checkpoint entry \"\(name)\" holds \(found), the model needs \(expected)"
-    case .shapeMismatch(let name, let expected, let found):
-      "checkpoint entry \"\(name)\" has shape \(found), the model needs \(expected)"
-    case .missingEntry(let name): "checkpoint has no entry \"\(name)\""
-    case .unexpectedEntry(let name): "checkpoint entry \"\(name)\" is not in the model"
-    case .duplicateName(let name): "the name \"\(name)\" appears twice"
-    case .optimizerMismatch(let expected, let found):
-      "checkpoint optimiser state is \(found.isEmpty ? "absent" : "\"\(found)\""), expected \"\(expected)\""
-    case .counterMismatch(let name):
-      "checkpoint optimiser counter \"\(name)\" is missing, unexpected or negative"
+    case .malformed(let error): "not a valid checkpoint: \(error)"
+    case .notACheckpoint(let path, let reason): "\(path) is not a Backprop checkpoint: \(reason)"
+    case .unsupportedVersion(let path, let version):
+      "checkpoint \(path): format version \(version) is not supported (this library reads \(Checkpoint.version))"
+    case .checksumMismatch(let path, let stored, let computed):
+      "checkpoint \(path) is corrupted: stored CRC-32 \(Checkpoint.hexadecimal(stored)), computed \(Checkpoint.hexadecimal(computed))"
+    case .scalarTypeMismatch(let path, let place, let expected, let found):
+      "checkpoint \(path): \(place) is \(found) in the file, the model needs \(expected)"
+    case .shapeMismatch(let path, let place, let expected, let found):
+      "checkpoint \(path): \(place) has shape \(found) in the file, expected \(expected)"
+    case .missingEntry(let path, let place): "checkpoint \(path) has no tensor for \(place)"
+    case .unexpectedEntry(let path, let place):
+      "checkpoint \(path) has a tensor for \(place), which does not exist"
+    case .optimizerMismatch(let path, let expected, let found):
+      "checkpoint \(path): the optimiser state is \(found.isEmpty ? "absent" : "\"\(found)\""), expected \"\(expected)\""
+    case .counterMismatch(let path, let name):
+      "checkpoint \(path): the optimiser counter \"\(name)\" is missing, unexpected or not a non-negative integer"
+    case .duplicateName(let name): "the name \"\(name)\" appears twice or is reserved"
     case .optimizerParameterNotInModel(let index):
       "optimiser parameter \(index) is not one of the model's parameters"
-    case .tooLargeToSave(let reason): "cannot save checkpoint: \(reason)"
     }
   }
-}
-
-private func hex(_ value: UInt32) -> String {
-  let digits = String(value, radix: 16)
-  return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
 }

@@ -10,6 +10,9 @@ public enum DataFileError: Error, Equatable, Sendable, CustomStringConvertible {
   /// The file does not have the format: `reason` says what is wrong, at `line` (1-based) of a
   /// text file, or at byte `offset` of a binary one.
   case malformed(path: String, location: String, reason: String)
+  /// The file is well-formed but holds something this library does not read (an integer tensor
+  /// where floating-point numbers are needed, say): `reason` says what, at `location`.
+  case unsupported(path: String, location: String, reason: String)
 
   /// A sentence describing the problem.
   public var description: String {
@@ -17,7 +20,8 @@ public enum DataFileError: Error, Equatable, Sendable, CustomStringConvertible {
     case .io(let path, let reason): "cannot read \(path): \(reason)"
     case .fileTooLarge(let path, let size, let limit):
       "\(path) has \(size) bytes, more than the \(limit) a data file may have"
-    case .malformed(let path, let location, let reason): "\(path), \(location): \(reason)"
+    case .malformed(let path, let location, let reason), .unsupported(let path, let location, let reason):
+      "\(path), \(location): \(reason)"
     }
   }
 }

@@ -128,4 +128,12 @@ public final class Dense<Scalar: TensorScalar>: Layer, CustomStringConvertible {
   public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
     [("weight", weight), ("bias", bias)]
   }
+
+  /// `nn.Linear`'s: `"weight"`, stored transposed as `[outputSize, inputSize]`, and `"bias"`.
+  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
+    [
+      StateDictionaryEntry(key: "weight", variable: weight, layout: .transposed),
+      StateDictionaryEntry(key: "bias", variable: bias),
+    ]
+  }
 }

@@ -31,9 +31,21 @@ public protocol Layer<Scalar>: AnyObject {
   /// ``BatchNorm``'s running statistics. Checkpoints store it beside the parameters; optimisers
   /// never see it. Empty by default.
   var namedStates: [(name: String, variable: Variable<Scalar>)] { get }
+  /// The layer's tensors as PyTorch's `state_dict()` of the equivalent module names and lays
+  /// them out (``StateDictionary``): `"weight"` and `"bias"` for ``Dense``, whose weight PyTorch
+  /// stores transposed, `"running_mean"` for ``BatchNorm``, and so on.
+  ///
+  /// The default lists ``namedParameters`` and then ``namedStates`` as they are. Override it
+  /// when the PyTorch module your layer mirrors names or lays out its tensors differently.
+  var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] { get }
 }
 
 extension Layer {
+  /// ``namedParameters`` and then ``namedStates``, under their names and in their layouts.
+  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
+    (namedParameters + namedStates).map { StateDictionaryEntry(key: $0.name, variable: $0.variable) }
+  }
+
   /// None.
   public var namedStates: [(name: String, variable: Variable<Scalar>)] { [] }
 

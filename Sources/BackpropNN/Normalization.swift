@@ -43,6 +43,14 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
   public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
     [("scale", scale), ("offset", offset)]
   }
+
+  /// `nn.LayerNorm`'s: `"weight"` (``scale``) and `"bias"` (``offset``).
+  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
+    [
+      StateDictionaryEntry(key: "weight", variable: scale),
+      StateDictionaryEntry(key: "bias", variable: offset),
+    ]
+  }
 }
 
 /// Normalises each feature (channel) over the batch, and over the image too for `[N, C, H, W]`,
@@ -62,6 +70,9 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
   public let runningMean: Variable<Scalar>
   /// The running variance, `[featureCount]`, ones at first; a constant, not a parameter.
   public let runningVariance: Variable<Scalar>
+  /// How many training batches have updated the running statistics, a scalar tensor (PyTorch's
+  /// `num_batches_tracked`); a constant, not a parameter.
+  public let batchesTracked: Variable<Scalar>
   /// The weight of each new batch in the running statistics.
   public let momentum: Scalar
   /// ε, added to the variance.
@@ -76,6 +87,7 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
     offset = Variable(Tensor(zeros: [featureCount]), requiresGrad: true, name: "offset")
     runningMean = Variable(Tensor(zeros: [featureCount]), name: "runningMean")
     runningVariance = Variable(Tensor(ones: [featureCount]), name: "runningVariance")
+    batchesTracked = Variable(Tensor(0), name: "batchesTracked")
     self.momentum = momentum
     self.epsilon = epsilon
   }
@@ -105,6 +117,7 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
       let batchVariance = variance.value.reshaped(to: [features]) * (Scalar(count) / Scalar(count - 1))
       runningMean.value = runningMean.value * (1 - momentum) + batchMean * momentum
       runningVariance.value = runningVariance.value * (1 - momentum) + batchVariance * momentum
+      batchesTracked.value = batchesTracked.value + 1
     } else {
       mean = Variable(runningMean.value.reshaped(to: kept))
       variance = Variable(runningVariance.value.reshaped(to: kept))
@@ -121,8 +134,21 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
     [("scale", scale), ("offset", offset)]
   }
 
-  /// `[("runningMean", runningMean), ("runningVariance", runningVariance)]`.
+  /// `[("runningMean", runningMean), ("runningVariance", runningVariance), ("batchesTracked",
+  /// batchesTracked)]`.
   public var namedStates: [(name: String, variable: Variable<Scalar>)] {
-    [("runningMean", runningMean), ("runningVariance", runningVariance)]
+    [("runningMean", runningMean), ("runningVariance", runningVariance), ("batchesTracked", batchesTracked)]
+  }
+
+  /// `nn.BatchNorm1d`'s and `nn.BatchNorm2d`'s: `"weight"` (``scale``), `"bias"` (``offset``),
+  /// `"running_mean"`, `"running_var"` and `"num_batches_tracked"` (an integer).
+  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
+    [
+      StateDictionaryEntry(key: "weight", variable: scale),
+      StateDictionaryEntry(key: "bias", variable: offset),
+      StateDictionaryEntry(key: "running_mean", variable: runningMean),
+      StateDictionaryEntry(key: "running_var", variable: runningVariance),
+      StateDictionaryEntry(key: "num_batches_tracked", variable: batchesTracked, layout: .integer),
+    ]
   }
 }

@@ -47,6 +47,19 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
       layer.namedStates.map { ("\(index).\($0.name)", $0.variable) }
     }
   }
+
+  /// Every layer's state-dictionary entries, keys prefixed by the layer's index as in
+  /// PyTorch's `nn.Sequential` (``StateDictionaryKeys/renumbered(_:)`` maps the indices when
+  /// PyTorch's activations are modules of their own).
+  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
+    layers.enumerated().flatMap { index, layer in
+      layer.stateDictionaryEntries.map { entry in
+        var entry = entry
+        entry.key = "\(index).\(entry.key)"
+        return entry
+      }
+    }
+  }
 }
 
 /// Collects layers for ``Sequential``, including `if`, `if`/`else` and `for`.
