@@ -108,13 +108,18 @@ public enum NumPy {
     try writeFileAtomically(encode(tensor), to: path)
   }
 
-  /// The bytes ``write(_:to:)`` writes.
+  /// The bytes ``write(_:to:)`` writes: byte for byte what `numpy.save` writes for the same
+  /// array.
   public static func encode<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>) -> [UInt8] {
     let descr = StoredFloat.matching(Scalar.self) == .float32 ? "<f4" : "<f8"
     let shape =
       tensor.rank == 1
       ? "(\(tensor.shape[0]),)" : "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
     var header = Array("{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }".utf8)
+    // Like numpy.save, leave room for the first extent to grow to 21 digits (for appending).
+    if let first = tensor.shape.first {
+      header += [UInt8](repeating: 0x20, count: max(0, 21 - String(first).count))
+    }
     var lengthSize = 2
     if header.count + 1 + 10 > Int(UInt16.max) { lengthSize = 4 }
     header += [UInt8](repeating: 0x20, count: (64 - (8 + lengthSize + header.count + 1) % 64) % 64) + [0x0A]
