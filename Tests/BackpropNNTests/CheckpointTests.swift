@@ -563,6 +563,16 @@ struct ReadmeCheckpointTests {
   func readme() throws {
     let scratch = ScratchDirectory()
     defer { scratch.cleanUp() }
+    var mlpRandom = SeededRandomNumberGenerator(seed: 1)
+    let mlp = Sequential {
+      Dense<Float>(inputSize: 64, outputSize: 128, activation: .relu, using: &mlpRandom)
+      Dense<Float>(inputSize: 128, outputSize: 10, using: &mlpRandom)
+    }
+    try StateDictionary.load(
+      from: "Examples/Data/digits-mlp-pytorch.safetensors", into: mlp, keys: .renumbered([0, 2]))
+    let logits = mlp(Variable(Tensor<Float>(zeros: [1, 64]))).value
+    try NumPy.write(logits, to: scratch.file("logits.npy"))
+    #expect(try NumPy.read(from: scratch.file("logits.npy"), as: Float.self) == logits)
     var rng = SeededRandomNumberGenerator(seed: 11)
     let model = Sequential {
       Dense<Double>(inputSize: 2, outputSize: 4, activation: .tanh, using: &rng)
