@@ -94,15 +94,23 @@ public final class Dense<Scalar: TensorScalar>: Layer, CustomStringConvertible {
   /// Features out: the second extent of ``weight``.
   public var outputSize: Int { weight.value.shape[1] }
 
-  /// activation(x·W + b) for a batch x of shape `[batch, inputSize]`.
+  /// activation(x·W + b) for a batch x of shape `[batch, inputSize]`, or `[…, inputSize]` of
+  /// any rank ≥ 2 (a sequence `[batch, time, inputSize]`, say), as PyTorch's `nn.Linear`.
   ///
-  /// - Precondition: `input` has shape `[batch, inputSize]`; otherwise the program stops with a
-  ///   message naming the layer, its sizes and the input's shape.
+  /// - Precondition: `input` has rank ≥ 2 and its last extent is `inputSize`; otherwise the
+  ///   program stops with a message naming the layer, its sizes and the input's shape.
   public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
     let inputSize = self.inputSize
+    let shape = input.shape
     check(
-      input.value.rank == 2 && input.value.shape[1] == inputSize,
-      "\(self): input of shape \(input.shape); expected [batch, \(inputSize)]")
+      shape.count >= 2 && shape[shape.count - 1] == inputSize,
+      "\(self): input of shape \(shape); expected [batch, \(inputSize)]")
+    guard shape.count == 2 else {
+      // The leading axes act as one batch: one product instead of a batched one.
+      let rows = shape.dropLast().reduce(1, *)
+      let output = self(input.reshaped(to: [rows, inputSize]))
+      return output.reshaped(to: shape.dropLast() + [outputSize])
+    }
     let z = matmul(input, weight) + bias
     guard let name else { return activation(z) }
     z.name = name + ".z"

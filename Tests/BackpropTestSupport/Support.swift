@@ -51,3 +51,33 @@ public func converted<From: TensorScalar, To: TensorScalar>(_ t: Tensor<From>, t
 public let runsUnderSanitizer: Bool = [String](["__asan_init", "__tsan_init"]).contains { name in
   dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) != nil  // RTLD_DEFAULT
 }
+
+/// Compares the tape's gradient of `loss` with respect to each element of `parameters` (a
+/// layer's own variables, which `checkGradients` cannot substitute) with central finite
+/// differences. Returns the names of the elements that disagree beyond atol + rtol·|estimate|.
+public func parameterGradientMismatches(
+  _ parameters: [(name: String, variable: Variable<Double>)], epsilon: Double = 1e-6,
+  absoluteTolerance: Double = 1e-6, relativeTolerance: Double = 1e-4, _ loss: () -> Variable<Double>
+) -> [String] {
+  for (_, variable) in parameters { variable.zeroGrad() }
+  loss().backward()
+  var mismatches: [String] = []
+  for (name, variable) in parameters {
+    let tape = variable.grad ?? Tensor(zeros: variable.shape)
+    for index in 0..<variable.value.scalarCount {
+      let original = variable.value[scalarAt: index]
+      variable.value[scalarAt: index] = original + epsilon
+      let plus = loss().value.scalar
+      variable.value[scalarAt: index] = original - epsilon
+      let minus = loss().value.scalar
+      variable.value[scalarAt: index] = original
+      let estimate = (plus - minus) / (2 * epsilon)
+      if Swift.abs(tape[scalarAt: index] - estimate) > absoluteTolerance + relativeTolerance
+        * Swift.abs(estimate)
+      {
+        mismatches.append("\(name)[\(index)]: tape \(tape[scalarAt: index]), finite differences \(estimate)")
+      }
+    }
+  }
+  return mismatches
+}

@@ -64,3 +64,47 @@ public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, classIndices: 
   }
   return softmaxCrossEntropy(logits: logits, labels: try! Tensor(shape: shape, scalars: oneHot))
 }
+
+/// Cross-entropy of logits `[…, C]` (a sequence's `[N, T, C]`, say) against integer targets,
+/// skipping positions whose target is `ignoreIndex`: the mean over the K kept positions of
+/// −log softmax(logitsₚ)[classIndices[p]] (PyTorch's
+/// `F.cross_entropy(logits.view(-1, C), targets.view(-1), ignore_index=ignoreIndex)`).
+///
+/// Gradient: ∂/∂logitsₚ = (softmax(logitsₚ) − onehot(classIndices[p])) / K at kept positions,
+/// 0 at ignored ones. When every position is ignored the loss is 0 with a zero gradient (where
+/// PyTorch gives NaN).
+/// - Parameters:
+///   - logits: Unnormalised scores with the classes on the last axis.
+///   - classIndices: The class of each position, row-major over the leading axes (`N·T` for
+///     `[N, T, C]`), each in `0..<C` or equal to `ignoreIndex`.
+///   - ignoreIndex: The target value of positions that do not count; PyTorch's default is −100.
+/// - Precondition: logits have rank ≥ 2, there is one index per position, and each is in
+///   `0..<C` or `ignoreIndex`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, classIndices: [Int], ignoreIndex: Int)
+  -> Variable<Scalar>
+{
+  let shape = logits.shape
+  check(
+    shape.count >= 2,
+    "softmaxCrossEntropy(logits:classIndices:ignoreIndex:): logits must have rank ≥ 2, got shape \(shape)")
+  let classes = shape[shape.count - 1]
+  let rows = shape.dropLast().reduce(1, *)
+  check(
+    classIndices.count == rows,
+    "softmaxCrossEntropy(logits:classIndices:ignoreIndex:): \(classIndices.count) class indices for \(rows) positions of logits \(shape)"
+  )
+  let kept = classIndices.filter { $0 != ignoreIndex }.count
+  var weights = [Scalar](repeating: 0, count: rows * classes)
+  for (row, index) in classIndices.enumerated() where index != ignoreIndex {
+    check(
+      index >= 0 && index < classes,
+      "softmaxCrossEntropy(logits:classIndices:ignoreIndex:): class index \(index) at position \(row) is outside 0..<\(classes) and not the ignore index \(ignoreIndex)"
+    )
+    weights[row * classes + index] = 1 / Scalar(kept)
+  }
+  let flat = logits.reshaped(to: [rows, classes])
+  let weighting = try! Tensor(shape: [rows, classes], scalars: weights)
+  return -(logSoftmax(flat) * weighting).sum()
+}
