@@ -44,7 +44,8 @@ let package = Package(
       name: "BackpropAutodiffTests", dependencies: ["Backprop", "BackpropAutodiff", "BackpropTestSupport"]),
     .testTarget(name: "ArticleTests", dependencies: ["ArticleExamples", "Backprop", "BackpropTestSupport"]),
     .testTarget(
-      name: "BackpropNNTests", dependencies: ["Backprop", "BackpropNN", "BackpropTestSupport"], exclude: ["Fixtures"]),
+      name: "BackpropNNTests", dependencies: ["Backprop", "BackpropNN", "BackpropTestSupport"],
+      exclude: ["Fixtures"]),
     // Code written as a user of the library would write it (the DocC articles' examples): only
     // `import Backprop`.
     .testTarget(name: "ExternalOperationTests", dependencies: ["Backprop"]),
