@@ -31,6 +31,7 @@ let package = Package(
     .executableTarget(name: "ORGate", dependencies: ["ArticleExamples"], path: "Examples/ORGate"),
     // Handwritten digits (Examples/Data, CC BY 4.0) learned by an MLP and a CNN.
     .executableTarget(name: "Digits", dependencies: ["Backprop"], path: "Examples/Digits"),
+    .executableTarget(name: "Addition", dependencies: ["Backprop"], path: "Examples/Addition"),
     .executableTarget(
       name: "PyTorchExchange", dependencies: ["Backprop"], path: "Examples/PyTorchExchange",
       exclude: ["digits_mlp.py"]),
