@@ -32,6 +32,7 @@ let package = Package(
     // Handwritten digits (Examples/Data, CC BY 4.0) learned by an MLP and a CNN.
     .executableTarget(name: "Digits", dependencies: ["Backprop"], path: "Examples/Digits"),
     .executableTarget(name: "Addition", dependencies: ["Backprop"], path: "Examples/Addition"),
+    .executableTarget(name: "Parentheses", dependencies: ["Backprop"], path: "Examples/Parentheses"),
     .executableTarget(
       name: "PyTorchExchange", dependencies: ["Backprop"], path: "Examples/PyTorchExchange",
       exclude: ["digits_mlp.py"]),
