@@ -152,9 +152,8 @@ let correct = zip(heldOut, answers).filter { pair, answer in
   tokens(pair.0, pair.1)[promptLength...].elementsEqual(answer)
 }
 let percent = 100 * Double(correct.count) / Double(heldOut.count)
-print(
-  "held-out exact match: \(String(format: "%.1f", percent))% (\(correct.count)/\(heldOut.count)), "
-    + "trained in \(String(format: "%.0f", seconds)) s\n")
+print("held-out exact match: \(String(format: "%.1f", percent))% (\(correct.count)/\(heldOut.count))")
+print("trained in \(String(format: "%.0f", seconds)) s\n")
 for index in 0..<6 {
   let (a, b) = heldOut[index]
   let mark = tokens(a, b)[promptLength...].elementsEqual(answers[index]) ? "✓" : "✗ (\(a + b))"
