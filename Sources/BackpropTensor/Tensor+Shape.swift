@@ -50,7 +50,11 @@ extension Tensor {
       Tensor.makeBuffer(count: x.count) { out in
         var o = 0
         forEachRow(shape: newShape, strides: strides) { offset, stride, count in
-          for j in 0..<count { out[o + j] = x[offset + j * stride] }
+          if stride == 1 {  // the last axis stays last: whole runs copy
+            (out.baseAddress! + o).update(from: x.baseAddress! + offset, count: count)
+          } else {
+            for j in 0..<count { out[o + j] = x[offset + j * stride] }
+          }
           o += count
         }
       }

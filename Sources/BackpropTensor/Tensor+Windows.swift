@@ -73,10 +73,15 @@ extension Tensor {
           for image in 0..<n {
             let input = image * c * h * w
             let column = (image * rows + row) * positions + target
+            let destination = out.baseAddress! + column
             if let source {
-              for j in 0..<count { out[column + j] = x[input + source + j * step] }
+              if step == 1 {  // a stride-1 run is a plain copy
+                destination.update(from: x.baseAddress! + input + source, count: count)
+              } else {
+                for j in 0..<count { destination[j] = x[input + source + j * step] }
+              }
             } else {
-              for j in 0..<count { out[column + j] = 0 }
+              destination.update(repeating: 0, count: count)
             }
           }
         }
@@ -114,9 +119,14 @@ extension Tensor {
           row, source, target, count, step in
           guard let source else { return }
           for image in 0..<n {
-            let input = image * c * h * w
-            let column = (image * rows + row) * positions + target
-            for j in 0..<count { out[input + source + j * step] += x[column + j] }
+            let pixels = out.baseAddress! + (image * c * h * w + source)
+            let columnOffset: Int = (image * rows + row) * positions + target
+            let column = x.baseAddress! + columnOffset
+            if step == 1 {  // a stride-1 run: a loop the compiler vectorises
+              for j in 0..<count { pixels[j] += column[j] }
+            } else {
+              for j in 0..<count { pixels[j * step] += column[j] }
+            }
           }
         }
       }

@@ -15,7 +15,7 @@ struct Extremum<Scalar: TensorScalar>: DifferentiableOperation {
     -> Operands<G?>
   {
     let x = inputs[0].tensor
-    let ties = Tensor.zip(x, output.tensor, operation: name) { $0 == $1 ? 1 : 0 }
+    let ties = x .== output.tensor
     let counts = axes.map { ties.sum(alongAxes: $0) } ?? ties.sum()
     return Operands(g.broadcasted(to: x.shape).multiplied(byConstant: ties / counts))
   }
