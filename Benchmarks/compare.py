@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Runs Backprop's benchmark beside the same workloads in PyTorch (eager, CPU) and NumPy, with the
-same thread count, and prints the ratios.
+"""Runs Backprop's benchmark beside the same workloads in PyTorch (eager, CPU), JAX (jit-compiled,
+CPU) and NumPy, with the same thread count, and prints the ratios.
 
-PyTorch and NumPy are for comparison only; nothing in the build or the tests needs them:
+PyTorch, JAX and NumPy are for comparison only; nothing in the build or the tests needs them:
 
     python3 -m venv .venv
     .venv/bin/pip install numpy torch --index-url https://download.pytorch.org/whl/cpu
+    .venv/bin/pip install "jax[cpu]"                  # optional: without it the JAX column is left out
     .venv/bin/python Benchmarks/compare.py            # 1 thread; --threads 2, --runs 7, --rounds 3
 
 Every measurement is a median of --runs runs (at least 5) after a warm-up, as in the Swift
@@ -28,6 +29,7 @@ parser.add_argument("--threads", type=int, default=1, help="threads for every li
 parser.add_argument("--runs", type=int, default=7, help="runs per workload, median reported (at least 5)")
 parser.add_argument("--rounds", type=int, default=3, help="rounds of alternating measurements (default 3)")
 parser.add_argument("--swift-benchmark", default=None, help="a built Benchmark binary (default: swift run)")
+parser.add_argument("--only", default=None, help="comma-separated workloads (default: all)")
 args = parser.parse_args()
 args.runs = max(5, args.runs)
 args.rounds = max(1, args.rounds)
@@ -35,11 +37,22 @@ args.rounds = max(1, args.rounds)
 # Thread counts must be set before NumPy and PyTorch load their BLAS.
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BACKPROP_THREADS"):
     os.environ[variable] = str(args.threads)
+if args.threads == 1:
+    os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(args.threads)
+try:
+    import jax  # noqa: E402
+    import jax.numpy as jnp  # noqa: E402
+
+    jax.config.update("jax_enable_x64", True)
+except ImportError:
+    jax = None
+
+DIGITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Examples", "Data", "digits.csv")
 
 
 def median_seconds(body, repeats):
@@ -157,6 +170,218 @@ def torch_cnn():
     return median_seconds(step, 50)
 
 
+def torch_cnn_mnist():
+    """PyTorch's MNIST example network as the performance issue gives it, batch 64, one SGD step."""
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Conv2d(32, 64, 3),
+        torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(1600, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, 10))
+    sgd = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.rand(64, 1, 28, 28)
+    labels = torch.arange(64) % 10
+
+    def step():
+        sgd.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), labels).backward()
+        sgd.step()
+
+    return median_seconds(step, 5)
+
+
+def torch_conv2d():
+    """One convolution, forward and both gradients, in GFLOPS of its three products."""
+    x = torch.rand(32, 16, 28, 28, requires_grad=True)
+    w = torch.rand(32, 16, 3, 3, requires_grad=True)
+
+    def step():
+        x.grad = None
+        w.grad = None
+        torch.nn.functional.conv2d(x, w, padding=1).sum().backward()
+
+    return 3 * 2 * 32 * 32 * 16 * 9 * 28 * 28 / median_seconds(step, 3) / 1e9
+
+
+def torch_transformer():
+    """The Addition example's GPT, batch 64, with PyTorch's own pre-LayerNorm encoder layers."""
+    torch.manual_seed(7)
+    vocabulary, length, size = 12, 8, 64
+
+    class GPT(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokens = torch.nn.Embedding(vocabulary, size)
+            self.positions = torch.nn.Parameter(torch.randn(length, size) * 0.02)
+            self.blocks = torch.nn.ModuleList(
+                torch.nn.TransformerEncoderLayer(size, 4, 4 * size, dropout=0.0, activation="gelu", batch_first=True,
+                                                 norm_first=True) for _ in range(2))
+            self.norm = torch.nn.LayerNorm(size)
+            self.head = torch.nn.Linear(size, vocabulary)
+            self.register_buffer("mask", torch.nn.Transformer.generate_square_subsequent_mask(length))
+
+        def forward(self, tokens):
+            x = self.tokens(tokens) + self.positions
+            for block in self.blocks:
+                x = block(x, src_mask=self.mask, is_causal=True)
+            return self.head(self.norm(x))
+
+    model = GPT()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    sequences = torch.randint(0, vocabulary, (64, length))
+    targets = torch.roll(sequences, -1, dims=1)
+    targets[:, :5] = -100
+
+    def step():
+        optimizer.zero_grad()
+        logits = model(sequences)
+        torch.nn.functional.cross_entropy(logits.reshape(-1, vocabulary), targets.reshape(-1),
+                                          ignore_index=-100).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+
+    return median_seconds(step, 20)
+
+
+def torch_digits_train():
+    """The Digits example's 30-epoch trainings (Adam 1e-3, batch 32), MLP and CNN, in seconds."""
+    rows = np.loadtxt(DIGITS, delimiter=",", dtype=np.float32)
+    keep = np.arange(len(rows)) % 5 != 4
+    images = torch.from_numpy(rows[keep, :64] / 16)
+    labels = torch.from_numpy(rows[keep, 64].astype(np.int64))
+
+    def train(model, inputs):
+        adam = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for _ in range(30):
+            order = torch.randperm(len(labels))
+            for start in range(0, len(order), 32):
+                batch = order[start:start + 32]
+                adam.zero_grad()
+                torch.nn.functional.cross_entropy(model(inputs[batch]), labels[batch]).backward()
+                adam.step()
+
+    def mlp():
+        torch.manual_seed(1)
+        train(torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)), images)
+
+    def cnn():
+        torch.manual_seed(1)
+        model = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(16, 32, 3, padding=1),
+            torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(512, 64), torch.nn.ReLU(),
+            torch.nn.Linear(64, 10))
+        train(model, images.reshape(-1, 1, 8, 8))
+
+    samples = {"mlp": [], "cnn": []}
+    for _ in range(3):
+        for name, body in (("mlp", mlp), ("cnn", cnn)):
+            start = time.perf_counter()
+            body()
+            samples[name].append(time.perf_counter() - start)
+    return statistics.median(samples["mlp"]), statistics.median(samples["cnn"])
+
+
+# JAX: the same steps as pure functions, jit-compiled; SGD and Adam written out.
+def jax_median_seconds(step, state, repeats):
+    """Like median_seconds for a jitted step that maps a state to the next one."""
+    holder = {"state": step(*state)}
+    jax.block_until_ready(holder["state"])
+
+    def body():
+        holder["state"] = step(*holder["state"])
+
+    def timed():
+        body()
+        jax.block_until_ready(holder["state"])
+
+    for _ in range(max(1, repeats // 10)):
+        timed()
+    samples = []
+    for _ in range(args.runs):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            body()
+        jax.block_until_ready(holder["state"])
+        samples.append((time.perf_counter() - start) / repeats)
+    return statistics.median(samples)
+
+
+def jax_articles():
+    key = jax.random.PRNGKey(2)
+    w1 = jax.random.uniform(key, (3, 4), dtype=jnp.float64)
+    w2 = jax.random.uniform(jax.random.PRNGKey(3), (4, 1), dtype=jnp.float64)
+    xs = jnp.asarray(inputs).reshape(4, 1, 3)
+    ys = jnp.asarray(expected).reshape(4, 1, 1)
+
+    def loss(w1, w2, x, y):
+        return 0.5 * jnp.sum((jax.nn.relu(x @ w1) @ w2 - y) ** 2)
+
+    @jax.jit
+    def step(w1, w2, i):
+        g1, g2 = jax.grad(loss, argnums=(0, 1))(w1, w2, xs[i], ys[i])
+        return w1 - 0.1 * g1, w2 - 0.1 * g2, (i + 1) % 4
+
+    return jax_median_seconds(step, (w1, w2, 0), 2_000)
+
+
+def jax_mlp():
+    keys = jax.random.split(jax.random.PRNGKey(1), 5)
+    sizes = [(784, 256), (256, 128), (128, 10)]
+    params = [(jax.random.normal(k, shape, dtype=jnp.float32) * 0.05, jnp.zeros(shape[1], jnp.float32))
+              for k, shape in zip(keys, sizes)]
+    x = jax.random.uniform(keys[3], (128, 784), dtype=jnp.float32)
+    y = jax.random.uniform(keys[4], (128, 10), dtype=jnp.float32)
+
+    def loss(params):
+        h = x
+        for index, (w, b) in enumerate(params):
+            h = h @ w + b
+            if index < len(params) - 1:
+                h = jax.nn.relu(h)
+        return jnp.mean((h - y) ** 2)
+
+    @jax.jit
+    def step(params):
+        grads = jax.grad(loss)(params)
+        return (jax.tree_util.tree_map(lambda p, g: p - 0.01 * g, params, grads),)
+
+    return jax_median_seconds(step, (params,), 20)
+
+
+def jax_cnn_digits():
+    keys = jax.random.split(jax.random.PRNGKey(1), 6)
+    params = {
+        "c1": jax.random.normal(keys[0], (16, 1, 3, 3), jnp.float32) * 0.3, "b1": jnp.zeros(16, jnp.float32),
+        "c2": jax.random.normal(keys[1], (32, 16, 3, 3), jnp.float32) * 0.1, "b2": jnp.zeros(32, jnp.float32),
+        "w3": jax.random.normal(keys[2], (512, 64), jnp.float32) * 0.05, "b3": jnp.zeros(64, jnp.float32),
+        "w4": jax.random.normal(keys[3], (64, 10), jnp.float32) * 0.1, "b4": jnp.zeros(10, jnp.float32),
+    }
+    x = jax.random.uniform(keys[4], (32, 1, 8, 8), dtype=jnp.float32)
+    labels = jnp.arange(32) % 10
+
+    def conv(x, w, b):
+        y = jax.lax.conv_general_dilated(x, w, (1, 1), ((1, 1), (1, 1)), dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        return jax.nn.relu(y + b[None, :, None, None])
+
+    def loss(p):
+        h = conv(conv(x, p["c1"], p["b1"]), p["c2"], p["b2"])
+        h = jax.lax.reduce_window(h, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+        h = jax.nn.relu(h.reshape(32, -1) @ p["w3"] + p["b3"]) @ p["w4"] + p["b4"]
+        return -jnp.mean(jax.nn.log_softmax(h)[jnp.arange(32), labels])
+
+    @jax.jit
+    def step(p, m, v, t):
+        g = jax.grad(loss)(p)
+        t = t + 1
+        m = jax.tree_util.tree_map(lambda m, g: 0.9 * m + 0.1 * g, m, g)
+        v = jax.tree_util.tree_map(lambda v, g: 0.999 * v + 0.001 * g * g, v, g)
+        c1, c2 = 1 - 0.9 ** t, 1 - 0.999 ** t
+        p = jax.tree_util.tree_map(lambda p, m, v: p - 1e-3 * (m / c1) / (jnp.sqrt(v / c2) + 1e-8), p, m, v)
+        return p, m, v, t
+
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+    return jax_median_seconds(step, (params, zeros, zeros, 0), 50)
+
+
 def gemm_gflops(library, dtype, size):
     repeats = max(1, 256 ** 3 * 8 // size ** 3)
     if library == "numpy":
@@ -190,27 +415,58 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
+def wanted(workload):
+    return args.only is None or workload in args.only.split(",")
+
+
+def with_jax(entries, measure):
+    """`entries` plus JAX's measurement when JAX is installed."""
+    return entries + ([("JAX jit", measure())] if jax is not None else [])
+
+
 def measure_round():
     """One round: each workload in Backprop, then at once in the other libraries.
 
     Returns {row name: (Backprop's value, [(library, value), ...])}.
     """
     rows = {}
-    ours = backprop_results("articles_step")
-    rows["articles_step (µs/step)"] = (ours["articles_step"], [
-        ("PyTorch", torch_articles() * 1e6), ("NumPy, the article's code", numpy_articles() * 1e6)])
-    ours = backprop_results("scalar_graph")
-    rows["scalar_graph (ns/op)"] = (ours["scalar_graph"], [("PyTorch", torch_scalar_graph() * 1e9)])
-    ours = backprop_results("mlp_step")
-    rows["mlp_step (ms/step)"] = (ours["mlp_step"], [("PyTorch", torch_mlp() * 1e3)])
-    ours = backprop_results("cnn_step")
-    rows["cnn_step (ms/step)"] = (ours["cnn_step"], [("PyTorch", torch_cnn() * 1e3)])
-    ours = backprop_results("gemm")
-    for size in (256, 512, 1024):
-        for name, np_type, torch_type in (("f32", np.float32, torch.float32), ("f64", np.float64, torch.float64)):
-            rows[f"gemm_{name}_{size} (GFLOPS)"] = (ours[f"gemm_{name}_{size}"], [
-                ("NumPy/OpenBLAS", gemm_gflops("numpy", np_type, size)),
-                ("PyTorch", gemm_gflops("torch", torch_type, size))])
+    if wanted("articles_step"):
+        ours = backprop_results("articles_step")
+        rows["articles_step (µs/step)"] = (ours["articles_step"], with_jax([
+            ("PyTorch", torch_articles() * 1e6), ("NumPy, the article's code", numpy_articles() * 1e6)],
+            lambda: jax_articles() * 1e6))
+    if wanted("scalar_graph"):
+        ours = backprop_results("scalar_graph")
+        rows["scalar_graph (ns/op)"] = (ours["scalar_graph"], [("PyTorch", torch_scalar_graph() * 1e9)])
+    if wanted("mlp_step"):
+        ours = backprop_results("mlp_step")
+        rows["mlp_step (ms/step)"] = (ours["mlp_step"], with_jax([("PyTorch", torch_mlp() * 1e3)],
+                                                                 lambda: jax_mlp() * 1e3))
+    if wanted("cnn_digits_step"):
+        ours = backprop_results("cnn_digits_step")
+        rows["cnn_digits_step (ms/step)"] = (ours["cnn_digits_step"], with_jax(
+            [("PyTorch", torch_cnn() * 1e3)], lambda: jax_cnn_digits() * 1e3))
+    if wanted("cnn_mnist_step"):
+        ours = backprop_results("cnn_mnist_step")
+        rows["cnn_mnist_step (ms/step)"] = (ours["cnn_mnist_step"], [("PyTorch", torch_cnn_mnist() * 1e3)])
+    if wanted("conv2d"):
+        ours = backprop_results("conv2d")
+        rows["conv2d (GFLOPS)"] = (ours["conv2d"], [("PyTorch", torch_conv2d())])
+    if wanted("transformer_step"):
+        ours = backprop_results("transformer_step")
+        rows["transformer_step (ms/step)"] = (ours["transformer_step"], [("PyTorch", torch_transformer() * 1e3)])
+    if wanted("digits_train"):
+        ours = backprop_results("digits_train")
+        mlp, cnn = torch_digits_train()
+        rows["digits_train mlp (s)"] = (ours["digits_train_mlp"], [("PyTorch", mlp)])
+        rows["digits_train cnn (s)"] = (ours["digits_train_cnn"], [("PyTorch", cnn)])
+    if wanted("gemm"):
+        ours = backprop_results("gemm")
+        for size in (256, 512, 1024):
+            for name, np_type, torch_type in (("f32", np.float32, torch.float32), ("f64", np.float64, torch.float64)):
+                rows[f"gemm_{name}_{size} (GFLOPS)"] = (ours[f"gemm_{name}_{size}"], [
+                    ("NumPy/OpenBLAS", gemm_gflops("numpy", np_type, size)),
+                    ("PyTorch", gemm_gflops("torch", torch_type, size))])
     return rows
 
 
@@ -221,7 +477,8 @@ for index in range(args.rounds):
 
 print(f"Machine: {cpu_name()}, {os.cpu_count()} processors; {args.threads} thread(s); "
       f"{args.rounds} alternating round(s) of medians of {args.runs} runs")
-print(f"Python {platform.python_version()}, NumPy {np.__version__}, PyTorch {torch.__version__}\n")
+print(f"Python {platform.python_version()}, NumPy {np.__version__}, PyTorch {torch.__version__}"
+      + (f", JAX {jax.__version__}" if jax is not None else ", no JAX") + "\n")
 print(f"{'workload':28} {'Backprop':>10}   comparison")
 for name in rounds[0]:
     value = statistics.median(measured[name][0] for measured in rounds)

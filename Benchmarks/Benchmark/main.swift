@@ -1,7 +1,8 @@
 // The benchmark: `swift run -c release Benchmark [--json] [--runs N] [--only NAME,…] [--threads N]
 // [--memory-steps N] [--scale F]`.
 //
-// Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, mlp_step, cnn_step,
+// Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, mlp_step,
+// cnn_digits_step, cnn_mnist_step, conv2d, transformer_step, digits_train,
 // gemm, memory. Each number is the median of `--runs` runs (at least 5) after a warm-up. Benchmarks are
 // programs, never timed tests.
 import Backprop
@@ -36,7 +37,8 @@ struct Options {
       case "--threads": threads = max(1, Int(iterator.next() ?? "") ?? threads)
       default:
         print(
-          "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,mlp_step,cnn_step,gemm,memory] "
+          "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,mlp_step,"
+            + "cnn_digits_step,cnn_mnist_step,conv2d,transformer_step,digits_train,gemm,memory] "
             + "[--threads N] [--memory-steps N (≥ 1000)] [--scale F (repetitions × F)]")
         exit(2)
       }
@@ -148,10 +150,9 @@ func mlpStep(runs: Int) -> Result {
 }
 
 /// The Digits example's CNN (conv3×3(16, pad 1)-ReLU-conv3×3(32, pad 1)-ReLU-maxpool 2-flatten-
-/// dense 64-ReLU-dense 10) on a batch of 32 8×8 images, Float, cross-entropy, one Adam step.
-func cnnStep(runs: Int) -> Result {
-  var rng = SeededRandomNumberGenerator(seed: 1)
-  let model = Sequential {
+/// dense 64-ReLU-dense 10).
+func digitsCNN(using rng: inout SeededRandomNumberGenerator) -> Sequential<Float> {
+  Sequential {
     Conv2D<Float>(
       inputChannels: 1, outputChannels: 16, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
     Conv2D<Float>(
@@ -161,6 +162,12 @@ func cnnStep(runs: Int) -> Result {
     Dense<Float>(inputSize: 512, outputSize: 64, activation: .relu, using: &rng)
     Dense<Float>(inputSize: 64, outputSize: 10, using: &rng)
   }
+}
+
+/// The digits CNN on a batch of 32 8×8 images, Float, cross-entropy, one Adam step.
+func cnnDigitsStep(runs: Int) -> Result {
+  var rng = SeededRandomNumberGenerator(seed: 1)
+  let model = digitsCNN(using: &rng)
   let adam = Adam(parameters: model.parameters, learningRate: 1e-3)
   let x = Variable(Tensor<Float>(randomUniform: [32, 1, 8, 8], using: &rng))
   let labels = (0..<32).map { $0 % 10 }
@@ -170,8 +177,129 @@ func cnnStep(runs: Int) -> Result {
     adam.step()
   }
   return Result(
-    name: "cnn_step", value: seconds * 1e3, unit: "ms/step",
+    name: "cnn_digits_step", value: seconds * 1e3, unit: "ms/step",
     detail: "digits CNN, batch 32 of 8×8, Float, Adam")
+}
+
+/// PyTorch's MNIST example network as the performance issue gives it: conv3×3(32)-ReLU-maxpool 2-
+/// conv3×3(64)-ReLU-maxpool 2-flatten-dense 128-ReLU-dense 10, no padding, on a batch of 64
+/// 1×28×28 images, Float, cross-entropy, one SGD step.
+func cnnMNISTStep(runs: Int) -> Result {
+  var rng = SeededRandomNumberGenerator(seed: 1)
+  let model = Sequential {
+    Conv2D<Float>(inputChannels: 1, outputChannels: 32, kernelSize: 3, activation: .relu, using: &rng)
+    MaxPool2D<Float>(kernelSize: 2)
+    Conv2D<Float>(inputChannels: 32, outputChannels: 64, kernelSize: 3, activation: .relu, using: &rng)
+    MaxPool2D<Float>(kernelSize: 2)
+    Flatten<Float>()
+    Dense<Float>(inputSize: 64 * 5 * 5, outputSize: 128, activation: .relu, using: &rng)
+    Dense<Float>(inputSize: 128, outputSize: 10, using: &rng)
+  }
+  let sgd = SGD(parameters: model.parameters, learningRate: 0.01)
+  let x = Variable(Tensor<Float>(randomUniform: [64, 1, 28, 28], using: &rng))
+  let labels = (0..<64).map { $0 % 10 }
+  let seconds = median(runs: runs, repeats: 5) {
+    sgd.zeroGrad()
+    softmaxCrossEntropy(logits: model(x), classIndices: labels).backward()
+    sgd.step()
+  }
+  return Result(
+    name: "cnn_mnist_step", value: seconds * 1e3, unit: "ms/step",
+    detail: "MNIST CNN, batch 64 of 28×28, Float, SGD")
+}
+
+/// One convolution layer, forward and both gradients: N 32, C 16 → 32, 28×28, 3×3, pad 1,
+/// Float, in GFLOPS counting 2 flops per multiply-add of the three products.
+func convolution(runs: Int) -> Result {
+  var rng = SeededRandomNumberGenerator(seed: 4)
+  let x = Variable(Tensor<Float>(randomUniform: [32, 16, 28, 28], using: &rng), requiresGrad: true)
+  let w = Variable(Tensor<Float>(randomUniform: [32, 16, 3, 3], using: &rng), requiresGrad: true)
+  let seconds = median(runs: runs, repeats: 3) {
+    x.zeroGrad()
+    w.zeroGrad()
+    conv2d(x, w, padding: 1).sum().backward()
+  }
+  let flops = 3 * 2 * Double(32 * 32 * 16 * 9 * 28 * 28)
+  return Result(
+    name: "conv2d", value: flops / seconds / 1e9, unit: "GFLOPS",
+    detail: "32×16×28×28 → 32 channels, 3×3, fwd+bwd")
+}
+
+/// The Addition example's GPT (2 pre-LayerNorm causal blocks, model size 64, 4 heads,
+/// feed-forward 256, vocabulary 12, 8 positions) on a batch of 64, Float, sequence cross-entropy
+/// over the last 3 positions, gradient clipping and one AdamW step.
+func transformerStep(runs: Int) -> Result {
+  var rng = SeededRandomNumberGenerator(seed: 7)
+  let (vocabulary, length, size) = (12, 8, 64)
+  let tokens = Embedding<Float>(
+    vocabularySize: vocabulary, embeddingSize: size, standardDeviation: 0.02, using: &rng)
+  let positions = PositionalEmbedding<Float>(maximumLength: length, embeddingSize: size, using: &rng)
+  let blocks = (0..<2).map { _ in
+    TransformerBlock<Float>(
+      modelSize: size, headCount: 4, feedForwardSize: 4 * size, causal: true, using: &rng)
+  }
+  let norm = LayerNorm<Float>(featureCount: size)
+  let head = Dense<Float>(inputSize: size, outputSize: vocabulary, using: &rng)
+  let parameters =
+    tokens.parameters + positions.parameters + blocks.flatMap(\.parameters) + norm.parameters
+    + head.parameters
+  let optimizer = AdamW(parameters: parameters, learningRate: 1e-3, weightDecay: 0.01)
+  let sequences = (0..<64).map { _ in (0..<length).map { _ in Int.random(in: 0..<vocabulary, using: &rng) } }
+  let targets = sequences.flatMap { sequence in
+    (0..<length).map { $0 >= 5 ? sequence[($0 + 1) % length] : -100 }
+  }
+  let seconds = median(runs: runs, repeats: 20) {
+    optimizer.zeroGrad()
+    var x = positions(tokens(sequences))
+    for block in blocks { x = block(x) }
+    softmaxCrossEntropy(logits: head(norm(x)), classIndices: targets, ignoreIndex: -100).backward()
+    clipGradients(of: parameters, maxNorm: 1)
+    optimizer.step()
+  }
+  return Result(
+    name: "transformer_step", value: seconds * 1e3, unit: "ms/step",
+    detail: "Addition GPT, batch 64 of 8 tokens, Float, AdamW")
+}
+
+/// The Digits example's training, 30 epochs of Adam (lr 1e-3) and batch 32 over the 1,438
+/// training images, for the MLP and for the CNN; the seconds of one whole training each.
+func digitsTraining(runs: Int) -> [Result] {
+  guard let data = try? LabeledCSV.read(from: "Examples/Data/digits.csv", as: Float.self) else {
+    print("digits_train: Examples/Data/digits.csv not found; run from the repository's root")
+    return []
+  }
+  let rows = data.labels.indices.filter { $0 % 5 != 4 }
+  let images = (data.features / 16).gathering(atIndices: rows, alongAxis: 0)
+  let labels = rows.map { data.labels[$0] }
+  func train(_ model: Sequential<Float>, _ inputs: Tensor<Float>) {
+    var rng = SeededRandomNumberGenerator(seed: 2)
+    let adam = Adam(parameters: model.parameters, learningRate: 1e-3)
+    for _ in 0..<30 {
+      for batch in Minibatches(inputs: inputs, labels: labels, batchSize: 32, shuffledUsing: &rng) {
+        adam.zeroGrad()
+        softmaxCrossEntropy(logits: model(Variable(batch.inputs)), classIndices: batch.labels).backward()
+        adam.step()
+      }
+    }
+  }
+  let mlp = median(runs: runs, repeats: 1) {
+    var rng = SeededRandomNumberGenerator(seed: 1)
+    train(
+      Sequential {
+        Dense<Float>(inputSize: 64, outputSize: 128, activation: .relu, using: &rng)
+        Dense<Float>(inputSize: 128, outputSize: 10, using: &rng)
+      }, images)
+  }
+  let cnn = median(runs: runs, repeats: 1) {
+    var rng = SeededRandomNumberGenerator(seed: 1)
+    train(digitsCNN(using: &rng), images.reshaped(to: [labels.count, 1, 8, 8]))
+  }
+  return [
+    Result(
+      name: "digits_train_mlp", value: mlp, unit: "s", detail: "30 epochs, 1,438 images, batch 32, Adam"),
+    Result(
+      name: "digits_train_cnn", value: cnn, unit: "s", detail: "30 epochs, 1,438 images, batch 32, Adam"),
+  ]
 }
 
 func gemm<Scalar: TensorScalar>(_: Scalar.Type, size: Int, runs: Int) -> Result {
@@ -244,7 +372,11 @@ if options.wants("mlp_step") {
     ParallelExecution.threadCount = options.threads
   }
 }
-if options.wants("cnn_step") { results.append(cnnStep(runs: options.runs)) }
+if options.wants("cnn_digits_step") { results.append(cnnDigitsStep(runs: options.runs)) }
+if options.wants("cnn_mnist_step") { results.append(cnnMNISTStep(runs: options.runs)) }
+if options.wants("conv2d") { results.append(convolution(runs: options.runs)) }
+if options.wants("transformer_step") { results.append(transformerStep(runs: options.runs)) }
+if options.wants("digits_train") { results += digitsTraining(runs: 3) }
 if options.wants("gemm") {
   for size in [256, 512, 1024] {
     results.append(gemm(Float.self, size: size, runs: options.runs))
