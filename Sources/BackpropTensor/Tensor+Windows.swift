@@ -68,21 +68,18 @@ extension Tensor {
     let positions = ho * wo
     return withUnsafeBufferPointer { x in
       Tensor(uncheckedShape: [n, rows, positions], count: n * rows * positions) { out in
-        Tensor.forEachTap(windows, channels: c, imageSize: (h, w), outputSize: (ho, wo)) {
-          row, source, target, count, step in
-          for image in 0..<n {
-            let input = image * c * h * w
-            let column = (image * rows + row) * positions + target
-            let destination = out.baseAddress! + column
-            if let source {
-              if step == 1 {  // a stride-1 run is a plain copy
-                destination.update(from: x.baseAddress! + input + source, count: count)
-              } else {
-                for j in 0..<count { destination[j] = x[input + source + j * step] }
-              }
+        Tensor.forEachRun(windows, images: n, channels: c, imageSize: (h, w), outputSize: (ho, wo)) {
+          image, row, source, target, count, step in
+          let input = x.baseAddress! + image * c * h * w
+          let destination = out.baseAddress! + ((image * rows + row) * positions + target)
+          if let source {
+            if step == 1 {  // a stride-1 run is a plain copy
+              destination.update(from: input + source, count: count)
             } else {
-              destination.update(repeating: 0, count: count)
+              for j in 0..<count { destination[j] = input[source + j * step] }
             }
+          } else {
+            destination.update(repeating: 0, count: count)
           }
         }
       }
@@ -115,20 +112,48 @@ extension Tensor {
     return withUnsafeBufferPointer { x in
       Tensor(uncheckedShape: [n, c, h, w], count: n * c * h * w) { out in
         out.initialize(repeating: 0)
-        Tensor.forEachTap(windows, channels: c, imageSize: (h, w), outputSize: (ho, wo)) {
-          row, source, target, count, step in
+        Tensor.forEachRun(windows, images: n, channels: c, imageSize: (h, w), outputSize: (ho, wo)) {
+          image, row, source, target, count, step in
           guard let source else { return }
-          for image in 0..<n {
-            let pixels = out.baseAddress! + (image * c * h * w + source)
-            let columnOffset: Int = (image * rows + row) * positions + target
-            let column = x.baseAddress! + columnOffset
-            if step == 1 {  // a stride-1 run: a loop the compiler vectorises
-              for j in 0..<count { pixels[j] += column[j] }
-            } else {
-              for j in 0..<count { pixels[j * step] += column[j] }
-            }
+          let pixels = out.baseAddress! + (image * c * h * w + source)
+          let column = x.baseAddress! + ((image * rows + row) * positions + target)
+          if step == 1 {  // a stride-1 run: a loop the compiler vectorises
+            for j in 0..<count { pixels[j] += column[j] }
+          } else {
+            for j in 0..<count { pixels[j * step] += column[j] }
           }
         }
+      }
+    }
+  }
+
+  /// Calls `body` for every run of ``forEachTap(_:channels:imageSize:outputSize:_:)`` in every
+  /// image, with the image's index first.
+  ///
+  /// Large batches and images go image by image, so that one image's columns are written or
+  /// read in order while the image stays in the cache. A batch that fits in the cache goes tap
+  /// by tap with the images innermost, which does the bookkeeping of a tap once for all images
+  /// rather than once per image.
+  @inline(__always)
+  static func forEachRun(
+    _ windows: SlidingWindows, images: Int, channels: Int, imageSize: (h: Int, w: Int),
+    outputSize: (ho: Int, wo: Int),
+    _ body: (_ image: Int, _ row: Int, _ source: Int?, _ target: Int, _ count: Int, _ step: Int) -> Void
+  ) {
+    let columnBytes =
+      channels * windows.kernelSize[0] * windows.kernelSize[1] * outputSize.ho * outputSize.wo
+      * MemoryLayout<Scalar>.size
+    let imageBytes = images * channels * imageSize.h * imageSize.w * MemoryLayout<Scalar>.size
+    if imageBytes > 1 << 19 || columnBytes >= 1 << 16 || outputSize.wo >= 16 {
+      for image in 0..<images {
+        forEachTap(windows, channels: channels, imageSize: imageSize, outputSize: outputSize) {
+          body(image, $0, $1, $2, $3, $4)
+        }
+      }
+    } else {
+      forEachTap(windows, channels: channels, imageSize: imageSize, outputSize: outputSize) {
+        row, source, target, count, step in
+        for image in 0..<images { body(image, row, source, target, count, step) }
       }
     }
   }
@@ -139,6 +164,7 @@ extension Tensor {
   /// run's length, and the step between taps in the image.
   ///
   /// Runs split where the taps leave the image, so the loops inside have no bounds checks.
+  @inline(__always)
   static func forEachTap(
     _ windows: SlidingWindows, channels: Int, imageSize: (h: Int, w: Int), outputSize: (ho: Int, wo: Int),
     _ body: (_ row: Int, _ source: Int?, _ target: Int, _ count: Int, _ step: Int) -> Void
