@@ -106,9 +106,22 @@ extension Tensor {
           if strideOut == 1 && strideX == 1 {  // reducing an outer axis: a vector sum, vectorised
             for j in 0..<count { target[j] = combine(target[j], row[j]) }
           } else if strideOut == 0 && strideX == 1 {  // reducing the last axis
-            var total = target.pointee
-            for j in 0..<count { total = combine(total, row[j]) }
-            target.pointee = total
+            // Four independent partial results, so that the combinations do not wait on each
+            // other (one accumulator made a bias gradient's sum latency-bound).
+            var (a, b, c, d) = (initial, initial, initial, initial)
+            var j = 0
+            while j + 4 <= count {
+              a = combine(a, row[j])
+              b = combine(b, row[j + 1])
+              c = combine(c, row[j + 2])
+              d = combine(d, row[j + 3])
+              j += 4
+            }
+            while j < count {
+              a = combine(a, row[j])
+              j += 1
+            }
+            target.pointee = combine(target.pointee, combine(combine(a, b), combine(c, d)))
           } else {
             for j in 0..<count { target[j * strideOut] = combine(target[j * strideOut], row[j * strideX]) }
           }
