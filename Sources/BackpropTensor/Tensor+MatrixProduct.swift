@@ -275,15 +275,16 @@ enum MatrixKernels {
       return
     }
     if transposeB {
-      // Row j of the stored B is column j of op(B): each element of C is a dot product of two
-      // contiguous rows (of A too, unless it is transposed). No copy, so no allocation.
-      for i in 0..<m {
+      // Row j of the stored B is column j of op(B). Transposed into a buffer on the stack (k·n
+      // is below the packing threshold), B's rows feed the vectorised loop below: a dot product
+      // per element of C instead waited on its own sum at every step. Both add the products in
+      // the order of p, so the results are the same.
+      withUnsafeTemporaryAllocation(of: T.self, capacity: k * n) { transposed in
+        let bt = transposed.baseAddress!
         for j in 0..<n {
-          let bRow = b + j * k
-          var sum: T = 0
-          for p in 0..<k { sum += (transposeA ? a[p * m + i] : a[i * k + p]) * bRow[p] }
-          c[i * n + j] = sum
+          for p in 0..<k { bt[p * n + j] = b[j * k + p] }
         }
+        multiply(a, UnsafePointer(bt), c, m: m, k: k, n: n, transposeA: transposeA, transposeB: false)
       }
       return
     }
