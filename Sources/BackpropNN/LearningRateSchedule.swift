@@ -72,6 +72,8 @@ public struct LearningRateSchedule: Sendable {
 ///   - maxNorm: The largest norm left unchanged.
 /// - Returns: The global norm √(Σ g²) of the gradients as they were.
 @discardableResult
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func clipGradients<Scalar>(of parameters: [Variable<Scalar>], maxNorm: Scalar) -> Scalar {
   var squares: Scalar = 0
   for gradient in parameters.compactMap(\.grad) {
