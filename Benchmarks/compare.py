@@ -151,42 +151,42 @@ def torch_mlp():
     return median_seconds(step, 20)
 
 
-def torch_cnn():
-    """The Digits example's CNN on a batch of 32 8×8 images, Float, cross-entropy, one Adam step."""
-    torch.manual_seed(1)
-    model = torch.nn.Sequential(
+def torch_digits_cnn():
+    """The Digits example's CNN."""
+    return torch.nn.Sequential(
         torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(16, 32, 3, padding=1),
         torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(512, 64), torch.nn.ReLU(),
         torch.nn.Linear(64, 10))
-    adam = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.rand(32, 1, 8, 8)
-    labels = torch.arange(32) % 10
 
+
+def classifier_step_seconds(model, optimizer, x, labels, repeats):
+    """Seconds per training step of `model` on one batch, with cross-entropy."""
     def step():
-        adam.zero_grad()
+        optimizer.zero_grad()
         torch.nn.functional.cross_entropy(model(x), labels).backward()
-        adam.step()
+        optimizer.step()
 
-    return median_seconds(step, 50)
+    return median_seconds(step, repeats)
+
+
+def torch_cnn():
+    """The Digits example's CNN on a batch of 32 8×8 images, Float, cross-entropy, one Adam step."""
+    torch.manual_seed(1)
+    model = torch_digits_cnn()
+    adam = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return classifier_step_seconds(model, adam, torch.rand(32, 1, 8, 8), torch.arange(32) % 10, 50)
 
 
 def torch_cnn_mnist():
-    """PyTorch's MNIST example network as the performance issue gives it, batch 64, one SGD step."""
+    """PyTorch's MNIST example network (conv 32, pool, conv 64, pool, dense 128, dense 10, no padding),
+    batch 64, one SGD step."""
     torch.manual_seed(1)
     model = torch.nn.Sequential(
         torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Conv2d(32, 64, 3),
         torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(1600, 128), torch.nn.ReLU(),
         torch.nn.Linear(128, 10))
     sgd = torch.optim.SGD(model.parameters(), lr=0.01)
-    x = torch.rand(64, 1, 28, 28)
-    labels = torch.arange(64) % 10
-
-    def step():
-        sgd.zero_grad()
-        torch.nn.functional.cross_entropy(model(x), labels).backward()
-        sgd.step()
-
-    return median_seconds(step, 5)
+    return classifier_step_seconds(model, sgd, torch.rand(64, 1, 28, 28), torch.arange(64) % 10, 5)
 
 
 def torch_conv2d():
@@ -265,11 +265,7 @@ def torch_digits_train():
 
     def cnn():
         torch.manual_seed(1)
-        model = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(16, 32, 3, padding=1),
-            torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(512, 64), torch.nn.ReLU(),
-            torch.nn.Linear(64, 10))
-        train(model, images.reshape(-1, 1, 8, 8))
+        train(torch_digits_cnn(), images.reshape(-1, 1, 8, 8))
 
     samples = {"mlp": [], "cnn": []}
     for _ in range(3):

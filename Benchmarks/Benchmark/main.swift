@@ -181,9 +181,9 @@ func cnnDigitsStep(runs: Int) -> Result {
     detail: "digits CNN, batch 32 of 8×8, Float, Adam")
 }
 
-/// PyTorch's MNIST example network as the performance issue gives it: conv3×3(32)-ReLU-maxpool 2-
-/// conv3×3(64)-ReLU-maxpool 2-flatten-dense 128-ReLU-dense 10, no padding, on a batch of 64
-/// 1×28×28 images, Float, cross-entropy, one SGD step.
+/// PyTorch's MNIST example network: conv3×3(32)-ReLU-maxpool 2-conv3×3(64)-ReLU-maxpool 2-
+/// flatten-dense 128-ReLU-dense 10, no padding, on a batch of 64 1×28×28 images, Float,
+/// cross-entropy, one SGD step.
 func cnnMNISTStep(runs: Int) -> Result {
   var rng = SeededRandomNumberGenerator(seed: 1)
   let model = Sequential {

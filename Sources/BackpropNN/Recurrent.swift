@@ -78,6 +78,26 @@ public struct RecurrentWeights<Scalar: TensorScalar> {
         + (rank == 2 ? "[batch, \(inputSize)]" : "[batch, time, \(inputSize)]"))
   }
 
+  /// A cell run over a sequence `[batch, time, inputSize]` from `initialState` (or
+  /// `zeroState(batch)`): every step's output stacked along axis 1, and the last state. The
+  /// input projections of all steps are one product.
+  func run<State>(
+    _ input: Variable<Scalar>, _ layer: String, initialState: State?, zeroState: (_ batchSize: Int) -> State,
+    step: (_ projectedInput: Variable<Scalar>, _ state: State) -> State,
+    output: (State) -> Variable<Scalar>
+  ) -> (outputs: Variable<Scalar>, finalState: State) {
+    checkInput(input, rank: 3, layer)
+    check(input.shape[1] > 0, "\(layer): a sequence needs at least one step, got shape \(input.shape)")
+    let projected = inputProjection(input)
+    var state = initialState ?? zeroState(input.shape[0])
+    var outputs: [Variable<Scalar>] = []
+    for t in 0..<input.shape[1] {
+      state = step(projected.step(t), state)
+      outputs.append(output(state))
+    }
+    return (stack(outputs, alongAxis: 1), state)
+  }
+
   func checkState(_ state: Variable<Scalar>, batch: Int, _ layer: String) {
     check(
       state.shape == [batch, hiddenSize],
@@ -239,17 +259,8 @@ public final class LSTM<Scalar: TensorScalar>: Layer {
   public func callAsFunction(_ input: Variable<Scalar>, initialState: LSTMCell<Scalar>.State?)
     -> (outputs: Variable<Scalar>, finalState: LSTMCell<Scalar>.State)
   {
-    cell.weights.checkInput(input, rank: 3, "LSTM")
-    let (batch, time) = (input.shape[0], input.shape[1])
-    check(time > 0, "LSTM: a sequence needs at least one step, got shape \(input.shape)")
-    let projected = cell.weights.inputProjection(input)
-    var state = initialState ?? cell.zeroState(batchSize: batch)
-    var outputs: [Variable<Scalar>] = []
-    for t in 0..<time {
-      state = cell.step(projectedInput: projected.step(t), state: state)
-      outputs.append(state.hidden)
-    }
-    return (stack(outputs, alongAxis: 1), state)
+    cell.weights.run(
+      input, "LSTM", initialState: initialState, zeroState: cell.zeroState, step: cell.step, output: \.hidden)
   }
 
   /// The cell's weights and biases.
@@ -290,17 +301,8 @@ public final class GRU<Scalar: TensorScalar>: Layer {
   public func callAsFunction(_ input: Variable<Scalar>, initialState: Variable<Scalar>?)
     -> (outputs: Variable<Scalar>, finalState: Variable<Scalar>)
   {
-    cell.weights.checkInput(input, rank: 3, "GRU")
-    let (batch, time) = (input.shape[0], input.shape[1])
-    check(time > 0, "GRU: a sequence needs at least one step, got shape \(input.shape)")
-    let projected = cell.weights.inputProjection(input)
-    var state = initialState ?? cell.zeroState(batchSize: batch)
-    var outputs: [Variable<Scalar>] = []
-    for t in 0..<time {
-      state = cell.step(projectedInput: projected.step(t), state: state)
-      outputs.append(state)
-    }
-    return (stack(outputs, alongAxis: 1), state)
+    cell.weights.run(
+      input, "GRU", initialState: initialState, zeroState: cell.zeroState, step: cell.step, output: \.self)
   }
 
   /// The cell's weights and biases.
