@@ -1,5 +1,5 @@
 // The benchmark: `swift run -c release Benchmark [--json] [--runs N] [--only NAME,…] [--threads N]
-// [--memory-steps N] [--scale F]`.
+// [--memory-steps N] [--memory-workload mlp_step|cnn_mnist_step] [--scale F]`.
 //
 // Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, mlp_step,
 // cnn_digits_step, cnn_mnist_step, conv2d, transformer_step, digits_train,
@@ -18,6 +18,7 @@ struct Options {
   var runs = 7
   var only: Set<String>? = nil
   var memorySteps = 10_000
+  var memoryWorkload = "mlp_step"
   /// Scales every batch's repetition count (at least 1), e.g. 0.01 for a quick run under a
   /// profiler or an instruction counter.
   var scale = 1.0
@@ -33,13 +34,16 @@ struct Options {
       case "--runs": runs = max(5, Int(iterator.next() ?? "") ?? runs)
       case "--only": only = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
       case "--memory-steps": memorySteps = max(1_000, Int(iterator.next() ?? "") ?? memorySteps)
+      case "--memory-workload":
+        memoryWorkload = iterator.next() == "cnn_mnist_step" ? "cnn_mnist_step" : "mlp_step"
       case "--scale": scale = max(0, Double(iterator.next() ?? "") ?? scale)
       case "--threads": threads = max(1, Int(iterator.next() ?? "") ?? threads)
       default:
         print(
           "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,mlp_step,"
             + "cnn_digits_step,cnn_mnist_step,conv2d,transformer_step,digits_train,gemm,memory] "
-            + "[--threads N] [--memory-steps N (≥ 1000)] [--scale F (repetitions × F)]")
+            + "[--threads N] [--memory-steps N (≥ 1000)] [--memory-workload mlp_step|cnn_mnist_step] "
+            + "[--scale F (repetitions × F)]")
         exit(2)
       }
     }
@@ -185,6 +189,15 @@ func cnnDigitsStep(runs: Int) -> Result {
 /// flatten-dense 128-ReLU-dense 10, no padding, on a batch of 64 1×28×28 images, Float,
 /// cross-entropy, one SGD step.
 func cnnMNISTStep(runs: Int) -> Result {
+  let step = makeMNISTStep()
+  let seconds = median(runs: runs, repeats: 5, step)
+  return Result(
+    name: "cnn_mnist_step", value: seconds * 1e3, unit: "ms/step",
+    detail: "MNIST CNN, batch 64 of 28×28, Float, SGD")
+}
+
+/// One training step of the MNIST network, ready to repeat.
+func makeMNISTStep() -> () -> Void {
   var rng = SeededRandomNumberGenerator(seed: 1)
   let model = Sequential {
     Conv2D<Float>(inputChannels: 1, outputChannels: 32, kernelSize: 3, activation: .relu, using: &rng)
@@ -198,14 +211,11 @@ func cnnMNISTStep(runs: Int) -> Result {
   let sgd = SGD(parameters: model.parameters, learningRate: 0.01)
   let x = Variable(Tensor<Float>(randomUniform: [64, 1, 28, 28], using: &rng))
   let labels = (0..<64).map { $0 % 10 }
-  let seconds = median(runs: runs, repeats: 5) {
+  return {
     sgd.zeroGrad()
     softmaxCrossEntropy(logits: model(x), classIndices: labels).backward()
     sgd.step()
   }
-  return Result(
-    name: "cnn_mnist_step", value: seconds * 1e3, unit: "ms/step",
-    detail: "MNIST CNN, batch 64 of 28×28, Float, SGD")
 }
 
 /// One convolution layer, forward and both gradients: N 32, C 16 → 32, 28×28, 3×3, pad 1,
@@ -339,19 +349,27 @@ func residentKilobytes() -> Int {
   return 0
 }
 
-func memory(steps: Int) -> [Result] {
-  let mlp = MLPStep()
+/// Resident memory at step 1,000 and at the last step of `workload` (mlp_step or
+/// cnn_mnist_step), and its growth between them.
+func memory(steps: Int, workload: String) -> [Result] {
+  let step: () -> Void
+  if workload == "cnn_mnist_step" {
+    step = makeMNISTStep()
+  } else {
+    let mlp = MLPStep()
+    step = mlp.step
+  }
   var atThousand = 0
   _ = residentKilobytes()  // stdio's buffers for the probe exist before the first reading
-  for step in 1...steps {
-    mlp.step()
-    if step == 1_000 { atThousand = residentKilobytes() }
+  for index in 1...steps {
+    step()
+    if index == 1_000 { atThousand = residentKilobytes() }
   }
   let atEnd = residentKilobytes()
   let growth = atThousand == 0 ? 0 : Double(atEnd - atThousand) / Double(atThousand) * 100
   return [
-    Result(name: "memory_rss_step_1000", value: Double(atThousand) / 1024, unit: "MiB", detail: "mlp_step"),
-    Result(name: "memory_rss_step_\(steps)", value: Double(atEnd) / 1024, unit: "MiB", detail: "mlp_step"),
+    Result(name: "memory_rss_step_1000", value: Double(atThousand) / 1024, unit: "MiB", detail: workload),
+    Result(name: "memory_rss_step_\(steps)", value: Double(atEnd) / 1024, unit: "MiB", detail: workload),
     Result(name: "memory_growth", value: growth, unit: "%", detail: "step 1,000 → \(steps)"),
   ]
 }
@@ -383,7 +401,7 @@ if options.wants("gemm") {
     results.append(gemm(Double.self, size: size, runs: options.runs))
   }
 }
-if options.wants("memory") { results += memory(steps: options.memorySteps) }
+if options.wants("memory") { results += memory(steps: options.memorySteps, workload: options.memoryWorkload) }
 
 if options.json {
   let entries = results.map {
