@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Creates a directory (and its parents); `true` on success.
 func mkdirTest(_ path: String) -> Bool {
@@ -18,4 +19,33 @@ func removeDirectory(_ path: String) {
 /// Writes bytes to a file, replacing it; `true` on success.
 func writeTestFile(_ path: String, _ bytes: [UInt8]) -> Bool {
   FileManager.default.createFile(atPath: path, contents: Data(bytes))
+}
+
+/// Every truncation of `valid`, then a copy with one flipped bit in every byte (the bit cycling
+/// through 0...7): the start of a fuzzing corpus.
+func truncationsAndBitFlips(of valid: [UInt8]) -> [[UInt8]] {
+  var corpus = (0..<valid.count).map { Array(valid[0..<$0]) }
+  for index in valid.indices {
+    var bytes = valid
+    bytes[index] ^= 1 << UInt8(index % 8)
+    corpus.append(bytes)
+  }
+  return corpus
+}
+
+/// Expects `read` to throw for the bytes of every case, with an error whose description
+/// contains the case's message.
+func expectFailures(
+  _ cases: [(bytes: [UInt8], message: String)], sourceLocation: SourceLocation = #_sourceLocation,
+  _ read: ([UInt8]) throws -> Void
+) {
+  for (bytes, message) in cases {
+    do {
+      try read(bytes)
+      Issue.record("accepted a file that should fail with \"\(message)\"", sourceLocation: sourceLocation)
+    } catch {
+      #expect(
+        "\(error)".contains(message), "\(error) lacks \"\(message)\"", sourceLocation: sourceLocation)
+    }
+  }
 }
