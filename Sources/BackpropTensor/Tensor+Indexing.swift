@@ -116,11 +116,8 @@ extension Tensor {
     let shape = self.shape
     let axis = Tensor.normalize(axis: axis, rank: shape.count, operation: "gathering(atIndices:alongAxis:)")
     let extent = shape[axis]
-    let positions = indices.map { index in
-      check(
-        index >= -extent && index < extent,
-        "gathering(atIndices:alongAxis:): index \(index) out of range for axis \(axis) of shape \(shape)")
-      return index < 0 ? index + extent : index
+    let positions = Tensor.positions(indices, extent: extent) { index in
+      "gathering(atIndices:alongAxis:): index \(index) out of range for axis \(axis) of shape \(shape)"
     }
     let outer = shape[..<axis].reduce(1, *)
     let inner = shape[(axis + 1)...].reduce(1, *)
@@ -130,6 +127,14 @@ extension Tensor {
       Tensor(uncheckedShape: resultShape, count: resultShape.reduce(1, *)) { out in
         var o = 0
         for block in 0..<outer {
+          if inner == 1 {  // single elements, e.g. max pooling's gather from a flat tensor
+            let base = block * extent
+            for position in positions {
+              out[o] = x[base + position]
+              o += 1
+            }
+            continue
+          }
           for position in positions {
             let source = (block * extent + position) * inner
             for j in 0..<inner { out[o + j] = x[source + j] }
@@ -158,11 +163,8 @@ extension Tensor {
       indices.count == shape[axis],
       "scatteringAdd(atIndices:alongAxis:extent:): \(indices.count) indices for extent \(shape[axis]) of axis \(axis)"
     )
-    let positions = indices.map { index in
-      check(
-        index >= -extent && index < extent,
-        "scatteringAdd(atIndices:alongAxis:extent:): index \(index) out of range for extent \(extent)")
-      return index < 0 ? index + extent : index
+    let positions = Tensor.positions(indices, extent: extent) { index in
+      "scatteringAdd(atIndices:alongAxis:extent:): index \(index) out of range for extent \(extent)"
     }
     let outer = shape[..<axis].reduce(1, *)
     let inner = shape[(axis + 1)...].reduce(1, *)
@@ -173,6 +175,14 @@ extension Tensor {
         out.initialize(repeating: 0)
         var i = 0
         for block in 0..<outer {
+          if inner == 1 {
+            let base = block * extent
+            for position in positions {
+              out[base + position] += x[i]
+              i += 1
+            }
+            continue
+          }
           for position in positions {
             let target = (block * extent + position) * inner
             for j in 0..<inner { out[target + j] += x[i + j] }
@@ -181,6 +191,17 @@ extension Tensor {
         }
       }
     }
+  }
+
+  /// `indices` with negative ones counted from the end of `extent` (the same array when none is
+  /// negative), after checking that each is in `-extent..<extent`.
+  static func positions(_ indices: [Int], extent: Int, message: (Int) -> String) -> [Int] {
+    var negative = false
+    for index in indices {
+      if index < -extent || index >= extent { checkFailed(message(index)) }
+      negative = negative || index < 0
+    }
+    return negative ? indices.map { $0 < 0 ? $0 + extent : $0 } : indices
   }
 
   /// The position of the largest element along `axis` for every other index, in row-major

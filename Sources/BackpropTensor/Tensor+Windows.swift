@@ -1,3 +1,5 @@
+import BackpropKernels
+
 /// The sliding windows of a 2-D convolution or pooling over images `[N, C, H, W]`: kernel size,
 /// stride, zero padding and dilation along the height and the width, as PyTorch's `Conv2d`,
 /// `MaxPool2d` and `F.unfold` take them.
@@ -73,13 +75,15 @@ extension Tensor {
           let input = x.baseAddress! + image * c * h * w
           let destination = out.baseAddress! + ((image * rows + row) * positions + target)
           if let source {
-            if step == 1 {  // a stride-1 run is a plain copy
+            if step == 1 && count >= 32 {  // a long stride-1 run is a block copy
               destination.update(from: input + source, count: count)
+            } else if step == 1 {  // a short one is cheaper inline than a call to memmove
+              for j in 0..<count { destination[j] = input[source + j] }
             } else {
               for j in 0..<count { destination[j] = input[source + j * step] }
             }
           } else {
-            destination.update(repeating: 0, count: count)
+            for j in 0..<count { destination[j] = 0 }
           }
         }
       }
@@ -125,6 +129,46 @@ extension Tensor {
         }
       }
     }
+  }
+
+  /// Where the largest element of every window of every channel is (for max pooling): for
+  /// images `[N, C, H, W]`, the offset into the tensor's scalars of each window's maximum, in
+  /// the row-major order of an output `[N, C, Ho, Wo]`.
+  ///
+  /// Taps on the padding are skipped. Of equal elements the first in the window's row-major
+  /// order wins, and a NaN wins over numbers (the last NaN of a window), as in PyTorch's
+  /// `max_pool2d`.
+  /// - Precondition: rank 4, the window fits, and the padding is at most half the kernel size
+  ///   (PyTorch's bound, which leaves every window a tap in the image).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func windowMaximumOffsets(_ windows: SlidingWindows) -> [Int] {
+    let shape = self.shape
+    check(shape.count == 4, "windowMaximumOffsets: images must be [N, C, H, W], got shape \(shape)")
+    let (h, w) = (shape[2], shape[3])
+    let output = windows.outputSize(forImageSize: [h, w])
+    check(
+      output[0] > 0 && output[1] > 0
+        && (0..<2).allSatisfy { 2 * windows.padding[$0] <= windows.kernelSize[$0] },
+      "windowMaximumOffsets: a \(windows.kernelSize) window (padding \(windows.padding), dilation "
+        + "\(windows.dilation)) does not fit an image of \([h, w]), or its padding is more than half of it")
+    let (ho, wo) = (output[0], output[1])
+    let planes = shape[0] * shape[1]
+    let window = windows.kernelSize + windows.stride + windows.padding + windows.dilation
+    var offsets = [Int](repeating: 0, count: planes * ho * wo)
+    withUnsafeBufferPointer { x in
+      offsets.withUnsafeMutableBufferPointer { out in
+        guard let x = UnsafeRawPointer(x.baseAddress), let out = out.baseAddress else { return }
+        if Scalar.self == Float.self {
+          bp_window_maximum_offsets_f32(
+            x.assumingMemoryBound(to: Float.self), planes, h, w, window, ho, wo, out)
+        } else {
+          bp_window_maximum_offsets_f64(
+            x.assumingMemoryBound(to: Double.self), planes, h, w, window, ho, wo, out)
+        }
+      }
+    }
+    return offsets
   }
 
   /// Calls `body` for every run of ``forEachTap(_:channels:imageSize:outputSize:_:)`` in every

@@ -56,6 +56,62 @@ struct TensorWindowsTests {
     }
   }
 
+  /// Windows for max pooling: rows wide enough for the kernels' eight- and four-window paths at
+  /// strides 1, 2 and 3, padding and dilation at the edges, and rows too narrow for them.
+  static let poolingCases: [(shape: [Int], windows: SlidingWindows)] = [
+    ([2, 3, 26, 26], SlidingWindows(kernelSize: [2, 2], stride: [2, 2])),
+    ([1, 2, 11, 11], SlidingWindows(kernelSize: [2, 2], stride: [2, 2])),
+    ([1, 2, 9, 40], SlidingWindows(kernelSize: [3, 3], stride: [1, 1], padding: [1, 1])),
+    (
+      [2, 1, 12, 53],
+      SlidingWindows(kernelSize: [3, 2], stride: [2, 3], padding: [1, 1], dilation: [1, 2])
+    ),
+    (
+      [1, 1, 7, 30], SlidingWindows(kernelSize: [3, 3], stride: [1, 2], padding: [1, 0], dilation: [2, 1])
+    ),
+  ]
+
+  @Test("windowMaximumOffsets matches a direct search: first of ties, NaN wins, padding skipped")
+  func windowMaximumOffsets() {
+    func expected<Scalar: TensorScalar>(_ x: Tensor<Scalar>, _ windows: SlidingWindows) -> [Int] {
+      let shape = x.shape
+      let output = windows.outputSize(forImageSize: [shape[2], shape[3]])
+      let scalars = x.scalars
+      var offsets: [Int] = []
+      for plane in 0..<shape[0] * shape[1] {
+        for oi in 0..<output[0] {
+          for oj in 0..<output[1] {
+            var (best, maximum) = (-1, -Scalar.infinity)
+            for i in 0..<windows.kernelSize[0] {
+              for j in 0..<windows.kernelSize[1] {
+                let ii = oi * windows.stride[0] - windows.padding[0] + i * windows.dilation[0]
+                let jj = oj * windows.stride[1] - windows.padding[1] + j * windows.dilation[1]
+                guard ii >= 0 && ii < shape[2] && jj >= 0 && jj < shape[3] else { continue }
+                let offset = (plane * shape[2] + ii) * shape[3] + jj
+                if best < 0 { best = offset }
+                if scalars[offset] > maximum || scalars[offset].isNaN {
+                  (best, maximum) = (offset, scalars[offset])
+                }
+              }
+            }
+            offsets.append(best)
+          }
+        }
+      }
+      return offsets
+    }
+    for (shape, windows) in Self.poolingCases {
+      var rng = SeededRandomNumberGenerator(seed: 9)
+      // Few distinct values, so that windows tie; a NaN now and then.
+      var scalars = (0..<shape.reduce(1, *)).map { _ in Double(Int.random(in: 0..<4, using: &rng)) }
+      for index in stride(from: 17, to: scalars.count, by: 97) { scalars[index] = .nan }
+      let x = try! Tensor<Double>(shape: shape, scalars: scalars)
+      let y = try! Tensor<Float>(shape: shape, scalars: scalars.map(Float.init))
+      #expect(x.windowMaximumOffsets(windows) == expected(x, windows), "\(shape) \(windows)")
+      #expect(y.windowMaximumOffsets(windows) == expected(y, windows), "\(shape) \(windows)")
+    }
+  }
+
   @Test("A window that does not fit stops, naming the sizes")
   func doesNotFit() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

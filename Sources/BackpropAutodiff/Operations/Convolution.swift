@@ -47,17 +47,30 @@ public func conv2d<Scalar>(
 
 /// The largest value in each window of each channel (PyTorch's `F.max_pool2d`).
 ///
-/// Gradient: to the largest element of each window; elements that tie share it equally (PyTorch
-/// gives it to one of them). Overlapping windows add their gradients.
+/// Composite: the input's scalars gathered at each window's maximum
+/// (``BackpropTensor/Tensor/windowMaximumOffsets(_:)``), so the gradient is the gather's
+/// scatter-add and second derivatives come from the tape.
+///
+/// Gradient: to the largest element of each window; of elements that tie, the first in the
+/// window's row-major order gets it, as in PyTorch. Overlapping windows add their gradients.
 /// - Parameters:
 ///   - input: Images `[N, C, H, W]`.
 ///   - kernelSize: The window's height and width.
 ///   - stride: The step between windows; the kernel size by default.
 /// - Precondition: rank 4, and the window fits.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func maxPool2d<Scalar>(_ input: Variable<Scalar>, kernelSize: Int, stride: Int? = nil) -> Variable<
   Scalar
 > {
-  pooled(input, kernelSize: kernelSize, stride: stride, operation: "maxPool2d") { $0.max(alongAxes: [1]) }
+  let (windows, output) = poolingWindows(
+    input, kernelSize: kernelSize, stride: stride, operation: "maxPool2d")
+  let shape = input.shape
+  let offsets = input.value.windowMaximumOffsets(windows)
+  return input.reshaped(to: [input.value.scalarCount]).gathering(atIndices: offsets, alongAxis: 0).reshaped(
+    to: [
+      shape[0], shape[1], output[0], output[1],
+    ])
 }
 
 /// The mean of each window of each channel (PyTorch's `F.avg_pool2d`).
@@ -79,6 +92,16 @@ private func pooled<Scalar>(
   _ input: Variable<Scalar>, kernelSize: Int, stride: Int?, operation: String,
   _ reduce: (Variable<Scalar>) -> Variable<Scalar>
 ) -> Variable<Scalar> {
+  let (windows, output) = poolingWindows(input, kernelSize: kernelSize, stride: stride, operation: operation)
+  let shape = input.shape
+  let channels = input.reshaped(to: [shape[0] * shape[1], 1, shape[2], shape[3]])
+  return reduce(channels.unfolded(windows)).reshaped(to: [shape[0], shape[1], output[0], output[1]])
+}
+
+/// A pool's square windows and its output's height and width, after checking the input.
+private func poolingWindows<Scalar>(
+  _ input: Variable<Scalar>, kernelSize: Int, stride: Int?, operation: String
+) -> (SlidingWindows, [Int]) {
   let shape = input.shape
   check(shape.count == 4, "\(operation): input must be [N, C, H, W], got shape \(shape)")
   let stride = stride ?? kernelSize
@@ -87,6 +110,5 @@ private func pooled<Scalar>(
   check(
     output[0] > 0 && output[1] > 0,
     "\(operation): a \(kernelSize)×\(kernelSize) window does not fit an input of \(shape[2])×\(shape[3])")
-  let channels = input.reshaped(to: [shape[0] * shape[1], 1, shape[2], shape[3]])
-  return reduce(channels.unfolded(windows)).reshaped(to: [shape[0], shape[1], output[0], output[1]])
+  return (windows, output)
 }

@@ -33,7 +33,7 @@ extension Variable {
     let value = value.gathering(atIndices: indices, alongAxis: axis)
     let axis = axis < 0 ? axis + value.rank : axis
     let extent = shape[axis]
-    let positions = indices.map { $0 < 0 ? $0 + extent : $0 }
+    let positions = indices.contains { $0 < 0 } ? indices.map { $0 < 0 ? $0 + extent : $0 } : indices
     return Variable.record(Gather(indices: positions, axis: axis), Operands(self), value: value)
   }
 }

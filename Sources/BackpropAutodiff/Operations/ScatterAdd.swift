@@ -35,7 +35,7 @@ extension Variable {
   public func scatteringAdd(atIndices indices: [Int], alongAxis axis: Int, extent: Int) -> Variable {
     let value = value.scatteringAdd(atIndices: indices, alongAxis: axis, extent: extent)
     let axis = axis < 0 ? axis + value.rank : axis
-    let positions = indices.map { $0 < 0 ? $0 + extent : $0 }
+    let positions = indices.contains { $0 < 0 } ? indices.map { $0 < 0 ? $0 + extent : $0 } : indices
     return Variable.record(
       ScatterAdd(indices: positions, axis: axis, extent: extent), Operands(self), value: value)
   }

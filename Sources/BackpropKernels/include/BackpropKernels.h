@@ -1,5 +1,5 @@
 // Matrix-product micro-kernels for BackpropTensor: packed, register-blocked, with an AVX2+FMA
-// path chosen at run time and a portable path for every other CPU. Only Swift's Tensor calls
+// path chosen at run time and a portable path for every other CPU; and max pooling's search. Only Swift's Tensor calls
 // these; they are not part of Backprop's public API.
 #ifndef BACKPROP_KERNELS_H
 #define BACKPROP_KERNELS_H
@@ -31,6 +31,18 @@ void bp_gemm_f64(int kernel, int transposeA, int transposeB, ptrdiff_t m, ptrdif
 
 /// The instruction set the kernels use on this CPU: "avx2+fma" or "portable".
 const char *bp_gemm_instruction_set(void);
+
+/// Max pooling: for `planes` images of h×w, the offset in x of the largest element of every
+/// window, written row by row of the ho×wo windows of each image in turn. window holds the
+/// kernel height and width, strides, paddings and dilations. Taps on the padding are skipped;
+/// of equal elements the first in the window wins, and a NaN wins over numbers (PyTorch's
+/// max_pool2d). Every window must have a tap in the image.
+void bp_window_maximum_offsets_f32(const float *x, ptrdiff_t planes, ptrdiff_t h, ptrdiff_t w,
+                                   const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t *out);
+
+/// The Double version of bp_window_maximum_offsets_f32.
+void bp_window_maximum_offsets_f64(const double *x, ptrdiff_t planes, ptrdiff_t h, ptrdiff_t w,
+                                   const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t *out);
 
 /// With glibc: serves buffers up to 32 MiB from the heap and keeps up to 64 MiB of freed heap
 /// for reuse (mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD), unless the environment variable
