@@ -3,7 +3,12 @@
 extension Tensor {
   /// The sum of all scalars, as a rank-0 tensor.
   @inlinable
-  public func sum() -> Tensor { Tensor(withUnsafeBufferPointer { $0.reduce(0, +) }) }
+  public func sum() -> Tensor {
+    Tensor(
+      withUnsafeBufferPointer { x in
+        x.baseAddress.map { Tensor.combined($0, count: x.count, initial: 0, +) } ?? 0
+      })
+  }
 
   /// The mean of all scalars, as a rank-0 tensor.
   ///
@@ -12,7 +17,9 @@ extension Tensor {
   @_specialize(where Scalar == Double)
   public func mean() -> Tensor {
     check(scalarCount > 0, "mean(): tensor of shape \(shape) is empty")
-    return Tensor(withUnsafeBufferPointer { $0.reduce(0, +) } / Scalar(scalarCount))
+    return Tensor(
+      withUnsafeBufferPointer { Tensor.combined($0.baseAddress!, count: $0.count, initial: 0, +) }
+        / Scalar(scalarCount))
   }
 
   /// The sums along `axes`, keeping each reduced dimension with extent 1.
@@ -106,22 +113,8 @@ extension Tensor {
           if strideOut == 1 && strideX == 1 {  // reducing an outer axis: a vector sum, vectorised
             for j in 0..<count { target[j] = combine(target[j], row[j]) }
           } else if strideOut == 0 && strideX == 1 {  // reducing the last axis
-            // Four independent partial results, so that the combinations do not wait on each
-            // other (one accumulator made a bias gradient's sum latency-bound).
-            var (a, b, c, d) = (initial, initial, initial, initial)
-            var j = 0
-            while j + 4 <= count {
-              a = combine(a, row[j])
-              b = combine(b, row[j + 1])
-              c = combine(c, row[j + 2])
-              d = combine(d, row[j + 3])
-              j += 4
-            }
-            while j < count {
-              a = combine(a, row[j])
-              j += 1
-            }
-            target.pointee = combine(target.pointee, combine(combine(a, b), combine(c, d)))
+            target.pointee = combine(
+              target.pointee, Tensor.combined(row, count: count, initial: initial, combine))
           } else {
             for j in 0..<count { target[j * strideOut] = combine(target[j * strideOut], row[j * strideX]) }
           }
@@ -129,5 +122,30 @@ extension Tensor {
       }
     }
     return Tensor(uncheckedShape: resultShape, buffer: result)
+  }
+}
+
+extension Tensor {
+  /// `count` scalars from `row` combined into `initial` with four independent partial results,
+  /// so that the combinations do not wait on each other: with one accumulator every addition
+  /// waited for the previous one (a bias gradient's sum, a loss's total).
+  @inlinable @inline(__always)
+  static func combined(
+    _ row: UnsafePointer<Scalar>, count: Int, initial: Scalar, _ combine: (Scalar, Scalar) -> Scalar
+  ) -> Scalar {
+    var (a, b, c, d) = (initial, initial, initial, initial)
+    var j = 0
+    while j + 4 <= count {
+      a = combine(a, row[j])
+      b = combine(b, row[j + 1])
+      c = combine(c, row[j + 2])
+      d = combine(d, row[j + 3])
+      j += 4
+    }
+    while j < count {
+      a = combine(a, row[j])
+      j += 1
+    }
+    return combine(combine(a, b), combine(c, d))
   }
 }

@@ -75,15 +75,13 @@ extension Tensor {
           let input = x.baseAddress! + image * c * h * w
           let destination = out.baseAddress! + ((image * rows + row) * positions + target)
           if let source {
-            if step == 1 && count >= 32 {  // a long stride-1 run is a block copy
+            if step == 1 {  // a stride-1 run is a plain copy
               destination.update(from: input + source, count: count)
-            } else if step == 1 {  // a short one is cheaper inline than a call to memmove
-              for j in 0..<count { destination[j] = input[source + j] }
             } else {
               for j in 0..<count { destination[j] = input[source + j * step] }
             }
           } else {
-            for j in 0..<count { destination[j] = 0 }
+            destination.update(repeating: 0, count: count)
           }
         }
       }
