@@ -1,5 +1,6 @@
 // Matrix-product micro-kernels for BackpropTensor: packed, register-blocked, with an AVX2+FMA
-// path chosen at run time and a portable path for every other CPU; and max pooling's search. Only Swift's Tensor calls
+// path chosen at run time and a portable path for every other CPU; max pooling's search; and
+// vectorised e^x and erf x for Float. Only Swift's Tensor calls
 // these; they are not part of Backprop's public API.
 #ifndef BACKPROP_KERNELS_H
 #define BACKPROP_KERNELS_H
@@ -43,6 +44,12 @@ void bp_window_maximum_offsets_f32(const float *x, ptrdiff_t planes, ptrdiff_t h
 /// The Double version of bp_window_maximum_offsets_f32.
 void bp_window_maximum_offsets_f64(const double *x, ptrdiff_t planes, ptrdiff_t h, ptrdiff_t w,
                                    const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t *out);
+
+/// y[i] = e^x[i] for n Floats, within 2 ulp (AVX2+FMA, eight at a time) or by expf.
+void bp_exp_f32(const float *x, float *y, ptrdiff_t n);
+
+/// y[i] = erf x[i] for n Floats, within 2 ulp (AVX2+FMA, eight at a time) or by erff.
+void bp_erf_f32(const float *x, float *y, ptrdiff_t n);
 
 /// With glibc: serves buffers up to 32 MiB from the heap and keeps up to 64 MiB of freed heap
 /// for reuse (mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD), unless the environment variable
