@@ -288,8 +288,7 @@ static const float erfTable[513 * 2] = {
 };
 
 #if BP_X86
-// e^x = 2^n·(1 + p(r)), x = n·ln 2 + r with |r| ≤ ln 2 / 2, p of degree 5. Lanes with |x| > 87
-// (where 2^n leaves the normal range) or NaN take expf.
+// e^x = 2^n·(1 + p(r)), x = n·ln 2 + r with |r| ≤ ln 2 / 2, p of degree 5.
 __attribute__((target("avx2,fma"))) static __m256 exp8(__m256 x) {
   const __m256 shift = _mm256_set1_ps(0x1.8p23f);
   __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shift);
@@ -305,13 +304,20 @@ __attribute__((target("avx2,fma"))) static __m256 exp8(__m256 x) {
   p = _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), r);
   __m256 poly = _mm256_fmadd_ps(q, r2, p);
   __m256 y = _mm256_fmadd_ps(poly, scale, scale);
+  // Below −104 the result rounds to 0, above 89 it overflows; NaN has propagated. Lanes in
+  // between whose 2^n leaves the normal range (|x| > 87) take expf.
+  y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(-104.0f), _CMP_LT_OQ));
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, _mm256_set1_ps(89.0f), _CMP_GT_OQ));
   __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
-  if (_mm256_movemask_ps(_mm256_cmp_ps(magnitude, _mm256_set1_ps(87.0f), _CMP_NLE_UQ))) {
+  __m256 edge = _mm256_and_ps(_mm256_cmp_ps(magnitude, _mm256_set1_ps(87.0f), _CMP_GT_OQ),
+                              _mm256_and_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-104.0f), _CMP_GE_OQ),
+                                            _mm256_cmp_ps(x, _mm256_set1_ps(89.0f), _CMP_LE_OQ)));
+  if (_mm256_movemask_ps(edge)) {
     float in[8], out[8];
     _mm256_storeu_ps(in, x);
     _mm256_storeu_ps(out, y);
     for (int l = 0; l < 8; l++)
-      if (!(fabsf(in[l]) <= 87.0f)) out[l] = expf(in[l]);
+      if (fabsf(in[l]) > 87.0f && in[l] >= -104.0f && in[l] <= 89.0f) out[l] = expf(in[l]);
     y = _mm256_loadu_ps(out);
   }
   return y;
