@@ -66,6 +66,8 @@ public protocol GradientAlgebra<Scalar> {
   func pow(_ exponent: Scalar) -> Self
   /// eˣ, elementwise.
   func exp() -> Self
+  /// The derivative of GELU, Φ(x) + x·φ(x), elementwise (one pass for tensors).
+  func geluDerivative() -> Self
   /// sin x, elementwise.
   func sin() -> Self
   /// cos x, elementwise.
@@ -146,6 +148,12 @@ extension Variable: GradientAlgebra {
   public func pow(_ exponent: Scalar) -> Variable { BackpropAutodiff.pow(self, exponent) }
   /// `exp(self)`.
   public func exp() -> Variable { BackpropAutodiff.exp(self) }
+  /// Φ(x) + x·φ(x) = ½(1 + erf(x/√2)) + x·e^(−x²/2)/√(2π), recorded as its parts.
+  public func geluDerivative() -> Variable {
+    let cumulative = (erf(self * Scalar(1 / 2.0.squareRoot())) + 1) * 0.5
+    return cumulative + self * BackpropAutodiff.exp(self * self * -0.5)
+      * Scalar(1 / (2 * Double.pi).squareRoot())
+  }
   /// `sin(self)`.
   public func sin() -> Variable { BackpropAutodiff.sin(self) }
   /// `cos(self)`.

@@ -286,6 +286,25 @@ extension Tensor {
   @_specialize(where Scalar == Double)
   public func erf() -> Tensor { mapped(floatKernel: bp_erf_f32, Scalar.erf) }
 
+  /// The Gaussian error linear unit x·Φ(x) = ½x(1 + erf(x/√2)) of each element, exact (not the
+  /// tanh approximation); `Float` through a vectorised kernel.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func gelu() -> Tensor {
+    mapped(floatKernel: bp_gelu_f32) { x in x * (Scalar.erf(x * Scalar(1 / 2.0.squareRoot())) + 1) / 2 }
+  }
+
+  /// The derivative of ``gelu()`` at each element: Φ(x) + x·φ(x) = ½(1 + erf(x/√2)) +
+  /// x·e^(−x²/2)/√(2π); `Float` through a vectorised kernel.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func geluDerivative() -> Tensor {
+    mapped(floatKernel: bp_gelu_derivative_f32) { x in
+      (Scalar.erf(x * Scalar(1 / 2.0.squareRoot())) + 1) / 2
+        + x * Scalar.exp(-x * x / 2) * Scalar(1 / (2 * Double.pi).squareRoot())
+    }
+  }
+
   /// `transform` of every scalar, except that a `Float` tensor goes through `kernel`, a
   /// vectorised C loop over the whole buffer, instead.
   @inline(__always)

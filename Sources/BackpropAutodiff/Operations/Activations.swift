@@ -22,13 +22,3 @@ public func elu<Scalar>(_ x: Variable<Scalar>, alpha: Scalar = 1) -> Variable<Sc
 public func silu<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
   x * sigmoid(x)
 }
-
-/// The Gaussian error linear unit, exact: x·Φ(x) = ½x(1 + erf(x/√2)), elementwise (PyTorch's
-/// `gelu` without the tanh approximation).
-///
-/// Gradient: Φ(x) + x·φ(x), with φ the standard normal density.
-@_specialize(where Scalar == Float)
-@_specialize(where Scalar == Double)
-public func gelu<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  x * (erf(x * Scalar(1 / 2.0.squareRoot())) + 1) * 0.5
-}

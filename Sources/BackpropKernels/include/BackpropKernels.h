@@ -1,6 +1,6 @@
 // Matrix-product micro-kernels for BackpropTensor: packed, register-blocked, with an AVX2+FMA
 // path chosen at run time and a portable path for every other CPU; max pooling's search; and
-// vectorised e^x and erf x for Float. Only Swift's Tensor calls
+// vectorised e^x, erf x and GELU for Float. Only Swift's Tensor calls
 // these; they are not part of Backprop's public API.
 #ifndef BACKPROP_KERNELS_H
 #define BACKPROP_KERNELS_H
@@ -50,6 +50,12 @@ void bp_exp_f32(const float *x, float *y, ptrdiff_t n);
 
 /// y[i] = erf x[i] for n Floats, within 2 ulp (AVX2+FMA, eight at a time) or by erff.
 void bp_erf_f32(const float *x, float *y, ptrdiff_t n);
+
+/// y[i] = GELU(x[i]) = ½x(1 + erf(x/√2)) for n Floats, from the vectorised erf or erff.
+void bp_gelu_f32(const float *x, float *y, ptrdiff_t n);
+
+/// y[i] = GELU′(x[i]) = ½(1 + erf(x/√2)) + x·e^(−x²/2)/√(2π) for n Floats.
+void bp_gelu_derivative_f32(const float *x, float *y, ptrdiff_t n);
 
 /// With glibc: serves buffers up to 32 MiB from the heap and keeps up to 64 MiB of freed heap
 /// for reuse (mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD), unless the environment variable

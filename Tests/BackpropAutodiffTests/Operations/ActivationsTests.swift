@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Composite activations")
 struct ActivationsTests {
-  @Test("elu, silu and exact gelu against their closed forms (PyTorch's values)")
+  @Test("elu and silu against their closed forms (PyTorch's values)")
   func workedValues() {
     let x = Variable(Tensor<Double>([-1, 0, 1]), requiresGrad: true)
     let e = elu(x)
@@ -16,10 +16,5 @@ struct ActivationsTests {
     #expect(isClose(s.value[scalarAt: 2], 0.7310585786300049))
     s.sum().backward()
     #expect(isClose(x.grad![scalarAt: 2], 0.9276705118714869))
-    x.zeroGrad()
-    let g = gelu(x)
-    #expect(isClose(g.value[scalarAt: 2], 0.8413447460685429))
-    g.sum().backward()
-    #expect(isClose(x.grad![scalarAt: 2], 1.0833154705876864))
   }
 }
