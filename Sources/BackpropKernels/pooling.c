@@ -131,7 +131,8 @@ __attribute__((target("avx2"))) static void fourWindows_double(const double *x, 
 
 // Rows of windows; inside the image along the width, LANES windows at a time through `vector`.
 #define WINDOW_MAXIMUM_OFFSETS(T, SUFFIX, LANES, VECTOR)                                           \
-  void bp_window_maximum_offsets_##SUFFIX(const T *x, ptrdiff_t planes, ptrdiff_t h, ptrdiff_t w,  \
+  void bp_window_maximum_offsets_##SUFFIX(const T *x, ptrdiff_t firstPlane, ptrdiff_t endPlane,     \
+                                          ptrdiff_t h, ptrdiff_t w,                                \
                                           const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo,   \
                                           ptrdiff_t *out) {                                        \
     ptrdiff_t kh = window[0], kw = window[1], sh = window[2], sw = window[3];                      \
@@ -141,7 +142,8 @@ __attribute__((target("avx2"))) static void fourWindows_double(const double *x, 
     if (insideEnd > wo) insideEnd = wo;                                                            \
     if (insideEnd < inside) insideEnd = inside;                                                    \
     int vector = useAVX2() && (int64_t)h * w < (int64_t)1 << 30;                                   \
-    for (ptrdiff_t plane = 0; plane < planes; plane++, out += ho * wo) {                           \
+    out += firstPlane * ho * wo;                                                                   \
+    for (ptrdiff_t plane = firstPlane; plane < endPlane; plane++, out += ho * wo) {                \
       ptrdiff_t image = plane * h * w;                                                             \
       for (ptrdiff_t oi = 0; oi < ho; oi++) {                                                      \
         ptrdiff_t top = oi * sh - ph, i0, i1;                                                      \

@@ -9,10 +9,11 @@ import Synchronization
   import Darwin
 #endif
 
-/// How many threads large matrix products may use.
+/// How many threads large matrix products, im2col and col2im, and max pooling's search may use.
 ///
 /// A product of at least 32³ multiply-adds is split across up to ``threadCount`` threads (by rows,
-/// or by columns when it is wider than tall); smaller ones run on the calling thread. The threads
+/// or by columns when it is wider than tall); smaller ones run on the calling thread. `unfolded`,
+/// `folded` and `windowMaximumOffsets` split a large batch by images. The threads
 /// are the calling one and workers that the library starts on first use and keeps; an idle worker
 /// spins for 0.2 ms before it sleeps, so the next product of a training step finds it awake.
 ///
@@ -47,4 +48,28 @@ public enum ParallelExecution {
   /// The instruction set of the matrix-product kernels on this CPU: `"avx2+fma"` or
   /// `"portable"`.
   public static var matrixKernelInstructionSet: String { String(cString: bp_gemm_instruction_set()) }
+
+  /// Calls `body` with disjoint ranges that together cover `0..<count`, one per thread on up to
+  /// ``threadCount`` threads when `isLarge`, else once with the whole range on this thread.
+  ///
+  /// Each share must write only what its own indices own (images, planes), so that the result
+  /// is the same for every thread count.
+  @inline(__always)
+  static func forEachShare(of count: Int, isLarge: Bool, _ body: (Range<Int>) -> Void) {
+    let threads = Swift.min(threadCount, count)
+    guard isLarge && threads > 1 else { return body(0..<count) }
+    withoutActuallyEscaping(body) { body in
+      let share = UncheckedSendable(body)
+      WorkerPool.shared.run(participants: threads) { index in
+        share.value(count * index / threads..<count * (index + 1) / threads)
+      }
+    }
+  }
+}
+
+/// A value handed to the worker threads of ``ParallelExecution/forEachShare(of:isLarge:_:)``,
+/// whose callers make sure that the threads touch disjoint memory.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+  let value: Value
+  init(_ value: Value) { self.value = value }
 }

@@ -157,12 +157,16 @@ extension Tensor {
     withUnsafeBufferPointer { x in
       offsets.withUnsafeMutableBufferPointer { out in
         guard let x = UnsafeRawPointer(x.baseAddress), let out = out.baseAddress else { return }
-        if Scalar.self == Float.self {
-          bp_window_maximum_offsets_f32(
-            x.assumingMemoryBound(to: Float.self), planes, h, w, window, ho, wo, out)
-        } else {
-          bp_window_maximum_offsets_f64(
-            x.assumingMemoryBound(to: Double.self), planes, h, w, window, ho, wo, out)
+        // Each image's windows are its own, so the images split across threads.
+        ParallelExecution.forEachShare(of: planes, isLarge: planes * h * w >= 1 << 18) { share in
+          let (first, end) = (share.lowerBound, share.upperBound)
+          if Scalar.self == Float.self {
+            let x = x.assumingMemoryBound(to: Float.self)
+            bp_window_maximum_offsets_f32(x, first, end, h, w, window, ho, wo, out)
+          } else {
+            let x = x.assumingMemoryBound(to: Double.self)
+            bp_window_maximum_offsets_f64(x, first, end, h, w, window, ho, wo, out)
+          }
         }
       }
     }
@@ -187,9 +191,13 @@ extension Tensor {
       * MemoryLayout<Scalar>.size
     let imageBytes = images * channels * imageSize.h * imageSize.w * MemoryLayout<Scalar>.size
     if imageBytes > 1 << 19 || columnBytes >= 1 << 16 || outputSize.wo >= 16 {
-      for image in 0..<images {
-        forEachTap(windows, channels: channels, imageSize: imageSize, outputSize: outputSize) {
-          body(image, $0, $1, $2, $3, $4)
+      // Each image's columns and pixels are its own, so the images split across threads.
+      ParallelExecution.forEachShare(of: images, isLarge: imageBytes + images * columnBytes >= 1 << 20) {
+        share in
+        for image in share {
+          forEachTap(windows, channels: channels, imageSize: imageSize, outputSize: outputSize) {
+            body(image, $0, $1, $2, $3, $4)
+          }
         }
       }
     } else {

@@ -33,17 +33,20 @@ void bp_gemm_f64(int kernel, int transposeA, int transposeB, ptrdiff_t m, ptrdif
 /// The instruction set the kernels use on this CPU: "avx2+fma" or "portable".
 const char *bp_gemm_instruction_set(void);
 
-/// Max pooling: for `planes` images of h×w, the offset in x of the largest element of every
-/// window, written row by row of the ho×wo windows of each image in turn. window holds the
-/// kernel height and width, strides, paddings and dilations. Taps on the padding are skipped;
-/// of equal elements the first in the window wins, and a NaN wins over numbers (PyTorch's
-/// max_pool2d). Every window must have a tap in the image.
-void bp_window_maximum_offsets_f32(const float *x, ptrdiff_t planes, ptrdiff_t h, ptrdiff_t w,
-                                   const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t *out);
+/// Max pooling: for the images [firstPlane, endPlane) of h×w in x, the offset in x of the
+/// largest element of every window, written row by row of the ho×wo windows of each image in
+/// turn, image p's at out + p·ho·wo. window holds the kernel height and width, strides,
+/// paddings and dilations. Taps on the padding are skipped; of equal elements the first in the
+/// window wins, and a NaN wins over numbers (PyTorch's max_pool2d). Every window must have a
+/// tap in the image.
+void bp_window_maximum_offsets_f32(const float *x, ptrdiff_t firstPlane, ptrdiff_t endPlane, ptrdiff_t h,
+                                   ptrdiff_t w, const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo,
+                                   ptrdiff_t *out);
 
 /// The Double version of bp_window_maximum_offsets_f32.
-void bp_window_maximum_offsets_f64(const double *x, ptrdiff_t planes, ptrdiff_t h, ptrdiff_t w,
-                                   const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t *out);
+void bp_window_maximum_offsets_f64(const double *x, ptrdiff_t firstPlane, ptrdiff_t endPlane, ptrdiff_t h,
+                                   ptrdiff_t w, const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo,
+                                   ptrdiff_t *out);
 
 /// y[i] = e^x[i] for n Floats, within 2 ulp (AVX2+FMA, eight at a time) or by expf.
 void bp_exp_f32(const float *x, float *y, ptrdiff_t n);
