@@ -150,22 +150,34 @@ extension Tensor {
             c.initialize(repeating: 0)
             return
           }
-          var index = [Int](repeating: 0, count: batch.count)
-          for item in 0..<count {
-            var (offsetA, offsetB) = (0, 0)
-            for d in batch.indices {
-              offsetA += index[d] * stridesA[d]
-              offsetB += index[d] * stridesB[d]
+          // The offsets of an item's operands, in whole matrices.
+          func offsets(of item: Int) -> (a: Int, b: Int) {
+            var (rest, offsetA, offsetB) = (item, 0, 0)
+            for d in batch.indices.reversed() {
+              let index = rest % batch[d]
+              rest /= batch[d]
+              offsetA += index * stridesA[d]
+              offsetB += index * stridesB[d]
             }
-            Scalar.multiplyMatrices(
-              xBase + offsetA * sizeA, yBase + offsetB * sizeB, cBase + item * sizeC, m: m, k: k, n: n,
-              transposeA: transposeA, transposeB: transposeB)
-            var d = batch.count - 1
-            while d >= 0 {
-              index[d] += 1
-              if index[d] < batch[d] { break }
-              index[d] = 0
-              d -= 1
+            return (offsetA, offsetB)
+          }
+          // A batch of at least as many items as threads splits by items, each product on one
+          // thread: no operand is packed twice, and products too small to split still run in
+          // parallel. Every element is summed in the same order either way.
+          let threads = ParallelExecution.threadCount
+          let splitByItems =
+            threads > 1 && count >= threads && count * sizeC * k >= MatrixKernels.parallelThreshold
+          ParallelExecution.forEachShare(of: count, isLarge: splitByItems) { items in
+            for item in items {
+              let (offsetA, offsetB) = offsets(of: item)
+              let (a, b, c) = (xBase + offsetA * sizeA, yBase + offsetB * sizeB, cBase + item * sizeC)
+              if splitByItems {
+                MatrixKernels.multiplyOnCallingThread(
+                  a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+              } else {
+                Scalar.multiplyMatrices(
+                  a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+              }
             }
           }
         }
@@ -256,6 +268,52 @@ enum MatrixKernels {
         Int32(BP_KERNEL_AUTOMATIC), transposeA ? 1 : 0, transposeB ? 1 : 0, m, block.columns.count, k,
         operands.a, transposeA ? m : k, operands.b + (transposeB ? j0 * k : j0), transposeB ? k : n,
         operands.c + j0, n, block.rows.lowerBound, block.rows.upperBound)
+    }
+  }
+
+  /// C = op(A)·op(B) on the calling thread alone, for a share of a batch whose items are split
+  /// across threads: the packed kernels when the product is large enough, else the loop below.
+  /// `T` is resolved to `Float` or `Double` here, so that the loop runs specialised even when
+  /// the caller is generic.
+  static func multiplyOnCallingThread<T: TensorScalar>(
+    _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>,
+    m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
+  ) {
+    if T.self == Float.self {
+      multiplyOnCallingThread(
+        UnsafeRawPointer(a).assumingMemoryBound(to: Float.self),
+        UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
+        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), m: m, k: k, n: n,
+        transposeA: transposeA,
+        transposeB: transposeB, gemm: bp_gemm_f32)
+    } else if T.self == Double.self {
+      multiplyOnCallingThread(
+        UnsafeRawPointer(a).assumingMemoryBound(to: Double.self),
+        UnsafeRawPointer(b).assumingMemoryBound(to: Double.self),
+        UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), m: m, k: k, n: n,
+        transposeA: transposeA,
+        transposeB: transposeB, gemm: bp_gemm_f64)
+    } else {
+      T.multiplyMatrices(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+    }
+  }
+
+  @inline(__always)
+  static func multiplyOnCallingThread<T: BinaryFloatingPoint>(
+    _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>,
+    m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool,
+    gemm: (
+      Int32, Int32, Int32, Int, Int, Int, UnsafePointer<T>?, Int, UnsafePointer<T>?, Int,
+      UnsafeMutablePointer<T>?,
+      Int, Int, Int
+    ) -> Void
+  ) {
+    if m * n * k < packedThreshold {
+      multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+    } else {
+      gemm(
+        Int32(BP_KERNEL_AUTOMATIC), transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, a, transposeA ? m : k, b,
+        transposeB ? k : n, c, n, 0, m)
     }
   }
 

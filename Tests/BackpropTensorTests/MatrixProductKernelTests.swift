@@ -158,6 +158,34 @@ struct ParallelProductTests {
     }
   }
 
+  @Test("Batches split by items, im2col, col2im and max pooling give the same bits on 1, 2 and 3 threads")
+  func batchesAndWindowsAgreeBitForBit() {
+    let saved = ParallelExecution.threadCount
+    defer { ParallelExecution.threadCount = saved }
+    var rng = SeededRandomNumberGenerator(seed: 21)
+    // Small items (the loop), packed items, a broadcast operand, and a batch of one.
+    let batches: [(Tensor<Float>, Tensor<Float>)] = [
+      (Tensor(randomUniform: [6, 8, 16], using: &rng), Tensor(randomUniform: [6, 16, 8], using: &rng)),
+      (Tensor(randomUniform: [5, 40, 70], using: &rng), Tensor(randomUniform: [70, 30], using: &rng)),
+      (Tensor(randomUniform: [1, 40, 70], using: &rng), Tensor(randomUniform: [1, 70, 30], using: &rng)),
+    ]
+    let images = Tensor<Double>(randomUniform: [32, 8, 32, 32], using: &rng)
+    let windows = SlidingWindows(kernelSize: [3, 3], padding: [1, 1])
+    let pool = SlidingWindows(kernelSize: [2, 2], stride: [2, 2])
+    var results: [[[Double]]] = []
+    for threads in [1, 2, 3] {
+      ParallelExecution.threadCount = threads
+      var run = batches.map { matmul($0.0, $0.1).scalars.map(Double.init) }
+      let columns = images.unfolded(windows)
+      run.append(columns.scalars)
+      run.append(columns.folded(windows, imageSize: [32, 32]).scalars)
+      run.append(images.windowMaximumOffsets(pool).map(Double.init))
+      results.append(run)
+    }
+    #expect(results[1] == results[0])
+    #expect(results[2] == results[0])
+  }
+
   @Test("The pool runs every participant exactly once, also from several threads at once")
   func poolRunsEachParticipantOnce() async {
     // The counts are atomics: ThreadSanitizer reports Swift access races on values a Mutex
