@@ -9,6 +9,9 @@
 
 #include "BackpropKernels.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define BP_X86 1
@@ -127,10 +130,43 @@ __attribute__((target("avx2"))) static void fourWindows_double(const double *x, 
   _mm256_store_si256((__m256i *)taps, tap);
   for (int l = 0; l < 4; l++) out[oj + l] = origin + l * sw + (ptrdiff_t)taps[l];
 }
+
+// Every window of an image without padding, LANES at a time in row-major order (the last
+// LANES overlapping the ones before), each lane gathering from its window's first tap at
+// `origins` (offsets in the image): for images whose rows hold fewer than LANES windows. The
+// winning tap's offset travels in a lane of T, exact below 2^24.
+#define IMAGE_WINDOWS(T, NAME, LANES, VEC, SET1, CMP, OR, BLEND, CASTI, CASTV, GATHER, LOADI)       \
+  __attribute__((target("avx2"))) static void NAME(const T *x, ptrdiff_t image, ptrdiff_t w,       \
+                                                   const ptrdiff_t window[8], ptrdiff_t count,     \
+                                                   const int *origins, ptrdiff_t *out) {           \
+    ptrdiff_t kh = window[0], kw = window[1], dh = window[6], dw = window[7];                      \
+    for (ptrdiff_t start = 0;; start += LANES) {                                                   \
+      if (start + LANES > count) start = count - LANES;                                            \
+      LOADI index = *(const LOADI *)(const void *)(origins + start);                               \
+      VEC maximum = SET1(-__builtin_inf()), tap = SET1(0);                                         \
+      for (ptrdiff_t i = 0; i < kh; i++) {                                                         \
+        for (ptrdiff_t j = 0; j < kw; j++) {                                                       \
+          ptrdiff_t relative = i * dh * w + j * dw;                                                \
+          VEC value = GATHER(x + image + relative, index, (int)sizeof(T));                         \
+          VEC wins = OR(CMP(value, maximum, _CMP_GT_OQ), CMP(value, value, _CMP_UNORD_Q));         \
+          maximum = BLEND(maximum, value, wins);                                                   \
+          tap = BLEND(tap, SET1((T)relative), wins);                                               \
+        }                                                                                          \
+      }                                                                                            \
+      T taps[LANES];                                                                               \
+      memcpy(taps, &tap, sizeof taps);                                                             \
+      for (int l = 0; l < LANES; l++) out[start + l] = image + origins[start + l] + (ptrdiff_t)taps[l]; \
+      if (start + LANES >= count) break;                                                           \
+    }                                                                                              \
+  }
+IMAGE_WINDOWS(float, imageWindows_float, 8, __m256, _mm256_set1_ps, _mm256_cmp_ps, _mm256_or_ps,
+              _mm256_blendv_ps, , , _mm256_i32gather_ps, __m256i_u)
+IMAGE_WINDOWS(double, imageWindows_double, 4, __m256d, _mm256_set1_pd, _mm256_cmp_pd, _mm256_or_pd,
+              _mm256_blendv_pd, , , _mm256_i32gather_pd, __m128i_u)
 #endif
 
 // Rows of windows; inside the image along the width, LANES windows at a time through `vector`.
-#define WINDOW_MAXIMUM_OFFSETS(T, SUFFIX, LANES, VECTOR)                                           \
+#define WINDOW_MAXIMUM_OFFSETS(T, SUFFIX, LANES, VECTOR, IMAGE)                                         \
   void bp_window_maximum_offsets_##SUFFIX(const T *x, ptrdiff_t firstPlane, ptrdiff_t endPlane,     \
                                           ptrdiff_t h, ptrdiff_t w,                                \
                                           const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo,   \
@@ -143,6 +179,17 @@ __attribute__((target("avx2"))) static void fourWindows_double(const double *x, 
     if (insideEnd < inside) insideEnd = inside;                                                    \
     int vector = useAVX2() && (int64_t)h * w < (int64_t)1 << 30;                                   \
     out += firstPlane * ho * wo;                                                                   \
+    if (vector && ph == 0 && pw == 0 && wo < LANES && ho * wo >= LANES && h * w < 1 << 24) {       \
+      int *origins = malloc(sizeof(int) * (size_t)(ho * wo));                                      \
+      if (origins) {                                                                               \
+        for (ptrdiff_t oi = 0; oi < ho; oi++)                                                      \
+          for (ptrdiff_t oj = 0; oj < wo; oj++) origins[oi * wo + oj] = (int)(oi * sh * w + oj * sw); \
+        for (ptrdiff_t plane = firstPlane; plane < endPlane; plane++, out += ho * wo)              \
+          IMAGE(x, plane * h * w, w, window, ho * wo, origins, out);                               \
+        free(origins);                                                                             \
+        return;                                                                                    \
+      }                                                                                            \
+    }                                                                                              \
     for (ptrdiff_t plane = firstPlane; plane < endPlane; plane++, out += ho * wo) {                \
       ptrdiff_t image = plane * h * w;                                                             \
       for (ptrdiff_t oi = 0; oi < ho; oi++) {                                                      \
@@ -164,10 +211,10 @@ __attribute__((target("avx2"))) static void fourWindows_double(const double *x, 
   }
 
 #if BP_X86
-WINDOW_MAXIMUM_OFFSETS(float, f32, 8, eightWindows_float)
-WINDOW_MAXIMUM_OFFSETS(double, f64, 4, fourWindows_double)
+WINDOW_MAXIMUM_OFFSETS(float, f32, 8, eightWindows_float, imageWindows_float)
+WINDOW_MAXIMUM_OFFSETS(double, f64, 4, fourWindows_double, imageWindows_double)
 #else
 #define NO_VECTOR(...) ((void)0)
-WINDOW_MAXIMUM_OFFSETS(float, f32, 8, NO_VECTOR)
-WINDOW_MAXIMUM_OFFSETS(double, f64, 4, NO_VECTOR)
+WINDOW_MAXIMUM_OFFSETS(float, f32, 8, NO_VECTOR, NO_VECTOR)
+WINDOW_MAXIMUM_OFFSETS(double, f64, 4, NO_VECTOR, NO_VECTOR)
 #endif

@@ -57,7 +57,8 @@ struct TensorWindowsTests {
   }
 
   /// Windows for max pooling: rows wide enough for the kernels' eight- and four-window paths at
-  /// strides 1, 2 and 3, padding and dilation at the edges, and rows too narrow for them.
+  /// strides 1, 2 and 3, padding and dilation at the edges, and rows too narrow for them (whole
+  /// images at a time without padding, scalar with it).
   static let poolingCases: [(shape: [Int], windows: SlidingWindows)] = [
     ([2, 3, 26, 26], SlidingWindows(kernelSize: [2, 2], stride: [2, 2])),
     ([1, 2, 11, 11], SlidingWindows(kernelSize: [2, 2], stride: [2, 2])),
@@ -69,6 +70,8 @@ struct TensorWindowsTests {
     (
       [1, 1, 7, 30], SlidingWindows(kernelSize: [3, 3], stride: [1, 2], padding: [1, 0], dilation: [2, 1])
     ),
+    ([2, 3, 8, 8], SlidingWindows(kernelSize: [2, 2], stride: [2, 2])),
+    ([1, 2, 7, 9], SlidingWindows(kernelSize: [3, 2], stride: [1, 3], dilation: [2, 1])),
   ]
 
   @Test("windowMaximumOffsets matches a direct search: first of ties, NaN wins, padding skipped")
