@@ -262,7 +262,11 @@ extension Tensor {
   /// Square root elementwise.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func squareRoot() -> Tensor { map { $0.squareRoot() } }
+  public func squareRoot() -> Tensor {
+    // C kernels: the closure's loop calls sqrtf or sqrt per element (they may set errno) and
+    // does not vectorise. All are correctly rounded, so the results are the same.
+    mapped(floatKernel: bp_sqrt_f32, doubleKernel: bp_sqrt_f64) { $0.squareRoot() }
+  }
   /// Hyperbolic tangent elementwise.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -305,23 +309,41 @@ extension Tensor {
     }
   }
 
-  /// `transform` of every scalar, except that a `Float` tensor goes through `kernel`, a
-  /// vectorised C loop over the whole buffer, instead.
+  /// `transform` of every scalar, except that a `Float` tensor goes through `floatKernel`, and a
+  /// `Double` one through `doubleKernel` if there is one: vectorised C loops over the whole buffer.
   @inline(__always)
   func mapped(
-    floatKernel kernel: (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void,
+    floatKernel: (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void,
+    doubleKernel: ((UnsafePointer<Double>?, UnsafeMutablePointer<Double>?, Int) -> Void)? = nil,
     _ transform: (Scalar) -> Scalar
   ) -> Tensor {
-    guard Scalar.self == Float.self else { return map(transform) }
+    if Scalar.self == Float.self {
+      return mapped(through: floatKernel)
+    } else if Scalar.self == Double.self, let doubleKernel {
+      return mapped(through: doubleKernel)
+    }
+    return map(transform)
+  }
+
+  /// Every scalar through `kernel`; `T` must be `Scalar` itself.
+  @inline(__always)
+  private func mapped<T>(through kernel: (UnsafePointer<T>?, UnsafeMutablePointer<T>?, Int) -> Void) -> Tensor
+  {
     if case .single(let rank, let scalar) = contents {
-      var (input, output) = (Float(scalar), Float(0))
-      kernel(&input, &output, 1)
-      return Tensor(rank: rank, single: Scalar(output))
+      var (input, output) = (Scalar(scalar), Scalar(scalar))
+      withUnsafePointer(to: &input) { x in
+        withUnsafeMutablePointer(to: &output) { y in
+          kernel(
+            UnsafeRawPointer(x).assumingMemoryBound(to: T.self),
+            UnsafeMutableRawPointer(y).assumingMemoryBound(to: T.self), 1)
+        }
+      }
+      return Tensor(rank: rank, single: output)
     }
     let result = withUnsafeBufferPointer { x in
       Tensor.makeBuffer(count: x.count) { out in
-        UnsafeRawBufferPointer(x).withMemoryRebound(to: Float.self) { x in
-          UnsafeMutableRawBufferPointer(out).withMemoryRebound(to: Float.self) { out in
+        UnsafeRawBufferPointer(x).withMemoryRebound(to: T.self) { x in
+          UnsafeMutableRawBufferPointer(out).withMemoryRebound(to: T.self) { out in
             kernel(x.baseAddress, out.baseAddress, x.count)
           }
         }

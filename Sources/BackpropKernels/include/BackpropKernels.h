@@ -1,6 +1,6 @@
 // Matrix-product micro-kernels for BackpropTensor: packed, register-blocked, with an AVX2+FMA
 // path chosen at run time and a portable path for every other CPU; max pooling's search; and
-// vectorised e^x, erf x and GELU for Float. Only Swift's Tensor calls
+// vectorised square roots, and e^x, erf x and GELU for Float. Only Swift's Tensor calls
 // these; they are not part of Backprop's public API.
 #ifndef BACKPROP_KERNELS_H
 #define BACKPROP_KERNELS_H
@@ -47,6 +47,12 @@ void bp_window_maximum_offsets_f32(const float *x, ptrdiff_t firstPlane, ptrdiff
 void bp_window_maximum_offsets_f64(const double *x, ptrdiff_t firstPlane, ptrdiff_t endPlane, ptrdiff_t h,
                                    ptrdiff_t w, const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo,
                                    ptrdiff_t *out);
+
+/// y[i] = √x[i] for n Floats, correctly rounded (AVX eight at a time, or sqrtf).
+void bp_sqrt_f32(const float *x, float *y, ptrdiff_t n);
+
+/// y[i] = √x[i] for n Doubles, correctly rounded (AVX four at a time, or sqrt).
+void bp_sqrt_f64(const double *x, double *y, ptrdiff_t n);
 
 /// y[i] = e^x[i] for n Floats, within 2 ulp (AVX2+FMA, eight at a time) or by expf.
 void bp_exp_f32(const float *x, float *y, ptrdiff_t n);

@@ -7,9 +7,10 @@ import Testing
   import Darwin
 #endif
 
-/// The Float kernels behind `exp()` and `erf()` against the Double functions rounded to Float.
-@Suite("Float e^x and erf x kernels")
-struct ExpErfKernelTests {
+/// The C kernels behind `squareRoot()`, `exp()` and `erf()`: square roots bit for bit against
+/// Swift's, e^x and erf x in Float against the Double functions rounded to Float.
+@Suite("Elementwise kernels")
+struct ElementwiseKernelTests {
   /// The distance in units in the last place between two Floats of the same sign.
   static func ulps(_ a: Float, _ b: Float) -> Int {
     if a == b || (a.isNaN && b.isNaN) { return 0 }
@@ -58,5 +59,19 @@ struct ExpErfKernelTests {
     for (x, y) in zip(special, results) { #expect(Self.ulps(y, erff(x)) <= 1, "erf(\(x)) = \(y)") }
     #expect(results[1].sign == .minus)
     #expect(Tensor<Float>([.nan, 1]).erf().scalars[0].isNaN)
+  }
+
+  @Test("squareRoot gives Swift's squareRoot bit for bit, Float and Double, tails and specials included")
+  func squareRoots() {
+    let values: [Double] =
+      [0, -0.0, 1, 2, 1e-300, 3.5e300, .infinity, -1, .nan, 0.25] + (0..<23).map { Double($0) * 1.37 }
+    for count in [1, 3, 8, 9, values.count] {
+      let slice = Array(values.prefix(count))
+      let double = Tensor(slice).squareRoot().scalars
+      let float = Tensor(slice.map(Float.init)).squareRoot().scalars
+      #expect(double.map(\.bitPattern) == slice.map { $0.squareRoot().bitPattern })
+      #expect(float.map(\.bitPattern) == slice.map { Float($0).squareRoot().bitPattern })
+    }
+    #expect(Tensor<Double>(Double(4)).squareRoot().scalar == 2)
   }
 }
