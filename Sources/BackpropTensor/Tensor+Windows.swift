@@ -68,6 +68,9 @@ extension Tensor {
     let (ho, wo) = (output[0], output[1])
     let rows = c * kh * kw
     let positions = ho * wo
+    if windows.stride == [1, 1] && windows.dilation == [1, 1] {
+      return denselyUnfolded(windows, outputSize: (ho, wo))
+    }
     return withUnsafeBufferPointer { x in
       Tensor(uncheckedShape: [n, rows, positions], count: n * rows * positions) { out in
         Tensor.forEachRun(windows, images: n, channels: c, imageSize: (h, w), outputSize: (ho, wo)) {
@@ -111,6 +114,9 @@ extension Tensor {
     )
     let (n, rows, positions) = (shape[0], shape[1], shape[2])
     let c = rows / (kh * kw)
+    if windows.stride == [1, 1] && windows.dilation == [1, 1] {
+      return denselyFolded(windows, channels: c, imageSize: (h, w), outputSize: (ho, wo))
+    }
     return withUnsafeBufferPointer { x in
       Tensor(uncheckedShape: [n, c, h, w], count: n * c * h * w) { out in
         out.initialize(repeating: 0)
@@ -125,6 +131,163 @@ extension Tensor {
             for j in 0..<count { pixels[j * step] += column[j] }
           }
         }
+      }
+    }
+  }
+
+  /// ``unfolded(_:)`` for stride 1 and dilation 1 (most convolutions). In a zero-padded copy of
+  /// an image, the column row of tap (i, j) of a channel is ho runs of wo scalars one padded row
+  /// apart, so one kernel call copies it whole: no run is split at the image's edge, none is all
+  /// padding, and there is one call per tap rather than one per run.
+  func denselyUnfolded(_ windows: SlidingWindows, outputSize: (ho: Int, wo: Int)) -> Tensor {
+    let shape = self.shape
+    let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+    let (kh, kw) = (windows.kernelSize[0], windows.kernelSize[1])
+    let (ph, pw) = (windows.padding[0], windows.padding[1])
+    let (hp, wp) = (h + 2 * ph, w + 2 * pw)
+    let (ho, wo) = outputSize
+    let (rows, positions) = (c * kh * kw, ho * wo)
+    let isLarge = n * rows * positions * MemoryLayout<Scalar>.size >= 1 << 20
+    return withUnsafeBufferPointer { x in
+      Tensor(uncheckedShape: [n, rows, positions], count: n * rows * positions) { out in
+        let (x, out) = (x.baseAddress!, out.baseAddress!)
+        ParallelExecution.forEachShare(of: n, isLarge: isLarge) { share in
+          Tensor.withPaddedImages(
+            x + share.lowerBound * c * h * w, count: share.count * c, size: (h, w), padding: (ph, pw)
+          ) { padded in
+            for (index, image) in share.enumerated() {
+              for channel in 0..<c {
+                let plane = padded + (index * c + channel) * hp * wp
+                for i in 0..<kh {
+                  for j in 0..<kw {
+                    let row = (channel * kh + i) * kw + j
+                    Tensor.copyRuns(
+                      out + (image * rows + row) * positions, stride: wo, from: plane + i * wp + j,
+                      stride: wp,
+                      runs: ho, length: wo)
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// ``folded(_:imageSize:)`` for stride 1 and dilation 1: each column row is added into a
+  /// zero-padded image with one kernel call (see ``denselyUnfolded(_:outputSize:)``), and the
+  /// image is cut out of the padding. Each pixel adds its taps in the same order as the general
+  /// path, so the sums are the same bits.
+  func denselyFolded(
+    _ windows: SlidingWindows, channels c: Int, imageSize: (h: Int, w: Int), outputSize: (ho: Int, wo: Int)
+  ) -> Tensor {
+    let n = shape[0]
+    let (h, w) = imageSize
+    let (kh, kw) = (windows.kernelSize[0], windows.kernelSize[1])
+    let (ph, pw) = (windows.padding[0], windows.padding[1])
+    let (hp, wp) = (h + 2 * ph, w + 2 * pw)
+    let (ho, wo) = outputSize
+    let (rows, positions) = (c * kh * kw, ho * wo)
+    let isLarge = n * rows * positions * MemoryLayout<Scalar>.size >= 1 << 20
+    return withUnsafeBufferPointer { x in
+      Tensor(uncheckedShape: [n, c, h, w], count: n * c * h * w) { out in
+        let (x, out) = (x.baseAddress!, out.baseAddress!)
+        ParallelExecution.forEachShare(of: n, isLarge: isLarge) { share in
+          let planes = share.count * c
+          let accumulate = { (padded: UnsafeMutablePointer<Scalar>) in
+            padded.initialize(repeating: 0, count: planes * hp * wp)
+            for (index, image) in share.enumerated() {
+              for channel in 0..<c {
+                let plane = padded + (index * c + channel) * hp * wp
+                for i in 0..<kh {
+                  for j in 0..<kw {
+                    let row = (channel * kh + i) * kw + j
+                    Tensor.addRuns(
+                      plane + i * wp + j, stride: wp, from: x + (image * rows + row) * positions, stride: wo,
+                      runs: ho, length: wo)
+                  }
+                }
+              }
+            }
+          }
+          let first = out + share.lowerBound * c * h * w
+          guard ph > 0 || pw > 0 else { return accumulate(first) }
+          withUnsafeTemporaryAllocation(of: Scalar.self, capacity: planes * hp * wp) { padded in
+            accumulate(padded.baseAddress!)
+            for plane in 0..<planes {
+              Tensor.copyRuns(
+                first + plane * h * w, stride: w, from: padded.baseAddress! + plane * hp * wp + ph * wp + pw,
+                stride: wp, runs: h, length: w)
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Calls `body` with `count` planes of `size` from `images` surrounded by `padding` zeros, or
+  /// with `images` itself when there is no padding.
+  static func withPaddedImages(
+    _ images: UnsafePointer<Scalar>, count: Int, size: (h: Int, w: Int), padding: (h: Int, w: Int),
+    _ body: (UnsafePointer<Scalar>) -> Void
+  ) {
+    guard padding.h > 0 || padding.w > 0 else { return body(images) }
+    let (hp, wp) = (size.h + 2 * padding.h, size.w + 2 * padding.w)
+    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: count * hp * wp) { padded in
+      let base = padded.baseAddress!
+      base.initialize(repeating: 0, count: count * hp * wp)
+      for plane in 0..<count {
+        copyRuns(
+          base + plane * hp * wp + padding.h * wp + padding.w, stride: wp,
+          from: images + plane * size.h * size.w,
+          stride: size.w, runs: size.h, length: size.w)
+      }
+      body(base)
+    }
+  }
+
+  /// `runs` runs of `length` scalars from `source` to `destination`, each run `sourceStride` and
+  /// `destinationStride` scalars after the previous one (a C kernel for `Float` and `Double`).
+  @inline(__always)
+  static func copyRuns(
+    _ destination: UnsafeMutablePointer<Scalar>, stride destinationStride: Int,
+    from source: UnsafePointer<Scalar>,
+    stride sourceStride: Int, runs: Int, length: Int
+  ) {
+    if Scalar.self == Float.self {
+      bp_copy_runs_f32(
+        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self), destinationStride,
+        UnsafeRawPointer(source).assumingMemoryBound(to: Float.self), sourceStride, runs, length)
+    } else if Scalar.self == Double.self {
+      bp_copy_runs_f64(
+        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Double.self), destinationStride,
+        UnsafeRawPointer(source).assumingMemoryBound(to: Double.self), sourceStride, runs, length)
+    } else {
+      for r in 0..<runs {
+        (destination + r * destinationStride).update(from: source + r * sourceStride, count: length)
+      }
+    }
+  }
+
+  /// Like ``copyRuns(_:stride:from:stride:runs:length:)``, adding the runs to `destination`.
+  @inline(__always)
+  static func addRuns(
+    _ destination: UnsafeMutablePointer<Scalar>, stride destinationStride: Int,
+    from source: UnsafePointer<Scalar>,
+    stride sourceStride: Int, runs: Int, length: Int
+  ) {
+    if Scalar.self == Float.self {
+      bp_add_runs_f32(
+        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self), destinationStride,
+        UnsafeRawPointer(source).assumingMemoryBound(to: Float.self), sourceStride, runs, length)
+    } else if Scalar.self == Double.self {
+      bp_add_runs_f64(
+        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Double.self), destinationStride,
+        UnsafeRawPointer(source).assumingMemoryBound(to: Double.self), sourceStride, runs, length)
+    } else {
+      for r in 0..<runs {
+        for t in 0..<length { destination[r * destinationStride + t] += source[r * sourceStride + t] }
       }
     }
   }

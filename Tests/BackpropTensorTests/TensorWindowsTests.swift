@@ -11,6 +11,9 @@ struct TensorWindowsTests {
       [1, 2, 6, 5], SlidingWindows(kernelSize: [2, 3], stride: [1, 2], padding: [2, 1], dilation: [2, 1])
     ),
     ([3, 1, 3, 3], SlidingWindows(kernelSize: [1, 1])),
+    // Stride 1 and dilation 1: the padded copy, one kernel call per column row.
+    ([2, 3, 6, 5], SlidingWindows(kernelSize: [3, 2], padding: [1, 2])),
+    ([1, 2, 4, 13], SlidingWindows(kernelSize: [3, 3], padding: [1, 1])),
   ]
 
   @Test("unfolded matches the definition: row (c·kh + i)·kw + j, column oi·Wo + oj, zeros outside")

@@ -48,6 +48,19 @@ void bp_window_maximum_offsets_f64(const double *x, ptrdiff_t firstPlane, ptrdif
                                    ptrdiff_t w, const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo,
                                    ptrdiff_t *out);
 
+/// dst[r·dstStride + t] = src[r·srcStride + t] for r < runs, t < length (im2col's runs).
+void bp_copy_runs_f32(float *dst, ptrdiff_t dstStride, const float *src, ptrdiff_t srcStride, ptrdiff_t runs,
+                      ptrdiff_t length);
+/// dst[r·dstStride + t] += src[r·srcStride + t] for r < runs, t < length (col2im's runs).
+void bp_add_runs_f32(float *dst, ptrdiff_t dstStride, const float *src, ptrdiff_t srcStride, ptrdiff_t runs,
+                     ptrdiff_t length);
+/// The Double version of bp_copy_runs_f32.
+void bp_copy_runs_f64(double *dst, ptrdiff_t dstStride, const double *src, ptrdiff_t srcStride, ptrdiff_t runs,
+                      ptrdiff_t length);
+/// The Double version of bp_add_runs_f32.
+void bp_add_runs_f64(double *dst, ptrdiff_t dstStride, const double *src, ptrdiff_t srcStride, ptrdiff_t runs,
+                     ptrdiff_t length);
+
 /// y[i] = √x[i] for n Floats, correctly rounded (AVX eight at a time, or sqrtf).
 void bp_sqrt_f32(const float *x, float *y, ptrdiff_t n);
 

@@ -1,0 +1,78 @@
+// Copies and additions of runs at fixed strides, for im2col and col2im: one call moves every
+// run of a column row (one tap of one channel of one image) instead of one call per run. With
+// AVX a run moves in whole vectors and a masked one for its tail; the plain loops are for other
+// CPUs (the compiler makes the copy a memcpy call per run, which costs more than a short run).
+
+#include "BackpropKernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define BP_X86 1
+#else
+#define BP_X86 0
+#endif
+
+static int useAVX(void) {
+#if BP_X86
+  return __builtin_cpu_supports("avx");
+#else
+  return 0;
+#endif
+}
+
+#if BP_X86
+// Masks whose first k lanes are set, at offset 8 − k (Float) or 2·(4 − k) (Double).
+static const int tailMasks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+#define AVX_RUNS(T, SUFFIX, VEC, LANES, LOAD, STORE, ADD, MASKLOAD, MASKSTORE, MASK)               \
+  __attribute__((target("avx"))) static void runsAVX_##SUFFIX(T *dst, ptrdiff_t dstStride,         \
+                                                              const T *src, ptrdiff_t srcStride,   \
+                                                              ptrdiff_t runs, ptrdiff_t length,    \
+                                                              int add) {                           \
+    ptrdiff_t full = length / LANES * LANES, tail = length - full;                                 \
+    __m256i mask = MASK(tail);                                                                     \
+    for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride) {                     \
+      for (ptrdiff_t t = 0; t < full; t += LANES) {                                                \
+        VEC v = LOAD(src + t);                                                                     \
+        STORE(dst + t, add ? ADD(LOAD(dst + t), v) : v);                                           \
+      }                                                                                            \
+      if (tail) {                                                                                  \
+        VEC v = MASKLOAD(src + full, mask);                                                        \
+        MASKSTORE(dst + full, mask, add ? ADD(MASKLOAD(dst + full, mask), v) : v);                 \
+      }                                                                                            \
+    }                                                                                              \
+  }
+#define MASK32(k) _mm256_loadu_si256((const __m256i *)(tailMasks + 8 - (k)))
+#define MASK64(k) _mm256_loadu_si256((const __m256i *)(tailMasks + 8 - 2 * (k)))
+AVX_RUNS(float, f32, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps, _mm256_maskload_ps,
+         _mm256_maskstore_ps, MASK32)
+AVX_RUNS(double, f64, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_pd, _mm256_maskload_pd,
+         _mm256_maskstore_pd, MASK64)
+#endif
+
+#define RUNS(T, SUFFIX)                                                                            \
+  void bp_copy_runs_##SUFFIX(T *dst, ptrdiff_t dstStride, const T *src, ptrdiff_t srcStride,      \
+                             ptrdiff_t runs, ptrdiff_t length) {                                   \
+    if (BP_X86 && useAVX()) {                                                                      \
+      RUNS_AVX(SUFFIX, dst, dstStride, src, srcStride, runs, length, 0);                           \
+      return;                                                                                      \
+    }                                                                                              \
+    for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride)                       \
+      for (ptrdiff_t t = 0; t < length; t++) dst[t] = src[t];                                      \
+  }                                                                                                \
+  void bp_add_runs_##SUFFIX(T *dst, ptrdiff_t dstStride, const T *src, ptrdiff_t srcStride,       \
+                            ptrdiff_t runs, ptrdiff_t length) {                                    \
+    if (BP_X86 && useAVX()) {                                                                      \
+      RUNS_AVX(SUFFIX, dst, dstStride, src, srcStride, runs, length, 1);                           \
+      return;                                                                                      \
+    }                                                                                              \
+    for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride)                       \
+      for (ptrdiff_t t = 0; t < length; t++) dst[t] += src[t];                                     \
+  }
+#if BP_X86
+#define RUNS_AVX(SUFFIX, ...) runsAVX_##SUFFIX(__VA_ARGS__)
+#else
+#define RUNS_AVX(SUFFIX, ...) ((void)0)
+#endif
+RUNS(float, f32)
+RUNS(double, f64)
