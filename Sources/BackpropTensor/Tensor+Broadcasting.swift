@@ -96,10 +96,31 @@ extension Tensor {
   }
 }
 
+/// `shape` and the buffers' `strides` with adjacent axes merged wherever every buffer steps
+/// through the pair as through one axis (stride[d] = stride[d + 1] · shape[d + 1]), so that the
+/// innermost rows are as long as they can be: a per-channel bias on `[N, C, H, W]` gives rows of
+/// H·W rather than W. Ranks below 3 are returned as they are.
+func coalescedAxes(_ shape: [Int], _ strides: [[Int]]) -> (shape: [Int], strides: [[Int]]) {
+  guard shape.count >= 3 else { return (shape, strides) }
+  var (shape, strides) = (shape, strides)
+  var d = shape.count - 2
+  while d >= 0 {
+    if strides.allSatisfy({ $0[d] == $0[d + 1] * shape[d + 1] }) {
+      shape[d + 1] *= shape[d]
+      shape.remove(at: d)
+      for k in strides.indices { strides[k].remove(at: d) }
+    }
+    d -= 1
+  }
+  return (shape, strides)
+}
+
 /// Calls `body` once per innermost row of `shape`, with the offset of the row's first element
 /// in a buffer addressed by `strides`, the stride along the row, and the row's length.
 @inline(__always)
 func forEachRow(shape: [Int], strides: [Int], _ body: (_ offset: Int, _ stride: Int, _ count: Int) -> Void) {
+  let (shape, coalesced) = coalescedAxes(shape, [strides])
+  let strides = coalesced[0]
   let rank = shape.count
   if rank == 0 {
     body(0, 0, 1)
@@ -131,6 +152,8 @@ func forEachRow(
   shape: [Int], strides a: [Int], _ b: [Int],
   _ body: (_ offsetA: Int, _ strideA: Int, _ offsetB: Int, _ strideB: Int, _ count: Int) -> Void
 ) {
+  let (shape, coalesced) = coalescedAxes(shape, [a, b])
+  let (a, b) = (coalesced[0], coalesced[1])
   let rank = shape.count
   if rank == 0 {
     body(0, 0, 0, 0, 1)

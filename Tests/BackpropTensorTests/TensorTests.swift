@@ -167,6 +167,33 @@ struct TensorTests {
     #expect(rows[scalarAt: [1, 2, 0]] == (0..<5).reduce(0) { $0 + matrix[scalarAt: [1, 2, $1]] })
   }
 
+  @Test("A per-channel bias on [N, C, H, W], its sum, and a transpose agree with the definition")
+  func mergedAxes() {
+    // Rows merge across H and W (and across C, H, W for the transpose's inner block).
+    var rng = SeededRandomNumberGenerator(seed: 6)
+    let images = Tensor<Double>(randomUniform: [2, 3, 4, 5], using: &rng)
+    let bias = Tensor<Double>(randomUniform: [1, 3, 1, 1], using: &rng)
+    let sum = images + bias
+    let channelSums = images.sum(alongAxes: [0, 2, 3])
+    let swapped = images.transposed(permutation: [1, 0, 2, 3])
+    for n in 0..<2 {
+      for c in 0..<3 {
+        for i in 0..<4 {
+          for j in 0..<5 {
+            #expect(
+              sum[scalarAt: [n, c, i, j]] == images[scalarAt: [n, c, i, j]] + bias[scalarAt: [0, c, 0, 0]])
+            #expect(swapped[scalarAt: [c, n, i, j]] == images[scalarAt: [n, c, i, j]])
+          }
+        }
+      }
+    }
+    for c in 0..<3 {
+      var expected = 0.0
+      for n in 0..<2 { for i in 0..<4 { for j in 0..<5 { expected += images[scalarAt: [n, c, i, j]] } } }
+      #expect(isClose(channelSums[scalarAt: [0, c, 0, 0]], expected, relativeTolerance: 1e-12))
+    }
+  }
+
   @Test(
     "A large tensor raises glibc's malloc thresholds, unless BACKPROP_MALLOC=system",
     .disabled(if: runsUnderSanitizer, "a sanitizer's allocator ignores mallopt"))
