@@ -249,6 +249,14 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
     let correction2 = 1 - Scalar.pow(beta2, Scalar(stepCount))
     let (beta1, beta2, epsilon, decay) = (beta1, beta2, epsilon, weightDecay)
     Variable.updateEach(parameters) { i, value, gradient in
+      // One pass in a C kernel; the arithmetic below is what it does, for any other case.
+      if Tensor.adamUpdate(
+        &value, firstMoment: &firstMoments[i], secondMoment: &secondMoments[i], gradient: gradient,
+        learningRate: learningRate, beta1: beta1, beta2: beta2, correction1: correction1,
+        correction2: correction2, epsilon: epsilon, decay: decay)
+      {
+        return
+      }
       let gradient = decay == 0 ? gradient : gradient + value * decay
       firstMoments[i] = firstMoments[i] * beta1 + gradient * (1 - beta1)
       secondMoments[i] = secondMoments[i] * beta2 + gradient * gradient * (1 - beta2)

@@ -1,6 +1,7 @@
 // Matrix-product micro-kernels for BackpropTensor: packed, register-blocked, with an AVX2+FMA
 // path chosen at run time and a portable path for every other CPU; max pooling's search; and
-// vectorised square roots, and e^x, erf x and GELU for Float. Only Swift's Tensor calls
+// vectorised square roots, and e^x, erf x and GELU for Float; copies of runs for
+// im2col; and Adam's fused update. Only Swift's Tensor calls
 // these; they are not part of Backprop's public API.
 #ifndef BACKPROP_KERNELS_H
 #define BACKPROP_KERNELS_H
@@ -78,6 +79,19 @@ void bp_gelu_f32(const float *x, float *y, ptrdiff_t n);
 
 /// y[i] = GELU′(x[i]) = ½(1 + erf(x/√2)) + x·e^(−x²/2)/√(2π) for n Floats.
 void bp_gelu_derivative_f32(const float *x, float *y, ptrdiff_t n);
+
+/// Adam's update of n scalars in place, in one pass: g' = g + value·decay (when decay ≠ 0),
+/// first = first·β₁ + g'·(1 − β₁), second = second·β₂ + g'·g'·(1 − β₂), value −= (first / c₁)·α /
+/// (√(second / c₂) + ε). The same operations in the same order on every path, without fused
+/// multiply-adds.
+void bp_adam_f32(float *value, float *first, float *second, const float *gradient, ptrdiff_t n,
+                 float learningRate, float beta1, float beta2, float correction1, float correction2,
+                 float epsilon, float decay);
+
+/// The Double version of bp_adam_f32.
+void bp_adam_f64(double *value, double *first, double *second, const double *gradient, ptrdiff_t n,
+                 double learningRate, double beta1, double beta2, double correction1, double correction2,
+                 double epsilon, double decay);
 
 /// With glibc: serves buffers up to 32 MiB from the heap and keeps up to 64 MiB of freed heap
 /// for reuse (mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD), unless the environment variable
