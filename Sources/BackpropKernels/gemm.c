@@ -120,6 +120,54 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
   }
 }
 
+// The same for a panel of R < MR rows (the last panel when m is not a multiple of MR): only R
+// rows of FMAs, where the full kernel would compute MR and store R. A product with 32 rows (a
+// convolution's output channels) has 5 full panels and one of 2, which the full kernel made
+// 6·6 rows of work for 32.
+#define SHORT_KERNEL(T, R, VEC, NRT, LANES, ZERO, LOAD, BROADCAST, FMADD, ADD, LOADU, STOREU, STORE) \
+  __attribute__((target("avx2,fma"))) static void kernelAVX2_##T##_##R(                             \
+      ptrdiff_t kc, const T *restrict ap, const T *restrict bp, T *c, ptrdiff_t ldc, int accumulate,  \
+      int rows, int cols) {                                                                         \
+    VEC tile[R][2];                                                                                 \
+    for (int r = 0; r < R; r++) tile[r][0] = tile[r][1] = ZERO();                                   \
+    for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
+      VEC b0 = LOAD(bp), b1 = LOAD(bp + LANES);                                                     \
+      for (int r = 0; r < R; r++) {                                                                 \
+        VEC x = BROADCAST(ap + r);                                                                  \
+        tile[r][0] = FMADD(x, b0, tile[r][0]);                                                      \
+        tile[r][1] = FMADD(x, b1, tile[r][1]);                                                      \
+      }                                                                                             \
+      ap += MR;                                                                                     \
+      bp += NRT;                                                                                    \
+    }                                                                                               \
+    if (cols == NRT) {                                                                              \
+      for (int r = 0; r < rows; r++) {                                                              \
+        T *row = c + r * ldc;                                                                       \
+        if (accumulate) {                                                                           \
+          tile[r][0] = ADD(tile[r][0], LOADU(row));                                                 \
+          tile[r][1] = ADD(tile[r][1], LOADU(row + LANES));                                         \
+        }                                                                                           \
+        STOREU(row, tile[r][0]);                                                                    \
+        STOREU(row + LANES, tile[r][1]);                                                            \
+      }                                                                                             \
+    } else {                                                                                        \
+      T partial[MR * NRT] __attribute__((aligned(32)));                                             \
+      for (int r = 0; r < R; r++) {                                                                 \
+        STORE(partial + r * NRT, tile[r][0]);                                                       \
+        STORE(partial + r * NRT + LANES, tile[r][1]);                                               \
+      }                                                                                             \
+      storeTile_##T(partial, c, ldc, accumulate, rows, cols);                                       \
+    }                                                                                               \
+  }
+SHORT_KERNEL(float, 2, __m256, NR32, 8, _mm256_setzero_ps, _mm256_load_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,
+             _mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_store_ps)
+SHORT_KERNEL(float, 4, __m256, NR32, 8, _mm256_setzero_ps, _mm256_load_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,
+             _mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_store_ps)
+SHORT_KERNEL(double, 2, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_load_pd, _mm256_broadcast_sd,
+             _mm256_fmadd_pd, _mm256_add_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_store_pd)
+SHORT_KERNEL(double, 4, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_load_pd, _mm256_broadcast_sd,
+             _mm256_fmadd_pd, _mm256_add_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_store_pd)
+
 __attribute__((target("avx2,fma"))) static void kernelAVX2_double(
     ptrdiff_t kc, const double *restrict ap, const double *restrict bp, double *c, ptrdiff_t ldc,
     int accumulate, int rows, int cols) {
@@ -365,10 +413,10 @@ PACK(double, NR64)
     }                                                                                              \
     ptrdiff_t rsa = transposeA ? 1 : lda, csa = transposeA ? lda : 1;                              \
     ptrdiff_t rsb = transposeB ? 1 : ldb, csb = transposeB ? ldb : 1;                              \
-    void (*kernel)(ptrdiff_t, const T *restrict, const T *restrict, T *, ptrdiff_t, int, int, int) \
-        = kernelPortable_##T;                                                                      \
+    typedef void (*Kernel)(ptrdiff_t, const T *restrict, const T *restrict, T *, ptrdiff_t, int, int, int); \
+    Kernel kernel = kernelPortable_##T, kernel2 = kernelPortable_##T, kernel4 = kernelPortable_##T;  \
     int vector = BP_X86 && kernelChoice == BP_KERNEL_AUTOMATIC && useAVX2();                       \
-    if (vector) kernel = kernelAVX2_##T;                                                           \
+    if (vector) kernel = kernelAVX2_##T, kernel2 = kernelAVX2_##T##_2, kernel4 = kernelAVX2_##T##_4; \
     ptrdiff_t ncMax = minimum(NC, (n + NR - 1) / NR * NR), kcMax = minimum(KC, k);                 \
     ptrdiff_t mcMax = minimum(MC, (rowEnd - rowBegin + MR - 1) / MR * MR);                         \
     T *bPacked = buffer(&packB, &packBCapacity, sizeof(T) * (size_t)(kcMax * ncMax));              \
@@ -384,8 +432,10 @@ PACK(double, NR64)
           packA_##T(a, rsa, csa, ic, mc, pc, kc, aPacked, vector);                                 \
           for (ptrdiff_t jr = 0; jr < nc; jr += NR) {                                              \
             for (ptrdiff_t ir = 0; ir < mc; ir += MR) {                                            \
-              kernel(kc, aPacked + ir * kc, bPacked + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, \
-                     pc > 0, (int)minimum(MR, mc - ir), (int)minimum(NR, nc - jr));                \
+              int rows = (int)minimum(MR, mc - ir);                                                \
+              (rows <= 2 ? kernel2 : rows <= 4 ? kernel4 : kernel)(                                \
+                  kc, aPacked + ir * kc, bPacked + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, pc > 0, rows, \
+                  (int)minimum(NR, nc - jr));                                                      \
             }                                                                                      \
           }                                                                                        \
         }                                                                                          \
@@ -396,6 +446,10 @@ PACK(double, NR64)
 #if !BP_X86
 #define kernelAVX2_float kernelPortable_float
 #define kernelAVX2_double kernelPortable_double
+#define kernelAVX2_float_2 kernelPortable_float
+#define kernelAVX2_float_4 kernelPortable_float
+#define kernelAVX2_double_2 kernelPortable_double
+#define kernelAVX2_double_4 kernelPortable_double
 #endif
 
 GEMM(float, NR32, f32)

@@ -38,13 +38,16 @@ func operands<Scalar: TensorScalar>(
   return (a, b)
 }
 
-/// The shapes (m, k, n) checked: tile edges (6 rows, 16 or 8 columns), the 256-deep blocks of
+/// The shapes (m, k, n) checked: tile edges (6 rows, 16 or 8 columns; last panels of 1 to 5 rows
+/// for the short kernels), the 256-deep blocks of
 /// the inner dimension, the 2,048-wide blocks of columns, and empty inner dimensions. The vector
 /// packing paths (8 or 4 values of k at a time, for full panels) meet inner dimensions that are
 /// and are not multiples of their step, such as 15 = 8 + 7.
 let kernelShapes: [(Int, Int, Int)] = [
   (1, 1, 1), (16, 16, 16), (6, 20, 16), (7, 33, 17), (13, 5, 9), (37, 300, 23), (96, 64, 97),
   (100, 520, 41), (2, 3, 2050), (5, 0, 4), (128, 784, 10), (12, 15, 32), (1, 7, 1), (1, 0, 1), (1, 300, 1),
+  // Last panels of 2 and 3 rows (the short kernels), with full and partial columns.
+  (32, 144, 64), (33, 40, 35),
   // Outer products (k = 1), the weight gradients of a batch of one: small and packed.
   (3, 1, 4), (4, 1, 1), (1, 1, 5), (100, 1, 100),
 ]
