@@ -54,7 +54,8 @@ public enum ParallelExecution {
   ///
   /// Each share must write only what its own indices own (images, planes), so that the result
   /// is the same for every thread count.
-  @inline(__always)
+  /// Inlinable, so that below the threshold `body` is inlined into its caller, in any module.
+  @inlinable @inline(__always)
   static func forEachShare(of count: Int, isLarge: Bool, _ body: (Range<Int>) -> Void) {
     let threads = Swift.min(threadCount, count)
     guard isLarge && threads > 1 else { return body(0..<count) }
@@ -69,7 +70,14 @@ public enum ParallelExecution {
 
 /// A value handed to the worker threads of ``ParallelExecution/forEachShare(of:isLarge:_:)``,
 /// whose callers make sure that the threads touch disjoint memory.
+@usableFromInline
 struct UncheckedSendable<Value>: @unchecked Sendable {
-  let value: Value
-  init(_ value: Value) { self.value = value }
+  @usableFromInline let value: Value
+  @inlinable init(_ value: Value) { self.value = value }
+}
+
+extension ParallelExecution {
+  /// Elementwise loops over at least this many scalars (1 MiB of `Float`) split across threads:
+  /// below it a share would finish before a worker had started.
+  @usableFromInline static let elementwiseThreshold = 1 << 18
 }

@@ -376,7 +376,25 @@ extension Tensor {
   public func sigmoid() -> Tensor { map(Tensor.sigmoid) }
   /// max(x, 0) elementwise.
   @inlinable
-  public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
+  public func relu() -> Tensor {
+    guard !isSingle else { return map { $0 > 0 ? $0 : 0 } }
+    let result = withUnsafeBufferPointer { x in
+      Tensor.makeBuffer(count: x.count) { out in
+        // An explicit loop rather than `map`, so that a large tensor splits across threads with
+        // the selection inline: `map`'s closure, captured by a share, was called per element.
+        ParallelExecution.forEachShare(
+          of: x.count, isLarge: x.count >= ParallelExecution.elementwiseThreshold
+        ) {
+          share in
+          for i in share {
+            let value = x[i]
+            out[i] = value > 0 ? value : 0
+          }
+        }
+      }
+    }
+    return Tensor(uncheckedShape: shape, buffer: result)
+  }
   /// log(1 + e^x) elementwise, evaluated as max(x, 0) + log1p(e^−|x|) so it never overflows.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -400,9 +418,15 @@ extension Tensor {
           // Both loads before the choice, so that it compiles to a vector select: with the
           // load of g[i] under the condition, the loop stayed scalar and branched per element,
           // mispredicting about half the time on a layer's mixed signs.
-          for i in 0..<g.count {
-            let (gradient, input) = (g[i], x[i])
-            out[i] = input > 0 ? gradient : 0
+          // Large tensors split across threads (the loop has no closure to lose inside a share).
+          ParallelExecution.forEachShare(
+            of: g.count, isLarge: g.count >= ParallelExecution.elementwiseThreshold
+          ) {
+            share in
+            for i in share {
+              let (gradient, input) = (g[i], x[i])
+              out[i] = input > 0 ? gradient : 0
+            }
           }
         }
       }

@@ -129,10 +129,16 @@ extension Tensor {
         for block in 0..<outer {
           if inner == 1 {  // single elements, e.g. max pooling's gather from a flat tensor
             let base = block * extent
-            for position in positions {
-              out[o] = x[base + position]
-              o += 1
+            let first = o
+            // Every output element is its own, so a large gather splits across threads.
+            positions.withUnsafeBufferPointer { positions in
+              ParallelExecution.forEachShare(
+                of: positions.count, isLarge: positions.count >= ParallelExecution.elementwiseThreshold / 4
+              ) { share in
+                for k in share { out[first + k] = x[base + positions[k]] }
+              }
             }
+            o += positions.count
             continue
           }
           for position in positions {

@@ -21,8 +21,9 @@ import Synchronization
 ///
 /// One job runs at a time. A call made while the pool is busy (from another thread, or from inside
 /// a job) falls back to `concurrentPerform`, so the pool never deadlocks and never nests.
+@usableFromInline
 final class WorkerPool: @unchecked Sendable {
-  static let shared = WorkerPool()
+  @usableFromInline static let shared = WorkerPool()
 
   /// How long an idle worker spins before it sleeps.
   static let spinNanoseconds: UInt64 = 200_000
@@ -32,6 +33,7 @@ final class WorkerPool: @unchecked Sendable {
 
   /// Runs `body(0) … body(participants − 1)`, `body(0)` on the calling thread and each other one
   /// on its own worker, and returns when all have finished.
+  @usableFromInline
   func run(participants: Int, _ body: @Sendable (Int) -> Void) {
     guard participants > 1 else {
       if participants == 1 { body(0) }

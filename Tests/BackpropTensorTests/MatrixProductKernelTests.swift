@@ -161,7 +161,9 @@ struct ParallelProductTests {
     }
   }
 
-  @Test("Batches split by items, im2col, col2im and max pooling give the same bits on 1, 2 and 3 threads")
+  @Test(
+    "Batches split by items, im2col, col2im, max pooling, ReLU and gathers give the same bits on 1, 2 and 3 threads"
+  )
   func batchesAndWindowsAgreeBitForBit() {
     let saved = ParallelExecution.threadCount
     defer { ParallelExecution.threadCount = saved }
@@ -182,7 +184,14 @@ struct ParallelProductTests {
       let columns = images.unfolded(windows)
       run.append(columns.scalars)
       run.append(columns.folded(windows, imageSize: [32, 32]).scalars)
-      run.append(images.windowMaximumOffsets(pool).map(Double.init))
+      let offsets = images.windowMaximumOffsets(pool)
+      run.append(offsets.map(Double.init))
+      // Elementwise loops and gathers of 2^18 scalars and more split too.
+      let centred = images - 0.5
+      run.append(centred.relu().scalars)
+      run.append(images.zeroed(whereNotPositive: centred).scalars)
+      run.append(
+        images.reshaped(to: [images.scalarCount]).gathering(atIndices: offsets, alongAxis: 0).scalars)
       results.append(run)
     }
     #expect(results[1] == results[0])
