@@ -48,7 +48,7 @@ public func conv2d<Scalar>(
 /// The largest value in each window of each channel (PyTorch's `F.max_pool2d`).
 ///
 /// Composite: the input's scalars gathered at each window's maximum
-/// (``BackpropTensor/Tensor/windowMaximumOffsets(_:)``), so the gradient is the gather's
+/// (`Tensor.windowMaximumOffsets(_:)`), so the gradient is the gather's
 /// scatter-add and second derivatives come from the tape.
 ///
 /// Gradient: to the largest element of each window; of elements that tie, the first in the
