@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers, lowest first. Each target only sees the ones below it:
-//   BackpropKernels  — C micro-kernels for matrix products (internal to BackpropTensor)
+//   BackpropKernels  — C micro-kernels: matrix products, pooling, elementwise functions, im2col runs,
+//                      Adam (internal to BackpropTensor)
 //   BackpropTensor   — n-dimensional Tensor, storage, broadcasting, kernels (no autodiff)
 //   BackpropAutodiff — Variable, the tape, backward(), the operation catalogue, gradient checking
 //   BackpropNN       — Layer, Dense, Sequential, initialisers, optimisers

@@ -88,9 +88,12 @@ __attribute__((target("avx2"))) static void eightWindows_float(const float *x, p
       __m256 value;
       if (sw == 1) {
         value = _mm256_loadu_ps(first);
-      } else if (sw == 2) {  // the even elements of 16, back in order
-        __m256 low = _mm256_loadu_ps(first), high = _mm256_loadu_ps(first + 8);
-        __m256 evens = _mm256_shuffle_ps(low, high, 0x88);
+      } else if (sw == 2) {
+        // Elements 0, 2, …, 14, from loads of 0–7 and 7–14 (not 8–15, which would read past
+        // the last window): each 128-bit half takes two from each load, then the halves are
+        // put back in order.
+        __m256 low = _mm256_loadu_ps(first), high = _mm256_loadu_ps(first + 7);
+        __m256 evens = _mm256_shuffle_ps(low, high, 0xD8);
         value = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(evens), 0xD8));
       } else {
         value = _mm256_i32gather_ps(first, lanes, 4);
