@@ -13,20 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define BP_X86 1
-#else
-#define BP_X86 0
-#endif
-
-static int useAVX2FMA(void) {
-#if BP_X86
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return 0;
-#endif
-}
+#include "cpu.h"
 
 // erf(i/128) and 2/√π·e^(−(i/128)²) for i = 0 ... 512, rounded to Float.
 static const float erfTable[513 * 2] = {
@@ -392,7 +379,7 @@ MAP8(geluDerivative8Array, geluDerivative8)
 
 void bp_exp_f32(const float *x, float *y, ptrdiff_t n) {
 #if BP_X86
-  if (useAVX2FMA()) {
+  if (bp_has_avx2_fma()) {
     exp8Array(x, y, n);
     return;
   }
@@ -402,7 +389,7 @@ void bp_exp_f32(const float *x, float *y, ptrdiff_t n) {
 
 void bp_erf_f32(const float *x, float *y, ptrdiff_t n) {
 #if BP_X86
-  if (useAVX2FMA()) {
+  if (bp_has_avx2_fma()) {
     erf8Array(x, y, n);
     return;
   }
@@ -412,7 +399,7 @@ void bp_erf_f32(const float *x, float *y, ptrdiff_t n) {
 
 void bp_gelu_f32(const float *x, float *y, ptrdiff_t n) {
 #if BP_X86
-  if (useAVX2FMA()) {
+  if (bp_has_avx2_fma()) {
     gelu8Array(x, y, n);
     return;
   }
@@ -422,7 +409,7 @@ void bp_gelu_f32(const float *x, float *y, ptrdiff_t n) {
 
 void bp_gelu_derivative_f32(const float *x, float *y, ptrdiff_t n) {
 #if BP_X86
-  if (useAVX2FMA()) {
+  if (bp_has_avx2_fma()) {
     geluDerivative8Array(x, y, n);
     return;
   }
@@ -431,18 +418,10 @@ void bp_gelu_derivative_f32(const float *x, float *y, ptrdiff_t n) {
     y[i] = 0.5f * (1.0f + erff(x[i] * 0x1.6a09e6p-1f)) + x[i] * expf(-0.5f * x[i] * x[i]) * 0x1.988454p-2f;
 }
 
-static int useAVX(void) {
-#if BP_X86
-  return __builtin_cpu_supports("avx");
-#else
-  return 0;
-#endif
-}
-
 // Square roots are correctly rounded on every path, so the results are the same on every CPU.
 void bp_sqrt_f32(const float *x, float *y, ptrdiff_t n) {
 #if BP_X86
-  if (useAVX()) {
+  if (bp_has_avx()) {
     sqrtFloats(x, y, n);
     return;
   }
@@ -452,7 +431,7 @@ void bp_sqrt_f32(const float *x, float *y, ptrdiff_t n) {
 
 void bp_sqrt_f64(const double *x, double *y, ptrdiff_t n) {
 #if BP_X86
-  if (useAVX()) {
+  if (bp_has_avx()) {
     sqrtDoubles(x, y, n);
     return;
   }

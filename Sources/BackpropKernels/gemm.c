@@ -16,24 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define BP_X86 1
-#else
-#define BP_X86 0
-#endif
+#include "cpu.h"
 
 enum { MR = 6, NR32 = 16, NR64 = 8, KC = 256, MC = 96, NC = 2048 };
 
-static int useAVX2(void) {
-#if BP_X86
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return 0;
-#endif
-}
-
-const char *bp_gemm_instruction_set(void) { return useAVX2() ? "avx2+fma" : "portable"; }
+const char *bp_gemm_instruction_set(void) { return bp_has_avx2_fma() ? "avx2+fma" : "portable"; }
 
 // Per-thread packing buffers, grown on demand and kept: a product does not allocate once its
 // thread has seen one of that size.
@@ -415,7 +402,7 @@ PACK(double, NR64)
     ptrdiff_t rsb = transposeB ? 1 : ldb, csb = transposeB ? ldb : 1;                              \
     typedef void (*Kernel)(ptrdiff_t, const T *restrict, const T *restrict, T *, ptrdiff_t, int, int, int); \
     Kernel kernel = kernelPortable_##T, kernel2 = kernelPortable_##T, kernel4 = kernelPortable_##T;  \
-    int vector = BP_X86 && kernelChoice == BP_KERNEL_AUTOMATIC && useAVX2();                       \
+    int vector = BP_X86 && kernelChoice == BP_KERNEL_AUTOMATIC && bp_has_avx2_fma();                       \
     if (vector) kernel = kernelAVX2_##T, kernel2 = kernelAVX2_##T##_2, kernel4 = kernelAVX2_##T##_4; \
     ptrdiff_t ncMax = minimum(NC, (n + NR - 1) / NR * NR), kcMax = minimum(KC, k);                 \
     ptrdiff_t mcMax = minimum(MC, (rowEnd - rowBegin + MR - 1) / MR * MR);                         \

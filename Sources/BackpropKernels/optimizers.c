@@ -10,20 +10,7 @@
 
 #pragma STDC FP_CONTRACT OFF
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define BP_X86 1
-#else
-#define BP_X86 0
-#endif
-
-static int useAVX(void) {
-#if BP_X86
-  return __builtin_cpu_supports("avx");
-#else
-  return 0;
-#endif
-}
+#include "cpu.h"
 
 // One element: g' = g + value·decay (when decay ≠ 0); m = m·β₁ + g'·(1 − β₁);
 // v = v·β₂ + g'·g'·(1 − β₂); value −= (m / c₁)·α / (√(v / c₂) + ε).
@@ -81,7 +68,7 @@ ADAM_AVX(double, f64, __m256d, 4, _mm256_set1_pd, _mm256_loadu_pd, _mm256_storeu
                         T decay) {                                                                 \
     T oneMinusBeta1 = 1 - beta1, oneMinusBeta2 = 1 - beta2;                                        \
     ptrdiff_t i = 0;                                                                               \
-    if (BP_X86 && useAVX())                                                                        \
+    if (BP_X86 && bp_has_avx())                                                                        \
       i = ADAM_VECTOR(SUFFIX, value, first, second, gradient, n, learningRate, beta1, beta2,      \
                       oneMinusBeta1, oneMinusBeta2, correction1, correction2, epsilon, decay);    \
     adamScalar_##SUFFIX(value, first, second, gradient, i, n, learningRate, beta1, beta2,          \

@@ -1,23 +1,20 @@
 // Max pooling's search for each window's largest element.
 //
-// Both paths avoid branches on the comparisons: as branches they mispredict about half the time
-// on real data. The AVX2 path compares eight neighbouring windows at once, tap by tap, and keeps
-// each lane's running maximum and the winning tap with blends; windows at the image's edges,
-// the rest of a row and other CPUs take the scalar path, which picks an offset with a select
-// marked unpredictable (a conditional move) and reads the running maximum back through it (a
-// floating-point select would compile to a branch).
+// Every path avoids branches on the comparisons: as branches they mispredict about half the
+// time on real data. With AVX2, eight neighbouring windows of a row are compared at once, tap by
+// tap, each lane keeping its running maximum and winning tap with blends (a row's last eight
+// overlap the ones before); images whose rows hold fewer than eight windows, without padding,
+// go eight windows of the whole image at a time through gathers. Windows at a padded edge and
+// other CPUs take the scalar path, which picks an offset with a select marked unpredictable (a
+// conditional move) and reads the running maximum back through it (a floating-point select
+// would compile to a branch).
 
 #include "BackpropKernels.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define BP_X86 1
-#else
-#define BP_X86 0
-#endif
+#include "cpu.h"
 
 // The taps t in [*first, *end) of a window starting at `start` (dilation d, k taps) that read a
 // row or column in 0..<extent.
@@ -33,14 +30,6 @@ static inline void taps(ptrdiff_t start, ptrdiff_t d, ptrdiff_t k, ptrdiff_t ext
   if (e > k) e = k;
   *first = f;
   *end = e > f ? e : f;
-}
-
-static int useAVX2(void) {
-#if BP_X86
-  return __builtin_cpu_supports("avx2");
-#else
-  return 0;
-#endif
 }
 
 // Windows `oj` of one row of windows, one at a time.
@@ -180,7 +169,7 @@ IMAGE_WINDOWS(double, imageWindows_double, 4, __m256d, _mm256_set1_pd, _mm256_cm
     ptrdiff_t inside = (pw + sw - 1) / sw, insideEnd = (w - 1 - (kw - 1) * dw + pw) / sw + 1;      \
     if (insideEnd > wo) insideEnd = wo;                                                            \
     if (insideEnd < inside) insideEnd = inside;                                                    \
-    int vector = useAVX2() && (int64_t)h * w < (int64_t)1 << 30;                                   \
+    int vector = bp_has_avx2() && (int64_t)h * w < (int64_t)1 << 30;                                   \
     out += firstPlane * ho * wo;                                                                   \
     if (vector && ph == 0 && pw == 0 && wo < LANES && ho * wo >= LANES && h * w < 1 << 24) {       \
       int *origins = malloc(sizeof(int) * (size_t)(ho * wo));                                      \

@@ -5,20 +5,7 @@
 
 #include "BackpropKernels.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define BP_X86 1
-#else
-#define BP_X86 0
-#endif
-
-static int useAVX(void) {
-#if BP_X86
-  return __builtin_cpu_supports("avx");
-#else
-  return 0;
-#endif
-}
+#include "cpu.h"
 
 #if BP_X86
 // Masks whose first k lanes are set, at offset 8 − k (Float) or 2·(4 − k) (Double).
@@ -53,7 +40,7 @@ AVX_RUNS(double, f64, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_
 #define RUNS(T, SUFFIX)                                                                            \
   void bp_copy_runs_##SUFFIX(T *dst, ptrdiff_t dstStride, const T *src, ptrdiff_t srcStride,      \
                              ptrdiff_t runs, ptrdiff_t length) {                                   \
-    if (BP_X86 && useAVX()) {                                                                      \
+    if (BP_X86 && bp_has_avx()) {                                                                      \
       RUNS_AVX(SUFFIX, dst, dstStride, src, srcStride, runs, length, 0);                           \
       return;                                                                                      \
     }                                                                                              \
@@ -62,7 +49,7 @@ AVX_RUNS(double, f64, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_
   }                                                                                                \
   void bp_add_runs_##SUFFIX(T *dst, ptrdiff_t dstStride, const T *src, ptrdiff_t srcStride,       \
                             ptrdiff_t runs, ptrdiff_t length) {                                    \
-    if (BP_X86 && useAVX()) {                                                                      \
+    if (BP_X86 && bp_has_avx()) {                                                                      \
       RUNS_AVX(SUFFIX, dst, dstStride, src, srcStride, runs, length, 1);                           \
       return;                                                                                      \
     }                                                                                              \

@@ -1,0 +1,38 @@
+// What the processor can run, for the kernels' choice between their vector and portable paths
+// (internal to BackpropKernels). Each vector function carries its own
+// __attribute__((target(...))), so no compiler flag is needed.
+#ifndef BACKPROP_KERNELS_CPU_H
+#define BACKPROP_KERNELS_CPU_H
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define BP_X86 1
+#else
+#define BP_X86 0
+#endif
+
+static inline int bp_has_avx(void) {
+#if BP_X86
+  return __builtin_cpu_supports("avx");
+#else
+  return 0;
+#endif
+}
+
+static inline int bp_has_avx2(void) {
+#if BP_X86
+  return __builtin_cpu_supports("avx2");
+#else
+  return 0;
+#endif
+}
+
+static inline int bp_has_avx2_fma(void) {
+#if BP_X86
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return 0;
+#endif
+}
+
+#endif
