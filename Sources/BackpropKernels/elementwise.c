@@ -377,64 +377,32 @@ MAP8(gelu8Array, gelu8)
 MAP8(geluDerivative8Array, geluDerivative8)
 #endif
 
-void bp_exp_f32(const float *x, float *y, ptrdiff_t n) {
-#if BP_X86
-  if (bp_has_avx2_fma()) {
-    exp8Array(x, y, n);
-    return;
+// The entry points: the vector loop when the processor has `check`'s instructions, else `scalar`
+// of each element (x is the element).
+#define ENTRY(T, NAME, CHECK, VECTOR, SCALAR)                                                      \
+  void NAME(const T *in, T *out, ptrdiff_t n) {                                                    \
+    if (BP_X86 && CHECK()) {                                                                       \
+      VECTOR(in, out, n);                                                                          \
+      return;                                                                                      \
+    }                                                                                              \
+    for (ptrdiff_t i = 0; i < n; i++) {                                                            \
+      T x = in[i];                                                                                 \
+      out[i] = SCALAR;                                                                             \
+    }                                                                                              \
   }
+#if !BP_X86
+#define exp8Array(...) ((void)0)
+#define erf8Array(...) ((void)0)
+#define gelu8Array(...) ((void)0)
+#define geluDerivative8Array(...) ((void)0)
+#define sqrtFloats(...) ((void)0)
+#define sqrtDoubles(...) ((void)0)
 #endif
-  for (ptrdiff_t i = 0; i < n; i++) y[i] = expf(x[i]);
-}
-
-void bp_erf_f32(const float *x, float *y, ptrdiff_t n) {
-#if BP_X86
-  if (bp_has_avx2_fma()) {
-    erf8Array(x, y, n);
-    return;
-  }
-#endif
-  for (ptrdiff_t i = 0; i < n; i++) y[i] = erff(x[i]);
-}
-
-void bp_gelu_f32(const float *x, float *y, ptrdiff_t n) {
-#if BP_X86
-  if (bp_has_avx2_fma()) {
-    gelu8Array(x, y, n);
-    return;
-  }
-#endif
-  for (ptrdiff_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0x1.6a09e6p-1f));
-}
-
-void bp_gelu_derivative_f32(const float *x, float *y, ptrdiff_t n) {
-#if BP_X86
-  if (bp_has_avx2_fma()) {
-    geluDerivative8Array(x, y, n);
-    return;
-  }
-#endif
-  for (ptrdiff_t i = 0; i < n; i++)
-    y[i] = 0.5f * (1.0f + erff(x[i] * 0x1.6a09e6p-1f)) + x[i] * expf(-0.5f * x[i] * x[i]) * 0x1.988454p-2f;
-}
-
+ENTRY(float, bp_exp_f32, bp_has_avx2_fma, exp8Array, expf(x))
+ENTRY(float, bp_erf_f32, bp_has_avx2_fma, erf8Array, erff(x))
+ENTRY(float, bp_gelu_f32, bp_has_avx2_fma, gelu8Array, 0.5f * x * (1.0f + erff(x * 0x1.6a09e6p-1f)))
+ENTRY(float, bp_gelu_derivative_f32, bp_has_avx2_fma, geluDerivative8Array,
+      0.5f * (1.0f + erff(x * 0x1.6a09e6p-1f)) + x * expf(-0.5f * x * x) * 0x1.988454p-2f)
 // Square roots are correctly rounded on every path, so the results are the same on every CPU.
-void bp_sqrt_f32(const float *x, float *y, ptrdiff_t n) {
-#if BP_X86
-  if (bp_has_avx()) {
-    sqrtFloats(x, y, n);
-    return;
-  }
-#endif
-  for (ptrdiff_t i = 0; i < n; i++) y[i] = sqrtf(x[i]);
-}
-
-void bp_sqrt_f64(const double *x, double *y, ptrdiff_t n) {
-#if BP_X86
-  if (bp_has_avx()) {
-    sqrtDoubles(x, y, n);
-    return;
-  }
-#endif
-  for (ptrdiff_t i = 0; i < n; i++) y[i] = sqrt(x[i]);
-}
+ENTRY(float, bp_sqrt_f32, bp_has_avx, sqrtFloats, sqrtf(x))
+ENTRY(double, bp_sqrt_f64, bp_has_avx, sqrtDoubles, sqrt(x))

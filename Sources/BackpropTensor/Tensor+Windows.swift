@@ -255,19 +255,7 @@ extension Tensor {
     from source: UnsafePointer<Scalar>,
     stride sourceStride: Int, runs: Int, length: Int
   ) {
-    if Scalar.self == Float.self {
-      bp_copy_runs_f32(
-        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self), destinationStride,
-        UnsafeRawPointer(source).assumingMemoryBound(to: Float.self), sourceStride, runs, length)
-    } else if Scalar.self == Double.self {
-      bp_copy_runs_f64(
-        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Double.self), destinationStride,
-        UnsafeRawPointer(source).assumingMemoryBound(to: Double.self), sourceStride, runs, length)
-    } else {
-      for r in 0..<runs {
-        (destination + r * destinationStride).update(from: source + r * sourceStride, count: length)
-      }
-    }
+    moveRuns(destination, destinationStride, source, sourceStride, runs, length, adding: false)
   }
 
   /// Like ``copyRuns(_:stride:from:stride:runs:length:)``, adding the runs to `destination`.
@@ -277,17 +265,34 @@ extension Tensor {
     from source: UnsafePointer<Scalar>,
     stride sourceStride: Int, runs: Int, length: Int
   ) {
+    moveRuns(destination, destinationStride, source, sourceStride, runs, length, adding: true)
+  }
+
+  /// `bp_copy_runs_*` or `bp_add_runs_*` for the tensor's scalar type.
+  @inline(__always)
+  private static func moveRuns(
+    _ destination: UnsafeMutablePointer<Scalar>, _ destinationStride: Int, _ source: UnsafePointer<Scalar>,
+    _ sourceStride: Int, _ runs: Int, _ length: Int, adding: Bool
+  ) {
     if Scalar.self == Float.self {
-      bp_add_runs_f32(
-        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self), destinationStride,
-        UnsafeRawPointer(source).assumingMemoryBound(to: Float.self), sourceStride, runs, length)
+      let (d, s) = (
+        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self),
+        UnsafeRawPointer(source).assumingMemoryBound(to: Float.self)
+      )
+      (adding ? bp_add_runs_f32 : bp_copy_runs_f32)(d, destinationStride, s, sourceStride, runs, length)
     } else if Scalar.self == Double.self {
-      bp_add_runs_f64(
-        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Double.self), destinationStride,
-        UnsafeRawPointer(source).assumingMemoryBound(to: Double.self), sourceStride, runs, length)
+      let (d, s) = (
+        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Double.self),
+        UnsafeRawPointer(source).assumingMemoryBound(to: Double.self)
+      )
+      (adding ? bp_add_runs_f64 : bp_copy_runs_f64)(d, destinationStride, s, sourceStride, runs, length)
     } else {
       for r in 0..<runs {
-        for t in 0..<length { destination[r * destinationStride + t] += source[r * sourceStride + t] }
+        for t in 0..<length {
+          let value = source[r * sourceStride + t]
+          destination[r * destinationStride + t] =
+            adding ? destination[r * destinationStride + t] + value : value
+        }
       }
     }
   }
