@@ -84,6 +84,15 @@ public protocol GradientAlgebra<Scalar> {
   func unfolded(_ windows: SlidingWindows) -> Self
   /// Columns added back into images of `imageSize` (col2im), the adjoint of `unfolded`.
   func folded(_ windows: SlidingWindows, imageSize: [Int]) -> Self
+  /// The gradient of a convolution (`conv2d`) with respect to its images `[N, C, H, W]` of
+  /// `imageSize`, for this upstream gradient `[N, O, Ho, Wo]`: filterᵀ times each image's
+  /// upstream gradient, folded back into the image.
+  func convolutionInputGradient(filter: Self, _ windows: SlidingWindows, imageSize: [Int]) -> Self
+  /// The gradient of a convolution with respect to its filters, for this upstream gradient: each
+  /// image's upstream gradient times its columns transposed, summed over the batch. A tensor
+  /// reads `columns`, the images' columns, when the forward pass kept them; a variable records
+  /// the columns' dependence on the images instead.
+  func convolutionFilterGradient(images: Self, _ windows: SlidingWindows, columns: Tensor<Scalar>?) -> Self
 
   /// The value a pullback receives for `variable`: its tensor, or the variable itself. Used by
   /// the tape.
@@ -158,6 +167,27 @@ extension Variable: GradientAlgebra {
   public func sin() -> Variable { BackpropAutodiff.sin(self) }
   /// `cos(self)`.
   public func cos() -> Variable { BackpropAutodiff.cos(self) }
+  /// `matmul(filterᵀ, self)` per image, `folded` into the images: recorded as those operations.
+  public func convolutionInputGradient(filter: Variable, _ windows: SlidingWindows, imageSize: [Int])
+    -> Variable
+  {
+    let (upstream, filterShape) = (shape, filter.shape)
+    let weights = filter.reshaped(to: [filterShape[0], filterShape[1] * filterShape[2] * filterShape[3]])
+    let columns = matmul(
+      weights, reshaped(to: [upstream[0], upstream[1], upstream[2] * upstream[3]]), transposeA: true)
+    return columns.folded(windows, imageSize: imageSize)
+  }
+  /// `matmul(self, unfolded(images)ᵀ)` per image, summed over the batch: recorded as those
+  /// operations (`columns`, constants, are not used).
+  public func convolutionFilterGradient(images: Variable, _ windows: SlidingWindows, columns: Tensor<Scalar>?)
+    -> Variable
+  {
+    let upstream = shape
+    let products = matmul(
+      reshaped(to: [upstream[0], upstream[1], upstream[2] * upstream[3]]), images.unfolded(windows),
+      transposeB: true)
+    return products.sum(alongAxes: [0]).reshaped(to: [upstream[1], images.shape[1]] + windows.kernelSize)
+  }
   /// The variable itself: its pullbacks are recorded.
   public static func _backwardInput(_ variable: Variable) -> Variable { variable }
   /// `true`: arithmetic on variables is recorded.

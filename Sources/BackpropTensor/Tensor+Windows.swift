@@ -75,19 +75,45 @@ extension Tensor {
       Tensor(uncheckedShape: [n, rows, positions], count: n * rows * positions) { out in
         Tensor.forEachRun(windows, images: n, channels: c, imageSize: (h, w), outputSize: (ho, wo)) {
           image, row, source, target, count, step in
-          let input = x.baseAddress! + image * c * h * w
-          let destination = out.baseAddress! + ((image * rows + row) * positions + target)
-          if let source {
-            if step == 1 {  // a stride-1 run is a plain copy
-              destination.update(from: input + source, count: count)
-            } else {
-              for j in 0..<count { destination[j] = input[source + j * step] }
-            }
-          } else {
-            destination.update(repeating: 0, count: count)
-          }
+          Tensor.unfoldRun(
+            from: x.baseAddress! + image * c * h * w, source,
+            into: out.baseAddress! + ((image * rows + row) * positions + target), count: count, step: step)
         }
       }
+    }
+  }
+
+  /// One run of ``forEachTap(_:channels:imageSize:outputSize:_:)`` copied from an image into its
+  /// columns: zeros for a run on the padding.
+  @inline(__always)
+  static func unfoldRun(
+    from image: UnsafePointer<Scalar>, _ source: Int?, into destination: UnsafeMutablePointer<Scalar>,
+    count: Int, step: Int
+  ) {
+    if let source {
+      if step == 1 {  // a stride-1 run is a plain copy
+        destination.update(from: image + source, count: count)
+      } else {
+        for j in 0..<count { destination[j] = image[source + j * step] }
+      }
+    } else {
+      destination.update(repeating: 0, count: count)
+    }
+  }
+
+  /// One run of ``forEachTap(_:channels:imageSize:outputSize:_:)`` added from the columns back
+  /// into an image; a run on the padding is dropped.
+  @inline(__always)
+  static func foldRun(
+    from column: UnsafePointer<Scalar>, into image: UnsafeMutablePointer<Scalar>, _ source: Int?, count: Int,
+    step: Int
+  ) {
+    guard let source else { return }
+    let pixels = image + source
+    if step == 1 {  // a stride-1 run: a loop the compiler vectorises
+      for j in 0..<count { pixels[j] += column[j] }
+    } else {
+      for j in 0..<count { pixels[j * step] += column[j] }
     }
   }
 
@@ -122,106 +148,154 @@ extension Tensor {
         out.initialize(repeating: 0)
         Tensor.forEachRun(windows, images: n, channels: c, imageSize: (h, w), outputSize: (ho, wo)) {
           image, row, source, target, count, step in
-          guard let source else { return }
-          let pixels = out.baseAddress! + (image * c * h * w + source)
-          let column = x.baseAddress! + ((image * rows + row) * positions + target)
-          if step == 1 {  // a stride-1 run: a loop the compiler vectorises
-            for j in 0..<count { pixels[j] += column[j] }
-          } else {
-            for j in 0..<count { pixels[j * step] += column[j] }
-          }
+          Tensor.foldRun(
+            from: x.baseAddress! + ((image * rows + row) * positions + target),
+            into: out.baseAddress! + image * c * h * w, source, count: count, step: step)
         }
       }
     }
   }
 
-  /// ``unfolded(_:)`` for stride 1 and dilation 1 (most convolutions). In a zero-padded copy of
-  /// an image, the column row of tap (i, j) of a channel is ho runs of wo scalars one padded row
-  /// apart, so one kernel call copies it whole: no run is split at the image's edge, none is all
-  /// padding, and there is one call per tap rather than one per run.
+  /// ``unfolded(_:)`` for stride 1 and dilation 1 (most convolutions): the images split across
+  /// threads, each share through ``unfold(_:count:channels:imageSize:_:outputSize:into:)``.
   func denselyUnfolded(_ windows: SlidingWindows, outputSize: (ho: Int, wo: Int)) -> Tensor {
     let shape = self.shape
     let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-    let (kh, kw) = (windows.kernelSize[0], windows.kernelSize[1])
-    let (ph, pw) = (windows.padding[0], windows.padding[1])
-    let (hp, wp) = (h + 2 * ph, w + 2 * pw)
-    let (ho, wo) = outputSize
-    let (rows, positions) = (c * kh * kw, ho * wo)
+    let (rows, positions) = (c * windows.kernelSize[0] * windows.kernelSize[1], outputSize.ho * outputSize.wo)
     let isLarge = n * rows * positions * MemoryLayout<Scalar>.size >= 1 << 20
     return withUnsafeBufferPointer { x in
       Tensor(uncheckedShape: [n, rows, positions], count: n * rows * positions) { out in
         let (x, out) = (x.baseAddress!, out.baseAddress!)
         ParallelExecution.forEachShare(of: n, isLarge: isLarge) { share in
-          Tensor.withPaddedImages(
-            x + share.lowerBound * c * h * w, count: share.count * c, size: (h, w), padding: (ph, pw)
-          ) { padded in
-            for (index, image) in share.enumerated() {
-              for channel in 0..<c {
-                let plane = padded + (index * c + channel) * hp * wp
-                for i in 0..<kh {
-                  for j in 0..<kw {
-                    let row = (channel * kh + i) * kw + j
-                    Tensor.copyRuns(
-                      out + (image * rows + row) * positions, stride: wo, from: plane + i * wp + j,
-                      stride: wp,
-                      runs: ho, length: wo)
-                  }
-                }
-              }
-            }
-          }
+          Tensor.unfold(
+            x + share.lowerBound * c * h * w, count: share.count, channels: c, imageSize: (h, w), windows,
+            outputSize: outputSize, into: out + share.lowerBound * rows * positions)
         }
       }
     }
   }
 
-  /// ``folded(_:imageSize:)`` for stride 1 and dilation 1: each column row is added into a
-  /// zero-padded image with one kernel call (see ``denselyUnfolded(_:outputSize:)``), and the
-  /// image is cut out of the padding. Each pixel adds its taps in the same order as the general
-  /// path, so the sums are the same bits.
-  func denselyFolded(
-    _ windows: SlidingWindows, channels c: Int, imageSize: (h: Int, w: Int), outputSize: (ho: Int, wo: Int)
-  ) -> Tensor {
-    let n = shape[0]
+  /// The columns (im2col) of `count` images `[C, H, W]` at `images`, written to `columns`
+  /// (`[count, C·kh·kw, Ho·Wo]`) on the calling thread.
+  ///
+  /// For stride 1 and dilation 1, in a zero-padded copy of an image the column row of tap (i, j)
+  /// of a channel is ho runs of wo scalars one padded row apart, so one kernel call copies it
+  /// whole: no run is split at the image's edge, none is all padding, and there is one call per
+  /// tap rather than one per run. Other windows go run by run.
+  static func unfold(
+    _ images: UnsafePointer<Scalar>, count: Int, channels c: Int, imageSize: (h: Int, w: Int),
+    _ windows: SlidingWindows, outputSize: (ho: Int, wo: Int), into columns: UnsafeMutablePointer<Scalar>
+  ) {
     let (h, w) = imageSize
     let (kh, kw) = (windows.kernelSize[0], windows.kernelSize[1])
     let (ph, pw) = (windows.padding[0], windows.padding[1])
     let (hp, wp) = (h + 2 * ph, w + 2 * pw)
     let (ho, wo) = outputSize
     let (rows, positions) = (c * kh * kw, ho * wo)
+    guard windows.stride == [1, 1] && windows.dilation == [1, 1] else {
+      for image in 0..<count {
+        forEachTap(windows, channels: c, imageSize: imageSize, outputSize: outputSize) {
+          row, source, target, runLength, step in
+          unfoldRun(
+            from: images + image * c * h * w, source,
+            into: columns + (image * rows + row) * positions + target,
+            count: runLength, step: step)
+        }
+      }
+      return
+    }
+    withPaddedImages(images, count: count * c, size: (h, w), padding: (ph, pw)) { padded in
+      for image in 0..<count {
+        for channel in 0..<c {
+          let plane = padded + (image * c + channel) * hp * wp
+          for i in 0..<kh {
+            for j in 0..<kw {
+              let row = (channel * kh + i) * kw + j
+              copyRuns(
+                columns + (image * rows + row) * positions, stride: wo, from: plane + i * wp + j, stride: wp,
+                runs: ho, length: wo)
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// ``folded(_:imageSize:)`` for stride 1 and dilation 1: the images split across threads,
+  /// each share through ``fold(_:count:channels:imageSize:_:outputSize:into:)``.
+  func denselyFolded(
+    _ windows: SlidingWindows, channels c: Int, imageSize: (h: Int, w: Int), outputSize: (ho: Int, wo: Int)
+  ) -> Tensor {
+    let n = shape[0]
+    let (h, w) = imageSize
+    let (rows, positions) = (c * windows.kernelSize[0] * windows.kernelSize[1], outputSize.ho * outputSize.wo)
     let isLarge = n * rows * positions * MemoryLayout<Scalar>.size >= 1 << 20
     return withUnsafeBufferPointer { x in
       Tensor(uncheckedShape: [n, c, h, w], count: n * c * h * w) { out in
         let (x, out) = (x.baseAddress!, out.baseAddress!)
         ParallelExecution.forEachShare(of: n, isLarge: isLarge) { share in
-          let planes = share.count * c
-          let accumulate = { (padded: UnsafeMutablePointer<Scalar>) in
-            padded.initialize(repeating: 0, count: planes * hp * wp)
-            for (index, image) in share.enumerated() {
-              for channel in 0..<c {
-                let plane = padded + (index * c + channel) * hp * wp
-                for i in 0..<kh {
-                  for j in 0..<kw {
-                    let row = (channel * kh + i) * kw + j
-                    Tensor.addRuns(
-                      plane + i * wp + j, stride: wp, from: x + (image * rows + row) * positions, stride: wo,
-                      runs: ho, length: wo)
-                  }
-                }
-              }
-            }
-          }
-          let first = out + share.lowerBound * c * h * w
-          guard ph > 0 || pw > 0 else { return accumulate(first) }
-          withUnsafeTemporaryAllocation(of: Scalar.self, capacity: planes * hp * wp) { padded in
-            accumulate(padded.baseAddress!)
-            for plane in 0..<planes {
-              Tensor.copyRuns(
-                first + plane * h * w, stride: w, from: padded.baseAddress! + plane * hp * wp + ph * wp + pw,
-                stride: wp, runs: h, length: w)
+          Tensor.fold(
+            x + share.lowerBound * rows * positions, count: share.count, channels: c, imageSize: imageSize,
+            windows, outputSize: outputSize, into: out + share.lowerBound * c * h * w)
+        }
+      }
+    }
+  }
+
+  /// Columns `[count, C·kh·kw, Ho·Wo]` added back into `count` images `[C, H, W]` (col2im),
+  /// which it initialises, on the calling thread: the adjoint of
+  /// ``unfold(_:count:channels:imageSize:_:outputSize:into:)``.
+  ///
+  /// For stride 1 and dilation 1 each column row is added into a zero-padded image with one
+  /// kernel call, and the image is cut out of the padding. Each pixel adds its taps in the same
+  /// order as the run-by-run path, so the sums are the same bits.
+  static func fold(
+    _ columns: UnsafePointer<Scalar>, count: Int, channels c: Int, imageSize: (h: Int, w: Int),
+    _ windows: SlidingWindows, outputSize: (ho: Int, wo: Int), into images: UnsafeMutablePointer<Scalar>
+  ) {
+    let (h, w) = imageSize
+    let (kh, kw) = (windows.kernelSize[0], windows.kernelSize[1])
+    let (ph, pw) = (windows.padding[0], windows.padding[1])
+    let (hp, wp) = (h + 2 * ph, w + 2 * pw)
+    let (ho, wo) = outputSize
+    let (rows, positions) = (c * kh * kw, ho * wo)
+    guard windows.stride == [1, 1] && windows.dilation == [1, 1] else {
+      images.initialize(repeating: 0, count: count * c * h * w)
+      for image in 0..<count {
+        forEachTap(windows, channels: c, imageSize: imageSize, outputSize: outputSize) {
+          row, source, target, runLength, step in
+          foldRun(
+            from: columns + (image * rows + row) * positions + target, into: images + image * c * h * w,
+            source,
+            count: runLength, step: step)
+        }
+      }
+      return
+    }
+    let planes = count * c
+    let accumulate = { (padded: UnsafeMutablePointer<Scalar>) in
+      padded.initialize(repeating: 0, count: planes * hp * wp)
+      for image in 0..<count {
+        for channel in 0..<c {
+          let plane = padded + (image * c + channel) * hp * wp
+          for i in 0..<kh {
+            for j in 0..<kw {
+              let row = (channel * kh + i) * kw + j
+              addRuns(
+                plane + i * wp + j, stride: wp, from: columns + (image * rows + row) * positions, stride: wo,
+                runs: ho, length: wo)
             }
           }
         }
+      }
+    }
+    guard ph > 0 || pw > 0 else { return accumulate(images) }
+    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: planes * hp * wp) { padded in
+      accumulate(padded.baseAddress!)
+      for plane in 0..<planes {
+        copyRuns(
+          images + plane * h * w, stride: w, from: padded.baseAddress! + plane * hp * wp + ph * wp + pw,
+          stride: wp, runs: h, length: w)
       }
     }
   }

@@ -33,7 +33,7 @@ func directConvolution(
   return try! Tensor(shape: [n, o, ho, wo], scalars: out)
 }
 
-@Suite("Convolution and pooling")
+@Suite("Convolution")
 struct ConvolutionTests {
   @Test(
     "conv2d matches the direct definition: strides, padding, dilation, odd sizes, non-square kernels, a batch of 1",
@@ -62,23 +62,21 @@ struct ConvolutionTests {
     #expect(x.grad == Tensor([[[[1, 1, 0], [1, 0, -1], [0, -1, -1]]]]))
   }
 
-  @Test(
-    "maxPool2d and avgPool2d match their definitions; overlapping windows add gradients; ties go to the first"
-  )
-  func pooling() {
-    let x = Variable(Tensor<Double>([[[[1, 2, 0], [3, 4, 1], [0, 5, 2]]]]), requiresGrad: true)
-    let maxima = maxPool2d(x, kernelSize: 2, stride: 1)
-    #expect(maxima.value == Tensor([[[[4, 4], [5, 5]]]]))
-    maxima.sum().backward()
-    #expect(x.grad == Tensor([[[[0, 0, 0], [0, 2, 0], [0, 2, 0]]]]))
-    let level = Variable(Tensor<Double>([[[[7, 7], [7, 7]]]]), requiresGrad: true)
-    maxPool2d(level, kernelSize: 2).sum().backward()
-    #expect(level.grad == Tensor([[[[1, 0], [0, 0]]]]))  // ties: the first element, as in PyTorch
+  @Test("A batch too large to keep its columns gets the gradients of unfolded and matmul, bit for bit")
+  func largeBatch() {
+    var rng = SeededRandomNumberGenerator(seed: 4)
+    let x = Variable(Tensor<Float>(randomUniform: [2, 16, 64, 64], using: &rng), requiresGrad: true)
+    let w = Variable(Tensor<Float>(randomUniform: [8, 16, 3, 3], using: &rng), requiresGrad: true)
+    let g = Tensor<Float>(randomUniform: [2, 8, 64, 64], using: &rng)
+    (conv2d(x, w, padding: 1) * g).sum().backward()
+    let (inputGradient, filterGradient) = (x.grad, w.grad)
     x.zeroGrad()
-    let means = avgPool2d(x, kernelSize: 2)
-    #expect(means.value == Tensor([[[[2.5]]]]))
-    means.sum().backward()
-    #expect(x.grad == Tensor([[[[0.25, 0.25, 0], [0.25, 0.25, 0], [0, 0, 0]]]]))
+    w.zeroGrad()
+    let windows = SlidingWindows(kernelSize: [3, 3], padding: [1, 1])
+    let composite = matmul(w.reshaped(to: [8, 144]), x.unfolded(windows)).reshaped(to: [2, 8, 64, 64])
+    (composite * g).sum().backward()
+    #expect(inputGradient == x.grad)
+    #expect(filterGradient == w.grad)
   }
 
   @Test("Mismatched channels stop, naming both shapes")

@@ -1,0 +1,237 @@
+/// 2-D convolutions and their two gradients as tensor functions: one matrix product per image
+/// with the image's windows as columns (im2col).
+///
+/// Each image's columns are made in a scratch buffer of one image's size, used at once and
+/// overwritten by the next image's, so they stay in the cache; the batch's columns (nine times
+/// the images for a 3×3 filter) are never stored. Every product and every sum is the one that
+/// `unfolded(_:)`, `matmul` and `folded(_:imageSize:)` would compute, in the same order, so the
+/// results are the same bits.
+extension Tensor {
+  /// The 2-D cross-correlation of images `[N, C, H, W]` with filters `[O, C, kh, kw]` (PyTorch's
+  /// `F.conv2d`): `[N, O, Ho, Wo]`, out[n, o] = filter[o] · columns(image n).
+  ///
+  /// - Parameters:
+  ///   - filter: The filters `[O, C, kh, kw]`, with the images' channel count.
+  ///   - windows: The windows' kernel size (the filter's), stride, padding and dilation.
+  /// - Precondition: both have rank 4, the channel counts and the kernel size agree, and a
+  ///   window fits.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func convolved(with filter: Tensor, _ windows: SlidingWindows) -> Tensor {
+    convolvedKeepingColumns(with: filter, windows).output
+  }
+
+  /// ``convolved(with:_:)``, and the batch's columns `[N, C·kh·kw, Ho·Wo]` when they are small
+  /// enough to keep for the filter's gradient (at most ``keptColumnsLimit`` bytes).
+  ///
+  /// Small columns are made for the whole batch and multiplied as a batch; larger ones image by
+  /// image in a scratch buffer. Both give the same bits.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  package func convolvedKeepingColumns(with filter: Tensor, _ windows: SlidingWindows) -> (
+    output: Tensor, columns: Tensor?
+  ) {
+    let geometry = ConvolutionGeometry(images: shape, filter: filter.shape, windows, operation: "convolved")
+    let (n, o, rows, positions) = (geometry.n, geometry.o, geometry.rows, geometry.positions)
+    if n * rows * positions * MemoryLayout<Scalar>.size <= Tensor.keptColumnsLimit {
+      let columns = unfolded(windows)
+      let output = Tensor.batchedProduct(
+        filter.reshaped(to: [o, rows]), columns, transposeA: false, transposeB: false)
+      return (output.reshaped(to: [n, o, geometry.ho, geometry.wo]), columns)
+    }
+    let output = withUnsafeBufferPointer { x in
+      filter.withUnsafeBufferPointer { f in
+        Tensor(uncheckedShape: [n, o, geometry.ho, geometry.wo], count: n * o * positions) { out in
+          let (x, f, out) = (x.baseAddress!, f.baseAddress!, out.baseAddress!)
+          geometry.forEachImage(scratch: rows * positions) { image, columns, product in
+            geometry.unfold(x + image * geometry.imageCount, into: columns)
+            product(f, columns, out + image * o * positions, o, rows, positions, false, false)
+          }
+        }
+      }
+    }
+    return (output, nil)
+  }
+
+  /// The largest batch of columns, in bytes, that ``convolvedKeepingColumns(with:_:)`` keeps:
+  /// 4 MiB. Columns this small are still in the cache when the backward pass reads them, which
+  /// is cheaper than making them again; larger ones are made image by image, twice, in a buffer
+  /// that stays in the cache, instead of going out to memory and back.
+  package static var keptColumnsLimit: Int { 4 << 20 }
+
+  /// The gradient of ``convolved(with:_:)`` with respect to its images, for this upstream
+  /// gradient `[N, O, Ho, Wo]`: filterᵀ times each image's upstream gradient, added back into
+  /// the image (col2im). `[N, C, H, W]`.
+  ///
+  /// - Parameters:
+  ///   - filter: The filters `[O, C, kh, kw]` of the convolution.
+  ///   - windows: The convolution's windows.
+  ///   - imageSize: `[H, W]` of the images.
+  /// - Precondition: the shapes are those of a convolution of such images.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func convolutionInputGradient(filter: Tensor, _ windows: SlidingWindows, imageSize: [Int]) -> Tensor
+  {
+    let filterShape = filter.shape
+    check(
+      shape.count == 4 && filterShape.count == 4 && imageSize.count == 2,
+      "convolutionInputGradient: upstream \(shape) must be [N, O, Ho, Wo], filter \(filterShape) "
+        + "[O, C, kh, kw] and imageSize \(imageSize) [H, W]")
+    let geometry = ConvolutionGeometry(
+      images: [shape[0], filterShape[1]] + imageSize, filter: filterShape, windows,
+      operation: "convolutionInputGradient")
+    let (n, o, rows, positions) = (geometry.n, geometry.o, geometry.rows, geometry.positions)
+    check(
+      shape == [n, o, geometry.ho, geometry.wo],
+      "convolutionInputGradient: upstream \(shape) ≠ the convolution's output \([n, o, geometry.ho, geometry.wo])"
+    )
+    return withUnsafeBufferPointer { g in
+      filter.withUnsafeBufferPointer { f in
+        Tensor(uncheckedShape: [n, geometry.c] + imageSize, count: n * geometry.imageCount) { out in
+          let (g, f, out) = (g.baseAddress!, f.baseAddress!, out.baseAddress!)
+          geometry.forEachImage(scratch: rows * positions) { image, columns, product in
+            product(f, g + image * o * positions, columns, rows, o, positions, true, false)
+            geometry.fold(columns, into: out + image * geometry.imageCount)
+          }
+        }
+      }
+    }
+  }
+
+  /// The gradient of ``convolved(with:_:)`` with respect to its filters, for this upstream
+  /// gradient `[N, O, Ho, Wo]`: each image's upstream gradient times its columns transposed,
+  /// summed over the batch. `[O, C, kh, kw]`.
+  ///
+  /// Without `columns`, each image's columns are made again in a scratch buffer.
+  ///
+  /// - Parameters:
+  ///   - images: The convolution's images `[N, C, H, W]`.
+  ///   - windows: The convolution's windows.
+  ///   - columns: `images.unfolded(windows)` when it has been made already (the forward pass of
+  ///     `conv2d` keeps the columns of a small batch), else `nil`.
+  /// - Precondition: the shapes are those of a convolution of `images`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func convolutionFilterGradient(images: Tensor, _ windows: SlidingWindows, columns: Tensor? = nil)
+    -> Tensor
+  {
+    let imagesShape = images.shape
+    check(
+      shape.count == 4 && imagesShape.count == 4,
+      "convolutionFilterGradient: upstream \(shape) must be [N, O, Ho, Wo] and images \(imagesShape) [N, C, H, W]"
+    )
+    let filterShape = [shape[1], imagesShape[1]] + windows.kernelSize
+    let geometry = ConvolutionGeometry(
+      images: imagesShape, filter: filterShape, windows, operation: "convolutionFilterGradient")
+    let (n, o, rows, positions) = (geometry.n, geometry.o, geometry.rows, geometry.positions)
+    check(
+      shape == [n, o, geometry.ho, geometry.wo],
+      "convolutionFilterGradient: upstream \(shape) ≠ the convolution's output \([n, o, geometry.ho, geometry.wo])"
+    )
+    if let columns {
+      check(
+        columns.shape == [n, rows, positions],
+        "convolutionFilterGradient: columns \(columns.shape) ≠ the images' columns \([n, rows, positions])")
+      return Tensor.batchedProduct(
+        reshaped(to: [n, o, positions]), columns, transposeA: false, transposeB: true
+      )
+      .unbroadcasted(to: [o, rows]).reshaped(to: filterShape)
+    }
+    // One product per image, summed over the batch afterwards in a fixed order, so that the bits
+    // do not depend on how the images split across threads.
+    let products = withUnsafeBufferPointer { g in
+      images.withUnsafeBufferPointer { x in
+        Tensor(uncheckedShape: [n, o, rows], count: n * o * rows) { out in
+          let (g, x, out) = (g.baseAddress!, x.baseAddress!, out.baseAddress!)
+          geometry.forEachImage(scratch: rows * positions) { image, columns, product in
+            geometry.unfold(x + image * geometry.imageCount, into: columns)
+            product(
+              g + image * o * positions, columns, out + image * o * rows, o, positions, rows, false, true)
+          }
+        }
+      }
+    }
+    return products.unbroadcasted(to: [o, rows]).reshaped(to: filterShape)
+  }
+}
+
+/// The sizes of a convolution of images `[N, C, H, W]` with filters `[O, C, kh, kw]`, checked.
+struct ConvolutionGeometry {
+  let windows: SlidingWindows
+  let (n, c, h, w): (Int, Int, Int, Int)
+  let o: Int
+  let (ho, wo): (Int, Int)
+  /// C·kh·kw, the rows of an image's columns.
+  var rows: Int { c * windows.kernelSize[0] * windows.kernelSize[1] }
+  /// Ho·Wo, the columns' length.
+  var positions: Int { ho * wo }
+  /// C·H·W, the scalars of one image.
+  var imageCount: Int { c * h * w }
+
+  init(images: [Int], filter: [Int], _ windows: SlidingWindows, operation: String) {
+    check(
+      images.count == 4 && filter.count == 4 && images[1] == filter[1]
+        && Array(filter[2...]) == windows.kernelSize,
+      "\(operation): images \(images) must be [N, C, H, W] and filter \(filter) [O, C, kh, kw] with the "
+        + "same C and the windows' kernel size \(windows.kernelSize)")
+    let output = windows.outputSize(forImageSize: [images[2], images[3]])
+    check(
+      output[0] > 0 && output[1] > 0,
+      "\(operation): a \(windows.kernelSize) window (padding \(windows.padding), dilation "
+        + "\(windows.dilation)) does not fit an image of \(Array(images[2...]))")
+    self.windows = windows
+    (n, c, h, w) = (images[0], images[1], images[2], images[3])
+    o = filter[0]
+    (ho, wo) = (output[0], output[1])
+  }
+
+  /// Calls `body` for every image with a scratch buffer of `scratch` scalars and a function that
+  /// multiplies matrices (`a, b, c, m, k, n, transposeA, transposeB`).
+  ///
+  /// A batch of at least as many images as threads splits by images, each product on one
+  /// thread, as a batched `matmul` does; otherwise the images go in order and each product may
+  /// split. Either way every product is computed the same way.
+  func forEachImage<Scalar: TensorScalar>(
+    scratch: Int,
+    _ body: (
+      _ image: Int, _ scratch: UnsafeMutablePointer<Scalar>,
+      _ product: (
+        UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>, Int, Int, Int, Bool, Bool
+      )
+        -> Void
+    ) -> Void
+  ) {
+    let threads = ParallelExecution.threadCount
+    let splitByImages =
+      threads > 1 && n >= threads && n * o * rows * positions >= MatrixKernels.parallelThreshold
+    ParallelExecution.forEachShare(of: n, isLarge: splitByImages) { images in
+      withUnsafeTemporaryAllocation(of: Scalar.self, capacity: scratch) { buffer in
+        for image in images {
+          body(image, buffer.baseAddress!) { a, b, c, m, k, n, transposeA, transposeB in
+            if splitByImages {
+              MatrixKernels.multiplyOnCallingThread(
+                a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+            } else {
+              Scalar.multiplyMatrices(
+                a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// The columns of one image `[C, H, W]` into `columns` `[C·kh·kw, Ho·Wo]`.
+  func unfold<Scalar: TensorScalar>(
+    _ image: UnsafePointer<Scalar>, into columns: UnsafeMutablePointer<Scalar>
+  ) {
+    Tensor.unfold(
+      image, count: 1, channels: c, imageSize: (h, w), windows, outputSize: (ho, wo), into: columns)
+  }
+
+  /// One image's columns added back into the image (which it initialises).
+  func fold<Scalar: TensorScalar>(_ columns: UnsafePointer<Scalar>, into image: UnsafeMutablePointer<Scalar>)
+  {
+    Tensor.fold(columns, count: 1, channels: c, imageSize: (h, w), windows, outputSize: (ho, wo), into: image)
+  }
+}

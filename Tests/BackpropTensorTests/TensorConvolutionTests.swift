@@ -1,0 +1,84 @@
+import BackpropTestSupport
+import Testing
+
+@testable import BackpropTensor
+
+@Suite("Convolutions as tensor functions")
+struct TensorConvolutionTests {
+  /// The convolution and its gradients as `unfolded`, `matmul` and `folded` compute them for the
+  /// whole batch: the functions must give these bits.
+  static func composite(
+    _ x: Tensor<Float>, _ filter: Tensor<Float>, _ g: Tensor<Float>, _ windows: SlidingWindows
+  ) -> (output: Tensor<Float>, inputGradient: Tensor<Float>, filterGradient: Tensor<Float>) {
+    let (n, o) = (x.shape[0], filter.shape[0])
+    let rows = filter.scalarCount / o
+    let weights = filter.reshaped(to: [o, rows])
+    let columns = x.unfolded(windows)
+    let output = matmul(weights, columns)
+    let upstream = g.reshaped(to: [n, o, g.shape[2] * g.shape[3]])
+    let inputGradient = matmul(weights, upstream, transposeA: true).folded(
+      windows, imageSize: [x.shape[2], x.shape[3]])
+    let filterGradient = matmul(upstream, columns, transposeB: true).unbroadcasted(to: [o, rows])
+    return (output.reshaped(to: g.shape), inputGradient, filterGradient.reshaped(to: filter.shape))
+  }
+
+  @Test(
+    "convolved and its gradients give the bits of unfolded, matmul and folded, with kept columns and image by image"
+  )
+  func matchesTheComposite() {
+    var rng = SeededRandomNumberGenerator(seed: 5)
+    let cases: [(images: [Int], filter: [Int], windows: SlidingWindows)] = [
+      ([4, 3, 8, 8], [5, 3, 3, 3], SlidingWindows(kernelSize: [3, 3], padding: [1, 1])),
+      ([2, 2, 7, 9], [3, 2, 2, 3], SlidingWindows(kernelSize: [2, 3], stride: [2, 1], padding: [1, 0])),
+      (
+        [1, 2, 9, 8], [4, 2, 3, 2], SlidingWindows(kernelSize: [3, 2], padding: [2, 1], dilation: [2, 1])
+      ),
+      // Columns above the kept limit (4.7 MB): made image by image in a scratch buffer.
+      ([2, 16, 64, 64], [8, 16, 3, 3], SlidingWindows(kernelSize: [3, 3], padding: [1, 1])),
+    ]
+    for (imagesShape, filterShape, windows) in cases {
+      let x = Tensor<Float>(randomUniform: imagesShape, using: &rng)
+      let filter = Tensor<Float>(randomUniform: filterShape, using: &rng)
+      let output = windows.outputSize(forImageSize: Array(imagesShape[2...]))
+      let g = Tensor<Float>(randomUniform: [imagesShape[0], filterShape[0]] + output, using: &rng)
+      let expected = Self.composite(x, filter, g, windows)
+      let (convolved, columns) = x.convolvedKeepingColumns(with: filter, windows)
+      let rows = filterShape[1...].reduce(1, *)
+      let keeps = imagesShape[0] * rows * output[0] * output[1] * 4 <= Tensor<Float>.keptColumnsLimit
+      #expect((columns != nil) == keeps, "\(imagesShape)")
+      #expect(convolved == expected.output, "\(imagesShape)")
+      #expect(x.convolved(with: filter, windows) == expected.output, "\(imagesShape)")
+      #expect(
+        g.convolutionInputGradient(filter: filter, windows, imageSize: Array(imagesShape[2...]))
+          == expected.inputGradient, "\(imagesShape)")
+      #expect(g.convolutionFilterGradient(images: x, windows) == expected.filterGradient, "\(imagesShape)")
+      #expect(
+        g.convolutionFilterGradient(images: x, windows, columns: x.unfolded(windows))
+          == expected.filterGradient,
+        "\(imagesShape)")
+    }
+  }
+
+  @Test("Convolutions split by images give the same bits on 1, 2 and 3 threads")
+  func threadsAgreeBitForBit() {
+    let saved = ParallelExecution.threadCount
+    defer { ParallelExecution.threadCount = saved }
+    var rng = SeededRandomNumberGenerator(seed: 6)
+    let windows = SlidingWindows(kernelSize: [3, 3], padding: [1, 1])
+    // Above the kept limit, so that the images go one by one through the scratch buffers.
+    let x = Tensor<Float>(randomUniform: [5, 16, 48, 48], using: &rng)
+    let filter = Tensor<Float>(randomUniform: [8, 16, 3, 3], using: &rng)
+    let g = Tensor<Float>(randomUniform: [5, 8, 48, 48], using: &rng)
+    var results: [[Tensor<Float>]] = []
+    for threads in [1, 2, 3] {
+      ParallelExecution.threadCount = threads
+      results.append([
+        x.convolved(with: filter, windows),
+        g.convolutionInputGradient(filter: filter, windows, imageSize: [48, 48]),
+        g.convolutionFilterGradient(images: x, windows),
+      ])
+    }
+    #expect(results[1] == results[0])
+    #expect(results[2] == results[0])
+  }
+}
