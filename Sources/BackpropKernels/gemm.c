@@ -388,18 +388,18 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_double(cons
 PACK(float, NR32)
 PACK(double, NR64)
 
+// The loops around the micro-kernel for rows [rowBegin, rowEnd) of C. op(A) is read through
+// its row and column strides, or, when `prepacked` is given, from the panels of
+// bp_gemm_pack_a_* (every block of A packed once for all the products that share it).
 #define GEMM(T, NR, SUFFIX)                                                                        \
-  void bp_gemm_##SUFFIX(int kernelChoice, int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,     \
-                        const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc, \
-                        ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                                    \
-    (void)m;                                                                                       \
+  static void gemm_##SUFFIX(int kernelChoice, const T *a, ptrdiff_t rsa, ptrdiff_t csa, const T *prepacked, \
+                            ptrdiff_t mPadded, const T *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t n,         \
+                            ptrdiff_t k, T *c, ptrdiff_t ldc, ptrdiff_t rowBegin, ptrdiff_t rowEnd) {        \
     if (rowEnd <= rowBegin || n <= 0) return;                                                      \
     if (k <= 0) {                                                                                  \
       for (ptrdiff_t i = rowBegin; i < rowEnd; i++) memset(c + i * ldc, 0, sizeof(T) * n);         \
       return;                                                                                      \
     }                                                                                              \
-    ptrdiff_t rsa = transposeA ? 1 : lda, csa = transposeA ? lda : 1;                              \
-    ptrdiff_t rsb = transposeB ? 1 : ldb, csb = transposeB ? ldb : 1;                              \
     typedef void (*Kernel)(ptrdiff_t, const T *restrict, const T *restrict, T *, ptrdiff_t, int, int, int); \
     Kernel kernel = kernelPortable_##T, kernel2 = kernelPortable_##T, kernel4 = kernelPortable_##T;  \
     int vector = BP_X86 && kernelChoice == BP_KERNEL_AUTOMATIC && bp_has_avx2_fma();                       \
@@ -407,8 +407,8 @@ PACK(double, NR64)
     ptrdiff_t ncMax = minimum(NC, (n + NR - 1) / NR * NR), kcMax = minimum(KC, k);                 \
     ptrdiff_t mcMax = minimum(MC, (rowEnd - rowBegin + MR - 1) / MR * MR);                         \
     T *bPacked = buffer(&packB, &packBCapacity, sizeof(T) * (size_t)(kcMax * ncMax));              \
-    T *aPacked = buffer(&packA, &packACapacity, sizeof(T) * (size_t)(kcMax * mcMax));              \
-    if (!bPacked || !aPacked) abort(); /* out of memory, as a Swift allocation would */            \
+    T *aPacked = prepacked ? NULL : buffer(&packA, &packACapacity, sizeof(T) * (size_t)(kcMax * mcMax)); \
+    if (!bPacked || (!prepacked && !aPacked)) abort(); /* out of memory, as a Swift allocation would */ \
     for (ptrdiff_t jc = 0; jc < n; jc += NC) {                                                     \
       ptrdiff_t nc = minimum(NC, n - jc);                                                          \
       for (ptrdiff_t pc = 0; pc < k; pc += KC) {                                                   \
@@ -416,19 +416,46 @@ PACK(double, NR64)
         packB_##T(b, rsb, csb, pc, kc, jc, nc, bPacked, vector);                                   \
         for (ptrdiff_t ic = rowBegin; ic < rowEnd; ic += MC) {                                     \
           ptrdiff_t mc = minimum(MC, rowEnd - ic);                                                 \
-          packA_##T(a, rsa, csa, ic, mc, pc, kc, aPacked, vector);                                 \
+          /* In the prepacked layout the panel of rows i.. of a KC block starts at i·kc. */        \
+          const T *aBlock = prepacked ? prepacked + pc * mPadded + ic * kc : aPacked;              \
+          if (!prepacked) packA_##T(a, rsa, csa, ic, mc, pc, kc, aPacked, vector);                 \
           for (ptrdiff_t jr = 0; jr < nc; jr += NR) {                                              \
             for (ptrdiff_t ir = 0; ir < mc; ir += MR) {                                            \
               int rows = (int)minimum(MR, mc - ir);                                                \
               (rows <= 2 ? kernel2 : rows <= 4 ? kernel4 : kernel)(                                \
-                  kc, aPacked + ir * kc, bPacked + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, pc > 0, rows, \
+                  kc, aBlock + ir * kc, bPacked + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, pc > 0, rows, \
                   (int)minimum(NR, nc - jr));                                                      \
             }                                                                                      \
           }                                                                                        \
         }                                                                                          \
       }                                                                                            \
     }                                                                                              \
+  }                                                                                                \
+  void bp_gemm_##SUFFIX(int kernelChoice, int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,     \
+                        const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc, \
+                        ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                                    \
+    (void)m;                                                                                       \
+    gemm_##SUFFIX(kernelChoice, a, transposeA ? 1 : lda, transposeA ? lda : 1, NULL, 0, b, transposeB ? 1 : ldb, \
+                  transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd);                           \
+  }                                                                                                \
+  void bp_gemm_pack_a_##SUFFIX(int kernelChoice, int transposeA, ptrdiff_t m, ptrdiff_t k, const T *a, \
+                               ptrdiff_t lda, T *packed) {                                         \
+    ptrdiff_t rsa = transposeA ? 1 : lda, csa = transposeA ? lda : 1, mPadded = (m + MR - 1) / MR * MR; \
+    int vector = BP_X86 && kernelChoice == BP_KERNEL_AUTOMATIC && bp_has_avx2_fma();               \
+    for (ptrdiff_t pc = 0; pc < k; pc += KC) {                                                     \
+      ptrdiff_t kc = minimum(KC, k - pc);                                                          \
+      for (ptrdiff_t ic = 0; ic < m; ic += MC)                                                     \
+        packA_##T(a, rsa, csa, ic, minimum(MC, m - ic), pc, kc, packed + pc * mPadded + ic * kc, vector); \
+    }                                                                                              \
+  }                                                                                                \
+  void bp_gemm_prepacked_##SUFFIX(int kernelChoice, const T *packedA, int transposeB, ptrdiff_t m, ptrdiff_t n, \
+                                  ptrdiff_t k, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc,     \
+                                  ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                          \
+    gemm_##SUFFIX(kernelChoice, NULL, 0, 0, packedA, (m + MR - 1) / MR * MR, b, transposeB ? 1 : ldb, \
+                  transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd);                           \
   }
+
+ptrdiff_t bp_gemm_packed_a_count(ptrdiff_t m, ptrdiff_t k) { return (m + MR - 1) / MR * MR * k; }
 
 #if !BP_X86
 #define kernelAVX2_float kernelPortable_float

@@ -43,9 +43,13 @@ extension Tensor {
       filter.withUnsafeBufferPointer { f in
         Tensor(uncheckedShape: [n, o, geometry.ho, geometry.wo], count: n * o * positions) { out in
           let (x, f, out) = (x.baseAddress!, f.baseAddress!, out.baseAddress!)
-          geometry.forEachImage(scratch: rows * positions) { image, columns, product in
-            geometry.unfold(x + image * geometry.imageCount, into: columns)
-            product(f, columns, out + image * o * positions, o, rows, positions, false, false)
+          MatrixKernels.withPackedOperand(f, m: o, k: rows, n: positions, transposeA: false) { packed in
+            geometry.forEachImage(scratch: rows * positions) { image, columns, onCallingThread in
+              geometry.unfold(x + image * geometry.imageCount, into: columns)
+              MatrixKernels.product(
+                f, packed: packed, columns, out + image * o * positions, m: o, k: rows, n: positions,
+                transposeA: false, transposeB: false, onCallingThread: onCallingThread)
+            }
           }
         }
       }
@@ -89,9 +93,13 @@ extension Tensor {
       filter.withUnsafeBufferPointer { f in
         Tensor(uncheckedShape: [n, geometry.c] + imageSize, count: n * geometry.imageCount) { out in
           let (g, f, out) = (g.baseAddress!, f.baseAddress!, out.baseAddress!)
-          geometry.forEachImage(scratch: rows * positions) { image, columns, product in
-            product(f, g + image * o * positions, columns, rows, o, positions, true, false)
-            geometry.fold(columns, into: out + image * geometry.imageCount)
+          MatrixKernels.withPackedOperand(f, m: rows, k: o, n: positions, transposeA: true) { packed in
+            geometry.forEachImage(scratch: rows * positions) { image, columns, onCallingThread in
+              MatrixKernels.product(
+                f, packed: packed, g + image * o * positions, columns, m: rows, k: o, n: positions,
+                transposeA: true, transposeB: false, onCallingThread: onCallingThread)
+              geometry.fold(columns, into: out + image * geometry.imageCount)
+            }
           }
         }
       }
@@ -143,10 +151,12 @@ extension Tensor {
       images.withUnsafeBufferPointer { x in
         Tensor(uncheckedShape: [n, o, rows], count: n * o * rows) { out in
           let (g, x, out) = (g.baseAddress!, x.baseAddress!, out.baseAddress!)
-          geometry.forEachImage(scratch: rows * positions) { image, columns, product in
+          geometry.forEachImage(scratch: rows * positions) { image, columns, onCallingThread in
             geometry.unfold(x + image * geometry.imageCount, into: columns)
-            product(
-              g + image * o * positions, columns, out + image * o * rows, o, positions, rows, false, true)
+            MatrixKernels.product(
+              g + image * o * positions, packed: nil, columns, out + image * o * rows, m: o, k: positions,
+              n: rows,
+              transposeA: false, transposeB: true, onCallingThread: onCallingThread)
           }
         }
       }
@@ -185,38 +195,22 @@ struct ConvolutionGeometry {
     (ho, wo) = (output[0], output[1])
   }
 
-  /// Calls `body` for every image with a scratch buffer of `scratch` scalars and a function that
-  /// multiplies matrices (`a, b, c, m, k, n, transposeA, transposeB`).
+  /// Calls `body` for every image with a scratch buffer of `scratch` scalars, and whether its
+  /// products run on the calling thread alone.
   ///
   /// A batch of at least as many images as threads splits by images, each product on one
   /// thread, as a batched `matmul` does; otherwise the images go in order and each product may
   /// split. Either way every product is computed the same way.
   func forEachImage<Scalar: TensorScalar>(
     scratch: Int,
-    _ body: (
-      _ image: Int, _ scratch: UnsafeMutablePointer<Scalar>,
-      _ product: (
-        UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>, Int, Int, Int, Bool, Bool
-      )
-        -> Void
-    ) -> Void
+    _ body: (_ image: Int, _ scratch: UnsafeMutablePointer<Scalar>, _ onCallingThread: Bool) -> Void
   ) {
     let threads = ParallelExecution.threadCount
     let splitByImages =
       threads > 1 && n >= threads && n * o * rows * positions >= MatrixKernels.parallelThreshold
     ParallelExecution.forEachShare(of: n, isLarge: splitByImages) { images in
       withUnsafeTemporaryAllocation(of: Scalar.self, capacity: scratch) { buffer in
-        for image in images {
-          body(image, buffer.baseAddress!) { a, b, c, m, k, n, transposeA, transposeB in
-            if splitByImages {
-              MatrixKernels.multiplyOnCallingThread(
-                a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
-            } else {
-              Scalar.multiplyMatrices(
-                a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
-            }
-          }
-        }
+        for image in images { body(image, buffer.baseAddress!, splitByImages) }
       }
     }
   }

@@ -167,19 +167,21 @@ extension Tensor {
           let threads = ParallelExecution.threadCount
           let splitByItems =
             threads > 1 && count >= threads && count * sizeC * k >= MatrixKernels.parallelThreshold
-          ParallelExecution.forEachShare(of: count, isLarge: splitByItems) { items in
-            for item in items {
-              let (offsetA, offsetB) = offsets(of: item)
-              let (a, b, c) = (xBase + offsetA * sizeA, yBase + offsetB * sizeB, cBase + item * sizeC)
-              if splitByItems {
-                MatrixKernels.multiplyOnCallingThread(
-                  a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
-              } else {
-                Scalar.multiplyMatrices(
-                  a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+          // An A that every item shares (a filter, a broadcast weight) is packed once.
+          let sharesA = count > 1 && stridesA.allSatisfy { $0 == 0 }
+          let run = { (packed: UnsafePointer<Scalar>?) in
+            ParallelExecution.forEachShare(of: count, isLarge: splitByItems) { items in
+              for item in items {
+                let (offsetA, offsetB) = offsets(of: item)
+                MatrixKernels.product(
+                  xBase + offsetA * sizeA, packed: packed, yBase + offsetB * sizeB, cBase + item * sizeC,
+                  m: m, k: k,
+                  n: n, transposeA: transposeA, transposeB: transposeB, onCallingThread: splitByItems)
               }
             }
           }
+          guard sharesA else { return run(nil) }
+          MatrixKernels.withPackedOperand(xBase, m: m, k: k, n: n, transposeA: transposeA, run)
         }
       }
     }
@@ -295,6 +297,76 @@ enum MatrixKernels {
         transposeB: transposeB, gemm: bp_gemm_f64)
     } else {
       T.multiplyMatrices(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+    }
+  }
+
+  /// Calls `body` with op(A) packed into the micro-kernel's panels once (`bp_gemm_pack_a_*`),
+  /// for several m×k by k×n products with the same A: a filter applied to every image, or an
+  /// operand that a batch broadcasts. `nil` when such products do not use the packed kernels
+  /// (too small, or a scalar type other than `Float` and `Double`).
+  static func withPackedOperand<T: TensorScalar, R>(
+    _ a: UnsafePointer<T>, m: Int, k: Int, n: Int, transposeA: Bool, _ body: (UnsafePointer<T>?) -> R
+  ) -> R {
+    guard m * n * k >= packedThreshold && (T.self == Float.self || T.self == Double.self) else {
+      return body(nil)
+    }
+    return withUnsafeTemporaryAllocation(of: T.self, capacity: bp_gemm_packed_a_count(m, k)) { buffer in
+      let packed = UnsafeMutableRawPointer(buffer.baseAddress!)
+      let (kernel, lda) = (Int32(BP_KERNEL_AUTOMATIC), transposeA ? m : k)
+      if T.self == Float.self {
+        bp_gemm_pack_a_f32(
+          kernel, transposeA ? 1 : 0, m, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
+          packed.assumingMemoryBound(to: Float.self))
+      } else {
+        bp_gemm_pack_a_f64(
+          kernel, transposeA ? 1 : 0, m, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
+          packed.assumingMemoryBound(to: Double.self))
+      }
+      return body(UnsafePointer(buffer.baseAddress!))
+    }
+  }
+
+  /// C = op(A)·op(B), reading op(A) from `packed` (``withPackedOperand(_:m:k:n:transposeA:_:)``)
+  /// when given, which gives the same bits: on the calling thread alone (one share of a batch
+  /// split by items), or split into blocks across threads.
+  static func product<T: TensorScalar>(
+    _ a: UnsafePointer<T>, packed: UnsafePointer<T>?, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>,
+    m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool, onCallingThread: Bool
+  ) {
+    guard let packed else {
+      if onCallingThread {
+        multiplyOnCallingThread(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+      } else {
+        T.multiplyMatrices(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+      }
+      return
+    }
+    let operands = Operands(a: packed, b: b, c: c)
+    let whole = Block(rows: 0..<m, columns: 0..<n)
+    let multiply = { @Sendable (block: Block) in
+      // Columns j0 ..< j1 of C are the product of op(A) with columns j0 ..< j1 of op(B).
+      let j0 = block.columns.lowerBound
+      let (packed, b, c) = (
+        UnsafeRawPointer(operands.a), UnsafeRawPointer(operands.b + (transposeB ? j0 * k : j0)),
+        UnsafeMutableRawPointer(operands.c + j0)
+      )
+      let (kernel, ldb) = (Int32(BP_KERNEL_AUTOMATIC), transposeB ? k : n)
+      if T.self == Float.self {
+        bp_gemm_prepacked_f32(
+          kernel, packed.assumingMemoryBound(to: Float.self), transposeB ? 1 : 0, m, block.columns.count, k,
+          b.assumingMemoryBound(to: Float.self), ldb, c.assumingMemoryBound(to: Float.self), n,
+          block.rows.lowerBound, block.rows.upperBound)
+      } else {
+        bp_gemm_prepacked_f64(
+          kernel, packed.assumingMemoryBound(to: Double.self), transposeB ? 1 : 0, m, block.columns.count, k,
+          b.assumingMemoryBound(to: Double.self), ldb, c.assumingMemoryBound(to: Double.self), n,
+          block.rows.lowerBound, block.rows.upperBound)
+      }
+    }
+    if onCallingThread {
+      multiply(whole)
+    } else {
+      forEachBlock(m: m, n: n, multiplyAdds: m * n * k, multiply)
     }
   }
 

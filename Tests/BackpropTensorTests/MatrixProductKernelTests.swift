@@ -198,6 +198,47 @@ struct ParallelProductTests {
     #expect(results[2] == results[0])
   }
 
+  @Test("An operand packed once gives the bits of packing it for every product, on 1, 2 and 3 threads")
+  func packedOperandAgreesBitForBit() {
+    let saved = ParallelExecution.threadCount
+    defer { ParallelExecution.threadCount = saved }
+    // More than one block of rows (96) and of the inner dimension (256), and short last panels.
+    for (m, k, n) in [(32, 144, 64), (100, 300, 50), (7, 20, 40), (144, 32, 64), (200, 64, 40)] {
+      for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
+        let label = "\(m)×\(k)×\(n), \(transposeA) \(transposeB)"
+        let (a, b): (Tensor<Float>, Tensor<Float>) = operands(
+          m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB, seed: UInt64(m * k))
+        let expected = matmul(a, b, transposeA: transposeA, transposeB: transposeB).scalars
+        for threads in [1, 2, 3] {
+          ParallelExecution.threadCount = threads
+          var c = [Float](repeating: 0, count: m * n)
+          a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+              MatrixKernels.withPackedOperand(x.baseAddress!, m: m, k: k, n: n, transposeA: transposeA) {
+                packed in
+                #expect(packed != nil, "\(label)")
+                c.withUnsafeMutableBufferPointer { z in
+                  MatrixKernels.product(
+                    x.baseAddress!, packed: packed, y.baseAddress!, z.baseAddress!, m: m, k: k, n: n,
+                    transposeA: transposeA, transposeB: transposeB, onCallingThread: threads == 3)
+                }
+              }
+            }
+          }
+          #expect(c == expected, "\(label) on \(threads) threads")
+        }
+      }
+    }
+    // A batch that broadcasts A packs it once: each item as its own product.
+    var rng = SeededRandomNumberGenerator(seed: 8)
+    let a = Tensor<Double>(randomUniform: [30, 50], using: &rng)
+    let batch = Tensor<Double>(randomUniform: [4, 50, 20], using: &rng)
+    let items = (0..<4).map {
+      matmul(a, batch.slice(lowerBounds: [$0, 0, 0], upperBounds: [$0 + 1, 50, 20]))
+    }
+    #expect(matmul(a, batch) == concatenate(items, alongAxis: 0))
+  }
+
   @Test("The pool runs every participant exactly once, also from several threads at once")
   func poolRunsEachParticipantOnce() async {
     // The counts are atomics: ThreadSanitizer reports Swift access races on values a Mutex

@@ -31,6 +31,30 @@ void bp_gemm_f64(int kernel, int transposeA, int transposeB, ptrdiff_t m, ptrdif
                  const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc,
                  ptrdiff_t rowBegin, ptrdiff_t rowEnd);
 
+/// The number of scalars of the buffer that bp_gemm_pack_a_* fills for an m×k op(A).
+ptrdiff_t bp_gemm_packed_a_count(ptrdiff_t m, ptrdiff_t k);
+
+/// Packs op(A) (m×k, as for bp_gemm_f32) into `packed` (bp_gemm_packed_a_count(m, k) scalars),
+/// once for several products with the same A, such as a filter applied to every image.
+void bp_gemm_pack_a_f32(int kernel, int transposeA, ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                        float *packed);
+
+/// bp_gemm_f32 with op(A) read from the buffer of bp_gemm_pack_a_f32 (packed for this m and k
+/// with the same kernel choice). rowBegin must be a multiple of 6 (the micro-kernel's height).
+/// Gives the same bits as bp_gemm_f32.
+void bp_gemm_prepacked_f32(int kernel, const float *packedA, int transposeB, ptrdiff_t m, ptrdiff_t n,
+                           ptrdiff_t k, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                           ptrdiff_t rowBegin, ptrdiff_t rowEnd);
+
+/// The Double version of bp_gemm_pack_a_f32.
+void bp_gemm_pack_a_f64(int kernel, int transposeA, ptrdiff_t m, ptrdiff_t k, const double *a, ptrdiff_t lda,
+                        double *packed);
+
+/// The Double version of bp_gemm_prepacked_f32.
+void bp_gemm_prepacked_f64(int kernel, const double *packedA, int transposeB, ptrdiff_t m, ptrdiff_t n,
+                           ptrdiff_t k, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc,
+                           ptrdiff_t rowBegin, ptrdiff_t rowEnd);
+
 /// The instruction set the kernels use on this CPU: "avx2+fma" or "portable".
 const char *bp_gemm_instruction_set(void);
 
