@@ -205,16 +205,29 @@ extension Tensor {
       return
     }
     withPaddedImages(images, count: count * c, size: (h, w), padding: (ph, pw)) { padded in
-      for image in 0..<count {
-        for channel in 0..<c {
-          let plane = padded + (image * c + channel) * hp * wp
-          for i in 0..<kh {
-            for j in 0..<kw {
-              let row = (channel * kh + i) * kw + j
-              copyRuns(
-                columns + (image * rows + row) * positions, stride: wo, from: plane + i * wp + j, stride: wp,
-                runs: ho, length: wo)
-            }
+      forEachDenseTap(count: count, channels: c, kernelSize: (kh, kw), paddedSize: (hp, wp)) {
+        image, row, tap in
+        copyRuns(
+          columns + (image * rows + row) * positions, stride: wo, from: padded + tap, stride: wp, runs: ho,
+          length: wo)
+      }
+    }
+  }
+
+  /// Calls `body` for every tap of every channel of `count` zero-padded images of `paddedSize`,
+  /// with the image, the tap's column row, and the offset of the tap's first scalar in the
+  /// padded images.
+  @inline(__always)
+  static func forEachDenseTap(
+    count: Int, channels c: Int, kernelSize: (h: Int, w: Int), paddedSize: (h: Int, w: Int),
+    _ body: (_ image: Int, _ row: Int, _ tap: Int) -> Void
+  ) {
+    for image in 0..<count {
+      for channel in 0..<c {
+        let plane = (image * c + channel) * paddedSize.h * paddedSize.w
+        for i in 0..<kernelSize.h {
+          for j in 0..<kernelSize.w {
+            body(image, (channel * kernelSize.h + i) * kernelSize.w + j, plane + i * paddedSize.w + j)
           }
         }
       }
@@ -275,18 +288,11 @@ extension Tensor {
     let planes = count * c
     let accumulate = { (padded: UnsafeMutablePointer<Scalar>) in
       padded.initialize(repeating: 0, count: planes * hp * wp)
-      for image in 0..<count {
-        for channel in 0..<c {
-          let plane = padded + (image * c + channel) * hp * wp
-          for i in 0..<kh {
-            for j in 0..<kw {
-              let row = (channel * kh + i) * kw + j
-              addRuns(
-                plane + i * wp + j, stride: wp, from: columns + (image * rows + row) * positions, stride: wo,
-                runs: ho, length: wo)
-            }
-          }
-        }
+      forEachDenseTap(count: count, channels: c, kernelSize: (kh, kw), paddedSize: (hp, wp)) {
+        image, row, tap in
+        addRuns(
+          padded + tap, stride: wp, from: columns + (image * rows + row) * positions, stride: wo, runs: ho,
+          length: wo)
       }
     }
     guard ph > 0 || pw > 0 else { return accumulate(images) }
