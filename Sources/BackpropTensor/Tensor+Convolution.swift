@@ -1,11 +1,12 @@
 /// 2-D convolutions and their two gradients as tensor functions: one matrix product per image
 /// with the image's windows as columns (im2col).
 ///
-/// Each image's columns are made in a scratch buffer of one image's size, used at once and
-/// overwritten by the next image's, so they stay in the cache; the batch's columns (nine times
-/// the images for a 3×3 filter) are never stored. Every product and every sum is the one that
-/// `unfolded(_:)`, `matmul` and `folded(_:imageSize:)` would compute, in the same order, so the
-/// results are the same bits.
+/// In a large batch each image's columns are made in a scratch buffer of one image's size, used
+/// at once and overwritten by the next image's, so they stay in the cache; the batch's columns
+/// (nine times the images for a 3×3 filter) are not stored. A small batch's columns are made
+/// once and kept (see `convolvedKeepingColumns(with:_:)`). Every product and every sum is the
+/// one that `unfolded(_:)`, `matmul` and `folded(_:imageSize:)` would compute, in the same order,
+/// so the results are the same bits.
 extension Tensor {
   /// The 2-D cross-correlation of images `[N, C, H, W]` with filters `[O, C, kh, kw]` (PyTorch's
   /// `F.conv2d`): `[N, O, Ho, Wo]`, out[n, o] = filter[o] · columns(image n).
