@@ -4,7 +4,8 @@
 // time on real data. With AVX2, eight neighbouring windows of a row are compared at once, tap by
 // tap, each lane keeping its running maximum and winning tap with blends (a row's last eight
 // overlap the ones before); images whose rows hold fewer than eight windows, without padding,
-// go eight windows of the whole image at a time through gathers. Windows at a padded edge and
+// go eight windows of the whole image at a time through gathers. The common 2×2 windows at stride
+// 2 take a path of their own, with plain loads split into even and odd columns. Windows at a padded edge and
 // other CPUs take the scalar path, which picks an offset with a select marked unpredictable (a
 // conditional move) and reads the running maximum back through it (a floating-point select
 // would compile to a branch).
@@ -157,8 +158,103 @@ IMAGE_WINDOWS(double, imageWindows_double, 4, __m256d, _mm256_set1_pd, _mm256_cm
               _mm256_blendv_pd, , , _mm256_i32gather_pd, __m128i_u)
 #endif
 
-// Rows of windows; inside the image along the width, LANES windows at a time through `vector`.
-#define WINDOW_MAXIMUM_OFFSETS(T, SUFFIX, LANES, VECTOR, IMAGE)                                         \
+#if BP_X86
+// The winning tap (0, 1, w or w + 1, in the scalar type) of each lane's 2×2 window from the even
+// and odd columns of its two rows. Each row's pair is compared first, then the two rows, which
+// picks the same tap as the row-major search: the left and the upper win ties, a NaN wins, and
+// the lower row's NaN wins over the upper's.
+#define PAIR_TAP(VEC, CMP, OR, BLEND, ZERO, ADD, left0, right0, left1, right1, one, w)             \
+  ({                                                                                               \
+    VEC wins0 = OR(CMP(right0, left0, _CMP_GT_OQ), CMP(right0, right0, _CMP_UNORD_Q));             \
+    VEC wins1 = OR(CMP(right1, left1, _CMP_GT_OQ), CMP(right1, right1, _CMP_UNORD_Q));             \
+    VEC top = BLEND(left0, right0, wins0), bottom = BLEND(left1, right1, wins1);                   \
+    VEC down = OR(CMP(bottom, top, _CMP_GT_OQ), CMP(bottom, bottom, _CMP_UNORD_Q));                \
+    BLEND(BLEND(ZERO(), one, wins0), BLEND(w, ADD(w, one), wins1), down);                          \
+  })
+
+// 2×2 windows at stride 2 without padding or dilation (most max pooling), a row of windows at a
+// time, 8 or 4 windows from two plain loads per image row split into even and odd columns (the
+// last ones of a row overlapping the ones before): no gathers, even for rows of 4 windows.
+__attribute__((target("avx2"))) static void pairedWindows_float(const float *x, ptrdiff_t image, ptrdiff_t w,
+                                                                 ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t *out) {
+  // Taps travel as floats (0, 1, w, w + 1), exact below 2^24.
+  for (ptrdiff_t oi = 0; oi < ho; oi++, out += wo) {
+    const float *r0 = x + image + 2 * oi * w, *r1 = r0 + w;
+    ptrdiff_t origin = image + 2 * oi * w;
+    ptrdiff_t oj = 0;
+    if (wo >= 8) {
+      __m256 one = _mm256_set1_ps(1), below = _mm256_set1_ps((float)w);
+      for (;; oj += 8) {
+        if (oj + 8 > wo) oj = wo - 8;  // the last eight overlap the ones before
+        __m256 a0 = _mm256_loadu_ps(r0 + 2 * oj), b0 = _mm256_loadu_ps(r0 + 2 * oj + 8);
+        __m256 a1 = _mm256_loadu_ps(r1 + 2 * oj), b1 = _mm256_loadu_ps(r1 + 2 * oj + 8);
+        // shuffle takes columns 0 2 8 10 | 4 6 12 14; the permutation puts the halves in order.
+#define EVEN(a, b) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8))
+#define ODD(a, b) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8))
+        __m256 left0 = EVEN(a0, b0), right0 = ODD(a0, b0), left1 = EVEN(a1, b1), right1 = ODD(a1, b1);
+        __m256 tap = PAIR_TAP(__m256, _mm256_cmp_ps, _mm256_or_ps, _mm256_blendv_ps, _mm256_setzero_ps,
+                              _mm256_add_ps, left0, right0, left1, right1, one, below);
+        __m256i taps = _mm256_cvtps_epi32(tap);
+        __m256i columns = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+        taps = _mm256_add_epi32(taps, _mm256_add_epi32(columns, _mm256_set1_epi32((int)(2 * oj))));
+        __m256i base = _mm256_set1_epi64x(origin);
+        _mm256_storeu_si256((__m256i *)(out + oj), _mm256_add_epi64(base, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(taps))));
+        _mm256_storeu_si256((__m256i *)(out + oj + 4),
+                            _mm256_add_epi64(base, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(taps, 1))));
+        if (oj + 8 >= wo) break;
+      }
+#undef EVEN
+#undef ODD
+    } else {
+      __m128 one = _mm_set1_ps(1), below = _mm_set1_ps((float)w);
+      for (;; oj += 4) {
+        if (oj + 4 > wo) oj = wo - 4;
+        __m128 a0 = _mm_loadu_ps(r0 + 2 * oj), b0 = _mm_loadu_ps(r0 + 2 * oj + 4);
+        __m128 a1 = _mm_loadu_ps(r1 + 2 * oj), b1 = _mm_loadu_ps(r1 + 2 * oj + 4);
+        __m128 left0 = _mm_shuffle_ps(a0, b0, 0x88), right0 = _mm_shuffle_ps(a0, b0, 0xDD);
+        __m128 left1 = _mm_shuffle_ps(a1, b1, 0x88), right1 = _mm_shuffle_ps(a1, b1, 0xDD);
+        __m128 tap = PAIR_TAP(__m128, _mm_cmp_ps, _mm_or_ps, _mm_blendv_ps, _mm_setzero_ps, _mm_add_ps, left0,
+                              right0, left1, right1, one, below);
+        __m128i taps = _mm_add_epi32(_mm_cvtps_epi32(tap), _mm_setr_epi32(0, 2, 4, 6));
+        taps = _mm_add_epi32(taps, _mm_set1_epi32((int)(2 * oj)));
+        __m256i offsets = _mm256_add_epi64(_mm256_set1_epi64x(origin), _mm256_cvtepi32_epi64(taps));
+        _mm256_storeu_si256((__m256i *)(out + oj), offsets);
+        if (oj + 4 >= wo) break;
+      }
+    }
+  }
+}
+
+__attribute__((target("avx2"))) static void pairedWindows_double(const double *x, ptrdiff_t image, ptrdiff_t w,
+                                                                  ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t *out) {
+  for (ptrdiff_t oi = 0; oi < ho; oi++, out += wo) {
+    const double *r0 = x + image + 2 * oi * w, *r1 = r0 + w;
+    ptrdiff_t origin = image + 2 * oi * w;
+    __m256d one = _mm256_set1_pd(1), below = _mm256_set1_pd((double)w);
+    for (ptrdiff_t oj = 0;; oj += 4) {
+      if (oj + 4 > wo) oj = wo - 4;
+      __m256d a0 = _mm256_loadu_pd(r0 + 2 * oj), b0 = _mm256_loadu_pd(r0 + 2 * oj + 4);
+      __m256d a1 = _mm256_loadu_pd(r1 + 2 * oj), b1 = _mm256_loadu_pd(r1 + 2 * oj + 4);
+      // unpack takes columns 0 4 2 6; the permutation puts them in order.
+#define EVEN(a, b) _mm256_permute4x64_pd(_mm256_unpacklo_pd(a, b), 0xD8)
+#define ODD(a, b) _mm256_permute4x64_pd(_mm256_unpackhi_pd(a, b), 0xD8)
+      __m256d left0 = EVEN(a0, b0), right0 = ODD(a0, b0), left1 = EVEN(a1, b1), right1 = ODD(a1, b1);
+      __m256d tap = PAIR_TAP(__m256d, _mm256_cmp_pd, _mm256_or_pd, _mm256_blendv_pd, _mm256_setzero_pd,
+                             _mm256_add_pd, left0, right0, left1, right1, one, below);
+      __m256i taps = _mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(tap));
+      taps = _mm256_add_epi64(taps, _mm256_setr_epi64x(0, 2, 4, 6));
+      _mm256_storeu_si256((__m256i *)(out + oj), _mm256_add_epi64(taps, _mm256_set1_epi64x(origin + 2 * oj)));
+      if (oj + 4 >= wo) break;
+    }
+#undef EVEN
+#undef ODD
+  }
+}
+#endif
+
+// Rows of windows; inside the image along the width, LANES windows at a time through `vector`;
+// 2×2 windows at stride 2 through `paired`.
+#define WINDOW_MAXIMUM_OFFSETS(T, SUFFIX, LANES, VECTOR, IMAGE, PAIRED)                            \
   void bp_window_maximum_offsets_##SUFFIX(const T *x, ptrdiff_t firstPlane, ptrdiff_t endPlane,     \
                                           ptrdiff_t h, ptrdiff_t w,                                \
                                           const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo,   \
@@ -171,6 +267,12 @@ IMAGE_WINDOWS(double, imageWindows_double, 4, __m256d, _mm256_set1_pd, _mm256_cm
     if (insideEnd < inside) insideEnd = inside;                                                    \
     int vector = bp_has_avx2() && (int64_t)h * w < (int64_t)1 << 30;                                   \
     out += firstPlane * ho * wo;                                                                   \
+    if (vector && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && dh == 1 &&     \
+        dw == 1 && wo >= 4 && w < 1 << 23) {                                            \
+      for (ptrdiff_t plane = firstPlane; plane < endPlane; plane++, out += ho * wo)                \
+        PAIRED(x, plane * h * w, w, ho, wo, out);                                                  \
+      return;                                                                                      \
+    }                                                                                              \
     if (vector && ph == 0 && pw == 0 && wo < LANES && ho * wo >= LANES && h * w < 1 << 24) {       \
       int *origins = malloc(sizeof(int) * (size_t)(ho * wo));                                      \
       if (origins) {                                                                               \
@@ -203,10 +305,10 @@ IMAGE_WINDOWS(double, imageWindows_double, 4, __m256d, _mm256_set1_pd, _mm256_cm
   }
 
 #if BP_X86
-WINDOW_MAXIMUM_OFFSETS(float, f32, 8, eightWindows_float, imageWindows_float)
-WINDOW_MAXIMUM_OFFSETS(double, f64, 4, fourWindows_double, imageWindows_double)
+WINDOW_MAXIMUM_OFFSETS(float, f32, 8, eightWindows_float, imageWindows_float, pairedWindows_float)
+WINDOW_MAXIMUM_OFFSETS(double, f64, 4, fourWindows_double, imageWindows_double, pairedWindows_double)
 #else
 #define NO_VECTOR(...) ((void)0)
-WINDOW_MAXIMUM_OFFSETS(float, f32, 8, NO_VECTOR, NO_VECTOR)
-WINDOW_MAXIMUM_OFFSETS(double, f64, 4, NO_VECTOR, NO_VECTOR)
+WINDOW_MAXIMUM_OFFSETS(float, f32, 8, NO_VECTOR, NO_VECTOR, NO_VECTOR)
+WINDOW_MAXIMUM_OFFSETS(double, f64, 4, NO_VECTOR, NO_VECTOR, NO_VECTOR)
 #endif

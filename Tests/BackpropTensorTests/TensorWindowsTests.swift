@@ -61,7 +61,8 @@ struct TensorWindowsTests {
 
   /// Windows for max pooling: rows wide enough for the kernels' eight- and four-window paths at
   /// strides 1, 2 and 3, padding and dilation at the edges, and rows too narrow for them (whole
-  /// images at a time without padding, scalar with it).
+  /// images at a time without padding, scalar with it); 2×2 windows at stride 2 with 17, 13, 5, 4
+  /// and 3 windows a row.
   static let poolingCases: [(shape: [Int], windows: SlidingWindows)] = [
     ([2, 3, 26, 26], SlidingWindows(kernelSize: [2, 2], stride: [2, 2])),
     ([1, 2, 11, 11], SlidingWindows(kernelSize: [2, 2], stride: [2, 2])),
@@ -74,6 +75,8 @@ struct TensorWindowsTests {
       [1, 1, 7, 30], SlidingWindows(kernelSize: [3, 3], stride: [1, 2], padding: [1, 0], dilation: [2, 1])
     ),
     ([2, 3, 8, 8], SlidingWindows(kernelSize: [2, 2], stride: [2, 2])),
+    ([1, 2, 5, 34], SlidingWindows(kernelSize: [2, 2], stride: [2, 2])),
+    ([2, 2, 6, 7], SlidingWindows(kernelSize: [2, 2], stride: [2, 2])),
     ([1, 2, 7, 9], SlidingWindows(kernelSize: [3, 2], stride: [1, 3], dilation: [2, 1])),
   ]
 
