@@ -155,6 +155,41 @@ SHORT_KERNEL(double, 2, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_load_pd, _mm
 SHORT_KERNEL(double, 4, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_load_pd, _mm256_broadcast_sd,
              _mm256_fmadd_pd, _mm256_add_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_store_pd)
 
+// Two rows across two neighbouring full panels of B (2 × 2·NR): the short panel of rows with
+// the eight accumulators that keep the FMA units busy. Each element of C still sums its
+// products in order of p, so the results are those of the two-row kernel on each panel.
+#define WIDE_SHORT_KERNEL(T, VEC, NRT, LANES, ZERO, LOAD, BROADCAST, FMADD, ADD, LOADU, STOREU)       \
+  __attribute__((target("avx2,fma"))) static void kernelAVX2_##T##_2wide(                           \
+      ptrdiff_t kc, const T *restrict ap, const T *restrict bp, const T *restrict bq, T *c,         \
+      ptrdiff_t ldc, int accumulate, int rows) {                                                    \
+    VEC tile[2][4];                                                                                 \
+    for (int r = 0; r < 2; r++) tile[r][0] = tile[r][1] = tile[r][2] = tile[r][3] = ZERO();         \
+    for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
+      VEC b0 = LOAD(bp), b1 = LOAD(bp + LANES), b2 = LOAD(bq), b3 = LOAD(bq + LANES);               \
+      for (int r = 0; r < 2; r++) {                                                                 \
+        VEC x = BROADCAST(ap + r);                                                                  \
+        tile[r][0] = FMADD(x, b0, tile[r][0]);                                                      \
+        tile[r][1] = FMADD(x, b1, tile[r][1]);                                                      \
+        tile[r][2] = FMADD(x, b2, tile[r][2]);                                                      \
+        tile[r][3] = FMADD(x, b3, tile[r][3]);                                                      \
+      }                                                                                             \
+      ap += MR;                                                                                     \
+      bp += NRT;                                                                                    \
+      bq += NRT;                                                                                    \
+    }                                                                                               \
+    for (int r = 0; r < rows; r++) {                                                                \
+      T *row = c + r * ldc;                                                                         \
+      for (int v = 0; v < 4; v++) {                                                                 \
+        if (accumulate) tile[r][v] = ADD(tile[r][v], LOADU(row + v * LANES));                       \
+        STOREU(row + v * LANES, tile[r][v]);                                                        \
+      }                                                                                             \
+    }                                                                                               \
+  }
+WIDE_SHORT_KERNEL(float, __m256, NR32, 8, _mm256_setzero_ps, _mm256_load_ps, _mm256_broadcast_ss,
+                  _mm256_fmadd_ps, _mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps)
+WIDE_SHORT_KERNEL(double, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_load_pd, _mm256_broadcast_sd,
+                  _mm256_fmadd_pd, _mm256_add_pd, _mm256_loadu_pd, _mm256_storeu_pd)
+
 __attribute__((target("avx2,fma"))) static void kernelAVX2_double(
     ptrdiff_t kc, const double *restrict ap, const double *restrict bp, double *c, ptrdiff_t ldc,
     int accumulate, int rows, int cols) {
@@ -422,6 +457,13 @@ PACK(double, NR64)
           for (ptrdiff_t jr = 0; jr < nc; jr += NR) {                                              \
             for (ptrdiff_t ir = 0; ir < mc; ir += MR) {                                            \
               int rows = (int)minimum(MR, mc - ir);                                                \
+              if (vector && rows <= 2 && jr / NR % 2 == 1 && jr + NR <= nc) continue; /* done */    \
+              if (vector && rows <= 2 && jr / NR % 2 == 0 && jr + 2 * NR <= nc) {                 \
+                /* This panel and the next, both full, in one call. */                             \
+                kernelAVX2_##T##_2wide(kc, aBlock + ir * kc, bPacked + jr * kc, bPacked + (jr + NR) * kc, \
+                                       c + (ic + ir) * ldc + jc + jr, ldc, pc > 0, rows);          \
+                continue;                                                                          \
+              }                                                                                    \
               (rows <= 2 ? kernel2 : rows <= 4 ? kernel4 : kernel)(                                \
                   kc, aBlock + ir * kc, bPacked + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, pc > 0, rows, \
                   (int)minimum(NR, nc - jr));                                                      \
@@ -464,6 +506,8 @@ ptrdiff_t bp_gemm_packed_a_count(ptrdiff_t m, ptrdiff_t k) { return (m + MR - 1)
 #define kernelAVX2_float_4 kernelPortable_float
 #define kernelAVX2_double_2 kernelPortable_double
 #define kernelAVX2_double_4 kernelPortable_double
+#define kernelAVX2_float_2wide(...) abort()
+#define kernelAVX2_double_2wide(...) abort()
 #endif
 
 GEMM(float, NR32, f32)

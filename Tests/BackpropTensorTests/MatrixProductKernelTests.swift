@@ -46,8 +46,9 @@ func operands<Scalar: TensorScalar>(
 let kernelShapes: [(Int, Int, Int)] = [
   (1, 1, 1), (16, 16, 16), (6, 20, 16), (7, 33, 17), (13, 5, 9), (37, 300, 23), (96, 64, 97),
   (100, 520, 41), (2, 3, 2050), (5, 0, 4), (128, 784, 10), (12, 15, 32), (1, 7, 1), (1, 0, 1), (1, 300, 1),
-  // Last panels of 2 and 3 rows (the short kernels), with full and partial columns.
-  (32, 144, 64), (33, 40, 35),
+  // Last panels of 2 and 3 rows (the short kernels), with full and partial columns; two rows
+  // over pairs of full panels, a full panel left alone and a partial one, in two blocks of k.
+  (32, 144, 64), (33, 40, 35), (8, 300, 56),
   // Outer products (k = 1), the weight gradients of a batch of one: small and packed.
   (3, 1, 4), (4, 1, 1), (1, 1, 5), (100, 1, 100),
 ]
@@ -127,6 +128,23 @@ struct MatrixProductKernelTests {
     }
     #expect(c1 == c3)
     #expect(matmul(a, b, transposeB: true).scalars == c1)
+  }
+
+  @Test("A row's bits do not depend on the kernel that computes it (six rows, four, or two)")
+  func kernelsAgreeBitForBit() {
+    func rows<Scalar: TensorScalar>(_: Scalar.Type) {
+      // 14 rows: two six-row panels and one of two. Rows 6..<14 alone: one of six and one of two;
+      // rows 10..<14 alone: one of four. 56 columns: pairs of full panels, one alone, a partial one.
+      let (a, b): (Tensor<Scalar>, Tensor<Scalar>) = operands(
+        m: 14, k: 300, n: 56, transposeA: false, transposeB: false, seed: 4)
+      let whole = matmul(a, b).scalars
+      for first in [6, 10, 12, 13] {
+        let part = matmul(a[first..<14], b).scalars
+        #expect(part == Array(whole[(first * 56)...]), "\(Scalar.self) rows \(first)..<14")
+      }
+    }
+    rows(Float.self)
+    rows(Double.self)
   }
 
   @Test("The thread count is configurable and at least 1")
