@@ -421,6 +421,28 @@ extension Tensor {
     return offsets
   }
 
+  /// The largest element of every window of every channel (max pooling's forward pass), and
+  /// where it is: ``windowMaximumOffsets(_:)``, with the scalars at those offsets as a tensor
+  /// `[N, C, Ho, Wo]`.
+  ///
+  /// - Precondition: as for ``windowMaximumOffsets(_:)``.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func windowMaxima(_ windows: SlidingWindows) -> (values: Tensor, offsets: [Int]) {
+    let offsets = windowMaximumOffsets(windows)
+    let shape = self.shape
+    let output = windows.outputSize(forImageSize: [shape[2], shape[3]])
+    let values = withUnsafeBufferPointer { x in
+      offsets.withUnsafeBufferPointer { offsets in
+        Tensor(uncheckedShape: [shape[0], shape[1], output[0], output[1]], count: offsets.count) { out in
+          // The offsets come from the search, so they need no checks.
+          for k in 0..<offsets.count { out[k] = x.baseAddress![offsets[k]] }
+        }
+      }
+    }
+    return (values, offsets)
+  }
+
   /// Calls `body` for every run of ``forEachTap(_:channels:imageSize:outputSize:_:)`` in every
   /// image, with the image's index first.
   ///

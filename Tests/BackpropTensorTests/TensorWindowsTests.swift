@@ -80,7 +80,8 @@ struct TensorWindowsTests {
     ([1, 2, 7, 9], SlidingWindows(kernelSize: [3, 2], stride: [1, 3], dilation: [2, 1])),
   ]
 
-  @Test("windowMaximumOffsets matches a direct search: first of ties, NaN wins, padding skipped")
+  @Test(
+    "windowMaximumOffsets and windowMaxima match a direct search: first of ties, NaN wins, padding skipped")
   func windowMaximumOffsets() {
     func expected<Scalar: TensorScalar>(_ x: Tensor<Scalar>, _ windows: SlidingWindows) -> [Int] {
       let shape = x.shape
@@ -118,6 +119,11 @@ struct TensorWindowsTests {
       let y = try! Tensor<Float>(shape: shape, scalars: scalars.map(Float.init))
       #expect(x.windowMaximumOffsets(windows) == expected(x, windows), "\(shape) \(windows)")
       #expect(y.windowMaximumOffsets(windows) == expected(y, windows), "\(shape) \(windows)")
+      let (values, offsets) = y.windowMaxima(windows)
+      let output = windows.outputSize(forImageSize: [shape[2], shape[3]])
+      #expect(values.shape == [shape[0], shape[1], output[0], output[1]] && offsets == expected(y, windows))
+      #expect(
+        values.scalars.map(\.bitPattern) == offsets.map { y.scalars[$0].bitPattern }, "\(shape) \(windows)")
     }
   }
 

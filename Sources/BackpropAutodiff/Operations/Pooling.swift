@@ -6,8 +6,8 @@ import BackpropTensor
 /// The largest value in each window of each channel (PyTorch's `F.max_pool2d`).
 ///
 /// Composite: the input's scalars gathered at each window's maximum
-/// (`Tensor.windowMaximumOffsets(_:)`), so the gradient is the gather's
-/// scatter-add and second derivatives come from the tape.
+/// (`Tensor.windowMaxima(_:)`, which finds the offsets and reads the values in one pass), so the
+/// gradient is the gather's scatter-add and second derivatives come from the tape.
 ///
 /// Gradient: to the largest element of each window; of elements that tie, the first in the
 /// window's row-major order gets it, as in PyTorch. Overlapping windows add their gradients.
@@ -21,14 +21,13 @@ import BackpropTensor
 public func maxPool2d<Scalar>(_ input: Variable<Scalar>, kernelSize: Int, stride: Int? = nil) -> Variable<
   Scalar
 > {
-  let (windows, output) = poolingWindows(
-    input, kernelSize: kernelSize, stride: stride, operation: "maxPool2d")
-  let shape = input.shape
-  let offsets = input.value.windowMaximumOffsets(windows)
-  return input.reshaped(to: [input.value.scalarCount]).gathering(atIndices: offsets, alongAxis: 0).reshaped(
-    to: [
-      shape[0], shape[1], output[0], output[1],
-    ])
+  let (windows, _) = poolingWindows(input, kernelSize: kernelSize, stride: stride, operation: "maxPool2d")
+  let (values, offsets) = input.value.windowMaxima(windows)
+  // The gather is recorded with the values the search read, rather than gathering them again.
+  let flat = input.reshaped(to: [input.value.scalarCount])
+  return Variable.record(
+    Gather(indices: offsets, axis: 0), Operands(flat), value: values.reshaped(to: [offsets.count])
+  ).reshaped(to: values.shape)
 }
 
 /// The mean of each window of each channel (PyTorch's `F.avg_pool2d`).
