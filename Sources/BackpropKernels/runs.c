@@ -11,29 +11,38 @@
 // Masks whose first k lanes are set, at offset 8 − k (Float) or 2·(4 − k) (Double).
 static const int tailMasks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
-#define AVX_RUNS(T, SUFFIX, VEC, LANES, LOAD, STORE, ADD, MASKLOAD, MASKSTORE, MASK)               \
-  __attribute__((target("avx"))) static void runsAVX_##SUFFIX(T *dst, ptrdiff_t dstStride,         \
-                                                              const T *src, ptrdiff_t srcStride,   \
-                                                              ptrdiff_t runs, ptrdiff_t length,    \
-                                                              int add) {                           \
+// NAME##_SUFFIX copies (ADD 0) or adds (ADD 1) the runs; the flag is a constant, so neither loop
+// tests it. A run of one vector (an 8×8 image's rows of Float) is one load and one store.
+#define AVX_RUNS(NAME, ADDING, T, SUFFIX, VEC, LANES, LOAD, STORE, ADD, MASKLOAD, MASKSTORE, MASK)  \
+  __attribute__((target("avx"))) static void NAME##_##SUFFIX(T *dst, ptrdiff_t dstStride,          \
+                                                             const T *src, ptrdiff_t srcStride,    \
+                                                             ptrdiff_t runs, ptrdiff_t length) {   \
+    if (length == LANES) {                                                                         \
+      for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride)                     \
+        STORE(dst, ADDING ? ADD(LOAD(dst), LOAD(src)) : LOAD(src));                                \
+      return;                                                                                      \
+    }                                                                                              \
     ptrdiff_t full = length / LANES * LANES, tail = length - full;                                 \
     __m256i mask = MASK(tail);                                                                     \
     for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride) {                     \
       for (ptrdiff_t t = 0; t < full; t += LANES) {                                                \
         VEC v = LOAD(src + t);                                                                     \
-        STORE(dst + t, add ? ADD(LOAD(dst + t), v) : v);                                           \
+        STORE(dst + t, ADDING ? ADD(LOAD(dst + t), v) : v);                                        \
       }                                                                                            \
       if (tail) {                                                                                  \
         VEC v = MASKLOAD(src + full, mask);                                                        \
-        MASKSTORE(dst + full, mask, add ? ADD(MASKLOAD(dst + full, mask), v) : v);                 \
+        MASKSTORE(dst + full, mask, ADDING ? ADD(MASKLOAD(dst + full, mask), v) : v);              \
       }                                                                                            \
     }                                                                                              \
   }
+#define AVX_RUNS_BOTH(...)                                                                         \
+  AVX_RUNS(copyRunsAVX, 0, __VA_ARGS__)                                                            \
+  AVX_RUNS(addRunsAVX, 1, __VA_ARGS__)
 #define MASK32(k) _mm256_loadu_si256((const __m256i *)(tailMasks + 8 - (k)))
 #define MASK64(k) _mm256_loadu_si256((const __m256i *)(tailMasks + 8 - 2 * (k)))
-AVX_RUNS(float, f32, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps, _mm256_maskload_ps,
+AVX_RUNS_BOTH(float, f32, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps, _mm256_maskload_ps,
          _mm256_maskstore_ps, MASK32)
-AVX_RUNS(double, f64, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_pd, _mm256_maskload_pd,
+AVX_RUNS_BOTH(double, f64, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_pd, _mm256_maskload_pd,
          _mm256_maskstore_pd, MASK64)
 #endif
 
@@ -41,7 +50,7 @@ AVX_RUNS(double, f64, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_
   void bp_copy_runs_##SUFFIX(T *dst, ptrdiff_t dstStride, const T *src, ptrdiff_t srcStride,      \
                              ptrdiff_t runs, ptrdiff_t length) {                                   \
     if (BP_X86 && bp_has_avx()) {                                                                      \
-      RUNS_AVX(SUFFIX, dst, dstStride, src, srcStride, runs, length, 0);                           \
+      RUNS_AVX(copyRunsAVX, SUFFIX, dst, dstStride, src, srcStride, runs, length);                 \
       return;                                                                                      \
     }                                                                                              \
     for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride)                       \
@@ -50,16 +59,16 @@ AVX_RUNS(double, f64, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_
   void bp_add_runs_##SUFFIX(T *dst, ptrdiff_t dstStride, const T *src, ptrdiff_t srcStride,       \
                             ptrdiff_t runs, ptrdiff_t length) {                                    \
     if (BP_X86 && bp_has_avx()) {                                                                      \
-      RUNS_AVX(SUFFIX, dst, dstStride, src, srcStride, runs, length, 1);                           \
+      RUNS_AVX(addRunsAVX, SUFFIX, dst, dstStride, src, srcStride, runs, length);                  \
       return;                                                                                      \
     }                                                                                              \
     for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride)                       \
       for (ptrdiff_t t = 0; t < length; t++) dst[t] += src[t];                                     \
   }
 #if BP_X86
-#define RUNS_AVX(SUFFIX, ...) runsAVX_##SUFFIX(__VA_ARGS__)
+#define RUNS_AVX(NAME, SUFFIX, ...) NAME##_##SUFFIX(__VA_ARGS__)
 #else
-#define RUNS_AVX(SUFFIX, ...) ((void)0)
+#define RUNS_AVX(NAME, SUFFIX, ...) ((void)0)
 #endif
 RUNS(float, f32)
 RUNS(double, f64)
