@@ -4,9 +4,9 @@
 /// In a large batch each image's columns are made in a scratch buffer of one image's size, used
 /// at once and overwritten by the next image's, so they stay in the cache; the batch's columns
 /// (nine times the images for a 3×3 filter) are not stored. A small batch's columns are made
-/// once and kept (see `convolvedKeepingColumns(with:_:)`). Every product and every sum is the
-/// one that `unfolded(_:)`, `matmul` and `folded(_:imageSize:)` would compute, in the same order,
-/// so the results are the same bits.
+/// once, image by image in the same way, and kept (see `convolvedKeepingColumns(with:_:)`).
+/// Every product and every sum is the one that `unfolded(_:)`, `matmul` and
+/// `folded(_:imageSize:)` would compute, in the same order, so the results are the same bits.
 extension Tensor {
   /// The 2-D cross-correlation of images `[N, C, H, W]` with filters `[O, C, kh, kw]` (PyTorch's
   /// `F.conv2d`): `[N, O, Ho, Wo]`, out[n, o] = filter[o] · columns(image n).
@@ -25,8 +25,9 @@ extension Tensor {
   /// ``convolved(with:_:)``, and the batch's columns `[N, C·kh·kw, Ho·Wo]` when they are small
   /// enough to keep for the filter's gradient (at most ``keptColumnsLimit`` bytes).
   ///
-  /// Small columns are made for the whole batch and multiplied as a batch; larger ones image by
-  /// image in a scratch buffer. Both give the same bits.
+  /// Image by image, the columns are made and multiplied at once, while they are in the cache:
+  /// into the kept columns, or into a scratch buffer that the next image overwrites. Both give
+  /// the same bits.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   package func convolvedKeepingColumns(with filter: Tensor, _ windows: SlidingWindows) -> (
@@ -34,28 +35,36 @@ extension Tensor {
   ) {
     let geometry = ConvolutionGeometry(images: shape, filter: filter.shape, windows, operation: "convolved")
     let (n, o, rows, positions) = (geometry.n, geometry.o, geometry.rows, geometry.positions)
-    if n * rows * positions * MemoryLayout<Scalar>.size <= Tensor.keptColumnsLimit {
-      let columns = unfolded(windows)
-      let output = Tensor.batchedProduct(
-        filter.reshaped(to: [o, rows]), columns, transposeA: false, transposeB: false)
-      return (output.reshaped(to: [n, o, geometry.ho, geometry.wo]), columns)
-    }
+    let keeps = n * rows * positions * MemoryLayout<Scalar>.size <= Tensor.keptColumnsLimit
+    var kept: Tensor?
     let output = withUnsafeBufferPointer { x in
       filter.withUnsafeBufferPointer { f in
         Tensor(uncheckedShape: [n, o, geometry.ho, geometry.wo], count: n * o * positions) { out in
           let (x, f, out) = (x.baseAddress!, f.baseAddress!, out.baseAddress!)
-          MatrixKernels.withPackedOperand(f, m: o, k: rows, n: positions, transposeA: false) { packed in
-            geometry.forEachImage(scratch: rows * positions) { image, columns, onCallingThread in
-              geometry.unfold(x + image * geometry.imageCount, into: columns)
-              MatrixKernels.product(
-                f, packed: packed, columns, out + image * o * positions, m: o, k: rows, n: positions,
-                transposeA: false, transposeB: false, onCallingThread: onCallingThread)
+          // Into `columns` when it is given (image i's at i·rows·positions), else into scratch.
+          let convolve = { (columns: UnsafeMutablePointer<Scalar>?) in
+            MatrixKernels.withPackedOperand(f, m: o, k: rows, n: positions, transposeA: false) { packed in
+              geometry.forEachImage(scratch: columns == nil ? rows * positions : 0) {
+                image, scratch, onCallingThread in
+                let columns = columns.map { $0 + image * rows * positions } ?? scratch
+                geometry.unfold(x + image * geometry.imageCount, into: columns)
+                MatrixKernels.product(
+                  f, packed: packed, columns, out + image * o * positions, m: o, k: rows, n: positions,
+                  transposeA: false, transposeB: false, onCallingThread: onCallingThread)
+              }
             }
+          }
+          if keeps {
+            kept = Tensor(uncheckedShape: [n, rows, positions], count: n * rows * positions) {
+              convolve($0.baseAddress!)
+            }
+          } else {
+            convolve(nil)
           }
         }
       }
     }
-    return (output, nil)
+    return (output, kept)
   }
 
   /// The largest batch of columns, in bytes, that ``convolvedKeepingColumns(with:_:)`` keeps:
@@ -210,7 +219,7 @@ struct ConvolutionGeometry {
     let splitByImages =
       threads > 1 && n >= threads && n * o * rows * positions >= MatrixKernels.parallelThreshold
     ParallelExecution.forEachShare(of: n, isLarge: splitByImages) { images in
-      withUnsafeTemporaryAllocation(of: Scalar.self, capacity: scratch) { buffer in
+      withUnsafeTemporaryAllocation(of: Scalar.self, capacity: Swift.max(scratch, 1)) { buffer in
         for image in images { body(image, buffer.baseAddress!, splitByImages) }
       }
     }
