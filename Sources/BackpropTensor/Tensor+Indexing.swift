@@ -182,11 +182,13 @@ extension Tensor {
         var i = 0
         for block in 0..<outer {
           if inner == 1 {
-            let base = block * extent
-            for position in positions {
-              out[base + position] += x[i]
-              i += 1
+            // Positions are checked, so the loop needs no overflow checks.
+            guard !positions.isEmpty else { continue }
+            let (target, source) = (out.baseAddress! + block * extent, x.baseAddress! + i)
+            positions.withUnsafeBufferPointer { positions in
+              for k in 0..<positions.count { target[positions[k]] += source[k] }
             }
+            i += positions.count
             continue
           }
           for position in positions {
@@ -202,12 +204,17 @@ extension Tensor {
   /// `indices` with negative ones counted from the end of `extent` (the same array when none is
   /// negative), after checking that each is in `-extent..<extent`.
   static func positions(_ indices: [Int], extent: Int, message: (Int) -> String) -> [Int] {
-    var negative = false
+    // The smallest and the largest index first, in a loop without branches that vectorises;
+    // the offending index is looked for only when there is one.
+    var (smallest, largest) = (Int.max, Int.min)
     for index in indices {
-      if index < -extent || index >= extent { checkFailed(message(index)) }
-      negative = negative || index < 0
+      smallest = Swift.min(smallest, index)
+      largest = Swift.max(largest, index)
     }
-    return negative ? indices.map { $0 < 0 ? $0 + extent : $0 } : indices
+    if smallest < -extent || largest >= extent {
+      checkFailed(message(indices.first { $0 < -extent || $0 >= extent }!))
+    }
+    return smallest < 0 ? indices.map { $0 < 0 ? $0 + extent : $0 } : indices
   }
 
   /// The position of the largest element along `axis` for every other index, in row-major
