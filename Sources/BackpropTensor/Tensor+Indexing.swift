@@ -204,17 +204,19 @@ extension Tensor {
   /// `indices` with negative ones counted from the end of `extent` (the same array when none is
   /// negative), after checking that each is in `-extent..<extent`.
   static func positions(_ indices: [Int], extent: Int, message: (Int) -> String) -> [Int] {
-    // The smallest and the largest index first, in a loop without branches that vectorises;
-    // the offending index is looked for only when there is one.
-    var (smallest, largest) = (Int.max, Int.min)
+    // First a count of the indices outside -extent..<extent (one unsigned comparison of
+    // index + extent with 2·extent) and the OR of all indices (negative if any is), in a loop
+    // without branches that vectorises; the offending index is looked for only when there is one.
+    let span = UInt(extent) &* 2
+    var (outside, signs) = (0, 0)
     for index in indices {
-      smallest = Swift.min(smallest, index)
-      largest = Swift.max(largest, index)
+      outside &+= UInt(bitPattern: index &+ extent) >= span ? 1 : 0
+      signs |= index
     }
-    if smallest < -extent || largest >= extent {
+    if outside > 0 {
       checkFailed(message(indices.first { $0 < -extent || $0 >= extent }!))
     }
-    return smallest < 0 ? indices.map { $0 < 0 ? $0 + extent : $0 } : indices
+    return signs < 0 ? indices.map { $0 < 0 ? $0 + extent : $0 } : indices
   }
 
   /// The position of the largest element along `axis` for every other index, in row-major
