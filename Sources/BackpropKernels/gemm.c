@@ -6,9 +6,10 @@
 //   ic: rows of C in blocks of MC       — an MC×KC block of A is packed into MR-tall panels
 //   jr, ir: one MR×NR tile of C per call of the micro-kernel, which keeps the tile in registers
 //           for the whole KC loop (12 AVX registers of accumulators) and streams the two panels.
-// Packing makes every micro-kernel load contiguous and aligned whatever the transposes, and
-// pads edge panels with zeros so the kernel always computes a full tile; partial tiles go
-// through a small buffer. The AVX2+FMA kernels are compiled with a target attribute (no global
+// Packing makes every micro-kernel load contiguous whatever the transposes, and pads edge panels
+// with zeros so the kernel always computes a full tile; partial tiles go through a small buffer.
+// A small block of B stored by rows, in whole panels, is read in place instead: the kernel takes
+// the step between B's rows. The AVX2+FMA kernels are compiled with a target attribute (no global
 // compiler flag) and chosen at run time; other CPUs get the portable kernels.
 
 #include "BackpropKernels.h"
@@ -18,7 +19,7 @@
 
 #include "cpu.h"
 
-enum { MR = 6, NR32 = 16, NR64 = 8, KC = 256, MC = 96, NC = 2048 };
+enum { MR = 6, NR32 = 16, NR64 = 8, KC = 256, MC = 96, NC = 2048, DIRECT_B_BYTES = 64 << 10 };
 
 const char *bp_gemm_instruction_set(void) { return bp_has_avx2_fma() ? "avx2+fma" : "portable"; }
 
@@ -52,14 +53,15 @@ STORE_TILE(float, NR32)
 STORE_TILE(double, NR64)
 
 #define PORTABLE_KERNEL(T, NR)                                                                     \
-  static void kernelPortable_##T(ptrdiff_t kc, const T *restrict ap, const T *restrict bp, T *c,   \
-                                 ptrdiff_t ldc, int accumulate, int rows, int cols) {              \
+  static void kernelPortable_##T(ptrdiff_t kc, const T *restrict ap, const T *restrict bp,         \
+                                 ptrdiff_t ldb, T *c, ptrdiff_t ldc, int accumulate, int rows,     \
+                                 int cols) {                                                       \
     T tile[MR * NR];                                                                               \
     memset(tile, 0, sizeof tile);                                                                  \
     for (ptrdiff_t p = 0; p < kc; p++) {                                                           \
       for (int r = 0; r < MR; r++) {                                                               \
         T x = ap[p * MR + r];                                                                      \
-        for (int j = 0; j < NR; j++) tile[r * NR + j] += x * bp[p * NR + j];                       \
+        for (int j = 0; j < NR; j++) tile[r * NR + j] += x * bp[p * ldb + j];                      \
       }                                                                                            \
     }                                                                                              \
     storeTile_##T(tile, c, ldc, accumulate, rows, cols);                                           \
@@ -69,14 +71,14 @@ PORTABLE_KERNEL(double, NR64)
 
 #if BP_X86
 __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
-    ptrdiff_t kc, const float *restrict ap, const float *restrict bp, float *c, ptrdiff_t ldc,
+    ptrdiff_t kc, const float *restrict ap, const float *restrict bp, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
     int accumulate, int rows, int cols) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
          c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
          c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
          c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (ptrdiff_t p = 0; p < kc; p++) {
-    __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8), x;
+    __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), x;
     x = _mm256_broadcast_ss(ap + 0), c00 = _mm256_fmadd_ps(x, b0, c00), c01 = _mm256_fmadd_ps(x, b1, c01);
     x = _mm256_broadcast_ss(ap + 1), c10 = _mm256_fmadd_ps(x, b0, c10), c11 = _mm256_fmadd_ps(x, b1, c11);
     x = _mm256_broadcast_ss(ap + 2), c20 = _mm256_fmadd_ps(x, b0, c20), c21 = _mm256_fmadd_ps(x, b1, c21);
@@ -84,7 +86,7 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
     x = _mm256_broadcast_ss(ap + 4), c40 = _mm256_fmadd_ps(x, b0, c40), c41 = _mm256_fmadd_ps(x, b1, c41);
     x = _mm256_broadcast_ss(ap + 5), c50 = _mm256_fmadd_ps(x, b0, c50), c51 = _mm256_fmadd_ps(x, b1, c51);
     ap += MR;
-    bp += NR32;
+    bp += ldb;
   }
   __m256 tile[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (rows == MR && cols == NR32) {
@@ -113,8 +115,8 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
 // 6·6 rows of work for 32.
 #define SHORT_KERNEL(T, R, VEC, NRT, LANES, ZERO, LOAD, BROADCAST, FMADD, ADD, LOADU, STOREU, STORE) \
   __attribute__((target("avx2,fma"))) static void kernelAVX2_##T##_##R(                             \
-      ptrdiff_t kc, const T *restrict ap, const T *restrict bp, T *c, ptrdiff_t ldc, int accumulate,  \
-      int rows, int cols) {                                                                         \
+      ptrdiff_t kc, const T *restrict ap, const T *restrict bp, ptrdiff_t ldb, T *c, ptrdiff_t ldc,   \
+      int accumulate, int rows, int cols) {                                                         \
     VEC tile[R][2];                                                                                 \
     for (int r = 0; r < R; r++) tile[r][0] = tile[r][1] = ZERO();                                   \
     for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
@@ -125,7 +127,7 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
         tile[r][1] = FMADD(x, b1, tile[r][1]);                                                      \
       }                                                                                             \
       ap += MR;                                                                                     \
-      bp += NRT;                                                                                    \
+      bp += ldb;                                                                                    \
     }                                                                                               \
     if (cols == NRT) {                                                                              \
       for (int r = 0; r < rows; r++) {                                                              \
@@ -146,13 +148,13 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
       storeTile_##T(partial, c, ldc, accumulate, rows, cols);                                       \
     }                                                                                               \
   }
-SHORT_KERNEL(float, 2, __m256, NR32, 8, _mm256_setzero_ps, _mm256_load_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,
+SHORT_KERNEL(float, 2, __m256, NR32, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,
              _mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_store_ps)
-SHORT_KERNEL(float, 4, __m256, NR32, 8, _mm256_setzero_ps, _mm256_load_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,
+SHORT_KERNEL(float, 4, __m256, NR32, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,
              _mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_store_ps)
-SHORT_KERNEL(double, 2, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_load_pd, _mm256_broadcast_sd,
+SHORT_KERNEL(double, 2, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_broadcast_sd,
              _mm256_fmadd_pd, _mm256_add_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_store_pd)
-SHORT_KERNEL(double, 4, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_load_pd, _mm256_broadcast_sd,
+SHORT_KERNEL(double, 4, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_broadcast_sd,
              _mm256_fmadd_pd, _mm256_add_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_store_pd)
 
 // Two rows across two neighbouring full panels of B (2 × 2·NR): the short panel of rows with
@@ -160,8 +162,8 @@ SHORT_KERNEL(double, 4, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_load_pd, _mm
 // products in order of p, so the results are those of the two-row kernel on each panel.
 #define WIDE_SHORT_KERNEL(T, VEC, NRT, LANES, ZERO, LOAD, BROADCAST, FMADD, ADD, LOADU, STOREU)       \
   __attribute__((target("avx2,fma"))) static void kernelAVX2_##T##_2wide(                           \
-      ptrdiff_t kc, const T *restrict ap, const T *restrict bp, const T *restrict bq, T *c,         \
-      ptrdiff_t ldc, int accumulate, int rows) {                                                    \
+      ptrdiff_t kc, const T *restrict ap, const T *restrict bp, const T *restrict bq, ptrdiff_t ldb, \
+      T *c, ptrdiff_t ldc, int accumulate, int rows) {                                              \
     VEC tile[2][4];                                                                                 \
     for (int r = 0; r < 2; r++) tile[r][0] = tile[r][1] = tile[r][2] = tile[r][3] = ZERO();         \
     for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
@@ -174,8 +176,8 @@ SHORT_KERNEL(double, 4, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_load_pd, _mm
         tile[r][3] = FMADD(x, b3, tile[r][3]);                                                      \
       }                                                                                             \
       ap += MR;                                                                                     \
-      bp += NRT;                                                                                    \
-      bq += NRT;                                                                                    \
+      bp += ldb;                                                                                    \
+      bq += ldb;                                                                                    \
     }                                                                                               \
     for (int r = 0; r < rows; r++) {                                                                \
       T *row = c + r * ldc;                                                                         \
@@ -185,20 +187,20 @@ SHORT_KERNEL(double, 4, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_load_pd, _mm
       }                                                                                             \
     }                                                                                               \
   }
-WIDE_SHORT_KERNEL(float, __m256, NR32, 8, _mm256_setzero_ps, _mm256_load_ps, _mm256_broadcast_ss,
+WIDE_SHORT_KERNEL(float, __m256, NR32, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_broadcast_ss,
                   _mm256_fmadd_ps, _mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps)
-WIDE_SHORT_KERNEL(double, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_load_pd, _mm256_broadcast_sd,
+WIDE_SHORT_KERNEL(double, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_broadcast_sd,
                   _mm256_fmadd_pd, _mm256_add_pd, _mm256_loadu_pd, _mm256_storeu_pd)
 
 __attribute__((target("avx2,fma"))) static void kernelAVX2_double(
-    ptrdiff_t kc, const double *restrict ap, const double *restrict bp, double *c, ptrdiff_t ldc,
-    int accumulate, int rows, int cols) {
+    ptrdiff_t kc, const double *restrict ap, const double *restrict bp, ptrdiff_t ldb, double *c,
+    ptrdiff_t ldc, int accumulate, int rows, int cols) {
   __m256d c00 = _mm256_setzero_pd(), c01 = _mm256_setzero_pd(), c10 = _mm256_setzero_pd(),
           c11 = _mm256_setzero_pd(), c20 = _mm256_setzero_pd(), c21 = _mm256_setzero_pd(),
           c30 = _mm256_setzero_pd(), c31 = _mm256_setzero_pd(), c40 = _mm256_setzero_pd(),
           c41 = _mm256_setzero_pd(), c50 = _mm256_setzero_pd(), c51 = _mm256_setzero_pd();
   for (ptrdiff_t p = 0; p < kc; p++) {
-    __m256d b0 = _mm256_load_pd(bp), b1 = _mm256_load_pd(bp + 4), x;
+    __m256d b0 = _mm256_loadu_pd(bp), b1 = _mm256_loadu_pd(bp + 4), x;
     x = _mm256_broadcast_sd(ap + 0), c00 = _mm256_fmadd_pd(x, b0, c00), c01 = _mm256_fmadd_pd(x, b1, c01);
     x = _mm256_broadcast_sd(ap + 1), c10 = _mm256_fmadd_pd(x, b0, c10), c11 = _mm256_fmadd_pd(x, b1, c11);
     x = _mm256_broadcast_sd(ap + 2), c20 = _mm256_fmadd_pd(x, b0, c20), c21 = _mm256_fmadd_pd(x, b1, c21);
@@ -206,7 +208,7 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_double(
     x = _mm256_broadcast_sd(ap + 4), c40 = _mm256_fmadd_pd(x, b0, c40), c41 = _mm256_fmadd_pd(x, b1, c41);
     x = _mm256_broadcast_sd(ap + 5), c50 = _mm256_fmadd_pd(x, b0, c50), c51 = _mm256_fmadd_pd(x, b1, c51);
     ap += MR;
-    bp += NR64;
+    bp += ldb;
   }
   __m256d tile[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (rows == MR && cols == NR64) {
@@ -435,7 +437,8 @@ PACK(double, NR64)
       for (ptrdiff_t i = rowBegin; i < rowEnd; i++) memset(c + i * ldc, 0, sizeof(T) * n);         \
       return;                                                                                      \
     }                                                                                              \
-    typedef void (*Kernel)(ptrdiff_t, const T *restrict, const T *restrict, T *, ptrdiff_t, int, int, int); \
+    typedef void (*Kernel)(ptrdiff_t, const T *restrict, const T *restrict, ptrdiff_t, T *, ptrdiff_t, int, int, \
+                           int);                                                                   \
     Kernel kernel = kernelPortable_##T, kernel2 = kernelPortable_##T, kernel4 = kernelPortable_##T;  \
     int vector = BP_X86 && kernelChoice == BP_KERNEL_AUTOMATIC && bp_has_avx2_fma();                       \
     if (vector) kernel = kernelAVX2_##T, kernel2 = kernelAVX2_##T##_2, kernel4 = kernelAVX2_##T##_4; \
@@ -446,9 +449,16 @@ PACK(double, NR64)
     if (!bPacked || (!prepacked && !aPacked)) abort(); /* out of memory, as a Swift allocation would */ \
     for (ptrdiff_t jc = 0; jc < n; jc += NC) {                                                     \
       ptrdiff_t nc = minimum(NC, n - jc);                                                          \
+      /* A block of B whose rows span little memory, in whole panels, is read where it is (a   \
+         row of panel jr is NR scalars at b + p·rsb + jr), which saves the packing pass; the   \
+         rows of a wider block are too far apart for the cache, so it is packed. */            \
+      int direct = vector && csb == 1 && nc % NR == 0 &&                                           \
+                   (size_t)(kcMax * rsb) * sizeof(T) <= DIRECT_B_BYTES;                            \
+      ptrdiff_t ldb = direct ? rsb : NR;                                                           \
       for (ptrdiff_t pc = 0; pc < k; pc += KC) {                                                   \
         ptrdiff_t kc = minimum(KC, k - pc);                                                        \
-        packB_##T(b, rsb, csb, pc, kc, jc, nc, bPacked, vector);                                   \
+        const T *bBlock = direct ? b + pc * rsb + jc : bPacked;                                    \
+        if (!direct) packB_##T(b, rsb, csb, pc, kc, jc, nc, bPacked, vector);                      \
         for (ptrdiff_t ic = rowBegin; ic < rowEnd; ic += MC) {                                     \
           ptrdiff_t mc = minimum(MC, rowEnd - ic);                                                 \
           /* In the prepacked layout the panel of rows i.. of a KC block starts at i·kc. */        \
@@ -458,14 +468,16 @@ PACK(double, NR64)
             for (ptrdiff_t ir = 0; ir < mc; ir += MR) {                                            \
               int rows = (int)minimum(MR, mc - ir);                                                \
               if (vector && rows <= 2 && jr / NR % 2 == 1 && jr + NR <= nc) continue; /* done */    \
+              /* Panel jr starts at jr·kc when packed, at column jr when read in place. */          \
+              const T *bPanel = bBlock + jr * (direct ? 1 : kc), *bNext = bBlock + (jr + NR) * (direct ? 1 : kc); \
               if (vector && rows <= 2 && jr / NR % 2 == 0 && jr + 2 * NR <= nc) {                 \
                 /* This panel and the next, both full, in one call. */                             \
-                kernelAVX2_##T##_2wide(kc, aBlock + ir * kc, bPacked + jr * kc, bPacked + (jr + NR) * kc, \
-                                       c + (ic + ir) * ldc + jc + jr, ldc, pc > 0, rows);          \
+                kernelAVX2_##T##_2wide(kc, aBlock + ir * kc, bPanel, bNext, ldb, c + (ic + ir) * ldc + jc + jr, \
+                                       ldc, pc > 0, rows);                                         \
                 continue;                                                                          \
               }                                                                                    \
               (rows <= 2 ? kernel2 : rows <= 4 ? kernel4 : kernel)(                                \
-                  kc, aBlock + ir * kc, bPacked + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, pc > 0, rows, \
+                  kc, aBlock + ir * kc, bPanel, ldb, c + (ic + ir) * ldc + jc + jr, ldc, pc > 0, rows, \
                   (int)minimum(NR, nc - jr));                                                      \
             }                                                                                      \
           }                                                                                        \

@@ -49,6 +49,8 @@ let kernelShapes: [(Int, Int, Int)] = [
   // Last panels of 2 and 3 rows (the short kernels), with full and partial columns; two rows
   // over pairs of full panels, a full panel left alone and a partial one, in two blocks of k.
   (32, 144, 64), (33, 40, 35), (8, 300, 56),
+  // B narrow enough to be read in place, not packed, over two blocks of k.
+  (7, 300, 32),
   // Outer products (k = 1), the weight gradients of a batch of one: small and packed.
   (3, 1, 4), (4, 1, 1), (1, 1, 5), (100, 1, 100),
 ]
@@ -130,21 +132,28 @@ struct MatrixProductKernelTests {
     #expect(matmul(a, b, transposeB: true).scalars == c1)
   }
 
-  @Test("A row's bits do not depend on the kernel that computes it (six rows, four, or two)")
+  @Test(
+    "A row's bits do not depend on the kernel that computes it (six rows, four, or two), nor on whether B is packed"
+  )
   func kernelsAgreeBitForBit() {
-    func rows<Scalar: TensorScalar>(_: Scalar.Type) {
+    func rows<Scalar: TensorScalar>(_: Scalar.Type, n: Int) {
       // 14 rows: two six-row panels and one of two. Rows 6..<14 alone: one of six and one of two;
-      // rows 10..<14 alone: one of four. 56 columns: pairs of full panels, one alone, a partial one.
+      // rows 10..<14 alone: one of four. 56 columns: pairs of full panels, one alone, a partial
+      // one; 48 columns of Float: B read in place.
       let (a, b): (Tensor<Scalar>, Tensor<Scalar>) = operands(
-        m: 14, k: 300, n: 56, transposeA: false, transposeB: false, seed: 4)
+        m: 14, k: 300, n: n, transposeA: false, transposeB: false, seed: 4)
       let whole = matmul(a, b).scalars
       for first in [6, 10, 12, 13] {
         let part = matmul(a[first..<14], b).scalars
-        #expect(part == Array(whole[(first * 56)...]), "\(Scalar.self) rows \(first)..<14")
+        #expect(part == Array(whole[(first * n)...]), "\(Scalar.self) rows \(first)..<14 of \(n) columns")
       }
+      // B stored transposed is always packed.
+      #expect(matmul(a, b.transposed(), transposeB: true).scalars == whole, "\(Scalar.self) \(n) columns")
     }
-    rows(Float.self)
-    rows(Double.self)
+    for n in [56, 48] {
+      rows(Float.self, n: n)
+      rows(Double.self, n: n)
+    }
   }
 
   @Test("The thread count is configurable and at least 1")
