@@ -431,8 +431,9 @@ PACK(double, NR64)
 #define GEMM(T, NR, SUFFIX)                                                                        \
   static void gemm_##SUFFIX(int kernelChoice, const T *a, ptrdiff_t rsa, ptrdiff_t csa, const T *prepacked, \
                             ptrdiff_t mPadded, const T *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t n,         \
-                            ptrdiff_t k, T *c, ptrdiff_t ldc, ptrdiff_t rowBegin, ptrdiff_t rowEnd) {        \
-    if (rowEnd <= rowBegin || n <= 0) return;                                                      \
+                            ptrdiff_t k, T *c, ptrdiff_t ldc, ptrdiff_t rowBegin, ptrdiff_t rowEnd,          \
+                            int adding) {                                                          \
+    if (rowEnd <= rowBegin || n <= 0 || (k <= 0 && adding)) return;                                \
     if (k <= 0) {                                                                                  \
       for (ptrdiff_t i = rowBegin; i < rowEnd; i++) memset(c + i * ldc, 0, sizeof(T) * n);         \
       return;                                                                                      \
@@ -473,11 +474,11 @@ PACK(double, NR64)
               if (vector && rows <= 2 && jr / NR % 2 == 0 && jr + 2 * NR <= nc) {                 \
                 /* This panel and the next, both full, in one call. */                             \
                 kernelAVX2_##T##_2wide(kc, aBlock + ir * kc, bPanel, bNext, ldb, c + (ic + ir) * ldc + jc + jr, \
-                                       ldc, pc > 0, rows);                                         \
+                                       ldc, pc > 0 || adding, rows);                                         \
                 continue;                                                                          \
               }                                                                                    \
               (rows <= 2 ? kernel2 : rows <= 4 ? kernel4 : kernel)(                                \
-                  kc, aBlock + ir * kc, bPanel, ldb, c + (ic + ir) * ldc + jc + jr, ldc, pc > 0, rows, \
+                  kc, aBlock + ir * kc, bPanel, ldb, c + (ic + ir) * ldc + jc + jr, ldc, pc > 0 || adding, rows, \
                   (int)minimum(NR, nc - jr));                                                      \
             }                                                                                      \
           }                                                                                        \
@@ -490,7 +491,14 @@ PACK(double, NR64)
                         ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                                    \
     (void)m;                                                                                       \
     gemm_##SUFFIX(kernelChoice, a, transposeA ? 1 : lda, transposeA ? lda : 1, NULL, 0, b, transposeB ? 1 : ldb, \
-                  transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd);                           \
+                  transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 0);                        \
+  }                                                                                                \
+  void bp_gemm_add_##SUFFIX(int kernelChoice, int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, \
+                            ptrdiff_t k, const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c,  \
+                            ptrdiff_t ldc, ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                 \
+    (void)m;                                                                                       \
+    gemm_##SUFFIX(kernelChoice, a, transposeA ? 1 : lda, transposeA ? lda : 1, NULL, 0, b, transposeB ? 1 : ldb, \
+                  transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 1);                        \
   }                                                                                                \
   void bp_gemm_pack_a_##SUFFIX(int kernelChoice, int transposeA, ptrdiff_t m, ptrdiff_t k, const T *a, \
                                ptrdiff_t lda, T *packed) {                                         \
@@ -506,10 +514,12 @@ PACK(double, NR64)
                                   ptrdiff_t k, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc,     \
                                   ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                          \
     gemm_##SUFFIX(kernelChoice, NULL, 0, 0, packedA, (m + MR - 1) / MR * MR, b, transposeB ? 1 : ldb, \
-                  transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd);                           \
+                  transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 0);                        \
   }
 
 ptrdiff_t bp_gemm_packed_a_count(ptrdiff_t m, ptrdiff_t k) { return (m + MR - 1) / MR * MR * k; }
+
+ptrdiff_t bp_gemm_depth_block(void) { return KC; }
 
 #if !BP_X86
 #define kernelAVX2_float kernelPortable_float

@@ -150,6 +150,39 @@ extension Tensor {
       check(
         columns.shape == [n, rows, positions],
         "convolutionFilterGradient: columns \(columns.shape) ≠ the images' columns \([n, rows, positions])")
+    }
+    if n > 0 && !geometry.splitsByImages
+      && MatrixKernels.addsProducts(of: Scalar.self, m: o, k: positions, n: rows)
+    {
+      // The images go in order on this thread, and each product is added to the result at once:
+      // the bits of summing the products afterwards, without the batch of products.
+      return withUnsafeBufferPointer { g in
+        images.withUnsafeBufferPointer { x in
+          Tensor.withScalars(of: columns) { kept in
+            Tensor(uncheckedShape: filterShape, count: o * rows) { out in
+              let (g, x, out) = (g.baseAddress!, x.baseAddress!, out.baseAddress!)
+              out.initialize(repeating: 0, count: o * rows)
+              withUnsafeTemporaryAllocation(of: Scalar.self, capacity: kept == nil ? rows * positions : 1) {
+                scratch in
+                for image in 0..<n {
+                  var imageColumns = UnsafePointer(scratch.baseAddress!)
+                  if let kept {
+                    imageColumns = kept + image * rows * positions
+                  } else {
+                    geometry.unfold(x + image * geometry.imageCount, into: scratch.baseAddress!)
+                  }
+                  MatrixKernels.addProduct(
+                    g + image * o * positions, imageColumns, out, m: o, k: positions, n: rows,
+                    transposeA: false,
+                    transposeB: true)
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    if let columns {
       return Tensor.batchedProduct(
         reshaped(to: [n, o, positions]), columns, transposeA: false, transposeB: true
       )
@@ -172,6 +205,14 @@ extension Tensor {
       }
     }
     return products.unbroadcasted(to: [o, rows]).reshaped(to: filterShape)
+  }
+}
+
+extension Tensor {
+  /// Calls `body` with the scalars of `tensor`, or with `nil` when there is no tensor.
+  fileprivate static func withScalars<R>(of tensor: Tensor?, _ body: (UnsafePointer<Scalar>?) -> R) -> R {
+    guard let tensor else { return body(nil) }
+    return tensor.withUnsafeBufferPointer { body($0.baseAddress) }
   }
 }
 
@@ -215,14 +256,19 @@ struct ConvolutionGeometry {
     scratch: Int,
     _ body: (_ image: Int, _ scratch: UnsafeMutablePointer<Scalar>, _ onCallingThread: Bool) -> Void
   ) {
-    let threads = ParallelExecution.threadCount
-    let splitByImages =
-      threads > 1 && n >= threads && n * o * rows * positions >= MatrixKernels.parallelThreshold
+    let splitByImages = splitsByImages
     ParallelExecution.forEachShare(of: n, isLarge: splitByImages) { images in
       withUnsafeTemporaryAllocation(of: Scalar.self, capacity: Swift.max(scratch, 1)) { buffer in
         for image in images { body(image, buffer.baseAddress!, splitByImages) }
       }
     }
+  }
+
+  /// Whether ``forEachImage(scratch:_:)`` splits the images across threads: when there are at
+  /// least as many as threads and their products are large enough to share out.
+  var splitsByImages: Bool {
+    let threads = ParallelExecution.threadCount
+    return threads > 1 && n >= threads && n * o * rows * positions >= MatrixKernels.parallelThreshold
   }
 
   /// The columns of one image `[C, H, W]` into `columns` `[C·kh·kw, Ho·Wo]`.

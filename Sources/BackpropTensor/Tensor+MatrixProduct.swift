@@ -370,6 +370,51 @@ enum MatrixKernels {
     }
   }
 
+  /// Whether ``addProduct(_:_:_:m:k:n:transposeA:transposeB:)`` applies to m×k by k×n products
+  /// of `T`: `Float` or `Double`, large enough for the packed kernels (the size at which the
+  /// other products use them too), and k within one block of the inner dimension, so that each
+  /// element of C gets its product added at once.
+  static func addsProducts<T: TensorScalar>(of _: T.Type, m: Int, k: Int, n: Int) -> Bool {
+    (T.self == Float.self || T.self == Double.self) && m * n * k >= packedThreshold
+      && k <= bp_gemm_depth_block()
+  }
+
+  /// C += op(A)·op(B) with the packed kernels (`bp_gemm_add_*`), split into blocks across threads
+  /// when large. Adding the products of a batch in turn to zeros gives the bits of computing
+  /// them apart and summing them in the same order.
+  /// - Precondition: ``addsProducts(of:m:k:n:)``.
+  static func addProduct<T: TensorScalar>(
+    _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>,
+    m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
+  ) {
+    check(addsProducts(of: T.self, m: m, k: k, n: n), "addProduct: \(T.self) \(m)×\(k)×\(n)")
+    let operands = Operands(a: a, b: b, c: c)
+    forEachBlock(m: m, n: n, multiplyAdds: m * n * k) { block in
+      // Columns j0 ..< j1 of C are the product of op(A) with columns j0 ..< j1 of op(B).
+      let j0 = block.columns.lowerBound
+      let (a, b, c) = (
+        UnsafeRawPointer(operands.a), UnsafeRawPointer(operands.b + (transposeB ? j0 * k : j0)),
+        UnsafeMutableRawPointer(operands.c + j0)
+      )
+      let (kernel, lda, ldb) = (Int32(BP_KERNEL_AUTOMATIC), transposeA ? m : k, transposeB ? k : n)
+      let (ta, tb, columns, rows) = (
+        Int32(transposeA ? 1 : 0), Int32(transposeB ? 1 : 0), block.columns.count, block.rows
+      )
+      if T.self == Float.self {
+        bp_gemm_add_f32(
+          kernel, ta, tb, m, columns, k, a.assumingMemoryBound(to: Float.self), lda,
+          b.assumingMemoryBound(to: Float.self), ldb, c.assumingMemoryBound(to: Float.self), n,
+          rows.lowerBound,
+          rows.upperBound)
+      } else {
+        bp_gemm_add_f64(
+          kernel, ta, tb, m, columns, k, a.assumingMemoryBound(to: Double.self), lda,
+          b.assumingMemoryBound(to: Double.self), ldb, c.assumingMemoryBound(to: Double.self), n,
+          rows.lowerBound, rows.upperBound)
+      }
+    }
+  }
+
   @inline(__always)
   static func multiplyOnCallingThread<T: BinaryFloatingPoint>(
     _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>,

@@ -26,9 +26,21 @@ struct TensorConvolutionTests {
     "convolved and its gradients give the bits of unfolded, matmul and folded, with kept columns and image by image"
   )
   func matchesTheComposite() {
+    // On one thread the filter gradient adds each image's product to the result in turn; on
+    // more, a batch this large splits by images and sums the products afterwards.
+    let saved = ParallelExecution.threadCount
+    defer { ParallelExecution.threadCount = saved }
+    for threads in [1, 2] {
+      ParallelExecution.threadCount = threads
+      matchesTheComposite(threads: threads)
+    }
+  }
+
+  func matchesTheComposite(threads: Int) {
     var rng = SeededRandomNumberGenerator(seed: 5)
     let cases: [(images: [Int], filter: [Int], windows: SlidingWindows)] = [
       ([4, 3, 8, 8], [5, 3, 3, 3], SlidingWindows(kernelSize: [3, 3], padding: [1, 1])),
+      ([3, 4, 10, 12], [6, 4, 3, 3], SlidingWindows(kernelSize: [3, 3], padding: [1, 1])),
       ([2, 2, 7, 9], [3, 2, 2, 3], SlidingWindows(kernelSize: [2, 3], stride: [2, 1], padding: [1, 0])),
       (
         [1, 2, 9, 8], [4, 2, 3, 2], SlidingWindows(kernelSize: [3, 2], padding: [2, 1], dilation: [2, 1])
@@ -45,17 +57,18 @@ struct TensorConvolutionTests {
       let (convolved, columns) = x.convolvedKeepingColumns(with: filter, windows)
       let rows = filterShape[1...].reduce(1, *)
       let keeps = imagesShape[0] * rows * output[0] * output[1] * 4 <= Tensor<Float>.keptColumnsLimit
-      #expect((columns != nil) == keeps, "\(imagesShape)")
-      #expect(convolved == expected.output, "\(imagesShape)")
-      #expect(x.convolved(with: filter, windows) == expected.output, "\(imagesShape)")
+      let label = "\(imagesShape), \(threads) thread(s)"
+      #expect((columns != nil) == keeps, "\(label)")
+      #expect(convolved == expected.output, "\(label)")
+      #expect(x.convolved(with: filter, windows) == expected.output, "\(label)")
       #expect(
         g.convolutionInputGradient(filter: filter, windows, imageSize: Array(imagesShape[2...]))
-          == expected.inputGradient, "\(imagesShape)")
-      #expect(g.convolutionFilterGradient(images: x, windows) == expected.filterGradient, "\(imagesShape)")
+          == expected.inputGradient, "\(label)")
+      #expect(g.convolutionFilterGradient(images: x, windows) == expected.filterGradient, "\(label)")
       #expect(
         g.convolutionFilterGradient(images: x, windows, columns: x.unfolded(windows))
           == expected.filterGradient,
-        "\(imagesShape)")
+        "\(label)")
     }
   }
 

@@ -31,6 +31,21 @@ void bp_gemm_f64(int kernel, int transposeA, int transposeB, ptrdiff_t m, ptrdif
                  const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc,
                  ptrdiff_t rowBegin, ptrdiff_t rowEnd);
 
+/// bp_gemm_f32, adding the product to C's rows. An element of C gets its whole product added at
+/// once when k is at most bp_gemm_depth_block(), so adding products in turn gives the bits of
+/// summing their results in the same order.
+void bp_gemm_add_f32(int kernel, int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                     const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                     ptrdiff_t rowBegin, ptrdiff_t rowEnd);
+
+/// The Double version of bp_gemm_add_f32.
+void bp_gemm_add_f64(int kernel, int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                     const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc,
+                     ptrdiff_t rowBegin, ptrdiff_t rowEnd);
+
+/// The block of the inner dimension that the products go through at a time (KC).
+ptrdiff_t bp_gemm_depth_block(void);
+
 /// The number of scalars of the buffer that bp_gemm_pack_a_* fills for an m×k op(A).
 ptrdiff_t bp_gemm_packed_a_count(ptrdiff_t m, ptrdiff_t k);
 
