@@ -81,7 +81,8 @@ public final class Conv2D<Scalar: TensorScalar>: Layer, CustomStringConvertible 
       + "stride \(stride), padding \(padding), \(activation.name))"
   }
 
-  /// activation(conv2d(x, weight) + bias) for images `[N, C, H, W]`.
+  /// activation(conv2d(x, weight, bias: bias)) for images `[N, C, H, W]`: the bias is added
+  /// inside the convolution, as `F.conv2d` does.
   ///
   /// - Precondition: the input is `[N, C, H, W]` with this layer's C; otherwise the program stops
   ///   with a message naming the layer and the input's shape.
@@ -91,9 +92,7 @@ public final class Conv2D<Scalar: TensorScalar>: Layer, CustomStringConvertible 
     check(
       shape.count == 4 && shape[1] == channels,
       "\(self): input of shape \(shape); expected [batch, \(channels), height, width]")
-    let z =
-      conv2d(input, weight, stride: stride, padding: padding) + bias.reshaped(to: [weight.shape[0], 1, 1])
-    return activation(z)
+    return activation(conv2d(input, weight, bias: bias, stride: stride, padding: padding))
   }
 
   /// `[weight, bias]`.

@@ -9,20 +9,22 @@
 /// `folded(_:imageSize:)` would compute, in the same order, so the results are the same bits.
 extension Tensor {
   /// The 2-D cross-correlation of images `[N, C, H, W]` with filters `[O, C, kh, kw]` (PyTorch's
-  /// `F.conv2d`): `[N, O, Ho, Wo]`, out[n, o] = filter[o] · columns(image n).
+  /// `F.conv2d`): `[N, O, Ho, Wo]`, out[n, o] = filter[o] · columns(image n) + bias[o].
   ///
   /// - Parameters:
   ///   - filter: The filters `[O, C, kh, kw]`, with the images' channel count.
+  ///   - bias: One value per filter, `[O]`, added to every position of its output channel while
+  ///     the image's output is in the cache; `nil` (the default) for none.
   ///   - windows: The windows' kernel size (the filter's), stride, padding and dilation.
-  /// - Precondition: both have rank 4, the channel counts and the kernel size agree, and a
-  ///   window fits.
+  /// - Precondition: both have rank 4, the channel counts and the kernel size agree, a window
+  ///   fits, and the bias has shape `[O]`.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func convolved(with filter: Tensor, _ windows: SlidingWindows) -> Tensor {
-    convolvedKeepingColumns(with: filter, windows).output
+  public func convolved(with filter: Tensor, bias: Tensor? = nil, _ windows: SlidingWindows) -> Tensor {
+    convolvedKeepingColumns(with: filter, bias: bias, windows).output
   }
 
-  /// ``convolved(with:_:)``, and the batch's columns `[N, C·kh·kw, Ho·Wo]` when they are small
+  /// ``convolved(with:bias:_:)``, and the batch's columns `[N, C·kh·kw, Ho·Wo]` when they are small
   /// enough to keep for the filter's gradient (at most ``keptColumnsLimit`` bytes).
   ///
   /// Image by image, the columns are made and multiplied at once, while they are in the cache:
@@ -30,11 +32,14 @@ extension Tensor {
   /// the same bits.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  package func convolvedKeepingColumns(with filter: Tensor, _ windows: SlidingWindows) -> (
-    output: Tensor, columns: Tensor?
-  ) {
+  package func convolvedKeepingColumns(with filter: Tensor, bias: Tensor? = nil, _ windows: SlidingWindows)
+    -> (output: Tensor, columns: Tensor?)
+  {
     let geometry = ConvolutionGeometry(images: shape, filter: filter.shape, windows, operation: "convolved")
     let (n, o, rows, positions) = (geometry.n, geometry.o, geometry.rows, geometry.positions)
+    if let bias {
+      check(bias.shape == [o], "convolved: bias of shape \(bias.shape) for \(o) filters; expected [\(o)]")
+    }
     let keeps = n * rows * positions * MemoryLayout<Scalar>.size <= Tensor.keptColumnsLimit
     var kept: Tensor?
     let output = withUnsafeBufferPointer { x in
@@ -42,24 +47,28 @@ extension Tensor {
         Tensor(uncheckedShape: [n, o, geometry.ho, geometry.wo], count: n * o * positions) { out in
           let (x, f, out) = (x.baseAddress!, f.baseAddress!, out.baseAddress!)
           // Into `columns` when it is given (image i's at i·rows·positions), else into scratch.
-          let convolve = { (columns: UnsafeMutablePointer<Scalar>?) in
+          let convolve = { (columns: UnsafeMutablePointer<Scalar>?, bias: UnsafePointer<Scalar>?) in
             MatrixKernels.withPackedOperand(f, m: o, k: rows, n: positions, transposeA: false) { packed in
               geometry.forEachImage(scratch: columns == nil ? rows * positions : 0) {
                 image, scratch, onCallingThread in
                 let columns = columns.map { $0 + image * rows * positions } ?? scratch
                 geometry.unfold(x + image * geometry.imageCount, into: columns)
+                let output = out + image * o * positions
                 MatrixKernels.product(
-                  f, packed: packed, columns, out + image * o * positions, m: o, k: rows, n: positions,
+                  f, packed: packed, columns, output, m: o, k: rows, n: positions,
                   transposeA: false, transposeB: false, onCallingThread: onCallingThread)
+                if let bias { Tensor.addRows(bias, to: output, rows: o, length: positions) }
               }
             }
           }
-          if keeps {
-            kept = Tensor(uncheckedShape: [n, rows, positions], count: n * rows * positions) {
-              convolve($0.baseAddress!)
+          Tensor.withScalars(of: bias) { bias in
+            if keeps {
+              kept = Tensor(uncheckedShape: [n, rows, positions], count: n * rows * positions) {
+                convolve($0.baseAddress!, bias)
+              }
+            } else {
+              convolve(nil, bias)
             }
-          } else {
-            convolve(nil)
           }
         }
       }
@@ -73,7 +82,7 @@ extension Tensor {
   /// that stays in the cache, instead of going out to memory and back.
   package static var keptColumnsLimit: Int { 4 << 20 }
 
-  /// The gradient of ``convolved(with:_:)`` with respect to its images, for this upstream
+  /// The gradient of ``convolved(with:bias:_:)`` with respect to its images, for this upstream
   /// gradient `[N, O, Ho, Wo]`: filterᵀ times each image's upstream gradient, added back into
   /// the image (col2im). `[N, C, H, W]`.
   ///
@@ -116,7 +125,7 @@ extension Tensor {
     }
   }
 
-  /// The gradient of ``convolved(with:_:)`` with respect to its filters, for this upstream
+  /// The gradient of ``convolved(with:bias:_:)`` with respect to its filters, for this upstream
   /// gradient `[N, O, Ho, Wo]`: each image's upstream gradient times its columns transposed,
   /// summed over the batch. `[O, C, kh, kw]`.
   ///
@@ -209,6 +218,17 @@ extension Tensor {
 }
 
 extension Tensor {
+  /// Adds `values[r]` to each of the `length` scalars of row `r` of `matrix`, as broadcasting a
+  /// `[rows, 1]` tensor would.
+  fileprivate static func addRows(
+    _ values: UnsafePointer<Scalar>, to matrix: UnsafeMutablePointer<Scalar>, rows: Int, length: Int
+  ) {
+    for r in 0..<rows {
+      let (row, value) = (matrix + r * length, values[r])
+      for j in 0..<length { row[j] += value }
+    }
+  }
+
   /// Calls `body` with the scalars of `tensor`, or with `nil` when there is no tensor.
   fileprivate static func withScalars<R>(of tensor: Tensor?, _ body: (UnsafePointer<Scalar>?) -> R) -> R {
     guard let tensor else { return body(nil) }

@@ -7,7 +7,7 @@ import Testing
 
 /// One row of the operation catalogue.
 struct CatalogueRow<Scalar: TensorScalar> {
-  enum Arity { case unary, binary, matrix, batchedMatrix, images, convolution }
+  enum Arity { case unary, binary, matrix, batchedMatrix, images, convolution, biasedConvolution }
   let name: String
   let arity: Arity
   /// Inputs are drawn from `range`, at least `margin` away from zero (kinks, domain edges).
@@ -87,6 +87,9 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     },
     // Convolution and pooling
     .init(name: "conv2d", arity: .convolution) { conv2d($0[0], $0[1]) },
+    .init(name: "conv2d with bias, padding 1", arity: .biasedConvolution) {
+      conv2d($0[0], $0[1], bias: $0[2], padding: 1)
+    },
     .init(name: "conv2d stride 2, padding 1", arity: .convolution) {
       conv2d($0[0], $0[1], stride: 2, padding: 1)
     },
@@ -192,6 +195,8 @@ func shapes(for arity: CatalogueRow<Double>.Arity, name: String) -> [[[Int]]] {
     return [
       [[1, 2, 4, 4], [2, 2, 3, 3]], [[2, 1, 5, 4], [2, 1, 2, 3]], [[1, 3, 3, 3], [2, 3, 1, 1]],
     ]
+  case .biasedConvolution:
+    return [[[1, 2, 4, 4], [2, 2, 3, 3], [2]], [[2, 1, 5, 4], [3, 1, 2, 3], [3]]]
   case .batchedMatrix:
     return [
       [[2, 3, 4], [2, 4, 5]], [[2, 3, 4], [4, 2]], [[3, 4], [2, 4, 5]], [[2, 1, 3, 4], [3, 4, 2]],

@@ -61,6 +61,11 @@ struct TensorConvolutionTests {
       #expect((columns != nil) == keeps, "\(label)")
       #expect(convolved == expected.output, "\(label)")
       #expect(x.convolved(with: filter, windows) == expected.output, "\(label)")
+      let bias = Tensor<Float>(randomUniform: [filterShape[0]], using: &rng)
+      #expect(
+        x.convolved(with: filter, bias: bias, windows) == expected.output
+          + bias.reshaped(to: [filterShape[0], 1, 1]),
+        "\(label) with a bias")
       #expect(
         g.convolutionInputGradient(filter: filter, windows, imageSize: Array(imagesShape[2...]))
           == expected.inputGradient, "\(label)")

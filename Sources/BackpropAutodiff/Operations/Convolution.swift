@@ -1,16 +1,19 @@
 import BackpropTensor
 
-/// z = the 2-D cross-correlation of images x `[N, C, H, W]` with filters w `[O, C, kh, kw]`:
-/// z[n, o] = w[o] · columns(x[n]), where the columns (im2col) hold every window of the image.
+/// z = the 2-D cross-correlation of images x `[N, C, H, W]` with filters w `[O, C, kh, kw]`,
+/// plus a bias b `[O]` when there is one (a third input):
+/// z[n, o] = w[o] · columns(x[n]) + b[o], where the columns (im2col) hold every window of the
+/// image.
 ///
 /// The convolution is linear in each input, so each gradient is the adjoint map applied to the
 /// upstream gradient G:
 /// - ∂L/∂w = Σₙ G[n]·columns(x[n])ᵀ (the correlation of the input with G);
 /// - ∂L/∂x[n] = fold(wᵀ·G[n]), the columns' gradient added back into the image (col2im): the
-///   transposed convolution of G with the filters.
+///   transposed convolution of G with the filters;
+/// - ∂L/∂b[o] = Σₙ Σᵢ Σⱼ G[n, o, i, j], as for a bias added by broadcasting.
 ///
 /// For tensors the three products run image by image with the columns in a scratch buffer
-/// (`Tensor.convolved(with:_:)`); for variables (higher order) the gradients are recorded as the
+/// (`Tensor.convolved(with:bias:_:)`); for variables (higher order) the gradients are recorded as the
 /// same products of `unfolded` columns.
 struct Convolution<Scalar: TensorScalar>: DifferentiableOperation {
   let windows: SlidingWindows
@@ -25,9 +28,13 @@ struct Convolution<Scalar: TensorScalar>: DifferentiableOperation {
     -> Operands<G?>
   {
     let (x, w) = (inputs[0], inputs[1])
-    return Operands(
-      needed[0] ? g.convolutionInputGradient(filter: w, windows, imageSize: Array(x.shape[2...])) : nil,
-      needed[1] ? g.convolutionFilterGradient(images: x, windows, columns: columns) : nil)
+    let input =
+      needed[0] ? g.convolutionInputGradient(filter: w, windows, imageSize: Array(x.shape[2...])) : nil
+    let filter = needed[1] ? g.convolutionFilterGradient(images: x, windows, columns: columns) : nil
+    guard inputs.count == 3 else { return Operands(input, filter) }
+    let o = w.shape[0]
+    let bias = needed[2] ? g.unbroadcasted(to: [o, 1, 1]).reshaped(to: [o]) : nil
+    return Operands([input, filter, bias])
   }
 }
 
@@ -39,22 +46,27 @@ struct Convolution<Scalar: TensorScalar>: DifferentiableOperation {
 /// Each image is one matrix product of the filters with the image's windows as columns
 /// (im2col), made in a scratch buffer that stays in the cache.
 ///
+/// With a bias, out[n, o, i, j] gains bias[o], added while each image's output is in the cache
+/// rather than by a broadcasting `+` afterwards.
+///
 /// Gradient: ∂L/∂filter = Σₙ G[n]·columns(input[n])ᵀ, the correlation of the input with the
 /// upstream gradient G; ∂L/∂input = the columns filterᵀ·G[n] added back into each image, the
-/// transposed convolution of G with the filter.
+/// transposed convolution of G with the filter; ∂L/∂bias[o] = Σ G[·, o, ·, ·].
 /// - Parameters:
 ///   - input: Images `[N, C, H, W]`.
 ///   - filter: Filters `[O, C, kh, kw]` (the kernel need not be square).
+///   - bias: One value per filter, `[O]`, or `nil` (the default) for none.
 ///   - stride: The step between windows; 1 by default.
 ///   - padding: Zeros added on each side; 0 by default.
 ///   - dilation: The spacing between a filter's taps; 1 by default.
 /// - Returns: `[N, O, Ho, Wo]` with Ho = ⌊(H + 2·padding − dilation·(kh − 1) − 1) / stride⌋ + 1.
-/// - Precondition: both have rank 4, the channel counts agree, and the filter fits the padded
-///   input.
+/// - Precondition: both have rank 4, the channel counts agree, the filter fits the padded
+///   input, and the bias has shape `[O]`.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func conv2d<Scalar>(
-  _ input: Variable<Scalar>, _ filter: Variable<Scalar>, stride: Int = 1, padding: Int = 0, dilation: Int = 1
+  _ input: Variable<Scalar>, _ filter: Variable<Scalar>, bias: Variable<Scalar>? = nil, stride: Int = 1,
+  padding: Int = 0, dilation: Int = 1
 ) -> Variable<Scalar> {
   let (shape, filterShape) = (input.shape, filter.shape)
   check(
@@ -68,7 +80,13 @@ public func conv2d<Scalar>(
     output[0] > 0 && output[1] > 0,
     "conv2d: a \(filterShape[2])×\(filterShape[3]) filter (padding \(padding), dilation \(dilation)) does "
       + "not fit an input of \(shape[2])×\(shape[3])")
-  let (value, columns) = input.value.convolvedKeepingColumns(with: filter.value, windows)
-  return Variable.record(
-    Convolution(windows: windows, columns: columns), Operands(input, filter), value: value)
+  if let bias {
+    check(
+      bias.shape == [filterShape[0]],
+      "conv2d: bias of shape \(bias.shape) for \(filterShape[0]) filters; expected [\(filterShape[0])]")
+  }
+  let (value, columns) = input.value.convolvedKeepingColumns(with: filter.value, bias: bias?.value, windows)
+  let operation = Convolution(windows: windows, columns: columns)
+  guard let bias else { return Variable.record(operation, Operands(input, filter), value: value) }
+  return Variable.record(operation, Operands([input, filter, bias]), value: value)
 }

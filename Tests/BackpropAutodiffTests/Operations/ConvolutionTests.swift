@@ -79,6 +79,36 @@ struct ConvolutionTests {
     #expect(filterGradient == w.grad)
   }
 
+  @Test("A bias inside conv2d gives the bits of adding it afterwards, value and gradients")
+  func bias() {
+    var rng = SeededRandomNumberGenerator(seed: 7)
+    let x = Variable(Tensor<Float>(randomUniform: [3, 2, 6, 5], using: &rng), requiresGrad: true)
+    let w = Variable(Tensor<Float>(randomUniform: [4, 2, 3, 3], using: &rng), requiresGrad: true)
+    let b = Variable(Tensor<Float>(randomUniform: [4], using: &rng), requiresGrad: true)
+    let g = Tensor<Float>(randomUniform: [3, 4, 6, 5], using: &rng)
+    let fused = conv2d(x, w, bias: b, padding: 1)
+    (fused * g).sum().backward()
+    let gradients = (x.grad, w.grad, b.grad)
+    for variable in [x, w, b] { variable.zeroGrad() }
+    let separate = conv2d(x, w, padding: 1) + b.reshaped(to: [4, 1, 1])
+    (separate * g).sum().backward()
+    #expect(fused.value == separate.value)
+    #expect(gradients.0 == x.grad && gradients.1 == w.grad && gradients.2 == b.grad)
+    // ∂L/∂b[o] = Σ G[·, o, ·, ·].
+    #expect(isClose(b.grad!, g.sum(squeezingAxes: [0, 2, 3]), relativeTolerance: 1e-5))
+  }
+
+  @Test("A bias of the wrong shape stops, naming its shape and the filter count")
+  func biasShape() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = conv2d(
+        Variable(Tensor<Double>(zeros: [1, 2, 5, 5])), Variable(Tensor<Double>(zeros: [4, 2, 3, 3])),
+        bias: Variable(Tensor<Double>(zeros: [3])))
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("conv2d: bias of shape [3] for 4 filters; expected [4]"))
+  }
+
   @Test("Mismatched channels stop, naming both shapes")
   func channelMismatch() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
