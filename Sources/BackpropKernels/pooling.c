@@ -4,11 +4,11 @@
 // time on real data. With AVX2, eight neighbouring windows of a row are compared at once, tap by
 // tap, each lane keeping its running maximum and winning tap with blends (a row's last eight
 // overlap the ones before); images whose rows hold fewer than eight windows, without padding,
-// go eight windows of the whole image at a time through gathers. The common 2×2 windows at stride
-// 2 take a path of their own, with plain loads split into even and odd columns. Windows at a padded edge and
-// other CPUs take the scalar path, which picks an offset with a select marked unpredictable (a
-// conditional move) and reads the running maximum back through it (a floating-point select
-// would compile to a branch).
+// go eight windows of the whole image at a time through gathers. The common 2×2 windows at
+// stride 2 take a path of their own, with plain loads split into even and odd columns. Windows
+// at a padded edge and other CPUs take the scalar path, which picks an offset with a select
+// marked unpredictable (a conditional move) and reads the running maximum back through it (a
+// floating-point select would compile to a branch).
 
 #include "BackpropKernels.h"
 

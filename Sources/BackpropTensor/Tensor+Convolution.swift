@@ -4,9 +4,10 @@
 /// In a large batch each image's columns are made in a scratch buffer of one image's size, used
 /// at once and overwritten by the next image's, so they stay in the cache; the batch's columns
 /// (nine times the images for a 3×3 filter) are not stored. A small batch's columns are made
-/// once, image by image in the same way, and kept (see `convolvedKeepingColumns(with:_:)`).
-/// Every product and every sum is the one that `unfolded(_:)`, `matmul` and
-/// `folded(_:imageSize:)` would compute, in the same order, so the results are the same bits.
+/// once, image by image in the same way, and kept (see
+/// `convolvedKeepingColumns(with:bias:_:)`). Every product and every sum is the one that
+/// `unfolded(_:)`, `matmul` and `folded(_:imageSize:)` would compute, in the same order, so the
+/// results are the same bits.
 extension Tensor {
   /// The 2-D cross-correlation of images `[N, C, H, W]` with filters `[O, C, kh, kw]` (PyTorch's
   /// `F.conv2d`): `[N, O, Ho, Wo]`, out[n, o] = filter[o] · columns(image n) + bias[o].
@@ -24,8 +25,8 @@ extension Tensor {
     convolvedKeepingColumns(with: filter, bias: bias, windows).output
   }
 
-  /// ``convolved(with:bias:_:)``, and the batch's columns `[N, C·kh·kw, Ho·Wo]` when they are small
-  /// enough to keep for the filter's gradient (at most ``keptColumnsLimit`` bytes).
+  /// ``convolved(with:bias:_:)``, and the batch's columns `[N, C·kh·kw, Ho·Wo]` when they are
+  /// small enough to keep for the filter's gradient (at most ``keptColumnsLimit`` bytes).
   ///
   /// Image by image, the columns are made and multiplied at once, while they are in the cache:
   /// into the kept columns, or into a scratch buffer that the next image overwrites. Both give
@@ -76,10 +77,10 @@ extension Tensor {
     return (output, kept)
   }
 
-  /// The largest batch of columns, in bytes, that ``convolvedKeepingColumns(with:_:)`` keeps:
-  /// 4 MiB. Columns this small are still in the cache when the backward pass reads them, which
-  /// is cheaper than making them again; larger ones are made image by image, twice, in a buffer
-  /// that stays in the cache, instead of going out to memory and back.
+  /// The largest batch of columns, in bytes, that ``convolvedKeepingColumns(with:bias:_:)``
+  /// keeps: 4 MiB. Columns this small are still in the cache when the backward pass reads them,
+  /// which is cheaper than making them again; larger ones are made image by image, twice, in a
+  /// buffer that stays in the cache, instead of going out to memory and back.
   package static var keptColumnsLimit: Int { 4 << 20 }
 
   /// The gradient of ``convolved(with:bias:_:)`` with respect to its images, for this upstream

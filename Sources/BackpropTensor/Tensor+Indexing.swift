@@ -207,7 +207,7 @@ extension Tensor {
     // First a count of the indices outside -extent..<extent (one unsigned comparison of
     // index + extent with 2·extent) and the OR of all indices (negative if any is), in a loop
     // without branches that vectorises; the offending index is looked for only when there is one.
-    let span = UInt(extent) &* 2
+    let span = UInt(Swift.max(extent, 0)) &* 2
     var (outside, signs) = (0, 0)
     for index in indices {
       outside &+= UInt(bitPattern: index &+ extent) >= span ? 1 : 0

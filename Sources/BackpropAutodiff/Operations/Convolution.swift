@@ -18,7 +18,7 @@ import BackpropTensor
 struct Convolution<Scalar: TensorScalar>: DifferentiableOperation {
   let windows: SlidingWindows
   /// The input's columns, when the forward pass kept them (see
-  /// `Tensor.convolvedKeepingColumns(with:_:)`): the first-order filter gradient reads them.
+  /// `Tensor.convolvedKeepingColumns(with:bias:_:)`): the first-order filter gradient reads them.
   let columns: Tensor<Scalar>?
   var name: String { "conv2d" }
 

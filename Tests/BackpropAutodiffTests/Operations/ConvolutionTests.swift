@@ -98,6 +98,18 @@ struct ConvolutionTests {
     #expect(isClose(b.grad!, g.sum(squeezingAxes: [0, 2, 3]), relativeTolerance: 1e-5))
   }
 
+  @Test("An empty batch gives an empty output, and zero gradients for the filter and the bias")
+  func emptyBatch() {
+    let x = Variable(Tensor<Float>(zeros: [0, 2, 5, 5]), requiresGrad: true)
+    let w = Variable(Tensor<Float>(ones: [3, 2, 3, 3]), requiresGrad: true)
+    let b = Variable(Tensor<Float>(ones: [3]), requiresGrad: true)
+    let y = conv2d(x, w, bias: b, padding: 1)
+    #expect(y.shape == [0, 3, 5, 5])
+    y.sum().backward()
+    #expect(x.grad?.shape == [0, 2, 5, 5])
+    #expect(w.grad == Tensor(zeros: [3, 2, 3, 3]) && b.grad == Tensor(zeros: [3]))
+  }
+
   @Test("A bias of the wrong shape stops, naming its shape and the filter count")
   func biasShape() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
