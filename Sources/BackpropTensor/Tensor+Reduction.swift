@@ -1,3 +1,5 @@
+import BackpropKernels
+
 /// Reductions. `alongAxes` keeps the reduced dimensions with extent 1 (so the result broadcasts
 /// against the input); `squeezingAxes` removes them.
 extension Tensor {
@@ -29,7 +31,27 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func sum(alongAxes axes: [Int]) -> Tensor {
-    reduce(alongAxes: axes, operation: "sum(alongAxes:)", initial: 0, +)
+    reduce(alongAxes: axes, operation: "sum(alongAxes:)", initial: 0, +, rowSums: Tensor.rowSums)
+  }
+
+  /// `bp_row_sums_*` for `Float` and `Double`: the sums of the rows, eight or four rows at a
+  /// time, each in the order of ``combined(_:count:initial:_:)`` with `+`; `nil` for other types.
+  static var rowSums: ((UnsafePointer<Scalar>, Int, Int, UnsafeMutablePointer<Scalar>) -> Void)? {
+    if Scalar.self == Float.self {
+      return { x, rows, length, out in
+        bp_row_sums_f32(
+          UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), rows, length,
+          UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self))
+      }
+    }
+    if Scalar.self == Double.self {
+      return { x, rows, length, out in
+        bp_row_sums_f64(
+          UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), rows, length,
+          UnsafeMutableRawPointer(out).assumingMemoryBound(to: Double.self))
+      }
+    }
+    return nil
   }
 
   /// The sums along `axes`, removing the reduced dimensions.
@@ -92,7 +114,8 @@ extension Tensor {
   @_specialize(where Scalar == Double)
   @inline(__always)
   func reduce(
-    alongAxes axes: [Int], operation: String, initial: Scalar, _ combine: (Scalar, Scalar) -> Scalar
+    alongAxes axes: [Int], operation: String, initial: Scalar, _ combine: (Scalar, Scalar) -> Scalar,
+    rowSums: ((UnsafePointer<Scalar>, Int, Int, UnsafeMutablePointer<Scalar>) -> Void)? = nil
   ) -> Tensor {
     let axes = normalize(axes: axes, operation: operation)
     var resultShape = shape
@@ -101,10 +124,25 @@ extension Tensor {
     let inputStrides = Tensor.broadcastStrides(of: shape, toRank: rank)
     var outputStrides = Tensor.broadcastStrides(of: resultShape, toRank: rank)
     for axis in axes { outputStrides[axis] = 0 }
+    // When the (merged) last axis is reduced and `rowSums` is given, every row's combination is
+    // made first, several rows at a time, in the order `combined` would use.
+    let coalesced = coalescedAxes(shape, [inputStrides, outputStrides])
+    let length = coalesced.shape.last ?? 1
+    let lastAxisReduced = coalesced.strides[0].last == 1 && coalesced.strides[1].last == 0
+    let rowSums = lastAxisReduced && length >= 8 && scalarCount >= 64 ? rowSums : nil
     let result = withUnsafeBufferPointer { x in
       Tensor.makeBuffer(count: resultShape.reduce(1, *)) { out in
         out.initialize(repeating: initial)
         guard let outBase = out.baseAddress, let xBase = x.baseAddress else { return }
+        if let rowSums {
+          withUnsafeTemporaryAllocation(of: Scalar.self, capacity: x.count / length) { sums in
+            rowSums(xBase, x.count / length, length, sums.baseAddress!)
+            forEachRow(shape: shape, strides: inputStrides, outputStrides) { offX, _, offOut, _, count in
+              outBase[offOut] = combine(outBase[offOut], sums[offX / count])
+            }
+          }
+          return
+        }
         forEachRow(shape: shape, strides: inputStrides, outputStrides) {
           offX, strideX, offOut, strideOut, count in
           // Pointers to the row, so the loops index with their own counter only (no overflow

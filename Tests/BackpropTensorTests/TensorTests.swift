@@ -167,6 +167,47 @@ struct TensorTests {
     #expect(rows[scalarAt: [1, 2, 0]] == (0..<5).reduce(0) { $0 + matrix[scalarAt: [1, 2, $1]] })
   }
 
+  @Test("Sums along the last axis give the bits of four partial sums per row, however many rows")
+  func rowSums() {
+    /// Row by row in `Tensor.combined`'s order: partial sums over j ≡ 0, 1, 2, 3 (mod 4), the
+    /// tail into the first, then (s₀ + s₁) + (s₂ + s₃); rows of the same target added in turn.
+    func expected<Scalar: TensorScalar>(_ x: [Scalar], rows: Int, length: Int, targets: Int) -> [Scalar] {
+      var out = [Scalar](repeating: 0, count: targets)
+      for r in 0..<rows {
+        var s: [Scalar] = [0, 0, 0, 0]
+        var j = 0
+        while j + 4 <= length {
+          for k in 0..<4 { s[k] = s[k] + x[r * length + j + k] }
+          j += 4
+        }
+        while j < length {
+          s[0] = s[0] + x[r * length + j]
+          j += 1
+        }
+        out[r % targets] = out[r % targets] + ((s[0] + s[1]) + (s[2] + s[3]))
+      }
+      return out
+    }
+    func check<Scalar: TensorScalar>(_: Scalar.Type) {
+      var rng = SeededRandomNumberGenerator(seed: 12)
+      // Rows that are and are not multiples of 8 and 4, lengths with tails of 0 to 7.
+      for (rows, length) in [(3, 37), (13, 8), (9, 64), (17, 29), (8, 12), (33, 15)] {
+        let x = Tensor<Scalar>(randomUniform: [rows, length], lowerBound: -1, upperBound: 1, using: &rng)
+        #expect(
+          x.sum(alongAxes: [1]).scalars == expected(x.scalars, rows: rows, length: length, targets: rows),
+          "\(Scalar.self) \(rows)×\(length)")
+        // Axes 0 and 2 of [2, rows, length]: each target adds its two rows in turn.
+        let y = Tensor<Scalar>(randomUniform: [2, rows, length], using: &rng)
+        #expect(
+          y.sum(alongAxes: [0, 2]).scalars
+            == expected(y.scalars, rows: 2 * rows, length: length, targets: rows),
+          "\(Scalar.self) 2×\(rows)×\(length)")
+      }
+    }
+    check(Float.self)
+    check(Double.self)
+  }
+
   @Test("A per-channel bias on [N, C, H, W], its sum, and a transpose agree with the definition")
   func mergedAxes() {
     // Rows merge across H and W (and across C, H, W for the transpose's inner block).

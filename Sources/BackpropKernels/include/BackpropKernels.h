@@ -132,6 +132,14 @@ void bp_adam_f64(double *value, double *first, double *second, const double *gra
                  double learningRate, double beta1, double beta2, double correction1, double correction2,
                  double epsilon, double decay);
 
+/// out[r] = the sum of row r of x (rows × length, rows contiguous), in Tensor.combined's order:
+/// four partial sums over the elements j ≡ 0, 1, 2, 3 (mod 4), the last length mod 4 elements
+/// into the first, then (s₀ + s₁) + (s₂ + s₃). The same bits on every path.
+void bp_row_sums_f32(const float *x, ptrdiff_t rows, ptrdiff_t length, float *out);
+
+/// The Double version of bp_row_sums_f32.
+void bp_row_sums_f64(const double *x, ptrdiff_t rows, ptrdiff_t length, double *out);
+
 /// With glibc: serves buffers up to 32 MiB from the heap and keeps up to 64 MiB of freed heap
 /// for reuse (mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD), unless the environment variable
 /// BACKPROP_MALLOC is "system". Returns 1 when the policy was set, 0 otherwise (another C
