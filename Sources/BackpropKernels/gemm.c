@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "transpose.h"
 
 enum { MR = 6, NR32 = 16, NR64 = 8, KC = 256, MC = 96, NC = 2048, DIRECT_B_BYTES = 64 << 10 };
 
@@ -293,22 +294,6 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packRowsAVX2_double(const d
   return p;
 }
 
-// Transposes an 8×8 block held as eight rows in registers.
-__attribute__((target("avx2,fma"))) static inline void transpose8x8(__m256 r[8]) {
-  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20), r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20), r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31), r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31), r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
 // NR columns of B (column stride ldb, contiguous along p) into one NR-wide panel, eight (Float)
 // or four (Double) values of p at a time, transposed in registers. Returns how many values of p
 // it packed; the caller packs the rest.
@@ -331,15 +316,10 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_double(cons
   ptrdiff_t p = 0;
   for (; p + 4 <= kc; p += 4, d += 4 * NR64) {
     for (int half = 0; half < 2; half++) {
-      const double *col = b + half * 4 * ldb + p;
-      __m256d r0 = _mm256_loadu_pd(col), r1 = _mm256_loadu_pd(col + ldb),
-              r2 = _mm256_loadu_pd(col + 2 * ldb), r3 = _mm256_loadu_pd(col + 3 * ldb);
-      __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
-      __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-      _mm256_storeu_pd(d + 0 * NR64 + half * 4, _mm256_permute2f128_pd(t0, t2, 0x20));
-      _mm256_storeu_pd(d + 1 * NR64 + half * 4, _mm256_permute2f128_pd(t1, t3, 0x20));
-      _mm256_storeu_pd(d + 2 * NR64 + half * 4, _mm256_permute2f128_pd(t0, t2, 0x31));
-      _mm256_storeu_pd(d + 3 * NR64 + half * 4, _mm256_permute2f128_pd(t1, t3, 0x31));
+      __m256d r[4];
+      for (int j = 0; j < 4; j++) r[j] = _mm256_loadu_pd(b + (half * 4 + j) * ldb + p);
+      transpose4x4(r);
+      for (int q = 0; q < 4; q++) _mm256_storeu_pd(d + q * NR64 + half * 4, r[q]);
     }
   }
   return p;
