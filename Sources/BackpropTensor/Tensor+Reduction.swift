@@ -126,10 +126,14 @@ extension Tensor {
     for axis in axes { outputStrides[axis] = 0 }
     // When the (merged) last axis is reduced and `rowSums` is given, every row's combination is
     // made first, several rows at a time, in the order `combined` would use.
-    let coalesced = coalescedAxes(shape, [inputStrides, outputStrides])
-    let length = coalesced.shape.last ?? 1
-    let lastAxisReduced = coalesced.strides[0].last == 1 && coalesced.strides[1].last == 0
-    let rowSums = lastAxisReduced && length >= 8 && scalarCount >= 64 ? rowSums : nil
+    var length = 1
+    var rowSums = scalarCount >= 64 ? rowSums : nil
+    if rowSums != nil {
+      let coalesced = coalescedAxes(shape, [inputStrides, outputStrides])
+      length = coalesced.shape.last ?? 1
+      let lastAxisReduced = coalesced.strides[0].last == 1 && coalesced.strides[1].last == 0
+      if !lastAxisReduced || length < 8 { rowSums = nil }
+    }
     let result = withUnsafeBufferPointer { x in
       Tensor.makeBuffer(count: resultShape.reduce(1, *)) { out in
         out.initialize(repeating: initial)

@@ -13,8 +13,8 @@ import BackpropTensor
 /// - ∂L/∂b[o] = Σₙ Σᵢ Σⱼ G[n, o, i, j], as for a bias added by broadcasting.
 ///
 /// For tensors the three products run image by image with the columns in a scratch buffer
-/// (`Tensor.convolved(with:bias:_:)`); for variables (higher order) the gradients are recorded as the
-/// same products of `unfolded` columns.
+/// (`Tensor.convolved(with:bias:_:)`); for variables (higher order) the gradients are recorded
+/// as the same products of `unfolded` columns.
 struct Convolution<Scalar: TensorScalar>: DifferentiableOperation {
   let windows: SlidingWindows
   /// The input's columns, when the forward pass kept them (see
