@@ -1,7 +1,7 @@
 // Copies and additions of runs at fixed strides, for im2col and col2im: one call moves every
 // run of a column row (one tap of one channel of one image) instead of one call per run. With
-// AVX a run moves in whole vectors and a masked one for its tail; the plain loops are for other
-// CPUs (the compiler makes the copy a memcpy call per run, which costs more than a short run).
+// AVX a run moves in whole vectors; the plain loops are for other CPUs (the compiler makes the
+// copy a memcpy call per run, which costs more than a short run).
 
 #include "BackpropKernels.h"
 
@@ -12,7 +12,10 @@
 static const int tailMasks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
 // NAME##_SUFFIX copies (ADD 0) or adds (ADD 1) the runs; the flag is a constant, so neither loop
-// tests it. A run of one vector (an 8×8 image's rows of Float) is one load and one store.
+// tests it. A run of one vector (an 8×8 image's rows of Float) is one load and one store. Masked
+// stores are slow on AMD processors (microcoded), so a tail avoids them: a copy moves the run's
+// last whole vector again, overlapping the one before with the same values; an addition adds
+// the tail element by element. Only runs shorter than a vector take masked loads and stores.
 #define AVX_RUNS(NAME, ADDING, T, SUFFIX, VEC, LANES, LOAD, STORE, ADD, MASKLOAD, MASKSTORE, MASK)  \
   __attribute__((target("avx"))) static void NAME##_##SUFFIX(T *dst, ptrdiff_t dstStride,          \
                                                              const T *src, ptrdiff_t srcStride,    \
@@ -23,15 +26,24 @@ static const int tailMasks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0,
       return;                                                                                      \
     }                                                                                              \
     ptrdiff_t full = length / LANES * LANES, tail = length - full;                                 \
-    __m256i mask = MASK(tail);                                                                     \
+    if (full == 0) {                                                                               \
+      __m256i mask = MASK(tail);                                                                   \
+      for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride) {                   \
+        VEC v = MASKLOAD(src, mask);                                                               \
+        MASKSTORE(dst, mask, ADDING ? ADD(MASKLOAD(dst, mask), v) : v);                            \
+      }                                                                                            \
+      return;                                                                                      \
+    }                                                                                              \
     for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride) {                     \
       for (ptrdiff_t t = 0; t < full; t += LANES) {                                                \
         VEC v = LOAD(src + t);                                                                     \
         STORE(dst + t, ADDING ? ADD(LOAD(dst + t), v) : v);                                        \
       }                                                                                            \
-      if (tail) {                                                                                  \
-        VEC v = MASKLOAD(src + full, mask);                                                        \
-        MASKSTORE(dst + full, mask, ADDING ? ADD(MASKLOAD(dst + full, mask), v) : v);              \
+      if (tail == 0) continue;                                                                     \
+      if (ADDING) {                                                                                \
+        for (ptrdiff_t t = full; t < length; t++) dst[t] += src[t];                                \
+      } else {                                                                                     \
+        STORE(dst + length - LANES, LOAD(src + length - LANES));                                   \
       }                                                                                            \
     }                                                                                              \
   }
