@@ -2,11 +2,16 @@
 import PackageDescription
 
 // Layers, lowest first. Each target only sees the ones below it:
-//   BackpropKernels  — C micro-kernels: matrix products, pooling, elementwise functions, im2col runs,
-//                      Adam (internal to BackpropTensor)
+//   BackpropKernels  — C micro-kernels: matrix products, pooling, elementwise functions, im2col runs
+//                      (for BackpropTensor), Adam's update (for BackpropNN's optimiser); not a product
 //   BackpropTensor   — n-dimensional Tensor, storage, broadcasting, kernels (no autodiff)
-//   BackpropAutodiff — Variable, the tape, backward(), the operation catalogue, gradient checking
-//   BackpropNN       — Layer, Dense, Sequential, initialisers, optimisers
+//   BackpropAutodiff — Variable, the tape, backward(), the operation catalogue (Operations/, by
+//                      family), gradient checking
+//   BackpropFiles    — files and formats: safetensors, .npy, IDX, CSV, atomic output, pictures (SVG,
+//                      Graphviz); tensors only, no autodiff
+//   BackpropNN       — Layers/, Optimizers/ (with schedules and clipping), Training/ (minibatches,
+//                      metrics, progress, learning phase), Serialization/ (checkpoints, state
+//                      dictionaries)
 //   Backprop         — umbrella: `import Backprop` re-exports everything
 let package = Package(
   name: "Backprop",
@@ -20,8 +25,12 @@ let package = Package(
     .target(name: "BackpropKernels"),
     .target(name: "BackpropTensor", dependencies: ["BackpropKernels"]),
     .target(name: "BackpropAutodiff", dependencies: ["BackpropTensor"]),
-    .target(name: "BackpropNN", dependencies: ["BackpropTensor", "BackpropAutodiff"]),
-    .target(name: "Backprop", dependencies: ["BackpropTensor", "BackpropAutodiff", "BackpropNN"]),
+    .target(name: "BackpropFiles", dependencies: ["BackpropTensor"]),
+    .target(
+      name: "BackpropNN",
+      dependencies: ["BackpropKernels", "BackpropTensor", "BackpropAutodiff", "BackpropFiles"]),
+    .target(
+      name: "Backprop", dependencies: ["BackpropTensor", "BackpropAutodiff", "BackpropFiles", "BackpropNN"]),
 
     // The three tutorial articles: a library shared by their executables, the main demo and the tests.
     .target(name: "ArticleExamples", dependencies: ["Backprop"], path: "Examples/ArticleExamples"),
@@ -46,6 +55,9 @@ let package = Package(
     .testTarget(
       name: "BackpropAutodiffTests", dependencies: ["Backprop", "BackpropAutodiff", "BackpropTestSupport"]),
     .testTarget(name: "ArticleTests", dependencies: ["ArticleExamples", "Backprop", "BackpropTestSupport"]),
+    // The readers of files and formats, fuzzed with damaged files; only tensors and files.
+    .testTarget(
+      name: "BackpropFilesTests", dependencies: ["BackpropFiles", "BackpropTensor", "BackpropTestSupport"]),
     .testTarget(
       name: "BackpropNNTests", dependencies: ["Backprop", "BackpropNN", "BackpropTestSupport"],
       exclude: ["Fixtures"]),

@@ -1,0 +1,225 @@
+import BackpropAutodiff
+import BackpropFiles
+import BackpropTensor
+
+/// Saves and loads a model's parameters, and optionally an optimiser's state, so that training
+/// can stop and resume without losing anything.
+///
+/// ```swift
+/// let model = Sequential {
+///   Dense<Float>(inputSize: 2, outputSize: 4, activation: .tanh)
+///   Dense<Float>(inputSize: 4, outputSize: 1)
+/// }
+/// let adam = Adam(parameters: model.parameters, learningRate: 0.01)
+/// // … train …
+/// try Checkpoint.save(model, optimizer: adam, to: "xor.safetensors")
+///
+/// // Later, in a fresh process: build the same model and optimiser, then
+/// try Checkpoint.load("xor.safetensors", into: model, optimizer: adam)
+/// ```
+///
+/// - **A checkpoint is a safetensors file** (`SafeTensors`), so Python's `safetensors` and
+///   any other reader of the format open it. Parameters are stored under the model's
+///   ``Layer/namedParameters`` (`"0.weight"`, …), untrained state such as running statistics
+///   under its ``Layer/namedStates``, and the optimiser's state under
+///   `optimizer/<slot>/<parameter name>` (`"optimizer/m/0.weight"`). The metadata holds
+///   `"format": "backprop.checkpoint"`, `"version": "1"`, the optimiser's kind under
+///   `"optimizer"`, its counters under `"counter.<name>"`, and the CRC-32 of the data under
+///   `"crc32"`. On load every name, scalar type and shape must match the model.
+/// - **Loading is all-or-nothing.** The whole file is validated — the safetensors structure,
+///   the format and version, the CRC-32, names, types and shapes — before anything is
+///   assigned. On any error the model and optimiser are exactly as before, and the error says
+///   what is wrong and whether it concerns the model or the optimiser (``CheckpointError``).
+/// - **Saving is atomic.** The bytes go to a temporary file in the same directory, which is
+///   flushed to disk and then renamed over the old checkpoint: a crash mid-save leaves the
+///   previous checkpoint intact.
+/// - Gradients are neither saved nor changed by a load. Hyperparameters (learning rate, β, …) are
+///   not saved: pass them when you create the optimiser.
+public enum Checkpoint {
+  /// Writes the model's parameters, and the optimiser's state if given, to `path`, atomically.
+  ///
+  /// - Parameters:
+  ///   - model: The layer (usually a ``Sequential``) whose parameters to save.
+  ///   - optimizer: An optimiser of the model's parameters whose ``Optimizer/state`` to save too;
+  ///     `nil` to save the parameters only.
+  ///   - path: The checkpoint file. Its directory must exist; a file already there is replaced
+  ///     only once the new one is complete on disk.
+  /// - Throws: ``CheckpointError/duplicateName(_:)`` when two parameters share a name,
+  ///   ``CheckpointError/optimizerParameterNotInModel(index:)``, or ``CheckpointError/io(path:reason:)``.
+  public static func save<Model: Layer>(
+    _ model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil, to path: String
+  ) throws(CheckpointError) {
+    try writeAtomically(encode(model, optimizer: optimizer), to: path)
+  }
+
+  /// Reads a checkpoint from `path` into the model, and into the optimiser if given — all or
+  /// nothing.
+  ///
+  /// - Parameters:
+  ///   - path: A file written by ``save(_:optimizer:to:)``.
+  ///   - model: A model with the same parameter names, scalar type and shapes.
+  ///   - optimizer: The same kind of optimiser over the model's parameters, whose state to
+  ///     restore; `nil` to load only the parameters (any optimiser state in the file is then
+  ///     checked but not used).
+  /// - Throws: A ``CheckpointError`` saying what is wrong; the model and optimiser are then
+  ///   unchanged.
+  public static func load<Model: Layer>(
+    _ path: String, into model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
+  ) throws(CheckpointError) {
+    let layout = try Layout(model, optimizer: optimizer)
+    let bytes = try readFile(path, limit: layout.fileSizeLimit)
+    try layout.load(bytes, path: path)
+  }
+
+  /// The bytes ``save(_:optimizer:to:)`` writes, without touching the file system.
+  ///
+  /// - Parameters:
+  ///   - model: The layer whose parameters to encode.
+  ///   - optimizer: An optimiser whose state to encode too, or `nil`.
+  /// - Throws: ``CheckpointError/duplicateName(_:)`` or
+  ///   ``CheckpointError/optimizerParameterNotInModel(index:)``.
+  public static func encode<Model: Layer>(
+    _ model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
+  ) throws(CheckpointError) -> [UInt8] {
+    let layout = try Layout(model, optimizer: optimizer)
+    return encode(
+      tensors: layout.entries.map { ($0.name, $0.value) }, optimizerKind: layout.optimizerKind,
+      counters: layout.counters)
+  }
+
+  /// Loads checkpoint bytes (as ``encode(_:optimizer:)`` makes them) into the model and
+  /// optimiser, all or nothing, exactly as ``load(_:into:optimizer:)`` does with a file.
+  ///
+  /// - Parameters:
+  ///   - bytes: The checkpoint's bytes.
+  ///   - model: A model with the same parameter names, scalar type and shapes.
+  ///   - optimizer: The optimiser whose state to restore, or `nil`.
+  /// - Throws: A ``CheckpointError``; the model and optimiser are then unchanged.
+  public static func decode<Model: Layer>(
+    _ bytes: [UInt8], into model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
+  ) throws(CheckpointError) {
+    try Layout(model, optimizer: optimizer).load(bytes, path: "checkpoint data")
+  }
+}
+
+extension Checkpoint {
+  /// The tensors a model and optimiser store, under their names in the file, and where each
+  /// goes back on load.
+  struct Layout<Scalar: TensorScalar> {
+    enum Target {
+      case parameter(Variable<Scalar>)
+      case slot(String)
+    }
+
+    struct Item {
+      var name: String
+      var value: Tensor<Scalar>
+      var target: Target
+    }
+
+    var entries: [Item] = []
+    var optimizerKind: String?
+    var counters: [(name: String, value: Int)] = []
+    var slotNames: [String] = []
+    var optimizer: (any Optimizer<Scalar>)?
+
+    init<Model: Layer>(_ model: Model, optimizer: (any Optimizer<Scalar>)?) throws(CheckpointError)
+    where Model.Scalar == Scalar {
+      var seen = Set<String>()
+      var names: [ObjectIdentifier: String] = [:]
+      // State that is not trained (running statistics) is stored and restored like a parameter.
+      for (name, variable) in model.namedParameters + model.namedStates {
+        guard seen.insert(name).inserted, !name.hasPrefix(optimizerPrefix) else { throw .duplicateName(name) }
+        names[ObjectIdentifier(variable)] = name
+        entries.append(Item(name: name, value: variable.value, target: .parameter(variable)))
+      }
+      guard let optimizer else { return }
+      self.optimizer = optimizer
+      let state = optimizer.state
+      optimizerKind = state.kind
+      for (name, value) in state.counters.sorted(by: { $0.key < $1.key }) {
+        check(value >= 0, "Checkpoint: optimiser counter \"\(name)\" is negative (\(value))")
+        counters.append((name, value))
+      }
+      slotNames = state.slots.keys.sorted()
+      for slot in slotNames {
+        let tensors = state.slots[slot] ?? []
+        check(
+          tensors.count == optimizer.parameters.count,
+          "Checkpoint: optimiser slot \"\(slot)\" has \(tensors.count) tensors for \(optimizer.parameters.count) parameters"
+        )
+        for (index, parameter) in optimizer.parameters.enumerated() {
+          guard let name = names[ObjectIdentifier(parameter)] else {
+            throw .optimizerParameterNotInModel(index: index)
+          }
+          entries.append(
+            Item(name: slotEntryName(slot: slot, parameter: name), value: tensors[index], target: .slot(slot))
+          )
+        }
+      }
+    }
+
+    /// The largest file worth reading: eight times the expected data (room for optimiser
+    /// state when none was asked for) plus 1 MiB for the header.
+    var fileSizeLimit: Int {
+      let width = StoredFloat.matching(Scalar.self).width
+      let scalars = entries.reduce(0) { $0 + $1.value.scalarCount }
+      return (1 << 20) + 8 * width * scalars
+    }
+
+    /// Validates the whole checkpoint against this layout, then assigns every tensor.
+    func load(_ bytes: [UInt8], path: String) throws(CheckpointError) {
+      let file = try parse(bytes, path: path)
+      let expected = dtype(of: Scalar.self)
+
+      let wanted = Set(entries.map(\.name))
+      for entry in file.entries where !wanted.contains(entry.name) {
+        if optimizer == nil && entry.name.hasPrefix(optimizerPrefix) { continue }
+        throw .unexpectedEntry(path: path, place: place(ofEntry: entry.name))
+      }
+
+      let found = file.metadata["optimizer"] ?? ""
+      var counterValues: [String: Int] = [:]
+      if let optimizerKind {
+        guard found == optimizerKind else {
+          throw .optimizerMismatch(path: path, expected: optimizerKind, found: found)
+        }
+        counterValues = try Checkpoint.counters(of: file)
+        for name in counterValues.keys where !counters.contains(where: { $0.name == name }) {
+          throw .counterMismatch(path: path, name: name)
+        }
+        for counter in counters where counterValues[counter.name] == nil {
+          throw .counterMismatch(path: path, name: counter.name)
+        }
+      }
+
+      var values: [Tensor<Scalar>] = []
+      for item in entries {
+        let place = place(ofEntry: item.name)
+        guard let entry = file.entry(named: item.name) else { throw .missingEntry(path: path, place: place) }
+        guard entry.dtype == expected else {
+          throw .scalarTypeMismatch(path: path, place: place, expected: expected, found: entry.dtype)
+        }
+        guard entry.shape == item.value.shape else {
+          throw .shapeMismatch(path: path, place: place, expected: item.value.shape, found: entry.shape)
+        }
+        do {
+          values.append(try file.tensor(entry, as: Scalar.self))
+        } catch {
+          throw .malformed(error)
+        }
+      }
+
+      // Everything is validated: from here on nothing throws.
+      var state = OptimizerState<Scalar>(kind: optimizerKind ?? "", counters: counterValues)
+      for slot in slotNames { state.slots[slot] = [] }
+      for (item, value) in zip(entries, values) {
+        switch item.target {
+        case .parameter(let variable): variable.value = value
+        case .slot(let name): state.slots[name, default: []].append(value)
+        }
+      }
+      optimizer?.restore(state)
+    }
+  }
+}

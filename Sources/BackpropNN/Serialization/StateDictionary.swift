@@ -1,0 +1,207 @@
+import BackpropAutodiff
+import BackpropFiles
+import BackpropTensor
+
+/// One tensor of a layer as PyTorch's `state_dict()` holds it: its key, the variable that holds
+/// it here, and how PyTorch lays it out.
+public struct StateDictionaryEntry<Scalar: TensorScalar> {
+  /// How PyTorch stores a tensor relative to the variable's value.
+  public enum Layout: Sendable {
+    /// The same shape and order.
+    case unchanged
+    /// The transpose of a matrix: `nn.Linear` stores `[out, in]` where ``Dense`` holds `[in, out]`.
+    case transposed
+    /// An integer tensor (I64), such as `num_batches_tracked`; the variable holds its value.
+    case integer
+  }
+
+  /// The key within the layer: `"weight"`, `"running_mean"`, …
+  public var key: String
+  /// The variable holding the tensor.
+  public var variable: Variable<Scalar>
+  /// How PyTorch lays the tensor out.
+  public var layout: Layout
+
+  /// - Parameters:
+  ///   - key: The key within the layer, as the PyTorch module names it.
+  ///   - variable: The variable holding the tensor.
+  ///   - layout: How PyTorch lays it out; ``Layout/unchanged`` by default.
+  public init(key: String, variable: Variable<Scalar>, layout: Layout = .unchanged) {
+    self.key = key
+    self.variable = variable
+    self.layout = layout
+  }
+}
+
+/// How a model's state-dictionary keys become the keys of the PyTorch model's `state_dict()`.
+///
+/// Layer numbering differs where PyTorch puts an activation in a module of its own:
+/// `nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))` names its tensors
+/// `0.weight` and `2.weight`, while the equivalent
+/// `Sequential { Dense(inputSize: 64, outputSize: 128, activation: .relu); Dense(…) }` has
+/// `0.weight` and `1.weight`. `.renumbered([0, 2])` maps one to the other.
+public struct StateDictionaryKeys: Sendable {
+  /// The PyTorch key for a Backprop key.
+  public let pyTorchKey: @Sendable (String) -> String
+
+  /// Keys mapped by a function of your own.
+  public init(_ pyTorchKey: @escaping @Sendable (String) -> String) {
+    self.pyTorchKey = pyTorchKey
+  }
+
+  /// The keys as they are.
+  public static var unchanged: StateDictionaryKeys { StateDictionaryKeys { $0 } }
+
+  /// The leading layer index `i` of each key replaced by `moduleIndices[i]`: the position of
+  /// the i-th layer with tensors in PyTorch's `nn.Sequential`.
+  ///
+  /// - Precondition: Every key starts with an index below `moduleIndices.count`.
+  public static func renumbered(_ moduleIndices: [Int]) -> StateDictionaryKeys {
+    StateDictionaryKeys { key in
+      let index = key.prefix { $0 != "." }
+      guard let layer = Int(index), moduleIndices.indices.contains(layer) else {
+        checkFailed(
+          "StateDictionaryKeys.renumbered(\(moduleIndices)): key \"\(key)\" has no layer index in range")
+      }
+      return "\(moduleIndices[layer])" + key.dropFirst(index.count)
+    }
+  }
+}
+
+/// Exchanges a model's parameters and running statistics with PyTorch through safetensors files,
+/// in PyTorch's names and layouts.
+///
+/// ```swift
+/// // Python: save_file(model.state_dict(), "mlp.safetensors")
+/// let model = Sequential {
+///   Dense<Float>(inputSize: 64, outputSize: 128, activation: .relu)
+///   Dense<Float>(inputSize: 128, outputSize: 10)
+/// }
+/// try StateDictionary.load(from: "mlp.safetensors", into: model, keys: .renumbered([0, 2]))
+///
+/// // … and back: model.load_state_dict(load_file("mlp-trained.safetensors")) in Python.
+/// try StateDictionary.save(model, to: "mlp-trained.safetensors", keys: .renumbered([0, 2]))
+/// ```
+///
+/// Each layer says how its tensors map (``Layer/stateDictionaryEntries``): ``Dense`` ↔
+/// `nn.Linear` (weight transposed), ``Conv2D`` ↔ `nn.Conv2d`, ``LayerNorm`` ↔ `nn.LayerNorm`,
+/// ``BatchNorm`` ↔ `nn.BatchNorm1d`/`nn.BatchNorm2d` with their running statistics.
+///
+/// Loading is strict, as `load_state_dict(strict=True)`, and all-or-nothing: every key of the
+/// model must be in the file with the right shape, no key may be left over, and nothing is
+/// assigned until all of it has been checked. Floating-point tensors may be F16, BF16, F32 or
+/// F64 and are converted to the model's scalar type.
+public enum StateDictionary {
+  /// The model's tensors under their PyTorch keys, in PyTorch's layouts (integer entries as
+  /// their values in `Scalar`).
+  ///
+  /// - Precondition: No two tensors map to the same key.
+  public static func tensors<Model: Layer>(of model: Model, keys: StateDictionaryKeys = .unchanged)
+    -> [String: Tensor<Model.Scalar>]
+  {
+    var result: [String: Tensor<Model.Scalar>] = [:]
+    for entry in model.stateDictionaryEntries {
+      let key = keys.pyTorchKey(entry.key)
+      let value = entry.layout == .transposed ? entry.variable.value.transposed() : entry.variable.value
+      check(
+        result.updateValue(value, forKey: key) == nil,
+        "StateDictionary: two tensors map to the key \"\(key)\"")
+    }
+    return result
+  }
+
+  /// Writes the model's tensors to a safetensors file that PyTorch's
+  /// `model.load_state_dict(safetensors.torch.load_file(path))` accepts, atomically.
+  ///
+  /// - Parameters:
+  ///   - model: The model.
+  ///   - path: The file.
+  ///   - keys: How the model's keys become PyTorch's; unchanged by default.
+  /// - Throws: ``CheckpointError/duplicateName(_:)`` when two tensors map to the same key, or
+  ///   ``CheckpointError/io(path:reason:)``.
+  public static func save<Model: Layer>(
+    _ model: Model, to path: String, keys: StateDictionaryKeys = .unchanged
+  ) throws(CheckpointError) {
+    let dtype = Checkpoint.dtype(of: Model.Scalar.self)
+    var seen = Set<String>()
+    var raw: [SafeTensors.RawTensor] = []
+    for entry in model.stateDictionaryEntries {
+      let key = keys.pyTorchKey(entry.key)
+      guard seen.insert(key).inserted, key != "__metadata__" else { throw .duplicateName(key) }
+      let value = entry.variable.value
+      switch entry.layout {
+      case .unchanged, .transposed:
+        let stored = entry.layout == .transposed ? value.transposed() : value
+        raw.append(
+          .init(name: key, dtype: dtype, shape: stored.shape) {
+            StoredFloat.appendLittleEndian(stored, to: &$0)
+          })
+      case .integer:
+        raw.append(
+          .init(name: key, dtype: "I64", shape: value.shape) { bytes in
+            for scalar in value.scalars {
+              appendInteger(Int64(clamping: Int(exactly: scalar.rounded()) ?? 0), to: &bytes)
+            }
+          })
+      }
+    }
+    try Checkpoint.writeAtomically(SafeTensors.encode(raw, metadata: ["format": "pt"]), to: path)
+  }
+
+  /// Loads a PyTorch `state_dict` saved with `safetensors.torch.save_file` into the model, all
+  /// or nothing.
+  ///
+  /// - Parameters:
+  ///   - path: The safetensors file.
+  ///   - model: The equivalent Backprop model.
+  ///   - keys: How the model's keys become PyTorch's; unchanged by default.
+  /// - Throws: A ``CheckpointError`` naming the key that is missing, left over, of the wrong
+  ///   shape or of a dtype that cannot be read; the model is then unchanged.
+  public static func load<Model: Layer>(
+    from path: String, into model: Model, keys: StateDictionaryKeys = .unchanged
+  ) throws(CheckpointError) {
+    let entries = model.stateDictionaryEntries
+    let scalars = entries.reduce(0) { $0 + $1.variable.value.scalarCount }
+    let bytes = try Checkpoint.readFile(path, limit: (1 << 20) + 8 * scalars)
+    let file: SafeTensors
+    do {
+      file = try SafeTensors(bytes: bytes, path: path)
+    } catch {
+      throw .malformed(error)
+    }
+
+    var wanted = Set<String>()
+    var values: [Tensor<Model.Scalar>] = []
+    for entry in entries {
+      let key = keys.pyTorchKey(entry.key)
+      guard wanted.insert(key).inserted else { throw .duplicateName(key) }
+      guard let stored = file.entry(named: key) else { throw .missingEntry(path: path, place: .model(key)) }
+      let shape = entry.variable.value.shape
+      let expected = entry.layout == .transposed ? Array(shape.reversed()) : shape
+      guard stored.shape == expected else {
+        throw .shapeMismatch(path: path, place: .model(key), expected: expected, found: stored.shape)
+      }
+      switch entry.layout {
+      case .unchanged, .transposed:
+        guard SafeTensors.floatFormats[stored.dtype] != nil,
+          let tensor = try? file.tensor(stored, as: Model.Scalar.self)
+        else {
+          throw .scalarTypeMismatch(
+            path: path, place: .model(key), expected: "F16, BF16, F32 or F64", found: stored.dtype)
+        }
+        values.append(entry.layout == .transposed ? tensor.transposed() : tensor)
+      case .integer:
+        guard let integers = file.integers(stored) else {
+          throw .scalarTypeMismatch(
+            path: path, place: .model(key), expected: "an integer dtype", found: stored.dtype)
+        }
+        values.append(try! Tensor(shape: shape, scalars: integers.map { Model.Scalar($0) }))
+      }
+    }
+    for stored in file.entries where !wanted.contains(stored.name) {
+      throw .unexpectedEntry(path: path, place: .model(stored.name))
+    }
+    // Everything is validated: from here on nothing throws.
+    for (entry, value) in zip(entries, values) { entry.variable.value = value }
+  }
+}
