@@ -12,7 +12,9 @@ extension Variable {
   /// - Parameter createGraph: record the backward pass itself, so that gradients can be
   ///   differentiated again (see ``gradients(of:withRespectTo:seed:createGraph:)``).
   /// - Precondition: the variable holds exactly one scalar. For other shapes reduce with
-  ///   ``sum()`` or ``mean()`` first, or call ``backward(seed:createGraph:)``.
+  ///   ``sum()`` or ``mean()`` first, or call ``backward(seed:createGraph:)``. It requires a
+  ///   gradient (``requiresGrad``): a result computed from constants alone stops the program, as
+  ///   PyTorch raises, instead of silently doing nothing.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func backward(createGraph: Bool = false) {
@@ -29,12 +31,19 @@ extension Variable {
   /// Back-propagates the upstream gradient `seed` (d(loss)/d(self)) and accumulates into the
   /// ``grad`` of every leaf with `requiresGrad`.
   ///
-  /// - Precondition: `seed.shape == shape`.
+  /// - Precondition: `seed.shape == shape`, and the variable requires a gradient.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func backward(seed: Tensor<Scalar>, createGraph: Bool = false) {
     check(
       seed.shape == value.shape, "backward(seed:): seed shape \(seed.shape) ≠ variable shape \(value.shape)")
+    check(
+      requiresGrad,
+      """
+      backward(): the variable does not require a gradient: nothing it was computed from was \
+      created with requiresGrad: true (or it was computed inside withoutGradients), so there is \
+      nothing to differentiate
+      """)
     if createGraph {
       accumulate(seed: Variable(seed))
     } else {

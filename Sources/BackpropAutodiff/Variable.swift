@@ -60,7 +60,7 @@ public final class Variable<Scalar: TensorScalar> {
   var annotations: Annotations?
 
   /// `true` for a leaf created with `requiresGrad: true`.
-  let isParameter: Bool
+  package let isParameter: Bool
 
   /// `true` when an operation produced this variable (``operation`` is not `nil`).
   ///

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Stops the program with `message` when `condition` is false, in every build configuration.
 ///
 /// The library checks programmer errors (shapes that do not fit, axes and indices out of range)
@@ -19,8 +27,12 @@ package func check(
 }
 
 /// Stops the program with `message`, in every build configuration (see ``check(_:_:file:line:)``).
+///
+/// Standard output is flushed first: when it is a pipe or a file, C buffers what the program
+/// printed, and stopping would otherwise lose the lines printed just before the mistake.
 @inline(never)
 @usableFromInline
 package func checkFailed(_ message: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
+  fflush(nil)
   fatalError(message, file: file, line: line)
 }

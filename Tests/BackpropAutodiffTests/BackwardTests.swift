@@ -170,3 +170,23 @@ struct BackwardTests {
     #expect(abs(w.value.scalars[0] - 2 * 0.8 * 0.8 * 0.8) < 1e-12)
   }
 }
+
+@Suite("backward() on nothing to differentiate")
+struct BackwardWithoutParametersTests {
+  @Test("A result computed from constants alone stops with a message instead of doing nothing")
+  func constantResultStops() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let x = Variable(Tensor<Double>([1, 2]))
+      (x * x).sum().backward()
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("backward(): the variable does not require a gradient"))
+
+    let inside = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let w = Variable(2.0, requiresGrad: true)
+      withoutGradients { w * w }.backward()
+    }
+    let text1 = String(decoding: inside?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(text1.contains("inside withoutGradients"))
+  }
+}

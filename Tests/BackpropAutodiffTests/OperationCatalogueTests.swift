@@ -7,7 +7,8 @@ import Testing
 
 /// One row of the operation catalogue.
 struct CatalogueRow<Scalar: TensorScalar> {
-  enum Arity { case unary, binary, matrix, batchedMatrix, images, convolution, biasedConvolution }
+  /// `binary` operands broadcast; `sameShape` ones (the losses' prediction and target) are equal.
+  enum Arity { case unary, binary, sameShape, matrix, batchedMatrix, images, convolution, biasedConvolution }
   let name: String
   let arity: Arity
   /// Inputs are drawn from `range`, at least `margin` away from zero (kinks, domain edges).
@@ -74,15 +75,17 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     .init(name: "logSumExp", arity: .unary) { logSumExp($0[0], alongAxes: [-1]) },
     .init(name: "logSoftmax", arity: .unary) { logSoftmax($0[0]) },
     .init(name: "softmax", arity: .unary) { softmax($0[0]) },
-    .init(name: "squaredError", arity: .binary) { squaredError(predicted: $0[0], expected: $0[1]) },
-    .init(name: "meanSquaredError", arity: .binary) { meanSquaredError(predicted: $0[0], expected: $0[1]) },
+    .init(name: "squaredError", arity: .sameShape) { squaredError(predicted: $0[0], expected: $0[1]) },
+    .init(name: "meanSquaredError", arity: .sameShape) {
+      meanSquaredError(predicted: $0[0], expected: $0[1])
+    },
     .init(name: "softmaxCrossEntropy", arity: .unary) { v in
       // a fixed target distribution along the last axis, independent of the input's value
       let pattern = (0..<v[0].value.scalarCount).map { Scalar($0 % 3) }
       let labels = softmax(Variable(try! Tensor(shape: v[0].shape, scalars: pattern)))
       return softmaxCrossEntropy(logits: v[0], labels: labels.value)
     },
-    .init(name: "sigmoidCrossEntropy", arity: .binary, range: -3...3) { v in
+    .init(name: "sigmoidCrossEntropy", arity: .sameShape, range: -3...3) { v in
       sigmoidCrossEntropy(logits: v[0], labels: sigmoid(v[1]))
     },
     // Convolution and pooling
@@ -186,6 +189,10 @@ func shapes(for arity: CatalogueRow<Double>.Arity, name: String) -> [[[Int]]] {
     return [
       [[], []], [[1], [1]], [[5], [5]], [[3, 4], [3, 4]], [[3, 1], [1, 4]], [[2, 3, 4], [2, 1, 4]],
       [[3, 4], []],
+    ]
+  case .sameShape:
+    return [
+      [[], []], [[1], [1]], [[5], [5]], [[3, 4], [3, 4]], [[3, 1], [3, 1]], [[2, 3, 4], [2, 3, 4]],
     ]
   case .matrix:
     return [[[1, 1], [1, 1]], [[3, 4], [4, 2]], [[5, 2], [2, 3]]]

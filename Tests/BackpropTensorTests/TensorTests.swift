@@ -366,6 +366,20 @@ struct TensorTests {
     let productMessage = String(decoding: product?.standardErrorContent ?? [], as: UTF8.self)
     #expect(productMessage.contains("matmul: shapes [2, 3] and [2, 3] do not multiply"))
   }
+
+  @Test("What the program printed before a mistake reaches a pipe: output is flushed before stopping")
+  func outputIsFlushedBeforeStopping() async {
+    let result = await #expect(
+      processExitsWith: .failure, observing: [\.standardOutputContent, \.standardErrorContent]
+    ) {
+      print("epoch 1: loss 0.25")
+      _ = Tensor<Double>(zeros: [2, 3]) + Tensor<Double>(zeros: [2])
+    }
+    let text1 = String(decoding: result?.standardOutputContent ?? [], as: UTF8.self)
+    #expect(text1.contains("epoch 1: loss 0.25"))
+    let text2 = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(text2.contains("do not broadcast"))
+  }
 }
 
 @Suite("SeededRandomNumberGenerator")

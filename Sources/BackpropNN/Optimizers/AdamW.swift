@@ -17,10 +17,13 @@ public final class AdamW<Scalar: TensorScalar>: Optimizer {
   ///   - beta2: β₂, 0.999 by default.
   ///   - epsilon: ε, 1e-8 by default.
   ///   - weightDecay: λ, 0.01 by default.
+  /// - Precondition: every parameter is a leaf created with `requiresGrad: true`, listed once;
+  ///   otherwise the program stops with a message naming it.
   public init(
     parameters: [Variable<Scalar>], learningRate: Scalar = 1e-3, beta1: Scalar = 0.9, beta2: Scalar = 0.999,
     epsilon: Scalar = 1e-8, weightDecay: Scalar = 0.01
   ) {
+    checkOptimizable(parameters, for: "AdamW")
     adam = Adam(
       parameters: parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
     self.weightDecay = weightDecay

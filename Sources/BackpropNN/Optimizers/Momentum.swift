@@ -25,8 +25,11 @@ public final class Momentum<Scalar: TensorScalar>: Optimizer {
   ///   - learningRate: The step size α.
   ///   - momentum: The momentum μ, e.g. 0.9.
   ///   - weightDecay: λ; 0 by default.
+  /// - Precondition: every parameter is a leaf created with `requiresGrad: true`, listed once;
+  ///   otherwise the program stops with a message naming it.
   public init(parameters: [Variable<Scalar>], learningRate: Scalar, momentum: Scalar, weightDecay: Scalar = 0)
   {
+    checkOptimizable(parameters, for: "Momentum")
     self.parameters = parameters
     self.learningRate = learningRate
     self.momentum = momentum

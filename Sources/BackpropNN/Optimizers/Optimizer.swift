@@ -67,3 +67,22 @@ public struct OptimizerState<Scalar: TensorScalar>: Sendable, Equatable {
     self.slots = slots
   }
 }
+
+/// Stops with a message naming `optimizer` and the parameter when one of `parameters` is not a
+/// leaf created with `requiresGrad: true` (its `grad` is never set, so it would silently never
+/// change) or appears twice (it would be updated twice per step).
+func checkOptimizable<Scalar>(_ parameters: [Variable<Scalar>], for optimizer: String) {
+  var seen = Set<ObjectIdentifier>()
+  for (index, parameter) in parameters.enumerated() {
+    let what = "parameter \(index)\(parameter.name.map { " (\"\($0)\")" } ?? "") of shape \(parameter.shape)"
+    check(
+      parameter.isParameter,
+      """
+      \(optimizer): \(what) does not require a gradient, so backward() never gives it one and \
+      step() would never change it; create it with Variable(_:requiresGrad: true)
+      """)
+    check(
+      seen.insert(ObjectIdentifier(parameter)).inserted,
+      "\(optimizer): \(what) appears more than once in the parameter list, so step() would update it twice")
+  }
+}

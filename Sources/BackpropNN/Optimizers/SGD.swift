@@ -27,7 +27,10 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
   ///   - parameters: Usually `model.parameters`.
   ///   - learningRate: The step size α.
   ///   - weightDecay: λ; 0 by default.
+  /// - Precondition: every parameter is a leaf created with `requiresGrad: true`, listed once;
+  ///   otherwise the program stops with a message naming it.
   public init(parameters: [Variable<Scalar>], learningRate: Scalar, weightDecay: Scalar = 0) {
+    checkOptimizable(parameters, for: "SGD")
     self.parameters = parameters
     self.learningRate = learningRate
     self.weightDecay = weightDecay

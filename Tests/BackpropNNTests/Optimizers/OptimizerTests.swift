@@ -83,3 +83,31 @@ struct OptimizerTests {
     #expect(first.weights == second.weights)
   }
 }
+
+@Suite("Optimizers: parameters that would never change")
+struct OptimizerParameterCheckTests {
+  @Test("A parameter without requiresGrad, or listed twice, stops with the optimiser and the parameter")
+  func refused() async {
+    let constant = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let w = Variable(Tensor<Double>([1, 2]), requiresGrad: true)
+      let b = Variable(Tensor<Double>([0]), name: "b")
+      _ = SGD(parameters: [w, b], learningRate: 0.1)
+    }
+    let text1 = String(decoding: constant?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(text1.contains("SGD: parameter 1 (\"b\") of shape [1] does not require a gradient"))
+
+    let intermediate = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let w = Variable(Tensor<Double>([1, 2]), requiresGrad: true)
+      _ = AdamW(parameters: [w * 2])
+    }
+    let text2 = String(decoding: intermediate?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(text2.contains("AdamW: parameter 0 of shape [2] does not require a gradient"))
+
+    let twice = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let w = Variable(Tensor<Double>([1, 2]), requiresGrad: true)
+      _ = Momentum(parameters: [w, w], learningRate: 0.1, momentum: 0.9)
+    }
+    let text3 = String(decoding: twice?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(text3.contains("Momentum: parameter 1 of shape [2] appears more than once"))
+  }
+}

@@ -7,7 +7,11 @@ import BackpropTensor
 /// Gradient: ∂/∂p = 2(p − e)/n for n elements.
 /// - Parameters:
 ///   - predicted: The network's output.
-///   - expected: The target, of a shape that broadcasts with `predicted`.
+///   - expected: The target, of the same shape as `predicted`.
+/// - Precondition: the shapes are equal. A target of another shape stops the program with both
+///   shapes in the message: broadcasting `[4, 1]` against `[4]` would compare every prediction
+///   with every target (PyTorch only warns). Broadcast explicitly (``Variable/broadcasted(to:)``)
+///   when that is what you mean.
 ///
 /// When `predicted` has a name, the difference is named `"(<predicted> − <expected>)"` (`y` for an
 /// unnamed target) for graph pictures and chain-rule traces.
@@ -16,6 +20,7 @@ import BackpropTensor
 public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<
   Scalar
 > {
+  checkLossShapes("meanSquaredError(predicted:expected:)", predicted.value, expected.value)
   let difference = predicted - expected
   if let name = predicted.name { difference.name = "(\(name) − \(expected.name ?? "y"))" }
   return (difference * difference).mean()
@@ -24,13 +29,27 @@ public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Vari
 /// The mean of (p − e)² over every element against a constant target.
 ///
 /// Gradient: ∂/∂p = 2(p − e)/n for n elements.
+/// - Precondition: the shapes are equal.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Tensor<Scalar>) -> Variable<
   Scalar
 > {
+  checkLossShapes("meanSquaredError(predicted:expected:)", predicted.value, expected)
   // The target stays a tensor: `p − e` records no leaf for it.
   let difference = predicted - expected
   if let name = predicted.name { difference.name = "(\(name) − y)" }
   return (difference * difference).mean()
+}
+
+/// Stops with a message naming `loss` and both shapes unless `predicted` and `target` have the
+/// same shape: a loss that broadcast them would silently compare the wrong elements.
+@inline(__always)
+func checkLossShapes<Scalar>(
+  _ loss: @autoclosure () -> String, _ predicted: Tensor<Scalar>, _ target: Tensor<Scalar>
+) {
+  check(
+    predicted.hasSameShape(as: target),
+    "\(loss()): the prediction's shape \(predicted.shape) ≠ the target's shape \(target.shape); a loss compares element by element, so give both the same shape (reshape or broadcast explicitly)"
+  )
 }

@@ -9,16 +9,19 @@ import BackpropTensor
 /// ``softplus(_:)`` evaluates without overflow for any finite x (PyTorch's `BCEWithLogitsLoss`).
 ///
 /// Gradient: ∂/∂x = (σ(x) − z) / n for n elements.
-/// - Precondition: the shapes broadcast.
+/// - Precondition: the shapes are equal.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sigmoidCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variable<Scalar>) -> Variable<
   Scalar
 > {
-  (softplus(logits) - logits * labels).mean()
+  checkLossShapes("sigmoidCrossEntropy(logits:labels:)", logits.value, labels.value)
+  return (softplus(logits) - logits * labels).mean()
 }
 
 /// Sigmoid cross-entropy against constant labels.
+///
+/// - Precondition: the shapes are equal.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sigmoidCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor<Scalar>) -> Variable<Scalar>

@@ -34,35 +34,41 @@ public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor
   softmaxCrossEntropy(logits: logits, labels: Variable(labels))
 }
 
-/// Cross-entropy of `logits` against integer class labels, averaged over the batch (PyTorch's
-/// `F.cross_entropy(logits, target)`): the mean over n of −log softmax(logitsₙ)[classIndices[n]].
+/// Cross-entropy of `logits` against integer class labels, averaged over the positions
+/// (PyTorch's `F.cross_entropy(logits.view(-1, C), target.view(-1))`): the mean over the N
+/// positions of −log softmax(logitsₙ)[classIndices[n]].
 ///
 /// Gradient: ∂/∂logits = (softmax(logits) − onehot(classIndices)) / N.
 /// - Parameters:
-///   - logits: Unnormalised scores, `[N, C]`.
-///   - classIndices: The class of each of the N rows, each in `0..<C`.
-/// - Precondition: logits have rank 2, there are N indices, and each is in `0..<C`; otherwise
-///   the program stops with a message naming the offending index.
+///   - logits: Unnormalised scores with the classes on the last axis: `[N, C]` for a batch,
+///     `[N, T, C]` for a batch of sequences, `[C]` for one sample.
+///   - classIndices: The class of each position, row-major over the leading axes (N of them for
+///     `[N, C]`, `N·T` for `[N, T, C]`, one for `[C]`), each in `0..<C`.
+/// - Precondition: logits have rank ≥ 1, there is one index per position, and each is in
+///   `0..<C`; otherwise the program stops with a message naming the offending index.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, classIndices: [Int]) -> Variable<Scalar> {
   let shape = logits.shape
   check(
-    shape.count == 2, "softmaxCrossEntropy(logits:classIndices:): logits must be [N, C], got shape \(shape)")
-  let (rows, classes) = (shape[0], shape[1])
+    shape.count >= 1,
+    "softmaxCrossEntropy(logits:classIndices:): logits must have the classes on an axis, got shape \(shape)")
+  let classes = shape[shape.count - 1]
+  let rows = shape.dropLast().reduce(1, *)
   check(
     classIndices.count == rows,
-    "softmaxCrossEntropy(logits:classIndices:): \(classIndices.count) class indices for \(rows) rows of logits"
+    "softmaxCrossEntropy(logits:classIndices:): \(classIndices.count) class indices for \(rows) positions of logits \(shape)"
   )
   var oneHot = [Scalar](repeating: 0, count: rows * classes)
   for (row, index) in classIndices.enumerated() {
     check(
       index >= 0 && index < classes,
-      "softmaxCrossEntropy(logits:classIndices:): class index \(index) of row \(row) is outside 0..<\(classes)"
+      "softmaxCrossEntropy(logits:classIndices:): class index \(index) of position \(row) is outside 0..<\(classes)"
     )
     oneHot[row * classes + index] = 1
   }
-  return softmaxCrossEntropy(logits: logits, labels: try! Tensor(shape: shape, scalars: oneHot))
+  let matrix = shape.count == 2 ? logits : logits.reshaped(to: [rows, classes])
+  return softmaxCrossEntropy(logits: matrix, labels: try! Tensor(shape: [rows, classes], scalars: oneHot))
 }
 
 /// Cross-entropy of logits `[…, C]` (a sequence's `[N, T, C]`, say) against integer targets,

@@ -7,7 +7,8 @@ import BackpropTensor
 /// Gradient: ∂J/∂p = p − e (the ½ cancels the 2 of the square), ∂J/∂e = e − p.
 /// - Parameters:
 ///   - predicted: The network's output.
-///   - expected: The target, of a shape that broadcasts with `predicted`.
+///   - expected: The target, of the same shape as `predicted`.
+/// - Precondition: the shapes are equal (as for `meanSquaredError`).
 ///
 /// When `predicted` has a name, the difference is named `"(<predicted> − <expected>)"` (`y` for an
 /// unnamed target) for graph pictures and chain-rule traces.
@@ -15,6 +16,7 @@ import BackpropTensor
 @_specialize(where Scalar == Double)
 public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<Scalar>
 {
+  checkLossShapes("squaredError(predicted:expected:)", predicted.value, expected.value)
   let difference = predicted - expected
   if let name = predicted.name { difference.name = "(\(name) − \(expected.name ?? "y"))" }
   return (difference * difference).sum() * 0.5
@@ -23,9 +25,11 @@ public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable
 /// The articles' cost J = ½ Σ (p − e)² against a constant target.
 ///
 /// Gradient: ∂J/∂p = p − e.
+/// - Precondition: the shapes are equal.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Tensor<Scalar>) -> Variable<Scalar> {
+  checkLossShapes("squaredError(predicted:expected:)", predicted.value, expected)
   // The target stays a tensor: `p − e` records no leaf for it.
   let difference = predicted - expected
   if let name = predicted.name { difference.name = "(\(name) − y)" }

@@ -31,6 +31,6 @@ struct SoftmaxCrossEntropyTests {
       _ = softmaxCrossEntropy(logits: Variable(Tensor<Double>(zeros: [2, 3])), classIndices: [0, 3])
     }
     let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-    #expect(message.contains("class index 3 of row 1 is outside 0..<3"))
+    #expect(message.contains("class index 3 of position 1 is outside 0..<3"))
   }
 }
