@@ -375,33 +375,33 @@ func memory(steps: Int, workload: String) -> [Result] {
 }
 
 let options = Options(CommandLine.arguments)
-ParallelExecution.threadCount = options.threads
 var results: [Result] = []
-if options.wants("articles_step") { results.append(articlesStep(runs: options.runs)) }
-if options.wants("scalar_graph") { results.append(scalarGraph(runs: options.runs)) }
-if options.wants("mlp_step") {
-  results.append(mlpStep(runs: options.runs))
-  let all = ParallelExecution.defaultThreadCount
-  if all > 1 && options.threads == 1 {
-    ParallelExecution.threadCount = all
-    var parallel = mlpStep(runs: options.runs)
-    parallel.name += "_\(all)_threads"
-    results.append(parallel)
-    ParallelExecution.threadCount = options.threads
+// Every workload runs in one scope with the requested thread count.
+ParallelExecution.withThreadCount(options.threads) {
+  if options.wants("articles_step") { results.append(articlesStep(runs: options.runs)) }
+  if options.wants("scalar_graph") { results.append(scalarGraph(runs: options.runs)) }
+  if options.wants("mlp_step") {
+    results.append(mlpStep(runs: options.runs))
+    let all = ParallelExecution.defaultThreadCount
+    if all > 1 && options.threads == 1 {
+      var parallel = ParallelExecution.withThreadCount(all) { mlpStep(runs: options.runs) }
+      parallel.name += "_\(all)_threads"
+      results.append(parallel)
+    }
   }
-}
-if options.wants("cnn_digits_step") { results.append(cnnDigitsStep(runs: options.runs)) }
-if options.wants("cnn_mnist_step") { results.append(cnnMNISTStep(runs: options.runs)) }
-if options.wants("conv2d") { results.append(convolution(runs: options.runs)) }
-if options.wants("transformer_step") { results.append(transformerStep(runs: options.runs)) }
-if options.wants("digits_train") { results += digitsTraining(runs: 3) }
-if options.wants("gemm") {
-  for size in [256, 512, 1024] {
-    results.append(gemm(Float.self, size: size, runs: options.runs))
-    results.append(gemm(Double.self, size: size, runs: options.runs))
+  if options.wants("cnn_digits_step") { results.append(cnnDigitsStep(runs: options.runs)) }
+  if options.wants("cnn_mnist_step") { results.append(cnnMNISTStep(runs: options.runs)) }
+  if options.wants("conv2d") { results.append(convolution(runs: options.runs)) }
+  if options.wants("transformer_step") { results.append(transformerStep(runs: options.runs)) }
+  if options.wants("digits_train") { results += digitsTraining(runs: 3) }
+  if options.wants("gemm") {
+    for size in [256, 512, 1024] {
+      results.append(gemm(Float.self, size: size, runs: options.runs))
+      results.append(gemm(Double.self, size: size, runs: options.runs))
+    }
   }
+  if options.wants("memory") { results += memory(steps: options.memorySteps, workload: options.memoryWorkload) }
 }
-if options.wants("memory") { results += memory(steps: options.memorySteps, workload: options.memoryWorkload) }
 
 if options.json {
   let entries = results.map {

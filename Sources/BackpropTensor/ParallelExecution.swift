@@ -17,24 +17,35 @@ import Synchronization
 /// are the calling one and workers that the library starts on first use and keeps; an idle worker
 /// spins for 0.2 ms before it sleeps, so the next product of a training step finds it awake.
 ///
-/// The default is the environment variable `BACKPROP_THREADS` when it holds a positive number,
-/// else the number of processors online. Every thread count gives the same results bit for bit:
-/// each element of a product is summed in the same order whichever thread computes it.
+/// The count is the environment variable `BACKPROP_THREADS` when it holds a positive number,
+/// else the number of processors online, and ``withThreadCount(_:_:)`` changes it for a scope of
+/// the current task (or thread), as `withoutGradients` does for recording: two tasks can run with
+/// different counts at once, and nothing another task does changes this one's. Every thread
+/// count gives the same results bit for bit: each element of a product is summed in the same
+/// order whichever thread computes it.
 public enum ParallelExecution {
-  private static let configured = Atomic<Int>(0)
-
-  /// The maximum number of threads a matrix product uses; at least 1.
+  /// The maximum number of threads a matrix product started by the current task uses; at least 1.
   ///
-  /// Setting it affects products started afterwards, on every thread.
+  /// ``defaultThreadCount`` unless a ``withThreadCount(_:_:)`` scope of this task says otherwise.
   public static var threadCount: Int {
-    get {
-      let value = configured.load(ordering: .relaxed)
-      return value > 0 ? value : defaultThreadCount
-    }
-    set {
-      check(newValue >= 1, "ParallelExecution.threadCount must be at least 1, got \(newValue)")
-      configured.store(newValue, ordering: .relaxed)
-    }
+    // While no scope exists anywhere, one atomic load replaces the task-local look-up.
+    Scope.live.load(ordering: .relaxed) == 0 ? defaultThreadCount : (scope?.threadCount ?? defaultThreadCount)
+  }
+
+  /// Runs `body` with ``threadCount`` equal to `count` for the current task or thread.
+  ///
+  /// ```swift
+  /// let product = ParallelExecution.withThreadCount(1) { matmul(a, b) }   // on this thread only
+  /// ```
+  /// Tasks created inside the scope inherit the count; the library's worker threads do not need
+  /// to, since they never start products of their own.
+  /// - Parameters:
+  ///   - count: The maximum number of threads.
+  ///   - body: The work to run with that count.
+  /// - Precondition: `count ≥ 1`.
+  public static func withThreadCount<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+    check(count >= 1, "ParallelExecution.withThreadCount(_:_:): the count must be at least 1, got \(count)")
+    return try $scope.withValue(Scope(threadCount: count, recorder: scope?.recorder), operation: body)
   }
 
   /// `BACKPROP_THREADS`, or the processors online.
@@ -44,6 +55,55 @@ public enum ParallelExecution {
     }
     return Swift.max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
   }()
+
+  /// Runs `body` and returns, beside its result, the largest number of threads that one job of
+  /// the worker pool took inside it, in this task: 1 when everything ran on the calling thread.
+  /// For tests that must show they ran threaded.
+  package static func measuringThreads<R>(_ body: () throws -> R) rethrows -> (result: R, threads: Int) {
+    let recorder = ThreadRecorder()
+    let result = try $scope.withValue(
+      Scope(threadCount: scope?.threadCount ?? defaultThreadCount, recorder: recorder), operation: body)
+    return (result, recorder.largest.load(ordering: .relaxed))
+  }
+
+  /// The job sizes the current task's pool jobs are recorded in, if it is measuring them.
+  static var recorder: ThreadRecorder? {
+    Scope.live.load(ordering: .relaxed) == 0 ? nil : scope?.recorder
+  }
+
+  /// The innermost scope of the current task, if any.
+  @TaskLocal private static var scope: Scope? = nil
+
+  /// The settings of one scope, counted in `live` while it exists (as `GradientMode`'s scopes
+  /// are: a task that inherits the value holds the scope, so the count cannot reach zero while
+  /// any task still sees it).
+  private final class Scope: Sendable {
+    static let live = Atomic<Int>(0)
+    let threadCount: Int
+    let recorder: ThreadRecorder?
+
+    init(threadCount: Int, recorder: ThreadRecorder?) {
+      (self.threadCount, self.recorder) = (threadCount, recorder)
+      Self.live.add(1, ordering: .relaxed)
+    }
+
+    deinit { Self.live.subtract(1, ordering: .relaxed) }
+  }
+
+  /// The largest number of participants of a pool job while a test measures.
+  final class ThreadRecorder: Sendable {
+    let largest = Atomic<Int>(1)
+
+    func record(_ participants: Int) {
+      var current = largest.load(ordering: .relaxed)
+      while participants > current {
+        let (exchanged, original) = largest.compareExchange(
+          expected: current, desired: participants, ordering: .relaxed)
+        if exchanged { break }
+        current = original
+      }
+    }
+  }
 
   /// The instruction set of the matrix-product kernels on this CPU: `"avx2+fma"` or
   /// `"portable"`.
@@ -57,8 +117,9 @@ public enum ParallelExecution {
   /// Inlinable, so that below the threshold `body` is inlined into its caller, in any module.
   @inlinable @inline(__always)
   static func forEachShare(of count: Int, isLarge: Bool, _ body: (Range<Int>) -> Void) {
+    guard isLarge else { return body(0..<count) }
     let threads = Swift.min(threadCount, count)
-    guard isLarge && threads > 1 else { return body(0..<count) }
+    guard threads > 1 else { return body(0..<count) }
     withoutActuallyEscaping(body) { body in
       let share = UncheckedSendable(body)
       WorkerPool.shared.run(participants: threads) { index in

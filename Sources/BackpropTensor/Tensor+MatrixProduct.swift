@@ -216,7 +216,7 @@ enum MatrixKernels {
   /// times a 784×256 weight packs half the weight per thread instead of all of it.
   static func forEachBlock(m: Int, n: Int, multiplyAdds: Int, _ body: @Sendable (Block) -> Void) {
     let whole = Block(rows: 0..<m, columns: 0..<n)
-    guard ParallelExecution.threadCount > 1 && multiplyAdds >= parallelThreshold else { return body(whole) }
+    guard multiplyAdds >= parallelThreshold && ParallelExecution.threadCount > 1 else { return body(whole) }
     // Blocks of whole tiles: 6 rows (the micro-kernel's height) or 16 columns (its widest row).
     let byColumns = n > m
     let tile = byColumns ? 16 : 6

@@ -39,6 +39,7 @@ final class WorkerPool: @unchecked Sendable {
       if participants == 1 { body(0) }
       return
     }
+    ParallelExecution.recorder?.record(participants)
     guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
       DispatchQueue.concurrentPerform(iterations: participants, execute: body)
       return

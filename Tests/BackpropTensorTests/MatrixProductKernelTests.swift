@@ -156,10 +156,50 @@ struct MatrixProductKernelTests {
     }
   }
 
-  @Test("The thread count is configurable and at least 1")
-  func threadCount() {
-    #expect(ParallelExecution.defaultThreadCount >= 1)
-    #expect(ParallelExecution.threadCount >= 1)
+  @Test("A thread count scope belongs to its task: nested scopes restore, concurrent tasks keep their own")
+  func threadCountScopes() async {
+    let outside = ParallelExecution.threadCount
+    #expect(outside == ParallelExecution.defaultThreadCount)
+    ParallelExecution.withThreadCount(3) {
+      #expect(ParallelExecution.threadCount == 3)
+      ParallelExecution.withThreadCount(1) { #expect(ParallelExecution.threadCount == 1) }
+      #expect(ParallelExecution.threadCount == 3)
+    }
+    #expect(ParallelExecution.threadCount == outside)
+    // Two tasks at once, each in its own scope, each reading its count many times while the other
+    // is inside a different scope.
+    let seen = await withTaskGroup(of: Set<Int>.self) { group in
+      for count in [1, 5] {
+        group.addTask {
+          ParallelExecution.withThreadCount(count) {
+            var seen: Set<Int> = []
+            for _ in 0..<10_000 { seen.insert(ParallelExecution.threadCount) }
+            return seen
+          }
+        }
+      }
+      return await group.reduce(into: []) { $0.append($1) }
+    }
+    #expect(Set(seen) == [[1], [5]])
+  }
+
+  @Test("A large product takes as many threads as the scope allows, and one without a scope")
+  func productsUseTheScopedCount() {
+    var rng = SeededRandomNumberGenerator(seed: 9)
+    let a = Tensor<Float>(randomUniform: [128, 128], using: &rng)
+    let b = Tensor<Float>(randomUniform: [128, 128], using: &rng)
+    for threads in [1, 2, 3] {
+      let (_, used) = ParallelExecution.measuringThreads {
+        ParallelExecution.withThreadCount(threads) { matmul(a, b) }
+      }
+      #expect(used == threads)
+    }
+    let (_, small) = ParallelExecution.measuringThreads {
+      ParallelExecution.withThreadCount(2) {
+        matmul(Tensor<Float>(ones: [8, 8]), Tensor<Float>(ones: [8, 8]))
+      }
+    }
+    #expect(small == 1, "a product below the threshold stays on the calling thread")
     #expect(["avx2+fma", "portable"].contains(ParallelExecution.matrixKernelInstructionSet))
   }
 }
@@ -168,8 +208,6 @@ struct MatrixProductKernelTests {
 struct ParallelProductTests {
   @Test("Products split by rows or by columns give the same bits on 1, 2 and 3 threads")
   func splitsAgreeBitForBit() {
-    let saved = ParallelExecution.threadCount
-    defer { ParallelExecution.threadCount = saved }
     // Taller than wide (split by rows), wider than tall (split by columns), both transposes.
     for (m, k, n) in [(200, 64, 40), (40, 64, 200), (128, 300, 256)] {
       for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -177,8 +215,13 @@ struct ParallelProductTests {
           m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB, seed: UInt64(m + n))
         var products: [Tensor<Float>] = []
         for threads in [1, 2, 3] {
-          ParallelExecution.threadCount = threads
-          products.append(matmul(a, b, transposeA: transposeA, transposeB: transposeB))
+          let (product, used) = ParallelExecution.measuringThreads {
+            ParallelExecution.withThreadCount(threads) {
+              matmul(a, b, transposeA: transposeA, transposeB: transposeB)
+            }
+          }
+          #expect(used == threads, "\(m)×\(k)×\(n) ran on \(used) thread(s) where \(threads) were asked for")
+          products.append(product)
         }
         #expect(products[1] == products[0], "\(m)×\(k)×\(n) on 2 threads, \(transposeA) \(transposeB)")
         #expect(products[2] == products[0], "\(m)×\(k)×\(n) on 3 threads, \(transposeA) \(transposeB)")
@@ -192,8 +235,6 @@ struct ParallelProductTests {
     "Batches split by items, im2col, col2im, max pooling, ReLU and gathers give the same bits on 1, 2 and 3 threads"
   )
   func batchesAndWindowsAgreeBitForBit() {
-    let saved = ParallelExecution.threadCount
-    defer { ParallelExecution.threadCount = saved }
     var rng = SeededRandomNumberGenerator(seed: 21)
     // Small items (the loop), packed items, a broadcast operand, and a batch of one.
     let batches: [(Tensor<Float>, Tensor<Float>)] = [
@@ -206,19 +247,24 @@ struct ParallelProductTests {
     let pool = SlidingWindows(kernelSize: [2, 2], stride: [2, 2])
     var results: [[[Double]]] = []
     for threads in [1, 2, 3] {
-      ParallelExecution.threadCount = threads
-      var run = batches.map { matmul($0.0, $0.1).scalars.map(Double.init) }
-      let columns = images.unfolded(windows)
-      run.append(columns.scalars)
-      run.append(columns.folded(windows, imageSize: [32, 32]).scalars)
-      let offsets = images.windowMaximumOffsets(pool)
-      run.append(offsets.map(Double.init))
-      // Elementwise loops and gathers of 2^18 scalars and more split too.
-      let centred = images - 0.5
-      run.append(centred.relu().scalars)
-      run.append(images.zeroed(whereNotPositive: centred).scalars)
-      run.append(
-        images.reshaped(to: [images.scalarCount]).gathering(atIndices: offsets, alongAxis: 0).scalars)
+      let (run, used) = ParallelExecution.measuringThreads {
+        ParallelExecution.withThreadCount(threads) {
+          var run = batches.map { matmul($0.0, $0.1).scalars.map(Double.init) }
+          let columns = images.unfolded(windows)
+          run.append(columns.scalars)
+          run.append(columns.folded(windows, imageSize: [32, 32]).scalars)
+          let offsets = images.windowMaximumOffsets(pool)
+          run.append(offsets.map(Double.init))
+          // Elementwise loops and gathers of 2^18 scalars and more split too.
+          let centred = images - 0.5
+          run.append(centred.relu().scalars)
+          run.append(images.zeroed(whereNotPositive: centred).scalars)
+          run.append(
+            images.reshaped(to: [images.scalarCount]).gathering(atIndices: offsets, alongAxis: 0).scalars)
+          return run
+        }
+      }
+      #expect(used == threads, "ran on \(used) thread(s) where \(threads) were asked for")
       results.append(run)
     }
     #expect(results[1] == results[0])
@@ -227,8 +273,6 @@ struct ParallelProductTests {
 
   @Test("An operand packed once gives the bits of packing it for every product, on 1, 2 and 3 threads")
   func packedOperandAgreesBitForBit() {
-    let saved = ParallelExecution.threadCount
-    defer { ParallelExecution.threadCount = saved }
     // More than one block of rows (96) and of the inner dimension (256), and short last panels.
     for (m, k, n) in [(32, 144, 64), (100, 300, 50), (7, 20, 40), (144, 32, 64), (200, 64, 40)] {
       for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -237,17 +281,18 @@ struct ParallelProductTests {
           m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB, seed: UInt64(m * k))
         let expected = matmul(a, b, transposeA: transposeA, transposeB: transposeB).scalars
         for threads in [1, 2, 3] {
-          ParallelExecution.threadCount = threads
           var c = [Float](repeating: 0, count: m * n)
-          a.withUnsafeBufferPointer { x in
-            b.withUnsafeBufferPointer { y in
-              MatrixKernels.withPackedOperand(x.baseAddress!, m: m, k: k, n: n, transposeA: transposeA) {
-                packed in
-                #expect(packed != nil, "\(label)")
-                c.withUnsafeMutableBufferPointer { z in
-                  MatrixKernels.product(
-                    x.baseAddress!, packed: packed, y.baseAddress!, z.baseAddress!, m: m, k: k, n: n,
-                    transposeA: transposeA, transposeB: transposeB, onCallingThread: threads == 3)
+          ParallelExecution.withThreadCount(threads) {
+            a.withUnsafeBufferPointer { x in
+              b.withUnsafeBufferPointer { y in
+                MatrixKernels.withPackedOperand(x.baseAddress!, m: m, k: k, n: n, transposeA: transposeA) {
+                  packed in
+                  #expect(packed != nil, "\(label)")
+                  c.withUnsafeMutableBufferPointer { z in
+                    MatrixKernels.product(
+                      x.baseAddress!, packed: packed, y.baseAddress!, z.baseAddress!, m: m, k: k, n: n,
+                      transposeA: transposeA, transposeB: transposeB, onCallingThread: threads == 3)
+                  }
                 }
               }
             }

@@ -28,11 +28,11 @@ struct TensorConvolutionTests {
   func matchesTheComposite() {
     // On one thread the filter gradient adds each image's product to the result in turn; on
     // more, a batch this large splits by images and sums the products afterwards.
-    let saved = ParallelExecution.threadCount
-    defer { ParallelExecution.threadCount = saved }
     for threads in [1, 2] {
-      ParallelExecution.threadCount = threads
-      matchesTheComposite(threads: threads)
+      let (_, used) = ParallelExecution.measuringThreads {
+        ParallelExecution.withThreadCount(threads) { matchesTheComposite(threads: threads) }
+      }
+      #expect(used == threads, "ran on \(used) thread(s) where \(threads) were asked for")
     }
   }
 
@@ -79,8 +79,6 @@ struct TensorConvolutionTests {
 
   @Test("Convolutions split by images give the same bits on 1, 2 and 3 threads")
   func threadsAgreeBitForBit() {
-    let saved = ParallelExecution.threadCount
-    defer { ParallelExecution.threadCount = saved }
     var rng = SeededRandomNumberGenerator(seed: 6)
     let windows = SlidingWindows(kernelSize: [3, 3], padding: [1, 1])
     // Above the kept limit, so that the images go one by one through the scratch buffers.
@@ -89,12 +87,17 @@ struct TensorConvolutionTests {
     let g = Tensor<Float>(randomUniform: [5, 8, 48, 48], using: &rng)
     var results: [[Tensor<Float>]] = []
     for threads in [1, 2, 3] {
-      ParallelExecution.threadCount = threads
-      results.append([
-        x.convolved(with: filter, windows),
-        g.convolutionInputGradient(filter: filter, windows, imageSize: [48, 48]),
-        g.convolutionFilterGradient(images: x, windows),
-      ])
+      let (run, used) = ParallelExecution.measuringThreads {
+        ParallelExecution.withThreadCount(threads) {
+          [
+            x.convolved(with: filter, windows),
+            g.convolutionInputGradient(filter: filter, windows, imageSize: [48, 48]),
+            g.convolutionFilterGradient(images: x, windows),
+          ]
+        }
+      }
+      #expect(used == threads, "ran on \(used) thread(s) where \(threads) were asked for")
+      results.append(run)
     }
     #expect(results[1] == results[0])
     #expect(results[2] == results[0])
