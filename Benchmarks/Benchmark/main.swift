@@ -400,7 +400,9 @@ ParallelExecution.withThreadCount(options.threads) {
       results.append(gemm(Double.self, size: size, runs: options.runs))
     }
   }
-  if options.wants("memory") { results += memory(steps: options.memorySteps, workload: options.memoryWorkload) }
+  if options.wants("memory") {
+    results += memory(steps: options.memorySteps, workload: options.memoryWorkload)
+  }
 }
 
 if options.json {
