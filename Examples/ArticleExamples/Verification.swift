@@ -128,12 +128,12 @@ func stamp(_ path: String, source dot: String) throws {
 }
 
 /// Creates `path` and its parents when they do not exist.
-func makeDirectory(_ path: String) throws(OutputFileError) {
+func makeDirectory(_ path: String) throws(FileError) {
   var prefix = path.hasPrefix("/") ? "/" : ""
   for component in path.split(separator: "/") {
     prefix += component + "/"
     if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-      throw .io(path: prefix, reason: String(cString: strerror(errno)))
+      throw FileError(path: prefix, .io(String(cString: strerror(errno))))
     }
   }
 }

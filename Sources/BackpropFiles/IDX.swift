@@ -6,7 +6,7 @@ import BackpropTensor
 ///
 /// The reader validates the whole file before it makes a tensor: the magic bytes, the type, the
 /// rank, that the dimensions' product does not overflow, and that the data has exactly that
-/// many elements (no truncation, no trailing bytes). Any problem throws a ``DataFileError``
+/// many elements (no truncation, no trailing bytes). Any problem throws a ``FileError``
 /// naming the byte offset.
 public enum IDX {
   /// The largest file the reader accepts: 2 GiB.
@@ -19,25 +19,26 @@ public enum IDX {
   /// - Parameters:
   ///   - path: The file.
   ///   - scalarType: The scalar type of the result.
-  /// - Throws: ``DataFileError`` when the file cannot be read or is not a valid IDX file.
+  /// - Throws: ``FileError`` when the file cannot be read or is not a valid IDX file.
   public static func read<Scalar: TensorScalar>(from path: String, as scalarType: Scalar.Type = Scalar.self)
-    throws(DataFileError) -> Tensor<Scalar>
+    throws(FileError) -> Tensor<Scalar>
   {
     try decode(readDataFile(path, limit: sizeLimit), as: scalarType, path: path)
   }
 
   /// The integer labels stored in the rank-1 file at `path` (a `…-labels-idx1-ubyte` file).
   ///
-  /// - Throws: ``DataFileError`` when the file is not a valid IDX file of rank 1 with integer
+  /// - Throws: ``FileError`` when the file is not a valid IDX file of rank 1 with integer
   ///   elements.
-  public static func readLabels(from path: String) throws(DataFileError) -> [Int] {
+  public static func readLabels(from path: String) throws(FileError) -> [Int] {
     let bytes = try readDataFile(path, limit: sizeLimit)
     let header = try parseHeader(bytes, path: path)
     guard header.shape.count == 1, header.type.isInteger else {
-      throw .malformed(
-        path: path, location: "byte 2",
-        reason: "labels must be a rank-1 file of integers, found rank \(header.shape.count) of \(header.type)"
-      )
+      throw FileError(
+        path: path, place: .byte(2),
+        .malformed(
+          "labels must be a rank-1 file of integers, found rank \(header.shape.count) of \(header.type)"
+        ))
     }
     return (0..<header.count).map {
       Int(header.type.value(in: bytes, at: header.dataOffset + $0 * header.type.width))
@@ -46,10 +47,10 @@ public enum IDX {
 
   /// The tensor stored in IDX `bytes`; `path` only names the data in errors.
   ///
-  /// - Throws: ``DataFileError`` when the bytes are not a valid IDX file.
+  /// - Throws: ``FileError`` when the bytes are not a valid IDX file.
   public static func decode<Scalar: TensorScalar>(
     _ bytes: [UInt8], as scalarType: Scalar.Type = Scalar.self, path: String = "IDX data"
-  ) throws(DataFileError) -> Tensor<Scalar> {
+  ) throws(FileError) -> Tensor<Scalar> {
     let header = try parseHeader(bytes, path: path)
     let scalars = (0..<header.count).map {
       Scalar(header.type.value(in: bytes, at: header.dataOffset + $0 * header.type.width))
@@ -106,9 +107,9 @@ public enum IDX {
   }
 
   /// Validates everything but the values of the elements.
-  static func parseHeader(_ bytes: [UInt8], path: String) throws(DataFileError) -> Header {
-    func malformed(_ offset: Int, _ reason: String) -> DataFileError {
-      .malformed(path: path, location: "byte \(offset)", reason: reason)
+  static func parseHeader(_ bytes: [UInt8], path: String) throws(FileError) -> Header {
+    func malformed(_ offset: Int, _ reason: String) -> FileError {
+      FileError(path: path, place: .byte(offset), .malformed(reason))
     }
     guard bytes.count >= 4 else {
       throw malformed(bytes.count, "the file ends within the 4-byte magic number")

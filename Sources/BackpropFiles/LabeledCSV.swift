@@ -15,15 +15,15 @@ public enum LabeledCSV {
   /// - Parameters:
   ///   - path: The file.
   ///   - scalarType: The scalar type of the features.
-  /// - Throws: ``DataFileError`` naming the line and the problem.
+  /// - Throws: ``FileError`` naming the line and the problem.
   public static func read<Scalar: TensorScalar>(from path: String, as scalarType: Scalar.Type = Scalar.self)
-    throws(DataFileError) -> (features: Tensor<Scalar>, labels: [Int])
+    throws(FileError) -> (features: Tensor<Scalar>, labels: [Int])
   {
     try parse(readDataFile(path, limit: sizeLimit), path: path)
   }
 
   /// Parses the bytes of a file; `path` only names it in errors.
-  static func parse<Scalar: TensorScalar>(_ bytes: [UInt8], path: String) throws(DataFileError)
+  static func parse<Scalar: TensorScalar>(_ bytes: [UInt8], path: String) throws(FileError)
     -> (features: Tensor<Scalar>, labels: [Int])
   {
     var features: [Scalar] = []
@@ -39,8 +39,8 @@ public enum LabeledCSV {
         emptyLine = emptyLine ?? lineNumber
         continue
       }
-      func malformed(_ reason: String) -> DataFileError {
-        .malformed(path: path, location: "line \(lineNumber)", reason: reason)
+      func malformed(_ reason: String) -> FileError {
+        FileError(path: path, place: .line(lineNumber), .malformed(reason))
       }
       if let emptyLine { throw malformed("a sample after the empty line \(emptyLine)") }
       let fields = line.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
@@ -64,7 +64,7 @@ public enum LabeledCSV {
       labels.append(label)
     }
     guard let width, !labels.isEmpty else {
-      throw .malformed(path: path, location: "line 1", reason: "the file has no samples")
+      throw FileError(path: path, place: .line(1), .malformed("the file has no samples"))
     }
     return (try! Tensor(shape: [labels.count, width - 1], scalars: features), labels)
   }

@@ -19,8 +19,8 @@ import BackpropTensor
 /// row-major tensors. It validates the whole file first — magic, version, header syntax, that the
 /// header has exactly the keys `descr`, `fortran_order` and `shape`, that the element count does
 /// not overflow, and that the data holds exactly that many elements — and throws a
-/// ``DataFileError`` saying what is wrong; other dtypes throw
-/// ``DataFileError/unsupported(path:location:reason:)``.
+/// ``FileError`` saying what is wrong; other dtypes throw
+/// ``FileError/Problem/unsupported(_:)``.
 ///
 /// `.npz` archives (zip files of `.npy` members) are not read: Foundation on Linux offers no
 /// inflate, and the library takes no package dependency. Unpack the archive first, or save the
@@ -33,42 +33,42 @@ public enum NumPy {
 
   /// The array in the `.npy` file at `path`, converted to `Scalar`.
   ///
-  /// - Throws: ``DataFileError`` when the file cannot be read, is not a valid `.npy` file, or
+  /// - Throws: ``FileError`` when the file cannot be read, is not a valid `.npy` file, or
   ///   holds an array whose dtype is not `f2`, `f4` or `f8`.
   public static func read<Scalar: TensorScalar>(from path: String, as scalarType: Scalar.Type = Scalar.self)
-    throws(DataFileError) -> Tensor<Scalar>
+    throws(FileError) -> Tensor<Scalar>
   {
     try decode(readDataFile(path, limit: sizeLimit), as: scalarType, path: path)
   }
 
   /// The array in `.npy` `bytes`; `path` only names the data in errors.
   ///
-  /// - Throws: ``DataFileError`` as ``read(from:as:)``.
+  /// - Throws: ``FileError`` as ``read(from:as:)``.
   public static func decode<Scalar: TensorScalar>(
     _ bytes: [UInt8], as _: Scalar.Type = Scalar.self, path: String = "npy data"
-  ) throws(DataFileError) -> Tensor<Scalar> {
-    func malformed(_ location: String, _ reason: String) -> DataFileError {
-      .malformed(path: path, location: location, reason: reason)
+  ) throws(FileError) -> Tensor<Scalar> {
+    func malformed(_ place: FileError.Place, _ reason: String) -> FileError {
+      FileError(path: path, place: place, .malformed(reason))
     }
     guard bytes.count >= 6, bytes[0..<6].elementsEqual(magic) else {
-      throw malformed("byte 0", "not a .npy file: the magic bytes \\x93NUMPY are missing")
+      throw malformed(.byte(0), "not a .npy file: the magic bytes \\x93NUMPY are missing")
     }
-    guard bytes.count >= 8 else { throw malformed("byte 6", "the file ends inside the version") }
+    guard bytes.count >= 8 else { throw malformed(.byte(6), "the file ends inside the version") }
     let (major, minor) = (bytes[6], bytes[7])
     guard (1...3).contains(major), minor == 0 else {
-      throw .unsupported(
-        path: path, location: "byte 6",
-        reason: "format version \(major).\(minor) (this library reads 1.0, 2.0 and 3.0)")
+      throw FileError(
+        path: path, place: .byte(6),
+        .unsupported("format version \(major).\(minor) (this library reads 1.0, 2.0 and 3.0)"))
     }
     let lengthSize = major == 1 ? 2 : 4
     guard bytes.count >= 8 + lengthSize else {
-      throw malformed("byte 8", "the file ends inside the header length")
+      throw malformed(.byte(8), "the file ends inside the header length")
     }
     let length = bytes[8..<8 + lengthSize].reversed().reduce(0) { $0 << 8 | Int($1) }
     let dataStart = 8 + lengthSize + length
     guard dataStart <= bytes.count else {
       throw malformed(
-        "byte 8", "header length \(length) runs past the end of the file (\(bytes.count) bytes)")
+        .byte(8), "header length \(length) runs past the end of the file (\(bytes.count) bytes)")
     }
     let header = try parseHeader(bytes[(8 + lengthSize)..<dataStart], path: path, utf8: major == 3)
 
@@ -76,7 +76,7 @@ public enum NumPy {
     for dimension in header.shape {
       let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
       guard !overflow else {
-        throw malformed("header", "shape \(header.shape) has more elements than an Int counts")
+        throw malformed(.header(byte: nil), "shape \(header.shape) has more elements than an Int counts")
       }
       count = product
     }
@@ -84,7 +84,7 @@ public enum NumPy {
     let (needed, overflow) = count.multipliedReportingOverflow(by: header.format.width)
     guard !overflow, needed == dataSize else {
       throw malformed(
-        "byte \(dataStart)",
+        .byte(dataStart),
         "shape \(header.shape) of \(header.descr) needs \(overflow ? "more than Int.max" : String(needed)) bytes of data, the file has \(dataSize)"
       )
     }
@@ -101,9 +101,9 @@ public enum NumPy {
   /// Writes `tensor` to a `.npy` file at `path` (format 1.0, or 2.0 for headers over 64 KiB),
   /// atomically: `<f4` for `Float`, `<f8` for `Double`, row-major.
   ///
-  /// - Throws: ``OutputFileError`` when the file cannot be written.
+  /// - Throws: ``FileError`` when the file cannot be written.
   public static func write<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>, to path: String)
-    throws(OutputFileError)
+    throws(FileError)
   {
     try writeFileAtomically(encode(tensor), to: path)
   }
@@ -146,10 +146,9 @@ public enum NumPy {
 
   /// Parses the header's dictionary literal: string keys, and values that are strings,
   /// `True`/`False` or tuples of integers.
-  static func parseHeader(_ text: ArraySlice<UInt8>, path: String, utf8: Bool) throws(DataFileError) -> Header
-  {
-    func malformed(_ reason: String) -> DataFileError {
-      .malformed(path: path, location: "header", reason: reason)
+  static func parseHeader(_ text: ArraySlice<UInt8>, path: String, utf8: Bool) throws(FileError) -> Header {
+    func malformed(_ reason: String) -> FileError {
+      FileError(path: path, place: .header(byte: nil), .malformed(reason))
     }
     if !utf8, let byte = text.first(where: { $0 >= 0x80 }) {
       throw malformed("byte 0x\(String(byte, radix: 16)) is not ASCII (only version 3.0 headers are UTF-8)")
@@ -207,11 +206,11 @@ public enum NumPy {
       default: nil
       }
     guard let format, let order = descr.first, order == "<" || order == ">" else {
-      throw .unsupported(
-        path: path, location: "header",
-        reason:
+      throw FileError(
+        path: path, place: .header(byte: nil),
+        .unsupported(
           "dtype '\(descr)' is not a floating-point type this library reads ('<f2', '<f4', '<f8' or '>' big-endian)"
-      )
+        ))
     }
     return Header(
       descr: descr, format: format, bigEndian: order == ">", fortranOrder: fortranOrder, shape: shape)

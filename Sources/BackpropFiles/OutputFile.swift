@@ -6,27 +6,10 @@
   import Darwin
 #endif
 
-/// A file that could not be written.
-public enum OutputFileError: Error, Equatable, Sendable, CustomStringConvertible {
-  /// The system refused an operation on `path`, for `reason` (its `strerror` text).
-  case io(path: String, reason: String)
-  /// A program run to produce `path` (Graphviz's `dot`) failed with exit `status`.
-  case programFailed(program: String, path: String, status: Int32)
-
-  /// A sentence describing the problem.
-  public var description: String {
-    switch self {
-    case .io(let path, let reason): "cannot write \(path): \(reason)"
-    case .programFailed(let program, let path, let status):
-      "\(program) failed to produce \(path): exit status \(status)"
-    }
-  }
-}
-
 /// Writes `text` as UTF-8 to `path`, atomically: a reader sees the old file or the new one.
 ///
-/// - Throws: ``OutputFileError`` when the file cannot be written.
-package func writeTextFile(_ text: String, to path: String) throws(OutputFileError) {
+/// - Throws: ``FileError`` when the file cannot be written.
+package func writeTextFile(_ text: String, to path: String) throws(FileError) {
   try writeFileAtomically(Array(text.utf8), to: path)
 }
 
@@ -38,20 +21,20 @@ package func writeTextFile(_ text: String, to path: String) throws(OutputFileErr
 ///   leaving the temporary file behind as a crash would.
 package func writeFileAtomically(
   _ bytes: [UInt8], to path: String, simulatedCrashAfter: Int? = nil
-) throws(OutputFileError) {
+) throws(FileError) {
   let directory = directoryName(of: path)
   let suffix = String(UInt64.random(in: .min ... .max), radix: 16)
   let temporary = "\(directory)/.\(baseName(of: path)).tmp-\(suffix)"
 
   let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-  guard descriptor >= 0 else { throw fileError(temporary) }
+  guard descriptor >= 0 else { throw fileError(path) }
   var written = 0
   let limit = min(bytes.count, simulatedCrashAfter ?? .max)
   while written < limit {
     let result = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, limit - written) }
     if result < 0 {
       if errno == EINTR { continue }
-      let error = fileError(temporary)
+      let error = fileError(path)
       close(descriptor)
       unlink(temporary)
       throw error
@@ -60,10 +43,10 @@ package func writeFileAtomically(
   }
   if simulatedCrashAfter != nil && limit < bytes.count {
     close(descriptor)
-    throw .io(path: temporary, reason: "simulated crash after \(limit) bytes")
+    throw FileError(path: path, .io("simulated crash after \(limit) bytes"))
   }
   guard fsync(descriptor) == 0 else {
-    let error = fileError(temporary)
+    let error = fileError(path)
     close(descriptor)
     unlink(temporary)
     throw error
@@ -82,8 +65,8 @@ package func writeFileAtomically(
   }
 }
 
-func fileError(_ path: String) -> OutputFileError {
-  .io(path: path, reason: String(cString: strerror(errno)))
+func fileError(_ path: String) -> FileError {
+  FileError(path: path, .io(String(cString: strerror(errno))))
 }
 
 func directoryName(of path: String) -> String {

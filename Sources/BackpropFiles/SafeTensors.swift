@@ -18,12 +18,12 @@ import BackpropTensor
 /// starting with `{` and holding an object with no repeated key, that every entry has a known
 /// dtype, a shape whose element count does not overflow and matches its byte range, and
 /// offsets that are ordered and tile the data buffer exactly — no hole, no overlap, no byte
-/// left over — and that metadata values are strings. Any problem throws a ``DataFileError``
+/// left over — and that metadata values are strings. Any problem throws a ``FileError``
 /// that says what is wrong and where; nothing is returned in part.
 ///
 /// Tensors of dtype F16, BF16, F32 and F64 read as `Float` or `Double` (exactly, except F64
 /// read as `Float`, which rounds to nearest); other dtypes are listed in ``entries`` but
-/// reading one throws ``DataFileError/unsupported(path:location:reason:)`` naming it.
+/// reading one throws ``FileError/Problem/unsupported(_:)`` naming it.
 public struct SafeTensors: Sendable {
   /// One tensor as the header describes it.
   public struct Entry: Equatable, Sendable {
@@ -54,56 +54,56 @@ public struct SafeTensors: Sendable {
 
   /// Reads and validates the safetensors file at `path`.
   ///
-  /// - Throws: ``DataFileError`` when the file cannot be read or breaks the format.
-  public init(contentsOf path: String) throws(DataFileError) {
+  /// - Throws: ``FileError`` when the file cannot be read or breaks the format.
+  public init(contentsOf path: String) throws(FileError) {
     try self.init(bytes: readDataFile(path, limit: Self.sizeLimit), path: path)
   }
 
   /// Validates safetensors `bytes`; `path` only names the data in errors.
   ///
-  /// - Throws: ``DataFileError`` when the bytes break the format.
-  public init(bytes: [UInt8], path: String = "safetensors data") throws(DataFileError) {
-    func malformed(_ location: String, _ reason: String) -> DataFileError {
-      .malformed(path: path, location: location, reason: reason)
+  /// - Throws: ``FileError`` when the bytes break the format.
+  public init(bytes: [UInt8], path: String = "safetensors data") throws(FileError) {
+    func malformed(_ place: FileError.Place, _ reason: String) -> FileError {
+      FileError(path: path, place: place, .malformed(reason))
     }
     guard bytes.count >= 8 else {
       throw malformed(
-        "byte 0", "\(bytes.count) bytes; a safetensors file starts with an 8-byte header length")
+        .byte(0), "\(bytes.count) bytes; a safetensors file starts with an 8-byte header length")
     }
     let length = bytes[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     guard length <= UInt64(Self.headerSizeLimit) else {
-      throw malformed("byte 0", "header length \(length) is more than the limit of \(Self.headerSizeLimit)")
+      throw malformed(.byte(0), "header length \(length) is more than the limit of \(Self.headerSizeLimit)")
     }
     let dataStart = 8 + Int(length)
     guard dataStart <= bytes.count else {
       throw malformed(
-        "byte 0", "header length \(length) runs past the end of the file (\(bytes.count) bytes)")
+        .byte(0), "header length \(length) runs past the end of the file (\(bytes.count) bytes)")
     }
     guard length > 0, bytes[8] == UInt8(ascii: "{") else {
-      throw malformed("byte 8", "the header must start with \"{\"")
+      throw malformed(.byte(8), "the header must start with \"{\"")
     }
     let json: JSON
     do {
       json = try JSON.parse(bytes[8..<dataStart])
     } catch {
-      throw malformed("header byte \(error.offset)", error.reason)
+      throw malformed(.header(byte: error.offset), error.reason)
     }
     guard case .object(let members) = json else {
-      throw malformed("header", "the header is not a JSON object")
+      throw malformed(.header(byte: nil), "the header is not a JSON object")
     }
 
     let dataSize = bytes.count - dataStart
     var entries: [Entry] = []
     var metadata: [String: String] = [:]
     for (name, value) in members {
-      let location = "tensor \(JSON.quoted(name))"
+      let location = FileError.Place.tensor(name)
       if name == "__metadata__" {
         guard case .object(let pairs) = value else {
-          throw malformed("__metadata__", "metadata must be an object of strings, found \(value.kind)")
+          throw malformed(.metadata, "metadata must be an object of strings, found \(value.kind)")
         }
         for (key, text) in pairs {
           guard case .string(let string) = text else {
-            throw malformed("__metadata__", "the value of \(JSON.quoted(key)) is \(text.kind), not a string")
+            throw malformed(.metadata, "the value of \(JSON.quoted(key)) is \(text.kind), not a string")
           }
           metadata[key] = string
         }
@@ -168,7 +168,7 @@ public struct SafeTensors: Sendable {
     }
     var next = 0
     for entry in entries {
-      let location = "tensor \(JSON.quoted(entry.name))"
+      let location = FileError.Place.tensor(entry.name)
       guard entry.byteRange.lowerBound <= next else {
         throw malformed(
           location, "data buffer bytes \(next)..<\(entry.byteRange.lowerBound) belong to no tensor")
@@ -180,7 +180,7 @@ public struct SafeTensors: Sendable {
     }
     guard next == dataSize else {
       throw malformed(
-        "data buffer",
+        .data,
         next < dataSize
           ? "\(dataSize - next) bytes after the last tensor belong to no tensor"
           : "the tensors need \(next) bytes, the file holds \(dataSize)")
@@ -197,10 +197,10 @@ public struct SafeTensors: Sendable {
 
   /// The tensor named `name` as `Scalar`, or `nil` when the file has no such tensor.
   ///
-  /// - Throws: ``DataFileError/unsupported(path:location:reason:)`` when its dtype is not
+  /// - Throws: ``FileError/Problem/unsupported(_:)`` when its dtype is not
   ///   F16, BF16, F32 or F64.
   public func tensor<Scalar: TensorScalar>(named name: String, as _: Scalar.Type = Scalar.self)
-    throws(DataFileError) -> Tensor<Scalar>?
+    throws(FileError) -> Tensor<Scalar>?
   {
     guard let entry = entry(named: name) else { return nil }
     return try tensor(entry, as: Scalar.self)
@@ -208,9 +208,9 @@ public struct SafeTensors: Sendable {
 
   /// Every tensor of the file as `Scalar`, by name.
   ///
-  /// - Throws: ``DataFileError/unsupported(path:location:reason:)`` naming the first tensor
+  /// - Throws: ``FileError/Problem/unsupported(_:)`` naming the first tensor
   ///   whose dtype is not F16, BF16, F32 or F64; nothing is returned then.
-  public func tensors<Scalar: TensorScalar>(as _: Scalar.Type = Scalar.self) throws(DataFileError)
+  public func tensors<Scalar: TensorScalar>(as _: Scalar.Type = Scalar.self) throws(FileError)
     -> [String: Tensor<Scalar>]
   {
     for entry in entries where Self.floatFormats[entry.dtype] == nil {
@@ -221,13 +221,14 @@ public struct SafeTensors: Sendable {
     return result
   }
 
-  package func tensor<Scalar: TensorScalar>(_ entry: Entry, as _: Scalar.Type) throws(DataFileError)
+  package func tensor<Scalar: TensorScalar>(_ entry: Entry, as _: Scalar.Type) throws(FileError)
     -> Tensor<Scalar>
   {
     guard let format = Self.floatFormats[entry.dtype] else {
-      throw .unsupported(
-        path: path, location: "tensor \(JSON.quoted(entry.name))",
-        reason: "dtype \(entry.dtype) is not floating point (F16, BF16, F32 or F64 read as \(Scalar.self))")
+      throw FileError(
+        path: path, place: .tensor(entry.name),
+        .unsupported(
+          "dtype \(entry.dtype) is not floating point (F16, BF16, F32 or F64 read as \(Scalar.self))"))
     }
     let count = entry.byteRange.count / format.width
     let scalars = format.decode(
@@ -240,10 +241,10 @@ public struct SafeTensors: Sendable {
   /// - Parameters:
   ///   - path: The file.
   ///   - scalarType: The scalar type of the tensors returned.
-  /// - Throws: ``DataFileError`` when the file cannot be read, breaks the format, or holds a
+  /// - Throws: ``FileError`` when the file cannot be read, breaks the format, or holds a
   ///   tensor whose dtype is not F16, BF16, F32 or F64.
   public static func read<Scalar: TensorScalar>(from path: String, as scalarType: Scalar.Type = Scalar.self)
-    throws(DataFileError) -> [String: Tensor<Scalar>]
+    throws(FileError) -> [String: Tensor<Scalar>]
   {
     try SafeTensors(contentsOf: path).tensors(as: scalarType)
   }
@@ -257,11 +258,11 @@ public struct SafeTensors: Sendable {
   ///   - tensors: The tensors by name.
   ///   - path: The file; its directory must exist.
   ///   - metadata: Strings stored under `__metadata__`.
-  /// - Throws: ``OutputFileError`` when the file cannot be written.
+  /// - Throws: ``FileError`` when the file cannot be written.
   /// - Precondition: No tensor is named `__metadata__`.
   public static func write<Scalar: TensorScalar>(
     _ tensors: [String: Tensor<Scalar>], to path: String, metadata: [String: String] = [:]
-  ) throws(OutputFileError) {
+  ) throws(FileError) {
     try writeFileAtomically(encode(tensors, metadata: metadata), to: path)
   }
 

@@ -54,7 +54,7 @@ struct IDXTests {
     #expect {
       _ = try IDX.decode(bytes, as: Float.self)
     } throws: { error in
-      (error as? DataFileError)?.description.contains(message) ?? false
+      (error as? FileError)?.description.contains(message) ?? false
     }
   }
 

@@ -46,13 +46,13 @@ struct LabeledCSVTests {
     #expect {
       _ = try LabeledCSV.read(from: path, as: Double.self)
     } throws: { error in
-      (error as? DataFileError)?.description.contains(message) ?? false
+      (error as? FileError)?.description.contains(message) ?? false
     }
   }
 
   @Test("A missing file is an I/O error")
   func missing() {
-    #expect(throws: DataFileError.self) {
+    #expect(throws: FileError.self) {
       try LabeledCSV.read(from: "/nonexistent/digits.csv", as: Double.self)
     }
   }

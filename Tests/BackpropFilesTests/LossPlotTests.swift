@@ -68,7 +68,7 @@ struct LossPlotTests {
     let plot = LossPlot(title: "t", losses: [3, 2, 1])
     try plot.write(to: directory + "/loss.svg")
     #expect(try String(contentsOfFile: directory + "/loss.svg", encoding: .utf8) == plot.svg)
-    #expect(throws: OutputFileError.self) { try plot.write(to: directory + "/missing/loss.svg") }
+    #expect(throws: FileError.self) { try plot.write(to: directory + "/missing/loss.svg") }
   }
 }
 
@@ -90,6 +90,6 @@ struct GraphvizWriterTests {
     } else {
       #expect(written.count == 1)
     }
-    #expect(throws: OutputFileError.self) { try Graphviz.write(dot, to: directory + "/missing/graph") }
+    #expect(throws: FileError.self) { try Graphviz.write(dot, to: directory + "/missing/graph") }
   }
 }

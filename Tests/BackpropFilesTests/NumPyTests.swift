@@ -124,7 +124,7 @@ struct NumPyTests {
     expectFailures(cases) { _ = try NumPy.decode($0, as: Float.self) }
   }
 
-  @Test("Fuzzing: over 1,000 malformed files each throw a DataFileError or read consistently")
+  @Test("Fuzzing: over 1,000 malformed files each throw a FileError or read consistently")
   func fuzz() {
     var rng = SeededRandomNumberGenerator(seed: 41)
     let valid = NumPy.encode(Tensor<Float>(randomUniform: [3, 2], using: &rng))

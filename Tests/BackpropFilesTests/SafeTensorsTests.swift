@@ -113,9 +113,9 @@ struct SafeTensorsTests {
     #expect(try file.tensor(named: "w", as: Float.self)?.scalars == [2])
     #expect(file.integers(file.entry(named: "steps")!) == [7])
     #expect(
-      throws: DataFileError.unsupported(
-        path: "safetensors data", location: "tensor \"steps\"",
-        reason: "dtype I64 is not floating point (F16, BF16, F32 or F64 read as Float)")
+      throws: FileError(
+        path: "safetensors data", place: .tensor("steps"),
+        .unsupported("dtype I64 is not floating point (F16, BF16, F32 or F64 read as Float)"))
     ) { try file.tensors(as: Float.self) }
   }
 
@@ -186,7 +186,7 @@ struct SafeTensorsTests {
     expectFailures(cases) { _ = try SafeTensors(bytes: $0) }
   }
 
-  @Test("Fuzzing: over 1,000 malformed files each throw a DataFileError or read consistently")
+  @Test("Fuzzing: over 1,000 malformed files each throw a FileError or read consistently")
   func fuzz() {
     var rng = SeededRandomNumberGenerator(seed: 31)
     let valid = SafeTensors.encode(

@@ -36,10 +36,10 @@ public enum Graphviz {
   ///   - basePath: The path without an extension; its directory must exist.
   ///   - formats: The pictures to render; SVG by default.
   /// - Returns: The files written: the `.dot` file, then each rendered picture.
-  /// - Throws: ``OutputFileError`` when a file cannot be written or `dot` fails.
+  /// - Throws: ``FileError`` when a file cannot be written or `dot` fails.
   @discardableResult
   public static func write(_ dot: String, to basePath: String, formats: [Format] = [.svg])
-    throws(OutputFileError) -> [String]
+    throws(FileError) -> [String]
   {
     let source = basePath + ".dot"
     try writeTextFile(dot, to: source)
@@ -51,9 +51,11 @@ public enum Graphviz {
       do {
         status = try run(["dot", "-T\(format.rawValue)", "-o", picture, source])
       } catch {
-        throw .io(path: picture, reason: error.description)
+        throw FileError(path: picture, .io("cannot run dot: \(error.problem)"))
       }
-      guard status == 0 else { throw .programFailed(program: "dot", path: picture, status: status) }
+      guard status == 0 else {
+        throw FileError(path: picture, .programFailed(program: "dot", status: status))
+      }
       written.append(picture)
     }
     return written
@@ -61,7 +63,7 @@ public enum Graphviz {
 
   /// Runs a program found on the `PATH` with `arguments` (the first is its name), its output
   /// discarded, and returns its exit status.
-  static func run(_ arguments: [String]) throws(OutputFileError) -> Int32 {
+  static func run(_ arguments: [String]) throws(FileError) -> Int32 {
     #if canImport(Darwin)
       var actions: posix_spawn_file_actions_t? = nil
       let environment = _NSGetEnviron().pointee
@@ -79,11 +81,11 @@ public enum Graphviz {
     var pid = pid_t()
     let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environment)
     guard spawned == 0 else {
-      throw .io(path: arguments[0], reason: String(cString: strerror(spawned)))
+      throw FileError(path: arguments[0], .io(String(cString: strerror(spawned))))
     }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 {
-      guard errno == EINTR else { throw .io(path: arguments[0], reason: String(cString: strerror(errno))) }
+      guard errno == EINTR else { throw FileError(path: arguments[0], .io(String(cString: strerror(errno)))) }
     }
     // WIFEXITED / WEXITSTATUS, which Swift does not import as functions.
     return status & 0x7f == 0 ? (status >> 8) & 0xff : -1

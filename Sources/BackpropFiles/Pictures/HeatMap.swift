@@ -81,8 +81,8 @@ public struct HeatMap: Sendable {
 
   /// Writes ``svg`` to `path`, atomically.
   ///
-  /// - Throws: ``OutputFileError`` when the file cannot be written.
-  public func write(to path: String) throws(OutputFileError) {
+  /// - Throws: ``FileError`` when the file cannot be written.
+  public func write(to path: String) throws(FileError) {
     try writeTextFile(svg, to: path)
   }
 }

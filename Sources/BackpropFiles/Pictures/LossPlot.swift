@@ -108,8 +108,8 @@ public struct LossPlot: Sendable {
   /// Writes ``svg`` to `path`, atomically.
   ///
   /// - Parameter path: The file to write, usually ending in `.svg`; its directory must exist.
-  /// - Throws: ``OutputFileError`` when the file cannot be written.
-  public func write(to path: String) throws(OutputFileError) {
+  /// - Throws: ``FileError`` when the file cannot be written.
+  public func write(to path: String) throws(FileError) {
     try writeTextFile(svg, to: path)
   }
 }

@@ -26,7 +26,7 @@ extension Checkpoint {
   }
 
   /// What a file's tensor name refers to, for messages.
-  static func place(ofEntry name: String) -> CheckpointError.Place {
+  static func place(ofEntry name: String) -> FileError.Place {
     guard name.hasPrefix(optimizerPrefix) else { return .model(name) }
     let rest = name.dropFirst(optimizerPrefix.count)
     guard let slash = rest.firstIndex(of: "/") else { return .optimizer(slot: String(rest), parameter: "") }
@@ -63,34 +63,31 @@ extension Checkpoint {
   }
 
   /// The validated safetensors file, checked to be a checkpoint whose data matches its CRC-32.
-  static func parse(_ bytes: [UInt8], path: String) throws(CheckpointError) -> SafeTensors {
-    let file: SafeTensors
-    do {
-      file = try SafeTensors(bytes: bytes, path: path)
-    } catch {
-      throw .malformed(error)
-    }
+  static func parse(_ bytes: [UInt8], path: String) throws(FileError) -> SafeTensors {
+    let file = try SafeTensors(bytes: bytes, path: path)
     guard file.metadata["format"] == formatName else {
-      throw .notACheckpoint(path: path, reason: "its metadata has no \"format\": \"\(formatName)\"")
+      throw FileError(path: path, .notACheckpoint("its metadata has no \"format\": \"\(formatName)\""))
     }
     guard file.metadata["version"] == version else {
-      throw .unsupportedVersion(path: path, version: file.metadata["version"] ?? "(none)")
+      throw FileError(path: path, .unsupportedVersion(file.metadata["version"] ?? "(none)"))
     }
     guard let text = file.metadata["crc32"], text.utf8.count == 8, let stored = UInt32(text, radix: 16) else {
-      throw .notACheckpoint(path: path, reason: "its metadata has no valid \"crc32\"")
+      throw FileError(path: path, .notACheckpoint("its metadata has no valid \"crc32\""))
     }
     let computed = CRC32.checksum(bytes[file.dataStart...])
-    guard stored == computed else { throw .checksumMismatch(path: path, stored: stored, computed: computed) }
+    guard stored == computed else {
+      throw FileError(path: path, .checksumMismatch(stored: stored, computed: computed))
+    }
     return file
   }
 
   /// The optimiser counters stored in the metadata.
-  static func counters(of file: SafeTensors) throws(CheckpointError) -> [String: Int] {
+  static func counters(of file: SafeTensors) throws(FileError) -> [String: Int] {
     var counters: [String: Int] = [:]
     for (key, text) in file.metadata where key.hasPrefix("counter.") {
       let name = String(key.dropFirst("counter.".count))
       guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(text) else {
-        throw .counterMismatch(path: file.path, name: name)
+        throw FileError(path: file.path, .counterMismatch(name: name))
       }
       counters[name] = value
     }

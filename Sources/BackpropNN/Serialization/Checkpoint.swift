@@ -15,7 +15,7 @@ import BackpropTensor
 /// try Checkpoint.save(model, optimizer: adam, to: "xor.safetensors")
 ///
 /// // Later, in a fresh process: build the same model and optimiser, then
-/// try Checkpoint.load("xor.safetensors", into: model, optimizer: adam)
+/// try Checkpoint.load(from: "xor.safetensors", into: model, optimizer: adam)
 /// ```
 ///
 /// - **A checkpoint is a safetensors file** (`SafeTensors`), so Python's `safetensors` and
@@ -29,7 +29,7 @@ import BackpropTensor
 /// - **Loading is all-or-nothing.** The whole file is validated — the safetensors structure,
 ///   the format and version, the CRC-32, names, types and shapes — before anything is
 ///   assigned. On any error the model and optimiser are exactly as before, and the error says
-///   what is wrong and whether it concerns the model or the optimiser (``CheckpointError``).
+///   what is wrong and whether it concerns the model or the optimiser (a `FileError` whose place is the tensor).
 /// - **Saving is atomic.** The bytes go to a temporary file in the same directory, which is
 ///   flushed to disk and then renamed over the old checkpoint: a crash mid-save leaves the
 ///   previous checkpoint intact.
@@ -44,11 +44,12 @@ public enum Checkpoint {
   ///     `nil` to save the parameters only.
   ///   - path: The checkpoint file. Its directory must exist; a file already there is replaced
   ///     only once the new one is complete on disk.
-  /// - Throws: ``CheckpointError/duplicateName(_:)`` when two parameters share a name,
-  ///   ``CheckpointError/optimizerParameterNotInModel(index:)``, or ``CheckpointError/io(path:reason:)``.
+  /// - Throws: `FileError` when the file cannot be written.
+  /// - Precondition: no two of the model's parameters and states share a name, and the optimiser
+  ///   updates only the model's parameters.
   public static func save<Model: Layer>(
     _ model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil, to path: String
-  ) throws(CheckpointError) {
+  ) throws(FileError) {
     try writeAtomically(encode(model, optimizer: optimizer), to: path)
   }
 
@@ -61,11 +62,11 @@ public enum Checkpoint {
   ///   - optimizer: The same kind of optimiser over the model's parameters, whose state to
   ///     restore; `nil` to load only the parameters (any optimiser state in the file is then
   ///     checked but not used).
-  /// - Throws: A ``CheckpointError`` saying what is wrong; the model and optimiser are then
-  ///   unchanged.
+  /// - Throws: A `FileError` naming the path, the tensor and what is wrong; the model and
+  ///   optimiser are then unchanged.
   public static func load<Model: Layer>(
-    _ path: String, into model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
-  ) throws(CheckpointError) {
+    from path: String, into model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
+  ) throws(FileError) {
     let layout = try Layout(model, optimizer: optimizer)
     let bytes = try readFile(path, limit: layout.fileSizeLimit)
     try layout.load(bytes, path: path)
@@ -76,11 +77,10 @@ public enum Checkpoint {
   /// - Parameters:
   ///   - model: The layer whose parameters to encode.
   ///   - optimizer: An optimiser whose state to encode too, or `nil`.
-  /// - Throws: ``CheckpointError/duplicateName(_:)`` or
-  ///   ``CheckpointError/optimizerParameterNotInModel(index:)``.
+  /// - Precondition: as for ``save(_:optimizer:to:)``.
   public static func encode<Model: Layer>(
     _ model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
-  ) throws(CheckpointError) -> [UInt8] {
+  ) throws(FileError) -> [UInt8] {
     let layout = try Layout(model, optimizer: optimizer)
     return encode(
       tensors: layout.entries.map { ($0.name, $0.value) }, optimizerKind: layout.optimizerKind,
@@ -88,16 +88,16 @@ public enum Checkpoint {
   }
 
   /// Loads checkpoint bytes (as ``encode(_:optimizer:)`` makes them) into the model and
-  /// optimiser, all or nothing, exactly as ``load(_:into:optimizer:)`` does with a file.
+  /// optimiser, all or nothing, exactly as ``load(from:into:optimizer:)`` does with a file.
   ///
   /// - Parameters:
   ///   - bytes: The checkpoint's bytes.
   ///   - model: A model with the same parameter names, scalar type and shapes.
   ///   - optimizer: The optimiser whose state to restore, or `nil`.
-  /// - Throws: A ``CheckpointError``; the model and optimiser are then unchanged.
+  /// - Throws: A `FileError`; the model and optimiser are then unchanged.
   public static func decode<Model: Layer>(
     _ bytes: [UInt8], into model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
-  ) throws(CheckpointError) {
+  ) throws(FileError) {
     try Layout(model, optimizer: optimizer).load(bytes, path: "checkpoint data")
   }
 }
@@ -123,13 +123,16 @@ extension Checkpoint {
     var slotNames: [String] = []
     var optimizer: (any Optimizer<Scalar>)?
 
-    init<Model: Layer>(_ model: Model, optimizer: (any Optimizer<Scalar>)?) throws(CheckpointError)
+    init<Model: Layer>(_ model: Model, optimizer: (any Optimizer<Scalar>)?) throws(FileError)
     where Model.Scalar == Scalar {
       var seen = Set<String>()
       var names: [ObjectIdentifier: String] = [:]
       // State that is not trained (running statistics) is stored and restored like a parameter.
       for (name, variable) in model.namedParameters + model.namedStates {
-        guard seen.insert(name).inserted, !name.hasPrefix(optimizerPrefix) else { throw .duplicateName(name) }
+        check(
+          seen.insert(name).inserted && !name.hasPrefix(optimizerPrefix),
+          "Checkpoint: the name \"\(name)\" appears twice in the model's namedParameters and namedStates, or starts with the reserved \"\(optimizerPrefix)\""
+        )
         names[ObjectIdentifier(variable)] = name
         entries.append(Item(name: name, value: variable.value, target: .parameter(variable)))
       }
@@ -150,7 +153,7 @@ extension Checkpoint {
         )
         for (index, parameter) in optimizer.parameters.enumerated() {
           guard let name = names[ObjectIdentifier(parameter)] else {
-            throw .optimizerParameterNotInModel(index: index)
+            checkFailed("Checkpoint: the optimiser's parameter \(index) is not one of the model's parameters")
           }
           entries.append(
             Item(name: slotEntryName(slot: slot, parameter: name), value: tensors[index], target: .slot(slot))
@@ -168,46 +171,46 @@ extension Checkpoint {
     }
 
     /// Validates the whole checkpoint against this layout, then assigns every tensor.
-    func load(_ bytes: [UInt8], path: String) throws(CheckpointError) {
+    func load(_ bytes: [UInt8], path: String) throws(FileError) {
       let file = try parse(bytes, path: path)
       let expected = dtype(of: Scalar.self)
 
       let wanted = Set(entries.map(\.name))
       for entry in file.entries where !wanted.contains(entry.name) {
         if optimizer == nil && entry.name.hasPrefix(optimizerPrefix) { continue }
-        throw .unexpectedEntry(path: path, place: place(ofEntry: entry.name))
+        throw FileError(path: path, place: place(ofEntry: entry.name), .unexpectedTensor)
       }
 
       let found = file.metadata["optimizer"] ?? ""
       var counterValues: [String: Int] = [:]
       if let optimizerKind {
         guard found == optimizerKind else {
-          throw .optimizerMismatch(path: path, expected: optimizerKind, found: found)
+          throw FileError(path: path, .optimizerMismatch(expected: optimizerKind, found: found))
         }
         counterValues = try Checkpoint.counters(of: file)
         for name in counterValues.keys where !counters.contains(where: { $0.name == name }) {
-          throw .counterMismatch(path: path, name: name)
+          throw FileError(path: path, .counterMismatch(name: name))
         }
         for counter in counters where counterValues[counter.name] == nil {
-          throw .counterMismatch(path: path, name: counter.name)
+          throw FileError(path: path, .counterMismatch(name: counter.name))
         }
       }
 
       var values: [Tensor<Scalar>] = []
       for item in entries {
         let place = place(ofEntry: item.name)
-        guard let entry = file.entry(named: item.name) else { throw .missingEntry(path: path, place: place) }
+        guard let entry = file.entry(named: item.name) else {
+          throw FileError(path: path, place: place, .missingTensor)
+        }
         guard entry.dtype == expected else {
-          throw .scalarTypeMismatch(path: path, place: place, expected: expected, found: entry.dtype)
+          throw FileError(
+            path: path, place: place, .scalarTypeMismatch(expected: expected, found: entry.dtype))
         }
         guard entry.shape == item.value.shape else {
-          throw .shapeMismatch(path: path, place: place, expected: item.value.shape, found: entry.shape)
+          throw FileError(
+            path: path, place: place, .shapeMismatch(expected: item.value.shape, found: entry.shape))
         }
-        do {
-          values.append(try file.tensor(entry, as: Scalar.self))
-        } catch {
-          throw .malformed(error)
-        }
+        values.append(try file.tensor(entry, as: Scalar.self))
       }
 
       // Everything is validated: from here on nothing throws.

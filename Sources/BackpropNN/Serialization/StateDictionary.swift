@@ -117,17 +117,19 @@ public enum StateDictionary {
   ///   - model: The model.
   ///   - path: The file.
   ///   - keys: How the model's keys become PyTorch's; unchanged by default.
-  /// - Throws: ``CheckpointError/duplicateName(_:)`` when two tensors map to the same key, or
-  ///   ``CheckpointError/io(path:reason:)``.
+  /// - Throws: `FileError` when the file cannot be written.
+  /// - Precondition: no two tensors map to the same key.
   public static func save<Model: Layer>(
     _ model: Model, to path: String, keys: StateDictionaryKeys = .unchanged
-  ) throws(CheckpointError) {
+  ) throws(FileError) {
     let dtype = Checkpoint.dtype(of: Model.Scalar.self)
     var seen = Set<String>()
     var raw: [SafeTensors.RawTensor] = []
     for entry in model.stateDictionaryEntries {
       let key = keys.pyTorchKey(entry.key)
-      guard seen.insert(key).inserted, key != "__metadata__" else { throw .duplicateName(key) }
+      check(
+        seen.insert(key).inserted && key != "__metadata__",
+        "StateDictionary: two tensors map to the key \"\(key)\", or a key is the reserved \"__metadata__\"")
       let value = entry.variable.value
       switch entry.layout {
       case .unchanged, .transposed:
@@ -155,51 +157,51 @@ public enum StateDictionary {
   ///   - path: The safetensors file.
   ///   - model: The equivalent Backprop model.
   ///   - keys: How the model's keys become PyTorch's; unchanged by default.
-  /// - Throws: A ``CheckpointError`` naming the key that is missing, left over, of the wrong
+  /// - Throws: A `FileError` naming the key that is missing, left over, of the wrong
   ///   shape or of a dtype that cannot be read; the model is then unchanged.
   public static func load<Model: Layer>(
     from path: String, into model: Model, keys: StateDictionaryKeys = .unchanged
-  ) throws(CheckpointError) {
+  ) throws(FileError) {
     let entries = model.stateDictionaryEntries
     let scalars = entries.reduce(0) { $0 + $1.variable.value.scalarCount }
     let bytes = try Checkpoint.readFile(path, limit: (1 << 20) + 8 * scalars)
-    let file: SafeTensors
-    do {
-      file = try SafeTensors(bytes: bytes, path: path)
-    } catch {
-      throw .malformed(error)
-    }
+    let file = try SafeTensors(bytes: bytes, path: path)
 
     var wanted = Set<String>()
     var values: [Tensor<Model.Scalar>] = []
     for entry in entries {
       let key = keys.pyTorchKey(entry.key)
-      guard wanted.insert(key).inserted else { throw .duplicateName(key) }
-      guard let stored = file.entry(named: key) else { throw .missingEntry(path: path, place: .model(key)) }
+      check(wanted.insert(key).inserted, "StateDictionary: two tensors map to the key \"\(key)\"")
+      guard let stored = file.entry(named: key) else {
+        throw FileError(path: path, place: .model(key), .missingTensor)
+      }
       let shape = entry.variable.value.shape
       let expected = entry.layout == .transposed ? Array(shape.reversed()) : shape
       guard stored.shape == expected else {
-        throw .shapeMismatch(path: path, place: .model(key), expected: expected, found: stored.shape)
+        throw FileError(
+          path: path, place: .model(key), .shapeMismatch(expected: expected, found: stored.shape))
       }
       switch entry.layout {
       case .unchanged, .transposed:
         guard SafeTensors.floatFormats[stored.dtype] != nil,
           let tensor = try? file.tensor(stored, as: Model.Scalar.self)
         else {
-          throw .scalarTypeMismatch(
-            path: path, place: .model(key), expected: "F16, BF16, F32 or F64", found: stored.dtype)
+          throw FileError(
+            path: path, place: .model(key),
+            .scalarTypeMismatch(expected: "F16, BF16, F32 or F64", found: stored.dtype))
         }
         values.append(entry.layout == .transposed ? tensor.transposed() : tensor)
       case .integer:
         guard let integers = file.integers(stored) else {
-          throw .scalarTypeMismatch(
-            path: path, place: .model(key), expected: "an integer dtype", found: stored.dtype)
+          throw FileError(
+            path: path, place: .model(key),
+            .scalarTypeMismatch(expected: "an integer dtype", found: stored.dtype))
         }
         values.append(try! Tensor(shape: shape, scalars: integers.map { Model.Scalar($0) }))
       }
     }
     for stored in file.entries where !wanted.contains(stored.name) {
-      throw .unexpectedEntry(path: path, place: .model(stored.name))
+      throw FileError(path: path, place: .model(stored.name), .unexpectedTensor)
     }
     // Everything is validated: from here on nothing throws.
     for (entry, value) in zip(entries, values) { entry.variable.value = value }

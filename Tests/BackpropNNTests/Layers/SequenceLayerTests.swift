@@ -238,7 +238,7 @@ struct SequenceLayerTests {
     let scratch = ScratchDirectory()
     defer { scratch.cleanUp() }
     try Checkpoint.save(source, to: scratch.file("sequence.safetensors"))
-    try Checkpoint.load(scratch.file("sequence.safetensors"), into: target)
+    try Checkpoint.load(from: scratch.file("sequence.safetensors"), into: target)
     #expect(fingerprint(source, nil) == fingerprint(target, nil))
     #expect(target(input).value == source(input).value)
   }

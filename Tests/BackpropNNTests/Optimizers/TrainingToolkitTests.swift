@@ -92,7 +92,7 @@ struct TrainingToolkitTests {
     train(first, firstOptimizer, steps: 10)
     try Checkpoint.save(first, optimizer: firstOptimizer, to: directory + "/run.ckpt")
     let (resumed, resumedOptimizer) = make()
-    try Checkpoint.load(directory + "/run.ckpt", into: resumed, optimizer: resumedOptimizer)
+    try Checkpoint.load(from: directory + "/run.ckpt", into: resumed, optimizer: resumedOptimizer)
     train(resumed, resumedOptimizer, steps: 10)
     #expect(resumed.parameters.map(\.value) == straight.parameters.map(\.value))
   }

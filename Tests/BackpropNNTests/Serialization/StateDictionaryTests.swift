@@ -82,7 +82,7 @@ struct StateDictionaryTests {
     let model = Self.mlp()
     let path = scratch.file("mlp.safetensors")
     let good = StateDictionary.tensors(of: model, keys: .renumbered([0, 2]))
-    func attempt(_ tensors: [String: Tensor<Float>]) -> CheckpointError? {
+    func attempt(_ tensors: [String: Tensor<Float>]) -> FileError? {
       #expect(throws: Never.self) { try SafeTensors.write(tensors, to: path) }
       let target = Self.mlp()
       target.parameters[0].value = Tensor(zeros: [64, 128])
@@ -98,17 +98,18 @@ struct StateDictionaryTests {
     #expect(attempt(good) == nil)
     var missing = good
     missing["2.bias"] = nil
-    #expect(attempt(missing) == .missingEntry(path: path, place: .model("2.bias")))
+    #expect(attempt(missing) == FileError(path: path, place: .model("2.bias"), .missingTensor))
     var extra = good
     extra["1.weight"] = Tensor(zeros: [1])
-    #expect(attempt(extra) == .unexpectedEntry(path: path, place: .model("1.weight")))
+    #expect(attempt(extra) == FileError(path: path, place: .model("1.weight"), .unexpectedTensor))
     var untransposed = good
     untransposed["0.weight"] = model.parameters[0].value
     #expect(
       attempt(untransposed)
-        == .shapeMismatch(path: path, place: .model("0.weight"), expected: [128, 64], found: [64, 128]))
+        == FileError(
+          path: path, place: .model("0.weight"), .shapeMismatch(expected: [128, 64], found: [64, 128])))
     // Without renumbering, the keys do not match PyTorch's.
-    #expect(throws: CheckpointError.missingEntry(path: path, place: .model("1.weight"))) {
+    #expect(throws: FileError(path: path, place: .model("1.weight"), .missingTensor)) {
       try SafeTensors.write(good, to: path)
       try StateDictionary.load(from: path, into: Self.mlp())
     }
