@@ -256,16 +256,29 @@ struct ConvolutionGeometry {
         && Array(filter[2...]) == windows.kernelSize,
       "\(operation): images \(images) must be [N, C, H, W] and filter \(filter) [O, C, kh, kw] with the "
         + "same C and the windows' kernel size \(windows.kernelSize)")
-    let output = windows.outputSize(forImageSize: [images[2], images[3]])
+    self.init(
+      images: (images[0], images[1], images[2], images[3]), filters: filter[0], windows, operation: operation)
+  }
+
+  /// The geometry of `images` (N, C, H, W) under `windows`, for `filters` output channels (0 for
+  /// im2col and col2im alone).
+  ///
+  /// - Precondition: a window fits the padded image: the output is at least 1×1.
+  init(images: (n: Int, c: Int, h: Int, w: Int), filters: Int, _ windows: SlidingWindows, operation: String) {
+    let output = windows.outputSize(forImageSize: [images.h, images.w])
     check(
       output[0] > 0 && output[1] > 0,
       "\(operation): a \(windows.kernelSize) window (padding \(windows.padding), dilation "
-        + "\(windows.dilation)) does not fit an image of \(Array(images[2...]))")
+        + "\(windows.dilation)) does not fit an image of \([images.h, images.w])")
     self.windows = windows
-    (n, c, h, w) = (images[0], images[1], images[2], images[3])
-    o = filter[0]
+    (n, c, h, w) = images
+    o = filters
     (ho, wo) = (output[0], output[1])
   }
+
+  /// Whether the windows are dense (stride 1, dilation 1), which im2col and col2im copy tap by
+  /// tap through a zero-padded image.
+  var isDense: Bool { windows.stride == [1, 1] && windows.dilation == [1, 1] }
 
   /// Calls `body` for every image with a scratch buffer of `scratch` scalars, and whether its
   /// products run on the calling thread alone.

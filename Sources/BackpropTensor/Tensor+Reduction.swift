@@ -12,6 +12,28 @@ extension Tensor {
       })
   }
 
+  /// Σ x² over all scalars, in four partial sums so that the additions do not wait on each
+  /// other (gradient clipping's global norm).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  package func sumOfSquares() -> Scalar {
+    withUnsafeBufferPointer { x in
+      var (a, b, c, d): (Scalar, Scalar, Scalar, Scalar) = (0, 0, 0, 0)
+      var i = 0
+      while i + 4 <= x.count {
+        (a, b, c, d) = (
+          a + x[i] * x[i], b + x[i + 1] * x[i + 1], c + x[i + 2] * x[i + 2], d + x[i + 3] * x[i + 3]
+        )
+        i += 4
+      }
+      while i < x.count {
+        a += x[i] * x[i]
+        i += 1
+      }
+      return (a + b) + (c + d)
+    }
+  }
+
   /// The mean of all scalars, as a rank-0 tensor.
   ///
   /// - Precondition: the tensor is not empty.

@@ -58,26 +58,19 @@ extension Tensor {
   public func unfolded(_ windows: SlidingWindows) -> Tensor {
     let shape = self.shape
     check(shape.count == 4, "unfolded: images must be [N, C, H, W], got shape \(shape)")
-    let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-    let output = windows.outputSize(forImageSize: [h, w])
-    check(
-      output[0] > 0 && output[1] > 0,
-      "unfolded: a \(windows.kernelSize) window (padding \(windows.padding), dilation \(windows.dilation)) "
-        + "does not fit an image of \([h, w])")
-    let (kh, kw) = (windows.kernelSize[0], windows.kernelSize[1])
-    let (ho, wo) = (output[0], output[1])
-    let rows = c * kh * kw
-    let positions = ho * wo
-    if windows.stride == [1, 1] && windows.dilation == [1, 1] {
-      return denselyUnfolded(windows, outputSize: (ho, wo))
-    }
+    let g = ConvolutionGeometry(
+      images: (shape[0], shape[1], shape[2], shape[3]), filters: 0, windows, operation: "unfolded")
+    if g.isDense { return denselyUnfolded(g) }
     return withUnsafeBufferPointer { x in
-      Tensor(uncheckedShape: [n, rows, positions], count: n * rows * positions) { out in
-        Tensor.forEachRun(windows, images: n, channels: c, imageSize: (h, w), outputSize: (ho, wo)) {
+      Tensor(uncheckedShape: [g.n, g.rows, g.positions], count: g.n * g.rows * g.positions) { out in
+        Tensor.forEachRun(
+          windows, images: g.n, channels: g.c, imageSize: (g.h, g.w), outputSize: (g.ho, g.wo)
+        ) {
           image, row, source, target, count, step in
           Tensor.unfoldRun(
-            from: x.baseAddress! + image * c * h * w, source,
-            into: out.baseAddress! + ((image * rows + row) * positions + target), count: count, step: step)
+            from: x.baseAddress! + image * g.imageCount, source,
+            into: out.baseAddress! + ((image * g.rows + row) * g.positions + target), count: count, step: step
+          )
         }
       }
     }
@@ -130,27 +123,29 @@ extension Tensor {
   public func folded(_ windows: SlidingWindows, imageSize: [Int]) -> Tensor {
     let shape = self.shape
     check(imageSize.count == 2, "folded: imageSize \(imageSize) needs a height and a width")
-    let (h, w) = (imageSize[0], imageSize[1])
-    let (kh, kw) = (windows.kernelSize[0], windows.kernelSize[1])
-    let output = windows.outputSize(forImageSize: imageSize)
-    let (ho, wo) = (output[0], output[1])
+    let taps = windows.kernelSize[0] * windows.kernelSize[1]
     check(
-      shape.count == 3 && shape[1] % (kh * kw) == 0 && shape[2] == ho * wo && ho * wo > 0,
+      shape.count == 3 && shape[1] % taps == 0,
       "folded: columns of shape \(shape) do not match \(windows.kernelSize) windows over images of \(imageSize)"
     )
-    let (n, rows, positions) = (shape[0], shape[1], shape[2])
-    let c = rows / (kh * kw)
-    if windows.stride == [1, 1] && windows.dilation == [1, 1] {
-      return denselyFolded(windows, channels: c, imageSize: (h, w), outputSize: (ho, wo))
-    }
+    let g = ConvolutionGeometry(
+      images: (shape[0], shape[1] / taps, imageSize[0], imageSize[1]), filters: 0, windows,
+      operation: "folded")
+    check(
+      shape[2] == g.positions,
+      "folded: columns of shape \(shape) do not match \(windows.kernelSize) windows over images of \(imageSize)"
+    )
+    if g.isDense { return denselyFolded(g) }
     return withUnsafeBufferPointer { x in
-      Tensor(uncheckedShape: [n, c, h, w], count: n * c * h * w) { out in
+      Tensor(uncheckedShape: [g.n, g.c, g.h, g.w], count: g.n * g.imageCount) { out in
         out.initialize(repeating: 0)
-        Tensor.forEachRun(windows, images: n, channels: c, imageSize: (h, w), outputSize: (ho, wo)) {
+        Tensor.forEachRun(
+          windows, images: g.n, channels: g.c, imageSize: (g.h, g.w), outputSize: (g.ho, g.wo)
+        ) {
           image, row, source, target, count, step in
           Tensor.foldRun(
-            from: x.baseAddress! + ((image * rows + row) * positions + target),
-            into: out.baseAddress! + image * c * h * w, source, count: count, step: step)
+            from: x.baseAddress! + ((image * g.rows + row) * g.positions + target),
+            into: out.baseAddress! + image * g.imageCount, source, count: count, step: step)
         }
       }
     }
@@ -158,18 +153,15 @@ extension Tensor {
 
   /// ``unfolded(_:)`` for stride 1 and dilation 1 (most convolutions): the images split across
   /// threads, each share through ``unfold(_:count:channels:imageSize:_:outputSize:into:)``.
-  func denselyUnfolded(_ windows: SlidingWindows, outputSize: (ho: Int, wo: Int)) -> Tensor {
-    let shape = self.shape
-    let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-    let (rows, positions) = (c * windows.kernelSize[0] * windows.kernelSize[1], outputSize.ho * outputSize.wo)
-    let isLarge = n * rows * positions * MemoryLayout<Scalar>.size >= 1 << 20
+  func denselyUnfolded(_ g: ConvolutionGeometry) -> Tensor {
+    let isLarge = g.n * g.rows * g.positions * MemoryLayout<Scalar>.size >= 1 << 20
     return withUnsafeBufferPointer { x in
-      Tensor(uncheckedShape: [n, rows, positions], count: n * rows * positions) { out in
+      Tensor(uncheckedShape: [g.n, g.rows, g.positions], count: g.n * g.rows * g.positions) { out in
         let (x, out) = (x.baseAddress!, out.baseAddress!)
-        ParallelExecution.forEachShare(of: n, isLarge: isLarge) { share in
+        ParallelExecution.forEachShare(of: g.n, isLarge: isLarge) { share in
           Tensor.unfold(
-            x + share.lowerBound * c * h * w, count: share.count, channels: c, imageSize: (h, w), windows,
-            outputSize: outputSize, into: out + share.lowerBound * rows * positions)
+            x + share.lowerBound * g.imageCount, count: share.count, channels: g.c, imageSize: (g.h, g.w),
+            g.windows, outputSize: (g.ho, g.wo), into: out + share.lowerBound * g.rows * g.positions)
         }
       }
     }
@@ -236,20 +228,16 @@ extension Tensor {
 
   /// ``folded(_:imageSize:)`` for stride 1 and dilation 1: the images split across threads,
   /// each share through ``fold(_:count:channels:imageSize:_:outputSize:into:)``.
-  func denselyFolded(
-    _ windows: SlidingWindows, channels c: Int, imageSize: (h: Int, w: Int), outputSize: (ho: Int, wo: Int)
-  ) -> Tensor {
-    let n = shape[0]
-    let (h, w) = imageSize
-    let (rows, positions) = (c * windows.kernelSize[0] * windows.kernelSize[1], outputSize.ho * outputSize.wo)
-    let isLarge = n * rows * positions * MemoryLayout<Scalar>.size >= 1 << 20
+  func denselyFolded(_ g: ConvolutionGeometry) -> Tensor {
+    let isLarge = g.n * g.rows * g.positions * MemoryLayout<Scalar>.size >= 1 << 20
     return withUnsafeBufferPointer { x in
-      Tensor(uncheckedShape: [n, c, h, w], count: n * c * h * w) { out in
+      Tensor(uncheckedShape: [g.n, g.c, g.h, g.w], count: g.n * g.imageCount) { out in
         let (x, out) = (x.baseAddress!, out.baseAddress!)
-        ParallelExecution.forEachShare(of: n, isLarge: isLarge) { share in
+        ParallelExecution.forEachShare(of: g.n, isLarge: isLarge) { share in
           Tensor.fold(
-            x + share.lowerBound * rows * positions, count: share.count, channels: c, imageSize: imageSize,
-            windows, outputSize: outputSize, into: out + share.lowerBound * c * h * w)
+            x + share.lowerBound * g.rows * g.positions, count: share.count, channels: g.c,
+            imageSize: (g.h, g.w),
+            g.windows, outputSize: (g.ho, g.wo), into: out + share.lowerBound * g.imageCount)
         }
       }
     }

@@ -1,54 +1,54 @@
 import BackpropAutodiff
 import BackpropTensor
 
-/// The largest value in each window of each channel of images `[N, C, H, W]`
-/// (`maxPool2d(_:kernelSize:stride:)`). No parameters.
-public final class MaxPool2D<Scalar: TensorScalar>: Layer {
+/// A pooling layer: one function of each window of each channel of images `[N, C, H, W]`, with
+/// no parameters. ``MaxPool2D`` and ``AvgPool2D`` are the two kinds.
+public class Pool2D<Scalar: TensorScalar>: Layer {
   /// The window's height and width.
   public let kernelSize: Int
   /// The step between windows.
   public let stride: Int
+  /// The pooling function of the kind.
+  let pool: (Variable<Scalar>, _ kernelSize: Int, _ stride: Int) -> Variable<Scalar>
 
-  /// - Parameters:
-  ///   - kernelSize: The window's height and width.
-  ///   - stride: The step between windows; the kernel size by default.
-  public init(kernelSize: Int, stride: Int? = nil) {
+  init(
+    kernelSize: Int, stride: Int?,
+    pool: @escaping (Variable<Scalar>, _ kernelSize: Int, _ stride: Int) -> Variable<Scalar>
+  ) {
     self.kernelSize = kernelSize
     self.stride = stride ?? kernelSize
+    self.pool = pool
   }
 
-  /// The pooled images.
+  /// The pooled images, `[N, C, H′, W′]` with H′ = ⌊(H − kernelSize) / stride⌋ + 1, and W′ alike.
   public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
-    maxPool2d(input, kernelSize: kernelSize, stride: stride)
+    pool(input, kernelSize, stride)
   }
 
   /// None.
   public var parameters: [Variable<Scalar>] { [] }
 }
 
-/// The mean of each window of each channel of images `[N, C, H, W]`
-/// (`avgPool2d(_:kernelSize:stride:)`). No parameters.
-public final class AvgPool2D<Scalar: TensorScalar>: Layer {
-  /// The window's height and width.
-  public let kernelSize: Int
-  /// The step between windows.
-  public let stride: Int
-
+/// The largest value in each window of each channel of images `[N, C, H, W]`
+/// (`maxPool2d(_:kernelSize:stride:)`; PyTorch's `nn.MaxPool2d`). No parameters.
+public final class MaxPool2D<Scalar: TensorScalar>: Pool2D<Scalar> {
   /// - Parameters:
   ///   - kernelSize: The window's height and width.
   ///   - stride: The step between windows; the kernel size by default.
   public init(kernelSize: Int, stride: Int? = nil) {
-    self.kernelSize = kernelSize
-    self.stride = stride ?? kernelSize
+    super.init(kernelSize: kernelSize, stride: stride) { maxPool2d($0, kernelSize: $1, stride: $2) }
   }
+}
 
-  /// The pooled images.
-  public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
-    avgPool2d(input, kernelSize: kernelSize, stride: stride)
+/// The mean of each window of each channel of images `[N, C, H, W]`
+/// (`avgPool2d(_:kernelSize:stride:)`; PyTorch's `nn.AvgPool2d`). No parameters.
+public final class AvgPool2D<Scalar: TensorScalar>: Pool2D<Scalar> {
+  /// - Parameters:
+  ///   - kernelSize: The window's height and width.
+  ///   - stride: The step between windows; the kernel size by default.
+  public init(kernelSize: Int, stride: Int? = nil) {
+    super.init(kernelSize: kernelSize, stride: stride) { avgPool2d($0, kernelSize: $1, stride: $2) }
   }
-
-  /// None.
-  public var parameters: [Variable<Scalar>] { [] }
 }
 
 /// Every axis but the first folded into one: `[N, d₁, d₂, …]` becomes `[N, d₁·d₂·…]`, between

@@ -81,7 +81,7 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
 
   /// α for the next step: ``learningRate`` times the schedule's factor at ``stepCount``.
   public var currentLearningRate: Scalar {
-    schedule.map { learningRate * Scalar($0.factor(atStep: stepCount)) } ?? learningRate
+    scheduledRate(learningRate, schedule, atStep: stepCount)
   }
 
   /// Kind `"Adam"` with the counter `"stepCount"` and the slots `"firstMoment"` and

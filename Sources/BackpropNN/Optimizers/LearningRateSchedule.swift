@@ -63,3 +63,12 @@ public struct LearningRateSchedule: Sendable {
     return LearningRateSchedule { $0 < steps ? first.factor(atStep: $0) : next.factor(atStep: $0 - steps) }
   }
 }
+
+/// `base` times the schedule's factor at `step`, or `base` without a schedule: the learning rate
+/// every optimiser steps with.
+@inlinable
+func scheduledRate<Scalar: TensorScalar>(_ base: Scalar, _ schedule: LearningRateSchedule?, atStep step: Int)
+  -> Scalar
+{
+  schedule.map { base * Scalar($0.factor(atStep: step)) } ?? base
+}

@@ -37,11 +37,14 @@ public final class Momentum<Scalar: TensorScalar>: Optimizer {
     self.velocities = parameters.map { Tensor(zeros: $0.shape) }
   }
 
+  /// α for the next step: ``learningRate`` times the schedule's factor at ``stepCount``.
+  public var currentLearningRate: Scalar { scheduledRate(learningRate, schedule, atStep: stepCount) }
+
   /// V := μV − α·(dJ/dW + λW), then W := W + V, for every parameter with a gradient.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func step() {
-    let rate = schedule.map { learningRate * Scalar($0.factor(atStep: stepCount)) } ?? learningRate
+    let rate = currentLearningRate
     stepCount += 1
     let (momentum, decay) = (momentum, weightDecay)
     Variable.updateEach(parameters) { i, value, gradient in
