@@ -1,4 +1,5 @@
 import Backprop
+import Foundation
 
 /// Rohan & Lenny #1, *Neural Networks & The Backpropagation Algorithm, Explained*.
 ///
@@ -8,7 +9,7 @@ import Backprop
 public enum RohanLennyArticle {
   static let article = "Rohan & Lenny"
 
-  static func sigmoid(_ x: Double) -> Double { 1 / (1 + Double.exp(-x)) }
+  static func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
 
   /// The 3-3-3-1 sigmoid network without biases: y_i = x·W1, y_j = S(y_i), z_i = y_j·W2,
   /// z_j = S(z_i), p_i = z_j·W3, p_j = S(p_i), and J = ½(p_j − a)².

@@ -1,4 +1,5 @@
 import Backprop
+import Foundation
 
 /// tinhatben, *Neural Networks and Backpropagation: Part One* — the OR gate.
 ///
@@ -70,7 +71,7 @@ public enum TinhatbenArticle {
     let w = network.hidden.weight.value
     let b = network.hidden.bias.value
     let v = network.output.weight.value
-    func g(_ z: Double) -> Double { 1 / (1 + Double.exp(-z)) }
+    func g(_ z: Double) -> Double { 1 / (1 + Foundation.exp(-z)) }
     let (i1, i2) = (input[0], input[1])
     let a1 = g(i1 * w[scalarAt: [0, 0]] + i2 * w[scalarAt: [1, 0]] + b[scalarAt: 0])
     let a2 = g(i1 * w[scalarAt: [0, 1]] + i2 * w[scalarAt: [1, 1]] + b[scalarAt: 1])

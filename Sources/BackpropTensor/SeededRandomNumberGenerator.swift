@@ -76,10 +76,10 @@ extension Tensor {
     while values.count < count {
       let u1 = 1 - generator.nextUnitInterval()  // (0, 1]: log is finite
       let u2 = generator.nextUnitInterval()
-      let radius = (-2 * Double.log(u1)).squareRoot()
+      let radius = (-2 * Double._log(u1)).squareRoot()
       let angle = 2 * Double.pi * u2
-      values.append(mean + standardDeviation * Scalar(radius * Double.cos(angle)))
-      values.append(mean + standardDeviation * Scalar(radius * Double.cos(angle - Double.pi / 2)))
+      values.append(mean + standardDeviation * Scalar(radius * Double._cos(angle)))
+      values.append(mean + standardDeviation * Scalar(radius * Double._cos(angle - Double.pi / 2)))
     }
     self.init(uncheckedShape: shape, scalars: Array(values.prefix(count)))
   }

@@ -254,11 +254,11 @@ extension Tensor {
   /// library's `expf` is within 1); `Double` tensors through the C library's `exp`.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func exp() -> Tensor { mapped(floatKernel: bp_exp_f32, Scalar.exp) }
+  public func exp() -> Tensor { mapped(floatKernel: bp_exp_f32, Scalar._exp) }
   /// Natural logarithm elementwise.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func log() -> Tensor { map(Scalar.log) }
+  public func log() -> Tensor { map(Scalar._log) }
   /// Square root elementwise.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -270,17 +270,17 @@ extension Tensor {
   /// Hyperbolic tangent elementwise.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func tanh() -> Tensor { map(Scalar.tanh) }
+  public func tanh() -> Tensor { map(Scalar._tanh) }
 
   /// sin x for each element (radians).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func sin() -> Tensor { map(Scalar.sin) }
+  public func sin() -> Tensor { map(Scalar._sin) }
 
   /// cos x for each element (radians).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func cos() -> Tensor { map(Scalar.cos) }
+  public func cos() -> Tensor { map(Scalar._cos) }
 
   /// The error function erf x for each element.
   ///
@@ -288,14 +288,14 @@ extension Tensor {
   /// tensors through the C library's `erf`.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func erf() -> Tensor { mapped(floatKernel: bp_erf_f32, Scalar.erf) }
+  public func erf() -> Tensor { mapped(floatKernel: bp_erf_f32, Scalar._erf) }
 
   /// The Gaussian error linear unit x·Φ(x) = ½x(1 + erf(x/√2)) of each element, exact (not the
   /// tanh approximation); `Float` through a vectorised kernel.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func gelu() -> Tensor {
-    mapped(floatKernel: bp_gelu_f32) { x in x * (Scalar.erf(x * Scalar(1 / 2.0.squareRoot())) + 1) / 2 }
+    mapped(floatKernel: bp_gelu_f32) { x in x * (Scalar._erf(x * Scalar(1 / 2.0.squareRoot())) + 1) / 2 }
   }
 
   /// The derivative of ``gelu()`` at each element: Φ(x) + x·φ(x) = ½(1 + erf(x/√2)) +
@@ -304,8 +304,8 @@ extension Tensor {
   @_specialize(where Scalar == Double)
   public func geluDerivative() -> Tensor {
     mapped(floatKernel: bp_gelu_derivative_f32) { x in
-      (Scalar.erf(x * Scalar(1 / 2.0.squareRoot())) + 1) / 2
-        + x * Scalar.exp(-x * x / 2) * Scalar(1 / (2 * Double.pi).squareRoot())
+      (Scalar._erf(x * Scalar(1 / 2.0.squareRoot())) + 1) / 2
+        + x * Scalar._exp(-x * x / 2) * Scalar(1 / (2 * Double.pi).squareRoot())
     }
   }
 
@@ -364,7 +364,7 @@ extension Tensor {
   @_specialize(where Scalar == Double)
   public func pow(_ exponent: Scalar) -> Tensor {
     if exponent == 2 { return map { $0 * $0 } }
-    return map { Scalar.pow($0, exponent) }
+    return map { Scalar._pow($0, exponent) }
   }
   /// Absolute value elementwise.
   @_specialize(where Scalar == Float)
@@ -399,7 +399,7 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func softplus() -> Tensor {
-    map { x in Swift.max(x, 0) + Scalar.log1p(Scalar.exp(-Swift.abs(x))) }
+    map { x in Swift.max(x, 0) + Scalar._log1p(Scalar._exp(-Swift.abs(x))) }
   }
   /// Each scalar where the scalar of `mask` at the same position is positive, and 0 where it is
   /// not: ReLU's backward rule, the upstream gradient masked by the input.
@@ -440,8 +440,8 @@ extension Tensor {
 
   /// The stable scalar logistic function.
   @inlinable static func sigmoid(_ x: Scalar) -> Scalar {
-    if x >= 0 { return 1 / (1 + Scalar.exp(-x)) }
-    let e = Scalar.exp(x)
+    if x >= 0 { return 1 / (1 + Scalar._exp(-x)) }
+    let e = Scalar._exp(x)
     return e / (1 + e)
   }
 }

@@ -98,7 +98,7 @@ package func matmul<Scalar>(
     a.withUnsafeBufferPointer { x in
       b.withUnsafeBufferPointer { y in
         if let cBase = c.baseAddress, let xBase = x.baseAddress, let yBase = y.baseAddress {
-          Scalar.multiplyMatrices(
+          Scalar._multiplyMatrices(
             xBase, yBase, cBase, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
         } else {
           c.initialize(repeating: 0)
@@ -115,7 +115,7 @@ package func matmul<Scalar>(
 extension Tensor {
   /// The product of two operands of rank ≥ 2 that are not both matrices: the last two axes
   /// multiply as matrices, and the leading (batch) axes broadcast, as in `torch.matmul`. Every
-  /// batch item goes through ``TensorScalar/multiplyMatrices(_:_:_:m:k:n:transposeA:transposeB:)``
+  /// batch item goes through `TensorScalar._multiplyMatrices`
   /// (the packed kernels for products that are large enough).
   ///
   /// With `like`, a result whose batch axes `like` broadcast is summed back to `like`'s shape (the
@@ -296,7 +296,7 @@ enum MatrixKernels {
         transposeA: transposeA,
         transposeB: transposeB, gemm: bp_gemm_f64)
     } else {
-      T.multiplyMatrices(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+      T._multiplyMatrices(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
     }
   }
 
@@ -337,7 +337,7 @@ enum MatrixKernels {
       if onCallingThread {
         multiplyOnCallingThread(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
       } else {
-        T.multiplyMatrices(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+        T._multiplyMatrices(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
       }
       return
     }

@@ -9,27 +9,27 @@
 /// The scalar types a ``Tensor`` can hold: `Float` and `Double`.
 ///
 /// The protocol gathers the elementary functions the operation catalogue needs, so that generic
-/// code can call `Scalar.exp(x)` without a dependency on a numerics package, and the inner
-/// loops (``TensorScalar/multiplyMatrices(_:_:_:m:k:n:transposeA:transposeB:)``) that are
+/// code can call `Scalar._exp(x)` without a dependency on a numerics package, and the inner
+/// loops (`_multiplyMatrices`) that are
 /// implemented once per concrete type so that they run fully specialised.
 public protocol TensorScalar: BinaryFloatingPoint, Sendable, CustomStringConvertible
 where RawSignificand: FixedWidthInteger {
   /// e raised to `x`.
-  static func exp(_ x: Self) -> Self
+  static func _exp(_ x: Self) -> Self
   /// Natural logarithm of `x`.
-  static func log(_ x: Self) -> Self
+  static func _log(_ x: Self) -> Self
   /// log(1 + x), accurate for small `x`.
-  static func log1p(_ x: Self) -> Self
+  static func _log1p(_ x: Self) -> Self
   /// Hyperbolic tangent of `x`.
-  static func tanh(_ x: Self) -> Self
+  static func _tanh(_ x: Self) -> Self
   /// `x` raised to the power `y`.
-  static func pow(_ x: Self, _ y: Self) -> Self
+  static func _pow(_ x: Self, _ y: Self) -> Self
   /// Cosine of `x` (radians).
-  static func cos(_ x: Self) -> Self
+  static func _cos(_ x: Self) -> Self
   /// Sine of `x` (radians).
-  static func sin(_ x: Self) -> Self
+  static func _sin(_ x: Self) -> Self
   /// The error function, 2/√π ∫₀ˣ e^(−t²) dt.
-  static func erf(_ x: Self) -> Self
+  static func _erf(_ x: Self) -> Self
 
   /// Row-major matrix product `C = op(A) · op(B)`, where `op` transposes when asked.
   ///
@@ -42,28 +42,28 @@ where RawSignificand: FixedWidthInteger {
   ///   - n: The columns of the result.
   ///   - transposeA: Read `a` as `k×m` and use its transpose.
   ///   - transposeB: Read `b` as `n×k` and use its transpose.
-  static func multiplyMatrices(
+  static func _multiplyMatrices(
     _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ c: UnsafeMutablePointer<Self>,
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool)
 }
 
 extension Float: TensorScalar {
   /// e raised to `x`.
-  @inlinable public static func exp(_ x: Float) -> Float { expf(x) }
+  @inlinable public static func _exp(_ x: Float) -> Float { expf(x) }
   /// Natural logarithm of `x`.
-  @inlinable public static func log(_ x: Float) -> Float { logf(x) }
+  @inlinable public static func _log(_ x: Float) -> Float { logf(x) }
   /// log(1 + x).
-  @inlinable public static func log1p(_ x: Float) -> Float { log1pf(x) }
+  @inlinable public static func _log1p(_ x: Float) -> Float { log1pf(x) }
   /// Hyperbolic tangent of `x`.
-  @inlinable public static func tanh(_ x: Float) -> Float { tanhf(x) }
+  @inlinable public static func _tanh(_ x: Float) -> Float { tanhf(x) }
   /// `x` raised to `y`.
-  @inlinable public static func pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
+  @inlinable public static func _pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
   /// Cosine of `x`.
-  @inlinable public static func cos(_ x: Float) -> Float { cosf(x) }
+  @inlinable public static func _cos(_ x: Float) -> Float { cosf(x) }
   /// Sine of `x`.
-  @inlinable public static func sin(_ x: Float) -> Float { sinf(x) }
+  @inlinable public static func _sin(_ x: Float) -> Float { sinf(x) }
   /// The error function of `x`.
-  @inlinable public static func erf(_ x: Float) -> Float { erff(x) }
+  @inlinable public static func _erf(_ x: Float) -> Float { erff(x) }
   /// Row-major matrix product `C = op(A) · op(B)` for `Float`.
   ///
   /// - Parameters:
@@ -75,7 +75,7 @@ extension Float: TensorScalar {
   ///   - n: The columns of the result.
   ///   - transposeA: Read `a` as `k×m` and use its transpose.
   ///   - transposeB: Read `b` as `n×k` and use its transpose.
-  public static func multiplyMatrices(
+  public static func _multiplyMatrices(
     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
   ) {
@@ -89,21 +89,21 @@ extension Float: TensorScalar {
 
 extension Double: TensorScalar {
   /// e raised to `x`.
-  @inlinable public static func exp(_ x: Double) -> Double { libmExp(x) }
+  @inlinable public static func _exp(_ x: Double) -> Double { libmExp(x) }
   /// Natural logarithm of `x`.
-  @inlinable public static func log(_ x: Double) -> Double { libmLog(x) }
+  @inlinable public static func _log(_ x: Double) -> Double { libmLog(x) }
   /// log(1 + x).
-  @inlinable public static func log1p(_ x: Double) -> Double { libmLog1p(x) }
+  @inlinable public static func _log1p(_ x: Double) -> Double { libmLog1p(x) }
   /// Hyperbolic tangent of `x`.
-  @inlinable public static func tanh(_ x: Double) -> Double { libmTanh(x) }
+  @inlinable public static func _tanh(_ x: Double) -> Double { libmTanh(x) }
   /// `x` raised to `y`.
-  @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { libmPow(x, y) }
+  @inlinable public static func _pow(_ x: Double, _ y: Double) -> Double { libmPow(x, y) }
   /// Cosine of `x`.
-  @inlinable public static func cos(_ x: Double) -> Double { libmCos(x) }
+  @inlinable public static func _cos(_ x: Double) -> Double { libmCos(x) }
   /// Sine of `x`.
-  @inlinable public static func sin(_ x: Double) -> Double { libmSin(x) }
+  @inlinable public static func _sin(_ x: Double) -> Double { libmSin(x) }
   /// The error function of `x`.
-  @inlinable public static func erf(_ x: Double) -> Double { libmErf(x) }
+  @inlinable public static func _erf(_ x: Double) -> Double { libmErf(x) }
   /// Row-major matrix product `C = op(A) · op(B)` for `Double`.
   ///
   /// - Parameters:
@@ -115,7 +115,7 @@ extension Double: TensorScalar {
   ///   - n: The columns of the result.
   ///   - transposeA: Read `a` as `k×m` and use its transpose.
   ///   - transposeB: Read `b` as `n×k` and use its transpose.
-  public static func multiplyMatrices(
+  public static func _multiplyMatrices(
     _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
   ) {

@@ -1,5 +1,6 @@
 import Backprop
 import BackpropTestSupport
+import Foundation
 import Testing
 
 /// `createGraph: true` records the backward pass with the same pullbacks, so gradients can be
@@ -23,7 +24,7 @@ struct CreateGraphTests {
     let x = Variable(0.7, requiresGrad: true)
     let first = gradients(of: sigmoid(x), withRespectTo: [x], createGraph: true)[0]
     let second = gradients(of: first, withRespectTo: [x])[0].value.scalar
-    let s = 1 / (1 + Double.exp(-0.7))
+    let s = 1 / (1 + Foundation.exp(-0.7))
     #expect(isClose(second, s * (1 - s) * (1 - 2 * s), absoluteTolerance: 1e-12))
   }
 

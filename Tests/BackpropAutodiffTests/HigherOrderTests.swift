@@ -1,5 +1,6 @@
 import Backprop
 import BackpropTestSupport
+import Foundation
 import Testing
 
 @testable import BackpropAutodiff
@@ -34,16 +35,16 @@ struct HigherOrderTests {
       (
         "sigmoid", sigmoid,
         { x in
-          let s = 1 / (1 + Double.exp(-x)); return s * (1 - s) * (1 - 2 * s)
+          let s = 1 / (1 + Foundation.exp(-x)); return s * (1 - s) * (1 - 2 * s)
         }
       ),
       (
         "tanh", tanh,
         { x in
-          let t = Double.tanh(x); return -2 * t * (1 - t * t)
+          let t = Foundation.tanh(x); return -2 * t * (1 - t * t)
         }
       ),
-      ("exp", exp, { x in Double.exp(x) }),
+      ("exp", exp, { x in Foundation.exp(x) }),
       ("log", log, { x in -1 / (x * x) }),
     ]
     for (name, function, closedForm) in cases {

@@ -33,7 +33,7 @@ final class XMLCollector: NSObject, XMLParserDelegate {
 struct LossPlotTests {
   @Test("The SVG is well-formed XML with one point per epoch", arguments: [false, true])
   func wellFormed(logarithmic: Bool) throws {
-    let losses = (0..<250).map { 0.7 * Double.exp(-Double($0) / 40) + 0.001 }
+    let losses = (0..<250).map { 0.7 * Foundation.exp(-Double($0) / 40) + 0.001 }
     let plot = LossPlot(title: "loss <&> \"quotes\"", losses: losses, logarithmic: logarithmic)
     let xml = try #require(XMLCollector.parse(plot.svg))
     #expect(xml.elements.first?.name == "svg")

@@ -131,7 +131,7 @@ func escaped(_ text: String) -> String {
 }
 
 /// log₁₀ of a positive number, without Foundation.
-private func log10Positive(_ x: Double) -> Double { Double.log(x) / Double.log(10) }
+private func log10Positive(_ x: Double) -> Double { Double._log(x) / Double._log(10) }
 
 /// 10 raised to `x`.
-private func pow10(_ x: Double) -> Double { Double.exp(x * Double.log(10)) }
+private func pow10(_ x: Double) -> Double { Double._exp(x * Double._log(10)) }

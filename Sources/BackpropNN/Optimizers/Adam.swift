@@ -58,8 +58,8 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
   public func step() {
     let learningRate = currentLearningRate
     stepCount += 1
-    let correction1 = 1 - Scalar.pow(beta1, Scalar(stepCount))
-    let correction2 = 1 - Scalar.pow(beta2, Scalar(stepCount))
+    let correction1 = 1 - Scalar._pow(beta1, Scalar(stepCount))
+    let correction2 = 1 - Scalar._pow(beta2, Scalar(stepCount))
     let (beta1, beta2, epsilon, decay) = (beta1, beta2, epsilon, weightDecay)
     Variable.updateEach(parameters) { i, value, gradient in
       // One pass in a C kernel; the arithmetic below is what it does, for any other case.

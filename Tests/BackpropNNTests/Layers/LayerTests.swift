@@ -1,5 +1,6 @@
 import Backprop
 import BackpropTestSupport
+import Foundation
 import Testing
 
 /// A user-defined layer: multiplies by a learned scalar.
@@ -41,7 +42,7 @@ struct LayerTests {
     // tinhatben's hidden layer: inputs (1, 0), w1..w4 = 0.1..0.4, biases 0.5
     let layer = Dense<Double>(weight: [[0.1, 0.2], [0.3, 0.4]], bias: [0.5, 0.5], activation: .sigmoid)
     let y = layer(Variable(Tensor<Double>([[1, 0]])))
-    let expected = [1 / (1 + Double.exp(-0.6)), 1 / (1 + Double.exp(-0.7))]
+    let expected = [1 / (1 + Foundation.exp(-0.6)), 1 / (1 + Foundation.exp(-0.7))]
     #expect(isClose(y.value, try! Tensor(rows: [expected])))
     let linear = Dense<Double>(weight: [[1, 2], [3, 4]], bias: [10, 20])
     #expect(linear(Variable(Tensor<Double>([[1, 1]]))).value == Tensor([[14, 26]]))

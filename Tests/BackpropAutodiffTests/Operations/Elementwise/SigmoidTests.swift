@@ -11,7 +11,7 @@ struct SigmoidTests {
     let s = sigmoid(x)
     #expect(s.value.scalars[0] == 0.5)
     s.sum().backward()
-    let s2 = 1 / (1 + Double.exp(-2))
+    let s2 = 1 / (1 + Foundation.exp(-2.0))
     #expect(x.grad!.scalars[0] == 0.25)
     #expect(isClose(x.grad!.scalars[1], s2 * (1 - s2)))
   }
