@@ -189,6 +189,15 @@ public final class Variable<Scalar: TensorScalar> {
   /// The shape of ``value``.
   public var shape: [Int] { value.shape }
 
+  /// The value's one scalar, as PyTorch's `loss.item()` reads it: `print(loss.scalar)`.
+  ///
+  /// - Precondition: the variable holds exactly one scalar.
+  public var scalar: Scalar {
+    check(
+      value.scalarCount == 1, "Variable.scalar: the variable has shape \(shape), not one scalar")
+    return value.scalar
+  }
+
   /// `true` when gradients flow into this variable: a parameter, or the result of an operation
   /// on at least one such variable.
   public var requiresGrad: Bool { isParameter || hasOperation }

@@ -12,6 +12,25 @@ extension Tensor {
     return Tensor(uncheckedShape: shape, sharingScalarsOf: self)
   }
 
+  /// The axes from `axis` on merged into one (PyTorch's `flatten(start_dim:)`): all of them by
+  /// default, so that the result has rank 1; `flattened(fromAxis: 1)` of `[N, C, H, W]` is
+  /// `[N, C·H·W]`.
+  ///
+  /// - Precondition: `axis` is in `-rank..<rank` (negative axes count from the end); a rank-0
+  ///   tensor flattens from axis 0 to shape `[1]`.
+  public func flattened(fromAxis axis: Int = 0) -> Tensor {
+    reshaped(to: Tensor.flattenedShape(shape, fromAxis: axis))
+  }
+
+  /// The shape ``flattened(fromAxis:)`` gives to `shape`.
+  package static func flattenedShape(_ shape: [Int], fromAxis axis: Int) -> [Int] {
+    let start = axis < 0 ? axis + shape.count : axis
+    check(
+      (shape.isEmpty && start == 0) || shape.indices.contains(start),
+      "flattened(fromAxis:): axis \(axis) is not an axis of shape \(shape)")
+    return Array(shape[..<start]) + [shape[start...].reduce(1, *)]
+  }
+
   /// The tensor with its dimensions in reverse order; rank 0 and 1 are unchanged.
   ///
   /// For a matrix this is the usual transpose: `t.transposed()[scalarAt: [j, i]] == t[scalarAt: [i, j]]`.

@@ -246,6 +246,31 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   @_specialize(where Scalar == Double)
   public init(ones shape: [Int]) { self.init(repeating: 1, shape: shape) }
 
+  /// `count` evenly spaced scalars from `start` to `end`, both included (NumPy's and PyTorch's
+  /// `linspace`): `Tensor(linearSpaceFrom: 0, to: 1, count: 5)` is `[0, 0.25, 0.5, 0.75, 1]`.
+  ///
+  /// - Precondition: `count ≥ 0`. One scalar is `start`.
+  public init(linearSpaceFrom start: Scalar, to end: Scalar, count: Int) {
+    check(count >= 0, "Tensor(linearSpaceFrom:to:count:): count must be at least 0, got \(count)")
+    let step = count > 1 ? (end - start) / Scalar(count - 1) : 0
+    // The last scalar is `end` exactly, as NumPy's is.
+    self.init((0..<count).map { $0 == count - 1 && count > 1 ? end : start + Scalar($0) * step })
+  }
+
+  /// The scalars from `start` up to, but not including, `end`, `stride` apart (NumPy's `arange`,
+  /// PyTorch's `arange`): `Tensor(rangeFrom: 0, to: 1, stride: 0.25)` is `[0, 0.25, 0.5, 0.75]`.
+  ///
+  /// Counts ⌈(end − start) / stride⌉ scalars, each start + i·stride.
+  /// - Precondition: `stride` is finite and not 0.
+  public init(rangeFrom start: Scalar, to end: Scalar, stride: Scalar = 1) {
+    check(
+      stride != 0 && stride.isFinite && start.isFinite && end.isFinite,
+      "Tensor(rangeFrom:to:stride:): start \(start), end \(end) and stride \(stride) must be finite, the stride not 0"
+    )
+    let count = Swift.max(0, Int(((end - start) / stride).rounded(.up)))
+    self.init((0..<count).map { start + Scalar($0) * stride })
+  }
+
   /// The number of dimensions.
   @inlinable public var rank: Int {
     switch contents {

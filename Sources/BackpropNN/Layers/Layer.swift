@@ -41,6 +41,10 @@ public protocol Layer<Scalar>: AnyObject {
 }
 
 extension Layer {
+  /// The number of trainable scalars: the sum of the parameters' element counts (what PyTorch
+  /// users compute as `sum(p.numel() for p in model.parameters())`).
+  public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.scalarCount } }
+
   /// ``namedParameters`` and then ``namedStates``, under their names and in their layouts.
   public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
     (namedParameters + namedStates).map { StateDictionaryEntry(key: $0.name, variable: $0.variable) }

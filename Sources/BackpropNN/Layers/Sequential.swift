@@ -11,9 +11,55 @@ import BackpropTensor
 /// ```
 /// The builder accepts any ``Layer`` (custom ones and nested `Sequential`s), `if`/`else` and
 /// `for` loops.
-public final class Sequential<Scalar: TensorScalar>: Layer {
+public final class Sequential<Scalar: TensorScalar>: Layer, CustomStringConvertible {
   /// The layers, in application order.
   public let layers: [any Layer<Scalar>]
+
+  /// The layer at `index`, as `model[0]` (PyTorch's `model[0]`).
+  ///
+  /// - Precondition: `index` is in `0..<count`.
+  public subscript(index: Int) -> any Layer<Scalar> {
+    check(layers.indices.contains(index), "Sequential: layer \(index) of \(layers.count) does not exist")
+    return layers[index]
+  }
+
+  /// The number of layers.
+  public var count: Int { layers.count }
+
+  /// The layers one per line with their tensors and parameter counts, as PyTorch's
+  /// `print(model)` and Keras' `summary()` show them:
+  ///
+  /// ```
+  /// Sequential<Float>: 2 layers, 13 parameters
+  ///   (0) Dense(2 → 3, tanh): weight [2, 3], bias [3]: 9 parameters
+  ///   (1) Dense(3 → 1, sigmoid): weight [3, 1], bias [1]: 4 parameters
+  /// ```
+  public var description: String {
+    var lines = [
+      "Sequential<\(Scalar.self)>: \(layers.count) layer\(layers.count == 1 ? "" : "s"), "
+        + "\(parameterCount) parameter\(parameterCount == 1 ? "" : "s")"
+    ]
+    for (index, layer) in layers.enumerated() {
+      if let nested = layer as? Sequential {
+        let inner = nested.description.split(separator: "\n", omittingEmptySubsequences: false)
+        lines.append("  (\(index)) " + inner[0])
+        lines += inner.dropFirst().map { "    " + $0 }
+        continue
+      }
+      let tensors = layer.namedParameters.map { "\($0.name) \($0.variable.shape)" }.joined(separator: ", ")
+      let count = layer.parameterCount
+      lines.append(
+        "  (\(index)) \(Self.summary(of: layer))"
+          + (tensors.isEmpty ? "" : ": \(tensors): \(count) parameter\(count == 1 ? "" : "s")"))
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  /// A layer's own description, or its type's name without the scalar type.
+  static func summary(of layer: any Layer<Scalar>) -> String {
+    if let described = layer as? any CustomStringConvertible { return described.description }
+    return String(String(describing: type(of: layer)).prefix { $0 != "<" })
+  }
 
   /// Composes the layers the builder lists.
   public init(@LayerBuilder<Scalar> _ build: () -> [any Layer<Scalar>]) {

@@ -113,13 +113,14 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
     }
   }
 
-  /// Kind `"SGD"` with the counter `"stepCount"`, and with momentum the slot `"momentumBuffer"`
-  /// (zeros for a parameter that has not stepped yet, as its buffer then starts afresh).
+  /// Kind `"SGD"` with the counter `"stepCount"`, and with momentum the slots
+  /// `"momentumBuffer"` and `"momentumStarted"` (1 once a parameter has stepped; its buffer then
+  /// holds b, else zeros and the next step starts it afresh, as PyTorch's does).
   public var state: OptimizerState<Scalar> {
     var state = OptimizerState<Scalar>(kind: "SGD", counters: ["stepCount": steps])
     if momentum != 0 {
-      state.counters["momentumStarted"] = buffers.isEmpty || buffers.allSatisfy { $0 != nil } ? 1 : 0
       state.slots["momentumBuffer"] = zip(buffers, parameters).map { $0 ?? Tensor(zeros: $1.shape) }
+      state.slots["momentumStarted"] = buffers.map { Tensor($0 == nil ? 0 : 1) }
     }
     return state
   }
@@ -127,9 +128,9 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
   /// Restores the step count and the momentum buffers.
   public func restore(_ state: OptimizerState<Scalar>) {
     steps = state.counters["stepCount"] ?? steps
-    if momentum != 0, let saved = state.slots["momentumBuffer"] {
-      let started = state.counters["momentumStarted"] == 1
-      buffers = saved.map { started ? $0 : nil }
+    if momentum != 0, let saved = state.slots["momentumBuffer"], let started = state.slots["momentumStarted"]
+    {
+      buffers = zip(saved, started).map { $1.scalar == 1 ? $0 : nil }
     }
   }
 }

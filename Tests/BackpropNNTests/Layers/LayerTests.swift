@@ -141,3 +141,38 @@ struct LayerTests {
     #expect(Activation<Double>.leakyRelu().weightInitializer == .heNormal)
   }
 }
+
+@Suite("Model conveniences")
+struct ModelConvenienceTests {
+  @Test("parameterCount, model[i], count and a description that lists layers, tensors and counts")
+  func sequential() {
+    var rng = SeededRandomNumberGenerator(seed: 1)
+    let model = Sequential {
+      Dense<Float>(inputSize: 2, outputSize: 3, activation: .tanh, using: &rng)
+      Sequential {
+        Dense<Float>(inputSize: 3, outputSize: 1, activation: .sigmoid, using: &rng)
+      }
+      Flatten<Float>()
+    }
+    #expect(model.parameterCount == 2 * 3 + 3 + 3 * 1 + 1)
+    #expect(model.count == 3)
+    #expect((model[0] as? Dense<Float>)?.outputSize == 3)
+    #expect(
+      model.description == """
+        Sequential<Float>: 3 layers, 13 parameters
+          (0) Dense (2 → 3, tanh): weight [2, 3], bias [3]: 9 parameters
+          (1) Sequential<Float>: 1 layer, 4 parameters
+              (0) Dense (3 → 1, sigmoid): weight [3, 1], bias [1]: 4 parameters
+          (2) Flatten
+        """)
+  }
+
+  @Test("A variable's one scalar, and flattening a variable records a reshape")
+  func variables() {
+    let x = Variable(Tensor<Double>([[1, 2], [3, 4]]), requiresGrad: true)
+    let loss = (x.flattened() * Tensor([1, 2, 3, 4])).sum()
+    #expect(loss.scalar == 30)
+    loss.backward()
+    #expect(x.grad == Tensor([[1, 2], [3, 4]]))
+  }
+}

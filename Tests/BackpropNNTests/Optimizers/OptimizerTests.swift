@@ -25,6 +25,45 @@ struct OptimizerTests {
     #expect(isClose(p.value.scalar, 0.90))
   }
 
+  @Test(
+    "SGD with momentum, Nesterov's and weight decay: PyTorch's rule, three steps",
+    arguments: [
+      (false, 0.0, [0.95, 0.855, 0.7195]), (true, 0.0, [0.905, 0.7695, 0.59755]),
+      (false, 0.1, [0.94, 0.8266, 0.666274]),
+    ])
+  func sgdMomentum(nesterov: Bool, decay: Double, expected: [Double]) {
+    // b := g on the first step, then μb + g (g including λw); w −= α(g + μb) or α·b.
+    let w = Variable(1.0, requiresGrad: true)
+    let sgd = SGD(parameters: [w], learningRate: 0.1, momentum: 0.9, nesterov: nesterov, weightDecay: decay)
+    var values: [Double] = []
+    for _ in 0..<3 {
+      w.grad = Tensor(0.5)
+      sgd.step()
+      values.append(w.value.scalar)
+    }
+    #expect(zip(values, expected).allSatisfy { abs($0 - $1) < 1e-12 }, "\(values)")
+  }
+
+  @Test("SGD's momentum buffers are its state: restoring them resumes as if it never stopped")
+  func sgdMomentumResumes() {
+    func run(stopAfter: Int?) -> Double {
+      let w = Variable(Tensor<Double>([1, -2]), requiresGrad: true)
+      var sgd = SGD(parameters: [w], learningRate: 0.1, momentum: 0.9, nesterov: true)
+      for step in 0..<4 {
+        if step == stopAfter {
+          let state = sgd.state
+          sgd = SGD(parameters: [w], learningRate: 0.1, momentum: 0.9, nesterov: true)
+          sgd.restore(state)
+        }
+        w.grad = w.value * 0.5 + 1
+        sgd.step()
+      }
+      return w.value.sum().scalar
+    }
+    #expect(run(stopAfter: 2) == run(stopAfter: nil))
+    #expect(run(stopAfter: 0) == run(stopAfter: nil))
+  }
+
   @Test("Momentum: V := μV − α·g, W := W + V (Rohan & Lenny), two steps")
   func momentum() {
     let p = Self.parameter(1.0, grad: 0.5)

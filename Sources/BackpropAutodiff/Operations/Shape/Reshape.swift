@@ -24,4 +24,13 @@ extension Variable {
   public func reshaped(to shape: [Int]) -> Variable {
     Variable.record(Reshape(), Operands(self), value: value.reshaped(to: shape))
   }
+
+  /// The axes from `axis` on merged into one (PyTorch's `flatten(start_dim:)`); all of them by
+  /// default.
+  ///
+  /// Gradient: the upstream gradient reshaped to this variable's shape (a reshape).
+  /// - Precondition: `axis` is in `-rank..<rank` (negative axes count from the end).
+  public func flattened(fromAxis axis: Int = 0) -> Variable {
+    reshaped(to: Tensor<Scalar>.flattenedShape(shape, fromAxis: axis))
+  }
 }
