@@ -66,8 +66,8 @@ final class GPT: Layer {
       + blocks.enumerated().map { ("blocks.\($0)", $1) } + [("norm", norm), ("head", head)]
   }
   var parameters: [Variable<Float>] { layers.flatMap { $0.1.parameters } }
-  var namedParameters: [(name: String, variable: Variable<Float>)] {
-    layers.flatMap { name, layer in layer.namedParameters.map { (name + "." + $0.name, $0.variable) } }
+  var namedTensors: [NamedTensor<Float>] {
+    layers.flatMap { name, layer in layer.namedTensors.map { $0.prefixed(by: name) } }
   }
 
   /// Greedy answers: each prompt continued one most-likely character at a time.

@@ -47,13 +47,13 @@ public final class MultiHeadAttention<Scalar: TensorScalar>: Layer {
     inputWeight = Variable(
       Initializer.glorotUniform.weights(
         shape: [3 * modelSize, modelSize], fanIn: modelSize, fanOut: 3 * modelSize, using: &generator),
-      requiresGrad: true, name: "inputWeight")
-    inputBias = Variable(Tensor(zeros: [3 * modelSize]), requiresGrad: true, name: "inputBias")
+      requiresGrad: true, name: "in_proj_weight")
+    inputBias = Variable(Tensor(zeros: [3 * modelSize]), requiresGrad: true, name: "in_proj_bias")
     outputWeight = Variable(
       Initializer.glorotUniform.weights(
         shape: [modelSize, modelSize], fanIn: modelSize, fanOut: modelSize, using: &generator),
-      requiresGrad: true, name: "outputWeight")
-    outputBias = Variable(Tensor(zeros: [modelSize]), requiresGrad: true, name: "outputBias")
+      requiresGrad: true, name: "out_proj.weight")
+    outputBias = Variable(Tensor(zeros: [modelSize]), requiresGrad: true, name: "out_proj.bias")
     self.dropout = Dropout(probability: dropout, seed: generator.next())
   }
 
@@ -160,22 +160,12 @@ public final class MultiHeadAttention<Scalar: TensorScalar>: Layer {
   /// The weights and biases.
   public var parameters: [Variable<Scalar>] { [inputWeight, inputBias, outputWeight, outputBias] }
 
-  /// `inputWeight`, `inputBias`, `outputWeight`, `outputBias`.
-  public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
+  /// `nn.MultiheadAttention`'s: `in_proj_weight` (``inputWeight``), `in_proj_bias`,
+  /// `out_proj.weight` and `out_proj.bias`, all in the same layouts.
+  public var namedTensors: [NamedTensor<Scalar>] {
     [
-      ("inputWeight", inputWeight), ("inputBias", inputBias), ("outputWeight", outputWeight),
-      ("outputBias", outputBias),
-    ]
-  }
-
-  /// `nn.MultiheadAttention`'s: `in_proj_weight`, `in_proj_bias`, `out_proj.weight`,
-  /// `out_proj.bias`, all in the same layouts.
-  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
-    [
-      StateDictionaryEntry(key: "in_proj_weight", variable: inputWeight),
-      StateDictionaryEntry(key: "in_proj_bias", variable: inputBias),
-      StateDictionaryEntry(key: "out_proj.weight", variable: outputWeight),
-      StateDictionaryEntry(key: "out_proj.bias", variable: outputBias),
+      NamedTensor("in_proj_weight", inputWeight), NamedTensor("in_proj_bias", inputBias),
+      NamedTensor("out_proj.weight", outputWeight), NamedTensor("out_proj.bias", outputBias),
     ]
   }
 }
@@ -245,34 +235,17 @@ public final class TransformerBlock<Scalar: TensorScalar>: Layer {
 
   var sublayers: [(name: String, layer: any Layer<Scalar>)] {
     [
-      ("attention", attention), ("attentionNorm", attentionNorm), ("feedForwardNorm", feedForwardNorm),
-      ("feedForwardIn", feedForwardIn), ("feedForwardOut", feedForwardOut),
+      ("self_attn", attention), ("norm1", attentionNorm), ("norm2", feedForwardNorm),
+      ("linear1", feedForwardIn), ("linear2", feedForwardOut),
     ]
   }
 
   /// Every sublayer's parameters.
   public var parameters: [Variable<Scalar>] { sublayers.flatMap { $0.layer.parameters } }
 
-  /// The sublayers' parameter names prefixed by the sublayer: `"attention.inputWeight"`, ….
-  public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
-    sublayers.flatMap { sublayer in
-      sublayer.layer.namedParameters.map { (sublayer.name + "." + $0.name, $0.variable) }
-    }
-  }
-
-  /// `nn.TransformerEncoderLayer`'s: `self_attn.*`, `linear1.*`, `linear2.*`, `norm1.*`, `norm2.*`.
-  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
-    let keys = [
-      "attention": "self_attn", "attentionNorm": "norm1", "feedForwardNorm": "norm2",
-      "feedForwardIn": "linear1",
-      "feedForwardOut": "linear2",
-    ]
-    return sublayers.flatMap { sublayer in
-      sublayer.layer.stateDictionaryEntries.map { entry in
-        var entry = entry
-        entry.key = keys[sublayer.name, default: sublayer.name] + "." + entry.key
-        return entry
-      }
-    }
+  /// `nn.TransformerEncoderLayer`'s: the sublayers' tensors under `self_attn.`, `norm1.`,
+  /// `norm2.`, `linear1.` and `linear2.`.
+  public var namedTensors: [NamedTensor<Scalar>] {
+    sublayers.flatMap { sublayer in sublayer.layer.namedTensors.map { $0.prefixed(by: sublayer.name) } }
   }
 }

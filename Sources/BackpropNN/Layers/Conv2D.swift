@@ -98,8 +98,8 @@ public final class Conv2D<Scalar: TensorScalar>: Layer, CustomStringConvertible 
   /// `[weight, bias]`.
   public var parameters: [Variable<Scalar>] { [weight, bias] }
 
-  /// `[("weight", weight), ("bias", bias)]`.
-  public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
-    [("weight", weight), ("bias", bias)]
+  /// `nn.Conv2d`'s: `"weight"` `[O, C, kh, kw]` and `"bias"` `[O]`.
+  public var namedTensors: [NamedTensor<Scalar>] {
+    [NamedTensor("weight", weight), NamedTensor("bias", bias)]
   }
 }

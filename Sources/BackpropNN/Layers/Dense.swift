@@ -132,16 +132,9 @@ public final class Dense<Scalar: TensorScalar>: Layer, CustomStringConvertible {
   /// `[weight, bias]`.
   public var parameters: [Variable<Scalar>] { [weight, bias] }
 
-  /// `[("weight", weight), ("bias", bias)]`.
-  public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
-    [("weight", weight), ("bias", bias)]
-  }
-
-  /// `nn.Linear`'s: `"weight"`, stored transposed as `[outputSize, inputSize]`, and `"bias"`.
-  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
-    [
-      StateDictionaryEntry(key: "weight", variable: weight, layout: .transposed),
-      StateDictionaryEntry(key: "bias", variable: bias),
-    ]
+  /// `nn.Linear`'s: `"weight"`, which PyTorch stores transposed as `[outputSize, inputSize]`,
+  /// and `"bias"`.
+  public var namedTensors: [NamedTensor<Scalar>] {
+    [NamedTensor("weight", weight, layout: .transposed), NamedTensor("bias", bias)]
   }
 }

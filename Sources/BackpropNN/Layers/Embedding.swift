@@ -82,8 +82,8 @@ public final class Embedding<Scalar: TensorScalar>: Layer {
   /// `[weight]`.
   public var parameters: [Variable<Scalar>] { [weight] }
 
-  /// `[("weight", weight)]`, also `nn.Embedding`'s state-dictionary key.
-  public var namedParameters: [(name: String, variable: Variable<Scalar>)] { [("weight", weight)] }
+  /// `nn.Embedding`'s `"weight"`.
+  public var namedTensors: [NamedTensor<Scalar>] { [NamedTensor("weight", weight)] }
 }
 
 /// Learned positional embeddings: adds row t of a `[maximumLength, embeddingSize]` table to
@@ -130,6 +130,6 @@ public final class PositionalEmbedding<Scalar: TensorScalar>: Layer {
   /// `[weight]`.
   public var parameters: [Variable<Scalar>] { [weight] }
 
-  /// `[("weight", weight)]`.
-  public var namedParameters: [(name: String, variable: Variable<Scalar>)] { [("weight", weight)] }
+  /// `"weight"`.
+  public var namedTensors: [NamedTensor<Scalar>] { [NamedTensor("weight", weight)] }
 }

@@ -21,23 +21,68 @@ public protocol Layer<Scalar>: AnyObject {
   func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar>
   /// The trainable variables, in a stable order.
   var parameters: [Variable<Scalar>] { get }
-  /// The trainable variables with names that are unique within the layer, in the order of
-  /// ``parameters``. Checkpoints store parameters under these names.
+  /// Every tensor of the layer — its parameters and its buffers (untrained state such as
+  /// ``BatchNorm``'s running statistics) — under the name PyTorch's equivalent module gives it
+  /// (`"weight"`, `"bias"`, `"running_mean"`, …) and with the layout PyTorch stores it in.
   ///
-  /// The default names each parameter by its `Variable.name`, or `"parameter<i>"` when it has
-  /// none. Override it when two of your parameters would get the same name.
-  var namedParameters: [(name: String, variable: Variable<Scalar>)] { get }
-  /// State that is not trained but belongs to the model, with names unique within the layer:
-  /// ``BatchNorm``'s running statistics. Checkpoints store it beside the parameters; optimisers
-  /// never see it. Empty by default.
-  var namedStates: [(name: String, variable: Variable<Scalar>)] { get }
-  /// The layer's tensors as PyTorch's `state_dict()` of the equivalent module names and lays
-  /// them out (``StateDictionary``): `"weight"` and `"bias"` for ``Dense``, whose weight PyTorch
-  /// stores transposed, `"running_mean"` for ``BatchNorm``, and so on.
-  ///
-  /// The default lists ``namedParameters`` and then ``namedStates`` as they are. Override it
-  /// when the PyTorch module your layer mirrors names or lays out its tensors differently.
-  var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] { get }
+  /// This one list is the layer's naming scheme: ``namedParameters`` and ``namedBuffers`` are
+  /// read from it, ``StateDictionary`` exchanges it with PyTorch, and a ``Checkpoint`` is it plus
+  /// the optimiser's slots. The default names each parameter by its `Variable.name`, or
+  /// `"parameter<i>"` when it has none; override it when two would get the same name, when the
+  /// layer has buffers, or when PyTorch lays a tensor out differently.
+  var namedTensors: [NamedTensor<Scalar>] { get }
+}
+
+/// One tensor of a layer: its name (PyTorch's key within the module), the variable that holds
+/// it, whether it is trained, and how PyTorch lays it out.
+public struct NamedTensor<Scalar: TensorScalar> {
+  /// Whether an optimiser trains the tensor.
+  public enum Role: Sendable, Equatable {
+    /// A trainable parameter, listed in ``Layer/parameters``.
+    case parameter
+    /// Untrained state (PyTorch's buffers): saved and loaded, never seen by an optimiser.
+    case buffer
+  }
+
+  /// How PyTorch stores the tensor relative to the variable's value.
+  public enum Layout: Sendable, Equatable {
+    /// The same shape and order.
+    case unchanged
+    /// The transpose of a matrix: `nn.Linear` stores `[out, in]` where ``Dense`` holds `[in, out]`.
+    case transposed
+    /// An integer tensor (I64), such as `num_batches_tracked`; the variable holds its value.
+    case integer
+  }
+
+  /// The name within the layer: `"weight"`, `"running_mean"`, …
+  public var name: String
+  /// The variable holding the tensor.
+  public var variable: Variable<Scalar>
+  /// A parameter or a buffer.
+  public var role: Role
+  /// How PyTorch lays the tensor out.
+  public var layout: Layout
+
+  /// - Parameters:
+  ///   - name: The name within the layer, as the PyTorch module names it.
+  ///   - variable: The variable holding the tensor.
+  ///   - role: ``Role/parameter`` (the default) or ``Role/buffer``.
+  ///   - layout: How PyTorch lays it out; ``Layout/unchanged`` by default.
+  public init(
+    _ name: String, _ variable: Variable<Scalar>, role: Role = .parameter, layout: Layout = .unchanged
+  ) {
+    self.name = name
+    self.variable = variable
+    self.role = role
+    self.layout = layout
+  }
+
+  /// The same tensor under `prefix` + "." + its name, as a containing layer lists it.
+  public func prefixed(by prefix: String) -> NamedTensor {
+    var copy = self
+    copy.name = prefix + "." + name
+    return copy
+  }
 }
 
 extension Layer {
@@ -45,17 +90,23 @@ extension Layer {
   /// users compute as `sum(p.numel() for p in model.parameters())`).
   public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.scalarCount } }
 
-  /// ``namedParameters`` and then ``namedStates``, under their names and in their layouts.
-  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
-    (namedParameters + namedStates).map { StateDictionaryEntry(key: $0.name, variable: $0.variable) }
+  /// Each parameter named by its `Variable.name`, or `"parameter<i>"` when it has none.
+  public var namedTensors: [NamedTensor<Scalar>] {
+    parameters.enumerated().map { index, variable in
+      NamedTensor(variable.name ?? "parameter\(index)", variable)
+    }
   }
 
-  /// None.
-  public var namedStates: [(name: String, variable: Variable<Scalar>)] { [] }
-
-  /// Each parameter named by its `Variable.name`, or `"parameter<i>"` when it has none.
+  /// The parameters of ``namedTensors`` with their names, in the order of ``parameters``
+  /// (PyTorch's `named_parameters()`).
   public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
-    parameters.enumerated().map { index, variable in (variable.name ?? "parameter\(index)", variable) }
+    namedTensors.filter { $0.role == .parameter }.map { ($0.name, $0.variable) }
+  }
+
+  /// The buffers of ``namedTensors`` with their names (PyTorch's `named_buffers()`): untrained
+  /// state such as running statistics.
+  public var namedBuffers: [(name: String, variable: Variable<Scalar>)] {
+    namedTensors.filter { $0.role == .buffer }.map { ($0.name, $0.variable) }
   }
 }
 

@@ -6,10 +6,10 @@ import BackpropTensor
 ///
 /// A composite of recorded operations, so its gradient comes from the tape.
 public final class LayerNorm<Scalar: TensorScalar>: Layer {
-  /// γ, `[featureCount]`, ones at first.
-  public let scale: Variable<Scalar>
-  /// β, `[featureCount]`, zeros at first.
-  public let offset: Variable<Scalar>
+  /// γ, `[featureCount]`, ones at first (PyTorch's `weight`).
+  public let weight: Variable<Scalar>
+  /// β, `[featureCount]`, zeros at first (PyTorch's `bias`).
+  public let bias: Variable<Scalar>
   /// ε, added to the variance.
   public let epsilon: Scalar
 
@@ -17,8 +17,8 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
   ///   - featureCount: The extent of the last axis.
   ///   - epsilon: ε; 1e-5 by default, as PyTorch.
   public init(featureCount: Int, epsilon: Scalar = 1e-5) {
-    scale = Variable(Tensor(ones: [featureCount]), requiresGrad: true, name: "scale")
-    offset = Variable(Tensor(zeros: [featureCount]), requiresGrad: true, name: "offset")
+    weight = Variable(Tensor(ones: [featureCount]), requiresGrad: true, name: "weight")
+    bias = Variable(Tensor(zeros: [featureCount]), requiresGrad: true, name: "bias")
     self.epsilon = epsilon
   }
 
@@ -27,29 +27,21 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
   /// - Precondition: the last axis has `featureCount` elements.
   public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
     let shape = input.shape
-    let features = scale.shape[0]
+    let features = weight.shape[0]
     check(
       shape.last == features,
       "LayerNorm (\(features) features): input of shape \(shape); expected its last axis to be \(features)")
     let centred = input - input.mean(alongAxes: [-1])
     let deviation = sqrt((centred * centred).mean(alongAxes: [-1]) + epsilon)
-    return centred / deviation * scale + offset
+    return centred / deviation * weight + bias
   }
 
-  /// `[scale, offset]`.
-  public var parameters: [Variable<Scalar>] { [scale, offset] }
+  /// `[weight, bias]`.
+  public var parameters: [Variable<Scalar>] { [weight, bias] }
 
-  /// `[("scale", scale), ("offset", offset)]`.
-  public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
-    [("scale", scale), ("offset", offset)]
-  }
-
-  /// `nn.LayerNorm`'s: `"weight"` (``scale``) and `"bias"` (``offset``).
-  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
-    [
-      StateDictionaryEntry(key: "weight", variable: scale),
-      StateDictionaryEntry(key: "bias", variable: offset),
-    ]
+  /// `nn.LayerNorm`'s: `"weight"` and `"bias"`.
+  public var namedTensors: [NamedTensor<Scalar>] {
+    [NamedTensor("weight", weight), NamedTensor("bias", bias)]
   }
 }
 
@@ -60,12 +52,12 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
 /// and updates running estimates: running := (1 − momentum)·running + momentum·batch, with the
 /// unbiased variance, as PyTorch does. In inference it uses the running estimates. The running
 /// statistics are not parameters: optimisers never see them, and checkpoints store them
-/// (``Layer/namedStates``).
+/// (``Layer/namedBuffers``).
 public final class BatchNorm<Scalar: TensorScalar>: Layer {
-  /// γ, `[featureCount]`, ones at first.
-  public let scale: Variable<Scalar>
-  /// β, `[featureCount]`, zeros at first.
-  public let offset: Variable<Scalar>
+  /// γ, `[featureCount]`, ones at first (PyTorch's `weight`).
+  public let weight: Variable<Scalar>
+  /// β, `[featureCount]`, zeros at first (PyTorch's `bias`).
+  public let bias: Variable<Scalar>
   /// The running mean, `[featureCount]`, zeros at first; a constant, not a parameter.
   public let runningMean: Variable<Scalar>
   /// The running variance, `[featureCount]`, ones at first; a constant, not a parameter.
@@ -83,11 +75,11 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
   ///   - momentum: The weight of each batch in the running statistics; 0.1 by default, as PyTorch.
   ///   - epsilon: ε; 1e-5 by default, as PyTorch.
   public init(featureCount: Int, momentum: Scalar = 0.1, epsilon: Scalar = 1e-5) {
-    scale = Variable(Tensor(ones: [featureCount]), requiresGrad: true, name: "scale")
-    offset = Variable(Tensor(zeros: [featureCount]), requiresGrad: true, name: "offset")
-    runningMean = Variable(Tensor(zeros: [featureCount]), name: "runningMean")
-    runningVariance = Variable(Tensor(ones: [featureCount]), name: "runningVariance")
-    batchesTracked = Variable(Tensor(0), name: "batchesTracked")
+    weight = Variable(Tensor(ones: [featureCount]), requiresGrad: true, name: "weight")
+    bias = Variable(Tensor(zeros: [featureCount]), requiresGrad: true, name: "bias")
+    runningMean = Variable(Tensor(zeros: [featureCount]), name: "running_mean")
+    runningVariance = Variable(Tensor(ones: [featureCount]), name: "running_var")
+    batchesTracked = Variable(Tensor(0), name: "num_batches_tracked")
     self.momentum = momentum
     self.epsilon = epsilon
   }
@@ -98,7 +90,7 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
   ///   least two values per feature.
   public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
     let shape = input.shape
-    let features = scale.shape[0]
+    let features = weight.shape[0]
     check(
       (shape.count == 2 || shape.count == 4) && shape[1] == features,
       "BatchNorm (\(features) features): input of shape \(shape); expected [batch, \(features)] or "
@@ -123,32 +115,20 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
       variance = Variable(runningVariance.value.reshaped(to: kept))
     }
     let normalised = (input - mean) / sqrt(variance + epsilon)
-    return normalised * scale.reshaped(to: kept) + offset.reshaped(to: kept)
+    return normalised * weight.reshaped(to: kept) + bias.reshaped(to: kept)
   }
 
-  /// `[scale, offset]`.
-  public var parameters: [Variable<Scalar>] { [scale, offset] }
+  /// `[weight, bias]`.
+  public var parameters: [Variable<Scalar>] { [weight, bias] }
 
-  /// `[("scale", scale), ("offset", offset)]`.
-  public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
-    [("scale", scale), ("offset", offset)]
-  }
-
-  /// `[("runningMean", runningMean), ("runningVariance", runningVariance), ("batchesTracked",
-  /// batchesTracked)]`.
-  public var namedStates: [(name: String, variable: Variable<Scalar>)] {
-    [("runningMean", runningMean), ("runningVariance", runningVariance), ("batchesTracked", batchesTracked)]
-  }
-
-  /// `nn.BatchNorm1d`'s and `nn.BatchNorm2d`'s: `"weight"` (``scale``), `"bias"` (``offset``),
-  /// `"running_mean"`, `"running_var"` and `"num_batches_tracked"` (an integer).
-  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
+  /// `nn.BatchNorm1d`'s and `nn.BatchNorm2d`'s: the parameters `"weight"` and `"bias"`, and the
+  /// buffers `"running_mean"`, `"running_var"` and `"num_batches_tracked"` (an integer).
+  public var namedTensors: [NamedTensor<Scalar>] {
     [
-      StateDictionaryEntry(key: "weight", variable: scale),
-      StateDictionaryEntry(key: "bias", variable: offset),
-      StateDictionaryEntry(key: "running_mean", variable: runningMean),
-      StateDictionaryEntry(key: "running_var", variable: runningVariance),
-      StateDictionaryEntry(key: "num_batches_tracked", variable: batchesTracked, layout: .integer),
+      NamedTensor("weight", weight), NamedTensor("bias", bias),
+      NamedTensor("running_mean", runningMean, role: .buffer),
+      NamedTensor("running_var", runningVariance, role: .buffer),
+      NamedTensor("num_batches_tracked", batchesTracked, role: .buffer, layout: .integer),
     ]
   }
 }

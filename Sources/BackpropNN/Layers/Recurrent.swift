@@ -22,28 +22,19 @@ public struct RecurrentWeights<Scalar: TensorScalar> {
         requiresGrad: true,
         name: name)
     }
-    inputWeight = draw([gates * hiddenSize, inputSize], "inputWeight")
-    hiddenWeight = draw([gates * hiddenSize, hiddenSize], "hiddenWeight")
-    inputBias = draw([gates * hiddenSize], "inputBias")
-    hiddenBias = draw([gates * hiddenSize], "hiddenBias")
+    inputWeight = draw([gates * hiddenSize, inputSize], "weight_ih")
+    hiddenWeight = draw([gates * hiddenSize, hiddenSize], "weight_hh")
+    inputBias = draw([gates * hiddenSize], "bias_ih")
+    hiddenBias = draw([gates * hiddenSize], "bias_hh")
   }
 
   var all: [Variable<Scalar>] { [inputWeight, hiddenWeight, inputBias, hiddenBias] }
 
-  var named: [(name: String, variable: Variable<Scalar>)] {
+  /// PyTorch's names, with `suffix` (`"_l0"` for `nn.LSTM` and `nn.GRU`, `""` for the cells).
+  func namedTensors(suffix: String) -> [NamedTensor<Scalar>] {
     [
-      ("inputWeight", inputWeight), ("hiddenWeight", hiddenWeight), ("inputBias", inputBias),
-      ("hiddenBias", hiddenBias),
-    ]
-  }
-
-  /// PyTorch's keys, with `suffix` (`"_l0"` for `nn.LSTM` and `nn.GRU`, `""` for the cells).
-  func stateDictionaryEntries(suffix: String) -> [StateDictionaryEntry<Scalar>] {
-    [
-      StateDictionaryEntry(key: "weight_ih" + suffix, variable: inputWeight),
-      StateDictionaryEntry(key: "weight_hh" + suffix, variable: hiddenWeight),
-      StateDictionaryEntry(key: "bias_ih" + suffix, variable: inputBias),
-      StateDictionaryEntry(key: "bias_hh" + suffix, variable: hiddenBias),
+      NamedTensor("weight_ih" + suffix, inputWeight), NamedTensor("weight_hh" + suffix, hiddenWeight),
+      NamedTensor("bias_ih" + suffix, inputBias), NamedTensor("bias_hh" + suffix, hiddenBias),
     ]
   }
 
@@ -265,12 +256,8 @@ public final class LSTM<Scalar: TensorScalar>: Layer {
 
   /// The cell's weights and biases.
   public var parameters: [Variable<Scalar>] { cell.parameters }
-  /// `inputWeight`, `hiddenWeight`, `inputBias`, `hiddenBias`.
-  public var namedParameters: [(name: String, variable: Variable<Scalar>)] { cell.weights.named }
-  /// `nn.LSTM`'s keys: `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`.
-  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
-    cell.weights.stateDictionaryEntries(suffix: "_l0")
-  }
+  /// `nn.LSTM`'s: `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`.
+  public var namedTensors: [NamedTensor<Scalar>] { cell.weights.namedTensors(suffix: "_l0") }
 }
 
 /// A ``GRUCell`` run over a sequence `[batch, time, inputSize]` (PyTorch's one-layer
@@ -307,12 +294,8 @@ public final class GRU<Scalar: TensorScalar>: Layer {
 
   /// The cell's weights and biases.
   public var parameters: [Variable<Scalar>] { cell.parameters }
-  /// `inputWeight`, `hiddenWeight`, `inputBias`, `hiddenBias`.
-  public var namedParameters: [(name: String, variable: Variable<Scalar>)] { cell.weights.named }
-  /// `nn.GRU`'s keys: `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`.
-  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
-    cell.weights.stateDictionaryEntries(suffix: "_l0")
-  }
+  /// `nn.GRU`'s: `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`.
+  public var namedTensors: [NamedTensor<Scalar>] { cell.weights.namedTensors(suffix: "_l0") }
 }
 
 extension Variable {

@@ -79,32 +79,12 @@ public final class Sequential<Scalar: TensorScalar>: Layer, CustomStringConverti
   /// Every layer's parameters, in layer order.
   public var parameters: [Variable<Scalar>] { layers.flatMap { $0.parameters } }
 
-  /// Every layer's named parameters, prefixed by the layer's index: `"0.weight"`, `"0.bias"`,
-  /// `"1.weight"`, …; a nested `Sequential` adds its own prefix (`"2.0.weight"`).
-  public var namedParameters: [(name: String, variable: Variable<Scalar>)] {
-    layers.enumerated().flatMap { index, layer in
-      layer.namedParameters.map { ("\(index).\($0.name)", $0.variable) }
-    }
-  }
-
-  /// Every layer's named states, prefixed by the layer's index as ``namedParameters`` are.
-  public var namedStates: [(name: String, variable: Variable<Scalar>)] {
-    layers.enumerated().flatMap { index, layer in
-      layer.namedStates.map { ("\(index).\($0.name)", $0.variable) }
-    }
-  }
-
-  /// Every layer's state-dictionary entries, keys prefixed by the layer's index as in
-  /// PyTorch's `nn.Sequential` (``StateDictionaryKeys/renumbered(_:)`` maps the indices when
-  /// PyTorch's activations are modules of their own).
-  public var stateDictionaryEntries: [StateDictionaryEntry<Scalar>] {
-    layers.enumerated().flatMap { index, layer in
-      layer.stateDictionaryEntries.map { entry in
-        var entry = entry
-        entry.key = "\(index).\(entry.key)"
-        return entry
-      }
-    }
+  /// Every layer's tensors, named with the layer's index in front, as PyTorch's `nn.Sequential`
+  /// names them: `"0.weight"`, `"0.bias"`, `"1.weight"`, …; a nested `Sequential` adds its own
+  /// index (`"2.0.weight"`). ``StateDictionaryKeys/renumbered(_:)`` maps the indices when
+  /// PyTorch's activations are modules of their own.
+  public var namedTensors: [NamedTensor<Scalar>] {
+    layers.enumerated().flatMap { index, layer in layer.namedTensors.map { $0.prefixed(by: "\(index)") } }
   }
 }
 

@@ -3,21 +3,28 @@ import BackpropTensor
 
 // A checkpoint is a safetensors file (see SafeTensors.swift) with these conventions:
 //
-//   tensors     the model's parameters and states under their names ("0.weight",
-//               "1.runningMean", …), F32 or F64 as the model's scalar type; the optimiser's
-//               state under "optimizer/<slot>/<parameter name>" ("optimizer/m/0.weight")
-//   metadata    "format": "backprop.checkpoint", "version": "1",
+//   tensors     the model's tensors as its state dictionary holds them: PyTorch's names
+//               ("0.weight", "1.running_mean", …) and layouts (a Dense weight transposed),
+//               F32 or F64 as the model's scalar type, I64 for integer buffers; the
+//               optimiser's state under "optimizer/<slot>/<parameter name>"
+//               ("optimizer/firstMoment/0.weight"), in its parameter's layout
+//   metadata    "format": "backprop.checkpoint", "version": "2",
 //               "optimizer": the optimiser's kind ("adam", …), present with optimiser state,
 //               "counter.<name>": a counter of the optimiser state in decimal ("counter.step"),
 //               "crc32": the CRC-32 (IEEE 802.3, as zlib's crc32) of the data buffer, as
 //               8 lowercase hexadecimal digits
 //
 // Any safetensors reader opens a checkpoint; Python's `safetensors.torch.load_file` gives the
-// tensors by these names.
+// tensors by these names, and `load_state_dict(…, strict=False)` takes the model's.
+//
+// Version 1 (the previous release's) is read too: the layers' own names of that release
+// (Checkpoint+Version1.swift), every tensor in the variable's layout and the model's dtype.
 
 extension Checkpoint {
   static let formatName = "backprop.checkpoint"
-  static let version = "1"
+  static let version = "2"
+  /// The versions ``Checkpoint`` reads.
+  static let readableVersions: Set<String> = ["1", "2"]
   static let optimizerPrefix = "optimizer/"
 
   /// The file name of an optimiser slot's tensor for the parameter named `parameter`.
@@ -38,12 +45,11 @@ extension Checkpoint {
     StoredFloat.matching(Scalar.self) == .float32 ? "F32" : "F64"
   }
 
-  static func encode<Scalar: TensorScalar>(
-    tensors: [(name: String, tensor: Tensor<Scalar>)], optimizerKind: String?,
-    counters: [(name: String, value: Int)]
+  /// The checkpoint file of `tensors` with the metadata: format, version, optimiser kind and
+  /// counters, and the CRC-32 of the data.
+  static func encode(
+    _ tensors: [SafeTensors.RawTensor], optimizerKind: String?, counters: [(name: String, value: Int)]
   ) -> [UInt8] {
-    var byName: [String: Tensor<Scalar>] = [:]
-    for (name, tensor) in tensors { byName[name] = tensor }
     var metadata = ["format": formatName, "version": version, "crc32": "00000000"]
     if let optimizerKind {
       metadata["optimizer"] = optimizerKind
@@ -51,15 +57,10 @@ extension Checkpoint {
     }
     // The checksum covers the data buffer, whose bytes the header does not change: encode
     // once to find them, then again with their checksum.
-    let draft = SafeTensors.encode(byName, metadata: metadata)
+    let draft = SafeTensors.encode(tensors, metadata: metadata)
     let dataStart = 8 + draft[0..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
     metadata["crc32"] = hexadecimal(CRC32.checksum(draft[dataStart...]))
-    return SafeTensors.encode(byName, metadata: metadata)
-  }
-
-  static func hexadecimal(_ value: UInt32) -> String {
-    let digits = String(value, radix: 16)
-    return String(repeating: "0", count: 8 - digits.count) + digits
+    return SafeTensors.encode(tensors, metadata: metadata)
   }
 
   /// The validated safetensors file, checked to be a checkpoint whose data matches its CRC-32.
@@ -68,7 +69,7 @@ extension Checkpoint {
     guard file.metadata["format"] == formatName else {
       throw FileError(path: path, .notACheckpoint("its metadata has no \"format\": \"\(formatName)\""))
     }
-    guard file.metadata["version"] == version else {
+    guard let fileVersion = file.metadata["version"], readableVersions.contains(fileVersion) else {
       throw FileError(path: path, .unsupportedVersion(file.metadata["version"] ?? "(none)"))
     }
     guard let text = file.metadata["crc32"], text.utf8.count == 8, let stored = UInt32(text, radix: 16) else {

@@ -18,14 +18,17 @@ import BackpropTensor
 /// try Checkpoint.load(from: "xor.safetensors", into: model, optimizer: adam)
 /// ```
 ///
-/// - **A checkpoint is a safetensors file** (`SafeTensors`), so Python's `safetensors` and
-///   any other reader of the format open it. Parameters are stored under the model's
-///   ``Layer/namedParameters`` (`"0.weight"`, …), untrained state such as running statistics
-///   under its ``Layer/namedStates``, and the optimiser's state under
-///   `optimizer/<slot>/<parameter name>` (`"optimizer/m/0.weight"`). The metadata holds
-///   `"format": "backprop.checkpoint"`, `"version": "1"`, the optimiser's kind under
+/// - **A checkpoint is the model's state dictionary plus the optimiser's slots**, in one
+///   safetensors file (`SafeTensors`), so Python's `safetensors` and any other reader of the
+///   format open it, and PyTorch's `load_state_dict(…, strict=False)` takes the model's tensors.
+///   The model's ``Layer/namedTensors`` are stored under their names and in PyTorch's layouts
+///   (`"0.weight"` transposed for a ``Dense``, `"1.running_mean"`, …), and the optimiser's state
+///   under `optimizer/<slot>/<parameter name>` (`"optimizer/firstMoment/0.weight"`) in its
+///   parameter's layout. The metadata holds
+///   `"format": "backprop.checkpoint"`, `"version": "2"`, the optimiser's kind under
 ///   `"optimizer"`, its counters under `"counter.<name>"`, and the CRC-32 of the data under
-///   `"crc32"`. On load every name, scalar type and shape must match the model.
+///   `"crc32"`. On load every name, scalar type and shape must match the model. Checkpoints of
+///   the previous format (version 1, the layers' own names and layouts) load too.
 /// - **Loading is all-or-nothing.** The whole file is validated — the safetensors structure,
 ///   the format and version, the CRC-32, names, types and shapes — before anything is
 ///   assigned. On any error the model and optimiser are exactly as before, and the error says
@@ -67,9 +70,8 @@ public enum Checkpoint {
   public static func load<Model: Layer>(
     from path: String, into model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
   ) throws(FileError) {
-    let layout = try Layout(model, optimizer: optimizer)
-    let bytes = try readFile(path, limit: layout.fileSizeLimit)
-    try layout.load(bytes, path: path)
+    let limit = Layout(model, optimizer: optimizer).fileSizeLimit
+    try decode(readFile(path, limit: limit), into: model, optimizer: optimizer, path: path)
   }
 
   /// The bytes ``save(_:optimizer:to:)`` writes, without touching the file system.
@@ -78,13 +80,11 @@ public enum Checkpoint {
   ///   - model: The layer whose parameters to encode.
   ///   - optimizer: An optimiser whose state to encode too, or `nil`.
   /// - Precondition: as for ``save(_:optimizer:to:)``.
-  public static func encode<Model: Layer>(
-    _ model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
-  ) throws(FileError) -> [UInt8] {
-    let layout = try Layout(model, optimizer: optimizer)
-    return encode(
-      tensors: layout.entries.map { ($0.name, $0.value) }, optimizerKind: layout.optimizerKind,
-      counters: layout.counters)
+  public static func encode<Model: Layer>(_ model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil)
+    -> [UInt8]
+  {
+    let layout = Layout(model, optimizer: optimizer)
+    return encode(layout.rawTensors, optimizerKind: layout.optimizerKind, counters: layout.counters)
   }
 
   /// Loads checkpoint bytes (as ``encode(_:optimizer:)`` makes them) into the model and
@@ -98,7 +98,15 @@ public enum Checkpoint {
   public static func decode<Model: Layer>(
     _ bytes: [UInt8], into model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
   ) throws(FileError) {
-    try Layout(model, optimizer: optimizer).load(bytes, path: "checkpoint data")
+    try decode(bytes, into: model, optimizer: optimizer, path: "checkpoint data")
+  }
+
+  /// Validates `bytes` as a checkpoint of either version this library reads, then loads them.
+  static func decode<Model: Layer>(
+    _ bytes: [UInt8], into model: Model, optimizer: (any Optimizer<Model.Scalar>)?, path: String
+  ) throws(FileError) {
+    let file = try parse(bytes, path: path)
+    try Layout(model, optimizer: optimizer, version: file.metadata["version"] ?? version).load(file)
   }
 }
 
@@ -107,13 +115,17 @@ extension Checkpoint {
   /// goes back on load.
   struct Layout<Scalar: TensorScalar> {
     enum Target {
-      case parameter(Variable<Scalar>)
+      case variable(Variable<Scalar>)
       case slot(String)
     }
 
     struct Item {
+      /// The tensor's name in the file.
       var name: String
+      /// Its value, in the variable's layout.
       var value: Tensor<Scalar>
+      /// How it is stored: the layout of the tensor, or of the parameter a slot belongs to.
+      var layout: NamedTensor<Scalar>.Layout
       var target: Target
     }
 
@@ -123,18 +135,27 @@ extension Checkpoint {
     var slotNames: [String] = []
     var optimizer: (any Optimizer<Scalar>)?
 
-    init<Model: Layer>(_ model: Model, optimizer: (any Optimizer<Scalar>)?) throws(FileError)
+    /// The layout of a checkpoint of `version`: the current one, or the previous one (names
+    /// from before the layers used PyTorch's, every tensor in the variable's own layout and
+    /// scalar type).
+    init<Model: Layer>(
+      _ model: Model, optimizer: (any Optimizer<Scalar>)?, version: String = Checkpoint.version
+    )
     where Model.Scalar == Scalar {
       var seen = Set<String>()
-      var names: [ObjectIdentifier: String] = [:]
-      // State that is not trained (running statistics) is stored and restored like a parameter.
-      for (name, variable) in model.namedParameters + model.namedStates {
+      var names: [ObjectIdentifier: (name: String, layout: NamedTensor<Scalar>.Layout)] = [:]
+      let previousNames = version == "1" ? Checkpoint.version1Names(of: model) : [:]
+      // Buffers (running statistics) are stored and restored like parameters.
+      for tensor in model.namedTensors {
+        let name = previousNames[ObjectIdentifier(tensor.variable)] ?? tensor.name
+        let layout = version == "1" ? .unchanged : tensor.layout
         check(
           seen.insert(name).inserted && !name.hasPrefix(optimizerPrefix),
-          "Checkpoint: the name \"\(name)\" appears twice in the model's namedParameters and namedStates, or starts with the reserved \"\(optimizerPrefix)\""
+          "Checkpoint: the name \"\(name)\" appears twice in the model's namedTensors, or starts with the reserved \"\(optimizerPrefix)\""
         )
-        names[ObjectIdentifier(variable)] = name
-        entries.append(Item(name: name, value: variable.value, target: .parameter(variable)))
+        names[ObjectIdentifier(tensor.variable)] = (name, layout)
+        entries.append(
+          Item(name: name, value: tensor.variable.value, layout: layout, target: .variable(tensor.variable)))
       }
       guard let optimizer else { return }
       self.optimizer = optimizer
@@ -152,12 +173,15 @@ extension Checkpoint {
           "Checkpoint: optimiser slot \"\(slot)\" has \(tensors.count) tensors for \(optimizer.parameters.count) parameters"
         )
         for (index, parameter) in optimizer.parameters.enumerated() {
-          guard let name = names[ObjectIdentifier(parameter)] else {
+          guard let (name, layout) = names[ObjectIdentifier(parameter)] else {
             checkFailed("Checkpoint: the optimiser's parameter \(index) is not one of the model's parameters")
           }
+          // A slot has its parameter's shape, so it is stored in its parameter's layout.
+          let slotLayout: NamedTensor<Scalar>.Layout = layout == .transposed ? .transposed : .unchanged
           entries.append(
-            Item(name: slotEntryName(slot: slot, parameter: name), value: tensors[index], target: .slot(slot))
-          )
+            Item(
+              name: slotEntryName(slot: slot, parameter: name), value: tensors[index], layout: slotLayout,
+              target: .slot(slot)))
         }
       }
     }
@@ -170,11 +194,15 @@ extension Checkpoint {
       return (1 << 20) + 8 * width * scalars
     }
 
-    /// Validates the whole checkpoint against this layout, then assigns every tensor.
-    func load(_ bytes: [UInt8], path: String) throws(FileError) {
-      let file = try parse(bytes, path: path)
-      let expected = dtype(of: Scalar.self)
+    /// The file's tensors.
+    var rawTensors: [SafeTensors.RawTensor] {
+      let dtype = Checkpoint.dtype(of: Scalar.self)
+      return entries.map { $0.layout.raw($0.value, named: $0.name, dtype: dtype) }
+    }
 
+    /// Validates the whole checkpoint against this layout, then assigns every tensor.
+    func load(_ file: SafeTensors) throws(FileError) {
+      let path = file.path
       let wanted = Set(entries.map(\.name))
       for entry in file.entries where !wanted.contains(entry.name) {
         if optimizer == nil && entry.name.hasPrefix(optimizerPrefix) { continue }
@@ -196,21 +224,16 @@ extension Checkpoint {
         }
       }
 
+      let dtype = Checkpoint.dtype(of: Scalar.self)
       var values: [Tensor<Scalar>] = []
       for item in entries {
         let place = place(ofEntry: item.name)
         guard let entry = file.entry(named: item.name) else {
           throw FileError(path: path, place: place, .missingTensor)
         }
-        guard entry.dtype == expected else {
-          throw FileError(
-            path: path, place: place, .scalarTypeMismatch(expected: expected, found: entry.dtype))
-        }
-        guard entry.shape == item.value.shape else {
-          throw FileError(
-            path: path, place: place, .shapeMismatch(expected: item.value.shape, found: entry.shape))
-        }
-        values.append(try file.tensor(entry, as: Scalar.self))
+        values.append(
+          try item.layout.read(
+            entry, of: file, shape: item.value.shape, floatDtypes: [dtype], place: place))
       }
 
       // Everything is validated: from here on nothing throws.
@@ -218,7 +241,7 @@ extension Checkpoint {
       for slot in slotNames { state.slots[slot] = [] }
       for (item, value) in zip(entries, values) {
         switch item.target {
-        case .parameter(let variable): variable.value = value
+        case .variable(let variable): variable.value = value
         case .slot(let name): state.slots[name, default: []].append(value)
         }
       }

@@ -2,37 +2,6 @@ import BackpropAutodiff
 import BackpropFiles
 import BackpropTensor
 
-/// One tensor of a layer as PyTorch's `state_dict()` holds it: its key, the variable that holds
-/// it here, and how PyTorch lays it out.
-public struct StateDictionaryEntry<Scalar: TensorScalar> {
-  /// How PyTorch stores a tensor relative to the variable's value.
-  public enum Layout: Sendable {
-    /// The same shape and order.
-    case unchanged
-    /// The transpose of a matrix: `nn.Linear` stores `[out, in]` where ``Dense`` holds `[in, out]`.
-    case transposed
-    /// An integer tensor (I64), such as `num_batches_tracked`; the variable holds its value.
-    case integer
-  }
-
-  /// The key within the layer: `"weight"`, `"running_mean"`, …
-  public var key: String
-  /// The variable holding the tensor.
-  public var variable: Variable<Scalar>
-  /// How PyTorch lays the tensor out.
-  public var layout: Layout
-
-  /// - Parameters:
-  ///   - key: The key within the layer, as the PyTorch module names it.
-  ///   - variable: The variable holding the tensor.
-  ///   - layout: How PyTorch lays it out; ``Layout/unchanged`` by default.
-  public init(key: String, variable: Variable<Scalar>, layout: Layout = .unchanged) {
-    self.key = key
-    self.variable = variable
-    self.layout = layout
-  }
-}
-
 /// How a model's state-dictionary keys become the keys of the PyTorch model's `state_dict()`.
 ///
 /// Layer numbering differs where PyTorch puts an activation in a module of its own:
@@ -83,7 +52,7 @@ public struct StateDictionaryKeys: Sendable {
 /// try StateDictionary.save(model, to: "mlp-trained.safetensors", keys: .renumbered([0, 2]))
 /// ```
 ///
-/// Each layer says how its tensors map (``Layer/stateDictionaryEntries``): ``Dense`` ↔
+/// Each layer names its tensors as PyTorch does (``Layer/namedTensors``): ``Dense`` ↔
 /// `nn.Linear` (weight transposed), ``Conv2D`` ↔ `nn.Conv2d`, ``LayerNorm`` ↔ `nn.LayerNorm`,
 /// ``BatchNorm`` ↔ `nn.BatchNorm1d`/`nn.BatchNorm2d` with their running statistics.
 ///
@@ -92,7 +61,7 @@ public struct StateDictionaryKeys: Sendable {
 /// assigned until all of it has been checked. Floating-point tensors may be F16, BF16, F32 or
 /// F64 and are converted to the model's scalar type.
 public enum StateDictionary {
-  /// The model's tensors under their PyTorch keys, in PyTorch's layouts (integer entries as
+  /// The model's tensors under their PyTorch keys, in PyTorch's layouts (integer tensors as
   /// their values in `Scalar`).
   ///
   /// - Precondition: No two tensors map to the same key.
@@ -100,11 +69,10 @@ public enum StateDictionary {
     -> [String: Tensor<Model.Scalar>]
   {
     var result: [String: Tensor<Model.Scalar>] = [:]
-    for entry in model.stateDictionaryEntries {
-      let key = keys.pyTorchKey(entry.key)
-      let value = entry.layout == .transposed ? entry.variable.value.transposed() : entry.variable.value
+    for tensor in model.namedTensors {
+      let key = keys.pyTorchKey(tensor.name)
       check(
-        result.updateValue(value, forKey: key) == nil,
+        result.updateValue(tensor.storedValue, forKey: key) == nil,
         "StateDictionary: two tensors map to the key \"\(key)\"")
     }
     return result
@@ -125,27 +93,12 @@ public enum StateDictionary {
     let dtype = Checkpoint.dtype(of: Model.Scalar.self)
     var seen = Set<String>()
     var raw: [SafeTensors.RawTensor] = []
-    for entry in model.stateDictionaryEntries {
-      let key = keys.pyTorchKey(entry.key)
+    for tensor in model.namedTensors {
+      let key = keys.pyTorchKey(tensor.name)
       check(
         seen.insert(key).inserted && key != "__metadata__",
         "StateDictionary: two tensors map to the key \"\(key)\", or a key is the reserved \"__metadata__\"")
-      let value = entry.variable.value
-      switch entry.layout {
-      case .unchanged, .transposed:
-        let stored = entry.layout == .transposed ? value.transposed() : value
-        raw.append(
-          .init(name: key, dtype: dtype, shape: stored.shape) {
-            StoredFloat.appendLittleEndian(stored, to: &$0)
-          })
-      case .integer:
-        raw.append(
-          .init(name: key, dtype: "I64", shape: value.shape) { bytes in
-            for scalar in value.scalars {
-              appendInteger(Int64(clamping: Int(exactly: scalar.rounded()) ?? 0), to: &bytes)
-            }
-          })
-      }
+      raw.append(tensor.layout.raw(tensor.variable.value, named: key, dtype: dtype))
     }
     try Checkpoint.writeAtomically(SafeTensors.encode(raw, metadata: ["format": "pt"]), to: path)
   }
@@ -162,48 +115,28 @@ public enum StateDictionary {
   public static func load<Model: Layer>(
     from path: String, into model: Model, keys: StateDictionaryKeys = .unchanged
   ) throws(FileError) {
-    let entries = model.stateDictionaryEntries
-    let scalars = entries.reduce(0) { $0 + $1.variable.value.scalarCount }
+    let tensors = model.namedTensors
+    let scalars = tensors.reduce(0) { $0 + $1.variable.value.scalarCount }
     let bytes = try Checkpoint.readFile(path, limit: (1 << 20) + 8 * scalars)
     let file = try SafeTensors(bytes: bytes, path: path)
 
     var wanted = Set<String>()
     var values: [Tensor<Model.Scalar>] = []
-    for entry in entries {
-      let key = keys.pyTorchKey(entry.key)
+    for tensor in tensors {
+      let key = keys.pyTorchKey(tensor.name)
       check(wanted.insert(key).inserted, "StateDictionary: two tensors map to the key \"\(key)\"")
       guard let stored = file.entry(named: key) else {
         throw FileError(path: path, place: .model(key), .missingTensor)
       }
-      let shape = entry.variable.value.shape
-      let expected = entry.layout == .transposed ? Array(shape.reversed()) : shape
-      guard stored.shape == expected else {
-        throw FileError(
-          path: path, place: .model(key), .shapeMismatch(expected: expected, found: stored.shape))
-      }
-      switch entry.layout {
-      case .unchanged, .transposed:
-        guard SafeTensors.floatFormats[stored.dtype] != nil,
-          let tensor = try? file.tensor(stored, as: Model.Scalar.self)
-        else {
-          throw FileError(
-            path: path, place: .model(key),
-            .scalarTypeMismatch(expected: "F16, BF16, F32 or F64", found: stored.dtype))
-        }
-        values.append(entry.layout == .transposed ? tensor.transposed() : tensor)
-      case .integer:
-        guard let integers = file.integers(stored) else {
-          throw FileError(
-            path: path, place: .model(key),
-            .scalarTypeMismatch(expected: "an integer dtype", found: stored.dtype))
-        }
-        values.append(try! Tensor(shape: shape, scalars: integers.map { Model.Scalar($0) }))
-      }
+      values.append(
+        try tensor.layout.read(
+          stored, of: file, shape: tensor.variable.value.shape, floatDtypes: ["F16", "BF16", "F32", "F64"],
+          place: .model(key)))
     }
     for stored in file.entries where !wanted.contains(stored.name) {
       throw FileError(path: path, place: .model(stored.name), .unexpectedTensor)
     }
     // Everything is validated: from here on nothing throws.
-    for (entry, value) in zip(entries, values) { entry.variable.value = value }
+    for (tensor, value) in zip(tensors, values) { tensor.variable.value = value }
   }
 }
