@@ -91,7 +91,7 @@ func articlesStep(runs: Int) -> Result {
   let seconds = median(runs: runs, repeats: 20_000) {
     let x = Variable(inputs[sample])
     sgd.zeroGrad()
-    squaredError(predicted: matmul(relu(matmul(x, w1)), w2), expected: expected[sample]).backward()
+    squaredError(predicted: matmul(relu(matmul(x, w1)), w2), target: expected[sample]).backward()
     sgd.step()
     sample = (sample + 1) & 3
   }
@@ -141,7 +141,7 @@ final class MLPStep {
 
   func step() {
     sgd.zeroGrad()
-    meanSquaredError(predicted: model(x), expected: y).backward()
+    meanSquaredError(predicted: model(x), target: y).backward()
     sgd.step()
   }
 }
@@ -158,9 +158,10 @@ func mlpStep(runs: Int) -> Result {
 func digitsCNN(using rng: inout SeededRandomNumberGenerator) -> Sequential<Float> {
   Sequential {
     Conv2D<Float>(
-      inputChannels: 1, outputChannels: 16, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
+      inputChannelCount: 1, outputChannelCount: 16, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
     Conv2D<Float>(
-      inputChannels: 16, outputChannels: 32, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
+      inputChannelCount: 16, outputChannelCount: 32, kernelSize: 3, padding: 1, activation: .relu, using: &rng
+    )
     MaxPool2D<Float>(kernelSize: 2)
     Flatten<Float>()
     Dense<Float>(inputSize: 512, outputSize: 64, activation: .relu, using: &rng)
@@ -177,7 +178,7 @@ func cnnDigitsStep(runs: Int) -> Result {
   let labels = (0..<32).map { $0 % 10 }
   let seconds = median(runs: runs, repeats: 50) {
     adam.zeroGrad()
-    softmaxCrossEntropy(logits: model(x), classIndices: labels).backward()
+    softmaxCrossEntropy(logits: model(x), target: labels).backward()
     adam.step()
   }
   return Result(
@@ -200,9 +201,10 @@ func cnnMNISTStep(runs: Int) -> Result {
 func makeMNISTStep() -> () -> Void {
   var rng = SeededRandomNumberGenerator(seed: 1)
   let model = Sequential {
-    Conv2D<Float>(inputChannels: 1, outputChannels: 32, kernelSize: 3, activation: .relu, using: &rng)
+    Conv2D<Float>(inputChannelCount: 1, outputChannelCount: 32, kernelSize: 3, activation: .relu, using: &rng)
     MaxPool2D<Float>(kernelSize: 2)
-    Conv2D<Float>(inputChannels: 32, outputChannels: 64, kernelSize: 3, activation: .relu, using: &rng)
+    Conv2D<Float>(
+      inputChannelCount: 32, outputChannelCount: 64, kernelSize: 3, activation: .relu, using: &rng)
     MaxPool2D<Float>(kernelSize: 2)
     Flatten<Float>()
     Dense<Float>(inputSize: 64 * 5 * 5, outputSize: 128, activation: .relu, using: &rng)
@@ -213,7 +215,7 @@ func makeMNISTStep() -> () -> Void {
   let labels = (0..<64).map { $0 % 10 }
   return {
     sgd.zeroGrad()
-    softmaxCrossEntropy(logits: model(x), classIndices: labels).backward()
+    softmaxCrossEntropy(logits: model(x), target: labels).backward()
     sgd.step()
   }
 }
@@ -262,7 +264,7 @@ func transformerStep(runs: Int) -> Result {
     optimizer.zeroGrad()
     var x = positions(tokens(sequences))
     for block in blocks { x = block(x) }
-    softmaxCrossEntropy(logits: head(norm(x)), classIndices: targets, ignoreIndex: -100).backward()
+    softmaxCrossEntropy(logits: head(norm(x)), target: targets, ignoreIndex: -100).backward()
     clipGradients(of: parameters, maxNorm: 1)
     optimizer.step()
   }
@@ -287,7 +289,7 @@ func digitsTraining(runs: Int) -> [Result] {
     for _ in 0..<30 {
       for batch in Minibatches(inputs: inputs, labels: labels, batchSize: 32, shuffledUsing: &rng) {
         adam.zeroGrad()
-        softmaxCrossEntropy(logits: model(Variable(batch.inputs)), classIndices: batch.labels).backward()
+        softmaxCrossEntropy(logits: model(Variable(batch.inputs)), target: batch.labels).backward()
         adam.step()
       }
     }

@@ -132,7 +132,7 @@ for epoch in 0..<epochs {
       (1..<sequenceLength).map { $0 >= promptLength ? sequence[$0] : -100 }
     }
     optimizer.zeroGrad()
-    let loss = softmaxCrossEntropy(logits: model.logits(inputs), classIndices: targets, ignoreIndex: -100)
+    let loss = softmaxCrossEntropy(logits: model.logits(inputs), target: targets, ignoreIndex: -100)
     loss.backward()
     clipGradients(of: model.parameters, maxNorm: 1)
     optimizer.step()

@@ -84,7 +84,7 @@ public enum BrainsToBytesArticle {
       let x = Variable(matrix([input]))
       let hidden = relu(mark("hidden pre-activation", matmul(x, weights1)))
       let prediction = mark("prediction", matmul(hidden, weights2))
-      return squaredError(predicted: prediction, expected: Tensor(expected).reshaped(to: [1, 1]))
+      return squaredError(predicted: prediction, target: Tensor(expected).reshaped(to: [1, 1]))
     }
 
     /// The weights as the article's arrays.
@@ -189,12 +189,12 @@ public enum BrainsToBytesArticle {
         sgd.zeroGrad()
         squaredError(
           predicted: matmul(Variable(matrix([input])), weights),
-          expected: Tensor(expected).reshaped(to: [1, 1])
+          target: Tensor(expected).reshaped(to: [1, 1])
         ).backward()
         sgd.step()
       }
       errors.append(
-        withoutGradients { 2 * squaredError(predicted: matmul(x, weights), expected: y) }.value.scalar)
+        withoutGradients { 2 * squaredError(predicted: matmul(x, weights), target: y) }.value.scalar)
     }
     return errors
   }

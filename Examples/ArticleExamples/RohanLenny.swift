@@ -40,7 +40,7 @@ public enum RohanLennyArticle {
 
     /// J = ½(p_j − a)² for one sample.
     public func loss(x: [Double], target: Double) -> Variable<Double> {
-      squaredError(predicted: predict(Variable(matrix([x]))), expected: matrix([[target]]))
+      squaredError(predicted: predict(Variable(matrix([x]))), target: matrix([[target]]))
     }
 
     /// The weights as plain arrays: W1 and W2 as rows, W3 as a vector.
@@ -154,7 +154,7 @@ public enum RohanLennyArticle {
     return checkDerivation([
       HandGradient("sigmoid′ = S(1 − S)", of: x, equals: Tensor(s.map { $0 * (1 - $0) })),
       HandGradient("dJ/dp = p − a", of: p, equals: p.value - a),
-    ]) { _ in BackpropAutodiff.sigmoid(x).sum() + squaredError(predicted: p, expected: a) }
+    ]) { _ in BackpropAutodiff.sigmoid(x).sum() + squaredError(predicted: p, target: a) }
   }
 
   /// Trains two copies of one network for `steps` samples: one with the article's update rule
@@ -290,7 +290,7 @@ public enum RohanLennyArticle {
     return checkGradients(at: [matrix([x]), network.w1.value, network.w2.value, network.w3.value]) { v in
       let h1 = BackpropAutodiff.sigmoid(matmul(v[0], v[1]))
       let p = BackpropAutodiff.sigmoid(matmul(BackpropAutodiff.sigmoid(matmul(h1, v[2])), v[3]))
-      return squaredError(predicted: p, expected: matrix([[a]]))
+      return squaredError(predicted: p, target: matrix([[a]]))
     }
   }
 

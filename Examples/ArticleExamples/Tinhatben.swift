@@ -46,7 +46,7 @@ public enum TinhatbenArticle {
 
     /// J = ½ Σ (a_o − y)².
     public func loss(_ x: [[Double]], _ y: [Double]) -> Variable<Double> {
-      squaredError(predicted: forward(Variable(matrix(x))).ao, expected: matrix(y.map { [$0] }))
+      squaredError(predicted: forward(Variable(matrix(x))).ao, target: matrix(y.map { [$0] }))
     }
   }
 
@@ -100,7 +100,7 @@ public enum TinhatbenArticle {
     ]) { probe in
       let h = probe("h", network.hidden(Variable(matrix([input]))))
       let ho = probe("h_o", network.output(sigmoid(h)))
-      return squaredError(predicted: sigmoid(ho), expected: matrix([[target]]))
+      return squaredError(predicted: sigmoid(ho), target: matrix([[target]]))
     }
   }
 
@@ -136,7 +136,7 @@ public enum TinhatbenArticle {
     let a = sigmoid(h).named("a")
     let ho = network.output(a).named("h_o")
     let ao = sigmoid(ho).named("a_o")
-    return squaredError(predicted: ao, expected: Variable(matrix([[target]]), name: "y")).named("J")
+    return squaredError(predicted: ao, target: Variable(matrix([[target]]), name: "y")).named("J")
   }
 
   /// The README's picture of the tape: the graph of one sample's loss (input (1, 0), target 1)

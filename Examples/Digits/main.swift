@@ -79,7 +79,7 @@ func run(_ name: String, _ model: Sequential<Float>, sampleShape: [Int]) -> Doub
     var batches = 0
     for batch in Minibatches(inputs: train, labels: trainY, batchSize: 32, shuffledUsing: &rng) {
       adam.zeroGrad()
-      let loss = softmaxCrossEntropy(logits: model(Variable(batch.inputs)), classIndices: batch.labels)
+      let loss = softmaxCrossEntropy(logits: model(Variable(batch.inputs)), target: batch.labels)
       loss.backward()
       adam.step()
       total += Double(loss.value.scalar)
@@ -129,9 +129,9 @@ let mlp = Sequential {
 }
 let cnn = Sequential {
   Conv2D<Float>(
-    inputChannels: 1, outputChannels: 16, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
+    inputChannelCount: 1, outputChannelCount: 16, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
   Conv2D<Float>(
-    inputChannels: 16, outputChannels: 32, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
+    inputChannelCount: 16, outputChannelCount: 32, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
   MaxPool2D<Float>(kernelSize: 2)
   Flatten<Float>()
   Dense<Float>(inputSize: 32 * (side / 2) * (side / 2), outputSize: 64, activation: .relu, using: &rng)

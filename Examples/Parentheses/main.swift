@@ -54,7 +54,7 @@ for epoch in 0..<epochs {
     let batch = order[start..<min(start + batchSize, order.count)].map { training[$0] }
     adam.zeroGrad()
     let loss = softmaxCrossEntropy(
-      logits: logits(batch.map(\.brackets)), classIndices: batch.flatMap(\.depths), ignoreIndex: -1)
+      logits: logits(batch.map(\.brackets)), target: batch.flatMap(\.depths), ignoreIndex: -1)
     loss.backward()
     clipGradients(of: parameters, maxNorm: 1)
     adam.step()

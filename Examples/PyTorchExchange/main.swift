@@ -68,7 +68,7 @@ do {
   for _ in 0..<30 {
     for batch in Minibatches(inputs: trainX, labels: trainY, batchSize: 32, shuffledUsing: &rng) {
       adam.zeroGrad()
-      softmaxCrossEntropy(logits: model(Variable(batch.inputs)), classIndices: batch.labels).backward()
+      softmaxCrossEntropy(logits: model(Variable(batch.inputs)), target: batch.labels).backward()
       adam.step()
     }
   }

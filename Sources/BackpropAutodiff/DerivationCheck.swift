@@ -151,7 +151,7 @@ public struct DerivationReport<Scalar: TensorScalar>: CustomStringConvertible {
 /// // By hand: J = ½Σ(xW)², so dJ/dW = xᵀ(xW).
 /// let hand = matmul(x, matmul(x, w.value), transposeA: true)
 /// let report = checkDerivation([HandGradient("dJ/dW", of: w, equals: hand)]) { _ in
-///   squaredError(predicted: matmul(Variable(x), w), expected: Tensor(zeros: [1, 2]))
+///   squaredError(predicted: matmul(Variable(x), w), target: Tensor(zeros: [1, 2]))
 /// }
 /// #expect(report.passed, "\(report)")
 /// ```

@@ -15,7 +15,7 @@ extension Variable {
   /// it equals ``grad`` after one ``backward(createGraph:)`` from zero.
   ///
   /// ```swift
-  /// let loss = squaredError(predicted: model(x), expected: y).named("J")
+  /// let loss = squaredError(predicted: model(x), target: y).named("J")
   /// print(loss.graphviz())   // paste into `dot -Tsvg`, or use Graphviz.write(_:to:formats:)
   /// ```
   ///

@@ -13,7 +13,7 @@ struct BackwardTests {
     let a = Variable(-4.0, requiresGrad: true)
     let target = Tensor<Double>(zeros: [3, 2])
     let y = sigmoid(matmul(x.transposed(), w) + 1.5)
-    let loss = squaredError(predicted: y, expected: target)
+    let loss = squaredError(predicted: y, target: target)
     loss.backward()
     #expect(w.grad?.shape == w.value.shape)
     #expect(x.grad == nil)

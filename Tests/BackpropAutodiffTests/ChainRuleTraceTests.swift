@@ -29,7 +29,7 @@ struct ChainRuleTraceTests {
     let x = Variable(Tensor<Double>([[1, 0.5]]), name: "i")
     let a = sigmoid(matmul(x, w) + b).named("a")
     let ao = sigmoid(matmul(a, v)).named("a_o")
-    let loss = squaredError(predicted: ao, expected: Variable(Tensor<Double>([[1]]), name: "y")).named("J")
+    let loss = squaredError(predicted: ao, target: Variable(Tensor<Double>([[1]]), name: "y")).named("J")
     let tape = gradients(of: loss, withRespectTo: [w, v])
 
     for (variable, gradient) in [(w, tape[0]), (v, tape[1])] {

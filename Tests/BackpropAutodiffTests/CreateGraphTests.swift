@@ -32,7 +32,7 @@ struct CreateGraphTests {
   func backwardCreateGraph() {
     let w = Variable(Tensor<Double>([[1, 2], [3, 4]]), requiresGrad: true)
     let x = Variable(Tensor<Double>([[0.5, -1]]))
-    let loss = squaredError(predicted: tanh(matmul(x, w)), expected: Tensor<Double>([[0, 1]]))
+    let loss = squaredError(predicted: tanh(matmul(x, w)), target: Tensor<Double>([[0, 1]]))
     let plain = gradients(of: loss, withRespectTo: [w])[0].value
     loss.backward(createGraph: true)
     #expect(isClose(w.grad!, plain, absoluteTolerance: 1e-15))

@@ -9,7 +9,7 @@ struct DerivationCheckTests {
 
   /// J = ½ Σ (xW)².
   func loss(_ probe: DerivationProbe<Double>) -> Variable<Double> {
-    squaredError(predicted: probe("xW", matmul(Variable(x), w)), expected: Tensor(zeros: [1, 2]))
+    squaredError(predicted: probe("xW", matmul(Variable(x), w)), target: Tensor(zeros: [1, 2]))
   }
 
   @Test("A correct derivation passes, and the check leaves the variables as they were")

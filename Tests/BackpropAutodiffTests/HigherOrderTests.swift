@@ -99,7 +99,7 @@ struct HigherOrderTests {
     let b2 = slice(12, 1, shape: [1])
     let x = Variable(Tensor<Double>([[0, 1], [1, 0], [1, 1], [0.5, -0.5]]))
     let y = Tensor<Double>([[1], [1], [0], [0.5]])
-    return squaredError(predicted: matmul(tanh(matmul(x, w1) + b1), w2) + b2, expected: y)
+    return squaredError(predicted: matmul(tanh(matmul(x, w1) + b1), w2) + b2, target: y)
   }
 
   @Test("Hessian of a small MLP loss: central differences of the gradient, and symmetric")

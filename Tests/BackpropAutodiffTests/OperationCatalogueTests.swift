@@ -75,18 +75,18 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     .init(name: "logSumExp", arity: .unary) { logSumExp($0[0], alongAxes: [-1]) },
     .init(name: "logSoftmax", arity: .unary) { logSoftmax($0[0]) },
     .init(name: "softmax", arity: .unary) { softmax($0[0]) },
-    .init(name: "squaredError", arity: .sameShape) { squaredError(predicted: $0[0], expected: $0[1]) },
+    .init(name: "squaredError", arity: .sameShape) { squaredError(predicted: $0[0], target: $0[1]) },
     .init(name: "meanSquaredError", arity: .sameShape) {
-      meanSquaredError(predicted: $0[0], expected: $0[1])
+      meanSquaredError(predicted: $0[0], target: $0[1])
     },
     .init(name: "softmaxCrossEntropy", arity: .unary) { v in
       // a fixed target distribution along the last axis, independent of the input's value
       let pattern = (0..<v[0].value.scalarCount).map { Scalar($0 % 3) }
       let labels = softmax(Variable(try! Tensor(shape: v[0].shape, scalars: pattern)))
-      return softmaxCrossEntropy(logits: v[0], labels: labels.value)
+      return softmaxCrossEntropy(logits: v[0], target: labels.value)
     },
     .init(name: "sigmoidCrossEntropy", arity: .sameShape, range: -3...3) { v in
-      sigmoidCrossEntropy(logits: v[0], labels: sigmoid(v[1]))
+      sigmoidCrossEntropy(logits: v[0], target: sigmoid(v[1]))
     },
     // Convolution and pooling
     .init(name: "conv2d", arity: .convolution) { conv2d($0[0], $0[1]) },
@@ -160,11 +160,11 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     .init(name: "softmax(alongAxis: 0)", arity: .unary) { softmax($0[0], alongAxis: 0) },
     .init(name: "logSoftmax(alongAxis: 0)", arity: .unary) { logSoftmax($0[0], alongAxis: 0) },
     .init(name: "variance(alongAxes:)", arity: .unary) { $0[0].variance(alongAxes: [-1]) },
-    .init(name: "softmaxCrossEntropy(classIndices:)", arity: .unary) { v in
+    .init(name: "softmaxCrossEntropy(target:)", arity: .unary) { v in
       let classes = v[0].shape[v[0].shape.count - 1]
       let rows = v[0].value.scalarCount / classes
       let logits = v[0].reshaped(to: [rows, classes])
-      return softmaxCrossEntropy(logits: logits, classIndices: (0..<rows).map { ($0 * 2) % classes })
+      return softmaxCrossEntropy(logits: logits, target: (0..<rows).map { ($0 * 2) % classes })
     },
   ]
 }
@@ -182,7 +182,7 @@ func shapes(for arity: CatalogueRow<Double>.Arity, name: String) -> [[[Int]]] {
           "sum(alongAxes:)", "sum(squeezingAxes:)", "mean(alongAxes:)", "logSumExp",
           "logSoftmax", "softmax", "softmaxCrossEntropy", "x[i]", "x[range]", "concatenate",
           "gathering", "scatteringAdd", "max(alongAxes:)", "min(alongAxes:)", "softmax(alongAxis: 0)",
-          "logSoftmax(alongAxis: 0)", "variance(alongAxes:)", "softmaxCrossEntropy(classIndices:)",
+          "logSoftmax(alongAxis: 0)", "variance(alongAxes:)", "softmaxCrossEntropy(target:)",
         ].contains(name)
     }.map { [$0] }
   case .binary:

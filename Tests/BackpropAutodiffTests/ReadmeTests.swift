@@ -10,7 +10,7 @@ struct ReadmeTests {
     let w = Variable(Tensor<Double>([[1, 2], [3, 4]]), requiresGrad: true)
     let x = Variable(try Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]))
     let y = sigmoid(matmul(x.transposed(), w) + 1.5)
-    let loss = squaredError(predicted: y, expected: Tensor(zeros: [3, 2]))  // ½ Σ (p − e)²
+    let loss = squaredError(predicted: y, target: Tensor(zeros: [3, 2]))  // ½ Σ (p − e)²
     loss.backward()
     #expect(isClose(loss.value.scalar, 2.9999994828393675, relativeTolerance: 1e-12))
     #expect(isClose(w.grad!.scalars[0], 5.23e-07, relativeTolerance: 1e-3))

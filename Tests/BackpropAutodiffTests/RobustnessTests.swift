@@ -52,7 +52,7 @@ struct StabilityTests {
     let extremes: Tensor<Double> = [[1000, -1000, 0], [-1000, 1000, 999]]
     let logits = Variable(extremes, requiresGrad: true)
     let labels: Tensor<Double> = [[1, 0, 0], [0, 0, 1]]
-    let loss = softmaxCrossEntropy(logits: logits, labels: labels)
+    let loss = softmaxCrossEntropy(logits: logits, target: labels)
     #expect(loss.value.isFinite)
     #expect(isClose(loss.value.scalar, (0 + 1.3132616875182228) / 2, absoluteTolerance: 1e-12))
     loss.backward()
@@ -68,7 +68,7 @@ struct StabilityTests {
   func sigmoidCrossEntropyExtremes() {
     let logits = Variable(Tensor<Double>([100, -100, 100, -100]), requiresGrad: true)
     let labels: Tensor<Double> = [1, 0, 0, 1]
-    let loss = sigmoidCrossEntropy(logits: logits, labels: labels)
+    let loss = sigmoidCrossEntropy(logits: logits, target: labels)
     #expect(isClose(loss.value.scalar, 200.0 / 4, absoluteTolerance: 1e-12))
     loss.backward()
     #expect(isClose(logits.grad!, Tensor([0, 0, 0.25, -0.25]), absoluteTolerance: 1e-12))
@@ -77,7 +77,7 @@ struct StabilityTests {
   @Test("Float stays finite too")
   func floatExtremes() {
     let x = Variable(Tensor<Float>([-1000, 1000]), requiresGrad: true)
-    let loss = softmaxCrossEntropy(logits: x, labels: Tensor<Float>([0, 1])) + sigmoid(x).sum()
+    let loss = softmaxCrossEntropy(logits: x, target: Tensor<Float>([0, 1])) + sigmoid(x).sum()
     loss.backward()
     #expect(loss.value.isFinite && x.grad!.isFinite)
   }
@@ -97,7 +97,7 @@ struct MemoryTests {
       var afterFirstStep = 0
       for step in 1...10_000 {
         do {
-          let loss = meanSquaredError(predicted: tanh(matmul(x, w) + b), expected: target)
+          let loss = meanSquaredError(predicted: tanh(matmul(x, w) + b), target: target)
           loss.backward()
           withoutGradients {
             w.value -= w.grad! * 0.01
@@ -184,7 +184,7 @@ struct ConcurrencyTests {
     let x = Variable(Tensor<Double>(randomNormal: [5, 3], using: &rng))
     let target = Tensor<Double>(randomUniform: [5, 2], using: &rng)
     for _ in 0..<300 {
-      let loss = squaredError(predicted: sigmoid(matmul(x, w)), expected: target)
+      let loss = squaredError(predicted: sigmoid(matmul(x, w)), target: target)
       loss.backward()
       w.value -= w.grad! * 0.1
       w.zeroGrad()

@@ -54,7 +54,13 @@ public final class MultiHeadAttention<Scalar: TensorScalar>: Layer {
         shape: [modelSize, modelSize], fanIn: modelSize, fanOut: modelSize, using: &generator),
       requiresGrad: true, name: "out_proj.weight")
     outputBias = Variable(Tensor(zeros: [modelSize]), requiresGrad: true, name: "out_proj.bias")
-    self.dropout = Dropout(probability: dropout, seed: generator.next())
+    self.dropout = Dropout(probability: dropout, using: &generator)
+  }
+  /// The same, with weights drawn from a generator seeded by the system's random source (not
+  /// reproducible; pass `using:` a seeded generator for that).
+  public convenience init(modelSize: Int, headCount: Int, dropout: Scalar = 0) {
+    var generator = SeededRandomNumberGenerator(seed: .random(in: .min ... .max))
+    self.init(modelSize: modelSize, headCount: headCount, dropout: dropout, using: &generator)
   }
 
   /// The size E of each position's vector.
@@ -213,7 +219,17 @@ public final class TransformerBlock<Scalar: TensorScalar>: Layer {
       using: &generator)
     feedForwardOut = Dense(inputSize: feedForwardSize, outputSize: modelSize, using: &generator)
     isCausal = causal
-    dropouts = (0..<3).map { _ in Dropout(probability: dropout, seed: generator.next()) }
+    dropouts = (0..<3).map { _ in Dropout(probability: dropout, using: &generator) }
+  }
+  /// The same, with weights drawn from a generator seeded by the system's random source (not
+  /// reproducible; pass `using:` a seeded generator for that).
+  public convenience init(
+    modelSize: Int, headCount: Int, feedForwardSize: Int, dropout: Scalar = 0, causal: Bool = false
+  ) {
+    var generator = SeededRandomNumberGenerator(seed: .random(in: .min ... .max))
+    self.init(
+      modelSize: modelSize, headCount: headCount, feedForwardSize: feedForwardSize, dropout: dropout,
+      causal: causal, using: &generator)
   }
 
   /// The block applied to `[batch, time, modelSize]`, causal if the block is.

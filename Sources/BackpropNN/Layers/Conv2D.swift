@@ -6,9 +6,9 @@ import BackpropTensor
 ///
 /// Its gradients come from the tape, through `conv2d(_:_:stride:padding:dilation:)`.
 public final class Conv2D<Scalar: TensorScalar>: Layer, CustomStringConvertible {
-  /// The filters, `[outputChannels, inputChannels, kernelSize, kernelSize]`.
+  /// The filters, `[outputChannelCount, inputChannelCount, kernelSize, kernelSize]`.
   public let weight: Variable<Scalar>
-  /// One bias per output channel, `[outputChannels]`.
+  /// One bias per output channel, `[outputChannelCount]`.
   public let bias: Variable<Scalar>
   /// The step between windows.
   public let stride: Int
@@ -22,8 +22,8 @@ public final class Conv2D<Scalar: TensorScalar>: Layer, CustomStringConvertible 
   /// A layer with randomly initialised filters and zero bias.
   ///
   /// - Parameters:
-  ///   - inputChannels: C, the channels of the input.
-  ///   - outputChannels: O, the number of filters.
+  ///   - inputChannelCount: C, the channels of the input.
+  ///   - outputChannelCount: O, the number of filters.
   ///   - kernelSize: The filters' height and width.
   ///   - stride: The step between windows; 1 by default.
   ///   - padding: Zeros added on each side; 0 by default.
@@ -33,7 +33,7 @@ public final class Conv2D<Scalar: TensorScalar>: Layer, CustomStringConvertible 
   ///   - name: The layer's name; `nil` by default.
   ///   - generator: The random source; pass a `SeededRandomNumberGenerator` for reproducible filters.
   public init<G: RandomNumberGenerator>(
-    inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+    inputChannelCount: Int, outputChannelCount: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
     activation: Activation<Scalar> = .identity, weightInitializer: Initializer? = nil, name: String? = nil,
     using generator: inout G
   ) {
@@ -41,11 +41,12 @@ public final class Conv2D<Scalar: TensorScalar>: Layer, CustomStringConvertible 
     let area = kernelSize * kernelSize
     self.weight = Variable(
       scheme.weights(
-        shape: [outputChannels, inputChannels, kernelSize, kernelSize], fanIn: inputChannels * area,
-        fanOut: outputChannels * area, using: &generator),
+        shape: [outputChannelCount, inputChannelCount, kernelSize, kernelSize],
+        fanIn: inputChannelCount * area,
+        fanOut: outputChannelCount * area, using: &generator),
       requiresGrad: true, name: name.map { $0 + ".weight" } ?? "weight")
     self.bias = Variable(
-      Tensor(zeros: [outputChannels]), requiresGrad: true, name: name.map { $0 + ".bias" } ?? "bias")
+      Tensor(zeros: [outputChannelCount]), requiresGrad: true, name: name.map { $0 + ".bias" } ?? "bias")
     self.stride = stride
     self.padding = padding
     self.activation = activation
@@ -55,8 +56,8 @@ public final class Conv2D<Scalar: TensorScalar>: Layer, CustomStringConvertible 
   /// A layer with filters drawn from a generator seeded by the system (not reproducible).
   ///
   /// - Parameters:
-  ///   - inputChannels: C, the channels of the input.
-  ///   - outputChannels: O, the number of filters.
+  ///   - inputChannelCount: C, the channels of the input.
+  ///   - outputChannelCount: O, the number of filters.
   ///   - kernelSize: The filters' height and width.
   ///   - stride: The step between windows; 1 by default.
   ///   - padding: Zeros added on each side; 0 by default.
@@ -64,12 +65,13 @@ public final class Conv2D<Scalar: TensorScalar>: Layer, CustomStringConvertible 
   ///   - weightInitializer: How the filters are drawn; `nil` takes the activation's.
   ///   - name: The layer's name; `nil` by default.
   public convenience init(
-    inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+    inputChannelCount: Int, outputChannelCount: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
     activation: Activation<Scalar> = .identity, weightInitializer: Initializer? = nil, name: String? = nil
   ) {
     var generator = SeededRandomNumberGenerator(seed: .random(in: .min ... .max))
     self.init(
-      inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize, stride: stride,
+      inputChannelCount: inputChannelCount, outputChannelCount: outputChannelCount, kernelSize: kernelSize,
+      stride: stride,
       padding: padding, activation: activation, weightInitializer: weightInitializer, name: name,
       using: &generator)
   }

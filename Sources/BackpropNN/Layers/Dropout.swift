@@ -14,12 +14,22 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
 
   /// - Parameters:
   ///   - probability: p, in `0..<1`.
-  ///   - seed: Seeds the masks; drawn from the system when `nil` (the default).
+  ///   - generator: The random source its masks' generator is seeded from; pass a
+  ///     `SeededRandomNumberGenerator` for reproducible masks.
   /// - Precondition: `0 <= probability < 1`.
-  public init(probability: Scalar, seed: UInt64? = nil) {
+  public init<G: RandomNumberGenerator>(probability: Scalar, using generator: inout G) {
     check(probability >= 0 && probability < 1, "Dropout: probability \(probability) is not in 0..<1")
     self.probability = probability
-    self.generator = SeededRandomNumberGenerator(seed: seed ?? .random(in: .min ... .max))
+    self.generator = SeededRandomNumberGenerator(seed: generator.next())
+  }
+
+  /// The same, with masks seeded by the system's random source (not reproducible; pass `using:`
+  /// a seeded generator for that).
+  ///
+  /// - Precondition: `0 <= probability < 1`.
+  public convenience init(probability: Scalar) {
+    var generator = SeededRandomNumberGenerator(seed: .random(in: .min ... .max))
+    self.init(probability: probability, using: &generator)
   }
 
   /// The input with dropped elements in training, the input itself in inference.

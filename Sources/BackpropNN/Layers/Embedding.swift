@@ -113,6 +113,14 @@ public final class PositionalEmbedding<Scalar: TensorScalar>: Layer {
         randomNormal: [maximumLength, embeddingSize], standardDeviation: standardDeviation, using: &generator),
       requiresGrad: true, name: "weight")
   }
+  /// The same, with weights drawn from a generator seeded by the system's random source (not
+  /// reproducible; pass `using:` a seeded generator for that).
+  public convenience init(maximumLength: Int, embeddingSize: Int, standardDeviation: Scalar = 0.02) {
+    var generator = SeededRandomNumberGenerator(seed: .random(in: .min ... .max))
+    self.init(
+      maximumLength: maximumLength, embeddingSize: embeddingSize, standardDeviation: standardDeviation,
+      using: &generator)
+  }
 
   /// `input` plus each position's vector.
   ///

@@ -138,6 +138,13 @@ public final class LSTMCell<Scalar: TensorScalar> {
     weights = RecurrentWeights(gates: 4, inputSize: inputSize, hiddenSize: hiddenSize, using: &generator)
   }
 
+  /// The same, with weights drawn from a generator seeded by the system's random source (not
+  /// reproducible; pass `using:` a seeded generator for that).
+  public convenience init(inputSize: Int, hiddenSize: Int) {
+    var generator = SeededRandomNumberGenerator(seed: .random(in: .min ... .max))
+    self.init(inputSize: inputSize, hiddenSize: hiddenSize, using: &generator)
+  }
+
   /// Zeros for a batch of `batchSize`.
   public func zeroState(batchSize: Int) -> State {
     let zeros = Tensor<Scalar>(zeros: [batchSize, weights.hiddenSize])
@@ -192,6 +199,13 @@ public final class GRUCell<Scalar: TensorScalar> {
     weights = RecurrentWeights(gates: 3, inputSize: inputSize, hiddenSize: hiddenSize, using: &generator)
   }
 
+  /// The same, with weights drawn from a generator seeded by the system's random source (not
+  /// reproducible; pass `using:` a seeded generator for that).
+  public convenience init(inputSize: Int, hiddenSize: Int) {
+    var generator = SeededRandomNumberGenerator(seed: .random(in: .min ... .max))
+    self.init(inputSize: inputSize, hiddenSize: hiddenSize, using: &generator)
+  }
+
   /// Zeros for a batch of `batchSize`.
   public func zeroState(batchSize: Int) -> Variable<Scalar> {
     Variable(Tensor(zeros: [batchSize, weights.hiddenSize]))
@@ -237,6 +251,13 @@ public final class LSTM<Scalar: TensorScalar>: Layer {
     cell = LSTMCell(inputSize: inputSize, hiddenSize: hiddenSize, using: &generator)
   }
 
+  /// The same, with weights drawn from a generator seeded by the system's random source (not
+  /// reproducible; pass `using:` a seeded generator for that).
+  public convenience init(inputSize: Int, hiddenSize: Int) {
+    var generator = SeededRandomNumberGenerator(seed: .random(in: .min ... .max))
+    self.init(inputSize: inputSize, hiddenSize: hiddenSize, using: &generator)
+  }
+
   /// Every step's hidden state, `[batch, time, hiddenSize]`, from a zero state.
   public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
     self(input, initialState: nil).outputs
@@ -273,6 +294,13 @@ public final class GRU<Scalar: TensorScalar>: Layer {
   ///   - generator: The random source.
   public init<G: RandomNumberGenerator>(inputSize: Int, hiddenSize: Int, using generator: inout G) {
     cell = GRUCell(inputSize: inputSize, hiddenSize: hiddenSize, using: &generator)
+  }
+
+  /// The same, with weights drawn from a generator seeded by the system's random source (not
+  /// reproducible; pass `using:` a seeded generator for that).
+  public convenience init(inputSize: Int, hiddenSize: Int) {
+    var generator = SeededRandomNumberGenerator(seed: .random(in: .min ... .max))
+    self.init(inputSize: inputSize, hiddenSize: hiddenSize, using: &generator)
   }
 
   /// Every step's hidden state, `[batch, time, hiddenSize]`, from a zero state.

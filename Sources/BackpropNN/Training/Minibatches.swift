@@ -8,7 +8,7 @@ import BackpropTensor
 /// var rng = SeededRandomNumberGenerator(seed: 1)
 /// for epoch in 0..<30 {
 ///   for batch in Minibatches(inputs: images, labels: labels, batchSize: 32, shuffledUsing: &rng) {
-///     let loss = softmaxCrossEntropy(logits: model(Variable(batch.inputs)), classIndices: batch.labels)
+///     let loss = softmaxCrossEntropy(logits: model(Variable(batch.inputs)), target: batch.labels)
 ///     …
 ///   }
 /// }

@@ -8,7 +8,7 @@ struct ConvolutionLayerTests {
   func conv2D() {
     var rng = SeededRandomNumberGenerator(seed: 1)
     let layer = Conv2D<Double>(
-      inputChannels: 8, outputChannels: 64, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
+      inputChannelCount: 8, outputChannelCount: 64, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
     #expect(layer.weight.shape == [64, 8, 3, 3] && layer.bias.shape == [64])
     let w = layer.weight.value.scalars
     let variance = w.map { $0 * $0 }.reduce(0, +) / Double(w.count)
@@ -22,7 +22,8 @@ struct ConvolutionLayerTests {
     var rng = SeededRandomNumberGenerator(seed: 4)
     let model = Sequential {
       Conv2D<Double>(
-        inputChannels: 1, outputChannels: 4, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
+        inputChannelCount: 1, outputChannelCount: 4, kernelSize: 3, padding: 1, activation: .relu, using: &rng
+      )
       MaxPool2D<Double>(kernelSize: 2)
       AvgPool2D<Double>(kernelSize: 1)
       Flatten<Double>()
@@ -38,7 +39,7 @@ struct ConvolutionLayerTests {
     var losses: [Double] = []
     for _ in 0..<30 {
       adam.zeroGrad()
-      let loss = softmaxCrossEntropy(logits: model(x), classIndices: labels)
+      let loss = softmaxCrossEntropy(logits: model(x), target: labels)
       loss.backward()
       adam.step()
       losses.append(loss.value.scalar)
@@ -51,7 +52,7 @@ struct ConvolutionLayerTests {
   @Test("A wrong input to Conv2D names the layer and the shape")
   func wrongInput() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-      let layer = Conv2D<Double>(inputChannels: 3, outputChannels: 4, kernelSize: 3, name: "stem")
+      let layer = Conv2D<Double>(inputChannelCount: 3, outputChannelCount: 4, kernelSize: 3, name: "stem")
       _ = layer(Variable(Tensor<Double>(zeros: [1, 1, 8, 8])))
     }
     let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
@@ -67,7 +68,8 @@ struct DropoutTests {
     "Training drops about p of the elements and scales the rest by 1/(1 − p); its gradient uses the same mask"
   )
   func training() {
-    let dropout = Dropout<Double>(probability: 0.25, seed: 7)
+    var rng = SeededRandomNumberGenerator(seed: 7)
+    let dropout = Dropout<Double>(probability: 0.25, using: &rng)
     let x = Variable(Tensor<Double>(ones: [100, 100]), requiresGrad: true)
     let y = dropout(x)
     let kept = y.value.scalars.filter { $0 != 0 }
@@ -79,7 +81,7 @@ struct DropoutTests {
 
   @Test("Inference passes the input through; the phase is task-local and training by default")
   func inference() {
-    let dropout = Dropout<Double>(probability: 0.5, seed: 1)
+    let dropout = Dropout<Double>(probability: 0.5)
     let x = Variable(Tensor<Double>(ones: [4, 4]))
     #expect(LearningPhase.current == .training)
     let y = withLearningPhase(.inference) { dropout(x) }

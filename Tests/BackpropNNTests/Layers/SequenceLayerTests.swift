@@ -197,7 +197,7 @@ struct SequenceLayerTests {
     var rng = SeededRandomNumberGenerator(seed: 8)
     let logits = Tensor<Double>(randomNormal: [2, 3, 4], using: &rng)
     let targets = [1, -100, 3, 0, 2, -100]
-    let loss = softmaxCrossEntropy(logits: Variable(logits), classIndices: targets, ignoreIndex: -100)
+    let loss = softmaxCrossEntropy(logits: Variable(logits), target: targets, ignoreIndex: -100)
     let kept = [(0, 1), (2, 3), (3, 0), (4, 2)]
     let flat = logits.reshaped(to: [6, 4])
     var total = 0.0
@@ -208,11 +208,11 @@ struct SequenceLayerTests {
     let expected = total / 4
     #expect(Swift.abs(loss.value.scalar - expected) < 1e-12)
     let report = checkGradients(at: [logits]) {
-      softmaxCrossEntropy(logits: $0[0], classIndices: targets, ignoreIndex: -100)
+      softmaxCrossEntropy(logits: $0[0], target: targets, ignoreIndex: -100)
     }
     #expect(report.passed, "\(report)")
     let none = softmaxCrossEntropy(
-      logits: Variable(logits), classIndices: Array(repeating: -1, count: 6), ignoreIndex: -1)
+      logits: Variable(logits), target: Array(repeating: -1, count: 6), ignoreIndex: -1)
     #expect(none.value.scalar == 0)
     #expect(Tensor<Float>(oneHot: [2, 0], classCount: 3) == Tensor([[0, 0, 1], [1, 0, 0]]))
     #expect(Tensor<Float>.causalMask(length: 3) == Tensor([[1, 0, 0], [1, 1, 0], [1, 1, 1]]))

@@ -106,7 +106,7 @@ struct OptimizerTests {
     var loss = 0.0
     for _ in 0..<steps {
       optimizer.zeroGrad()
-      let l = meanSquaredError(predicted: model(x), expected: y)
+      let l = meanSquaredError(predicted: model(x), target: y)
       l.backward()
       optimizer.step()
       loss = l.value.scalar

@@ -82,7 +82,7 @@ struct TrainingToolkitTests {
     func train(_ model: Sequential<Double>, _ optimizer: AdamW<Double>, steps: Int) {
       for _ in 0..<steps {
         optimizer.zeroGrad()
-        meanSquaredError(predicted: model(x), expected: y).backward()
+        meanSquaredError(predicted: model(x), target: y).backward()
         optimizer.step()
       }
     }

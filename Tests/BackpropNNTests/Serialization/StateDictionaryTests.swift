@@ -33,7 +33,7 @@ struct StateDictionaryTests {
     var rng = SeededRandomNumberGenerator(seed: 2)
     let norm = BatchNorm<Double>(featureCount: 2)
     let model = Sequential {
-      Conv2D<Double>(inputChannels: 1, outputChannels: 2, kernelSize: 3, padding: 1, using: &rng)
+      Conv2D<Double>(inputChannelCount: 1, outputChannelCount: 2, kernelSize: 3, padding: 1, using: &rng)
       norm
       Flatten<Double>()
       LayerNorm<Double>(featureCount: 32)
@@ -65,7 +65,7 @@ struct StateDictionaryTests {
     // Loaded into a fresh model, everything comes back.
     var other = SeededRandomNumberGenerator(seed: 3)
     let fresh = Sequential {
-      Conv2D<Double>(inputChannels: 1, outputChannels: 2, kernelSize: 3, padding: 1, using: &other)
+      Conv2D<Double>(inputChannelCount: 1, outputChannelCount: 2, kernelSize: 3, padding: 1, using: &other)
       BatchNorm<Double>(featureCount: 2)
       Flatten<Double>()
       LayerNorm<Double>(featureCount: 32)

@@ -7,22 +7,22 @@ import BackpropTensor
 /// Gradient: ∂/∂p = 2(p − e)/n for n elements.
 /// - Parameters:
 ///   - predicted: The network's output.
-///   - expected: The target, of the same shape as `predicted`.
+///   - target: The target, of the same shape as `predicted`.
 /// - Precondition: the shapes are equal. A target of another shape stops the program with both
 ///   shapes in the message: broadcasting `[4, 1]` against `[4]` would compare every prediction
 ///   with every target (PyTorch only warns). Broadcast explicitly (``Variable/broadcasted(to:)``)
 ///   when that is what you mean.
 ///
-/// When `predicted` has a name, the difference is named `"(<predicted> − <expected>)"` (`y` for an
+/// When `predicted` has a name, the difference is named `"(<predicted> − <target>)"` (`y` for an
 /// unnamed target) for graph pictures and chain-rule traces.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<
+public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, target: Variable<Scalar>) -> Variable<
   Scalar
 > {
-  checkLossShapes("meanSquaredError(predicted:expected:)", predicted.value, expected.value)
-  let difference = predicted - expected
-  if let name = predicted.name { difference.name = "(\(name) − \(expected.name ?? "y"))" }
+  checkLossShapes("meanSquaredError(predicted:target:)", predicted.value, target.value)
+  let difference = predicted - target
+  if let name = predicted.name { difference.name = "(\(name) − \(target.name ?? "y"))" }
   return (difference * difference).mean()
 }
 
@@ -32,12 +32,12 @@ public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Vari
 /// - Precondition: the shapes are equal.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, expected: Tensor<Scalar>) -> Variable<
+public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, target: Tensor<Scalar>) -> Variable<
   Scalar
 > {
-  checkLossShapes("meanSquaredError(predicted:expected:)", predicted.value, expected)
+  checkLossShapes("meanSquaredError(predicted:target:)", predicted.value, target)
   // The target stays a tensor: `p − e` records no leaf for it.
-  let difference = predicted - expected
+  let difference = predicted - target
   if let name = predicted.name { difference.name = "(\(name) − y)" }
   return (difference * difference).mean()
 }

@@ -1,37 +1,37 @@
 import BackpropTensor
 
-// Composite: −Σ labels · logSoftmax(logits), averaged over the batch.
+// Composite: −Σ target · logSoftmax(logits), averaged over the batch.
 
-/// Cross-entropy between `labels` (a probability distribution along the last axis, e.g.
+/// Cross-entropy between the `target` (a probability distribution along the last axis, e.g.
 /// one-hot) and softmax(`logits`), averaged over every other axis (the batch), as a rank-0
 /// variable. Finite for any finite logits (the log-sum-exp is shifted by the maximum).
 ///
-/// Gradient: ∂/∂logits = (softmax(logits) − labels) / batch size, when each row of labels sums
+/// Gradient: ∂/∂logits = (softmax(logits) − target) / batch size, when each row of the target sums
 /// to 1.
 /// - Parameters:
 ///   - logits: Unnormalised scores, `[classes]` or `[batch, classes]` (any leading axes).
-///   - labels: Target probabilities of the same shape.
+///   - target: Target probabilities of the same shape.
 /// - Precondition: the shapes are equal.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Variable<Scalar>) -> Variable<
+public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, target: Variable<Scalar>) -> Variable<
   Scalar
 > {
   check(
-    logits.shape == labels.shape,
-    "softmaxCrossEntropy(logits:labels:): logits shape \(logits.shape) ≠ labels shape \(labels.shape)")
-  check(logits.value.rank >= 1, "softmaxCrossEntropy(logits:labels:): logits must have rank ≥ 1")
+    logits.shape == target.shape,
+    "softmaxCrossEntropy(logits:target:): logits shape \(logits.shape) ≠ target shape \(target.shape)")
+  check(logits.value.rank >= 1, "softmaxCrossEntropy(logits:target:): logits must have rank ≥ 1")
   let classes = logits.shape[logits.value.rank - 1]
   let rows = classes == 0 ? 0 : logits.value.scalarCount / classes
-  return -(labels * logSoftmax(logits)).sum() * (1 / Scalar(Swift.max(rows, 1)))
+  return -(target * logSoftmax(logits)).sum() * (1 / Scalar(Swift.max(rows, 1)))
 }
 
 /// Softmax cross-entropy against constant target probabilities.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor<Scalar>) -> Variable<Scalar>
+public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, target: Tensor<Scalar>) -> Variable<Scalar>
 {
-  softmaxCrossEntropy(logits: logits, labels: Variable(labels))
+  softmaxCrossEntropy(logits: logits, target: Variable(target))
 }
 
 /// Cross-entropy of `logits` against integer class labels, averaged over the positions
@@ -48,27 +48,29 @@ public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, labels: Tensor
 ///   `0..<C`; otherwise the program stops with a message naming the offending index.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, classIndices: [Int]) -> Variable<Scalar> {
+public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, target classIndices: [Int]) -> Variable<
+  Scalar
+> {
   let shape = logits.shape
   check(
     shape.count >= 1,
-    "softmaxCrossEntropy(logits:classIndices:): logits must have the classes on an axis, got shape \(shape)")
+    "softmaxCrossEntropy(logits:target:): logits must have the classes on an axis, got shape \(shape)")
   let classes = shape[shape.count - 1]
   let rows = shape.dropLast().reduce(1, *)
   check(
     classIndices.count == rows,
-    "softmaxCrossEntropy(logits:classIndices:): \(classIndices.count) class indices for \(rows) positions of logits \(shape)"
+    "softmaxCrossEntropy(logits:target:): \(classIndices.count) class indices for \(rows) positions of logits \(shape)"
   )
   var oneHot = [Scalar](repeating: 0, count: rows * classes)
   for (row, index) in classIndices.enumerated() {
     check(
       index >= 0 && index < classes,
-      "softmaxCrossEntropy(logits:classIndices:): class index \(index) of position \(row) is outside 0..<\(classes)"
+      "softmaxCrossEntropy(logits:target:): class index \(index) of position \(row) is outside 0..<\(classes)"
     )
     oneHot[row * classes + index] = 1
   }
   let matrix = shape.count == 2 ? logits : logits.reshaped(to: [rows, classes])
-  return softmaxCrossEntropy(logits: matrix, labels: try! Tensor(shape: [rows, classes], scalars: oneHot))
+  return softmaxCrossEntropy(logits: matrix, target: try! Tensor(shape: [rows, classes], scalars: oneHot))
 }
 
 /// Cross-entropy of logits `[…, C]` (a sequence's `[N, T, C]`, say) against integer targets,
@@ -88,25 +90,27 @@ public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, classIndices: 
 ///   `0..<C` or `ignoreIndex`.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, classIndices: [Int], ignoreIndex: Int)
+public func softmaxCrossEntropy<Scalar>(
+  logits: Variable<Scalar>, target classIndices: [Int], ignoreIndex: Int
+)
   -> Variable<Scalar>
 {
   let shape = logits.shape
   check(
     shape.count >= 2,
-    "softmaxCrossEntropy(logits:classIndices:ignoreIndex:): logits must have rank ≥ 2, got shape \(shape)")
+    "softmaxCrossEntropy(logits:target:ignoreIndex:): logits must have rank ≥ 2, got shape \(shape)")
   let classes = shape[shape.count - 1]
   let rows = shape.dropLast().reduce(1, *)
   check(
     classIndices.count == rows,
-    "softmaxCrossEntropy(logits:classIndices:ignoreIndex:): \(classIndices.count) class indices for \(rows) positions of logits \(shape)"
+    "softmaxCrossEntropy(logits:target:ignoreIndex:): \(classIndices.count) class indices for \(rows) positions of logits \(shape)"
   )
   let kept = classIndices.filter { $0 != ignoreIndex }.count
   var weights = [Scalar](repeating: 0, count: rows * classes)
   for (row, index) in classIndices.enumerated() where index != ignoreIndex {
     check(
       index >= 0 && index < classes,
-      "softmaxCrossEntropy(logits:classIndices:ignoreIndex:): class index \(index) at position \(row) is outside 0..<\(classes) and not the ignore index \(ignoreIndex)"
+      "softmaxCrossEntropy(logits:target:ignoreIndex:): class index \(index) at position \(row) is outside 0..<\(classes) and not the ignore index \(ignoreIndex)"
     )
     weights[row * classes + index] = 1 / Scalar(kept)
   }

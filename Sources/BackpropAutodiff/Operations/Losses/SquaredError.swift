@@ -7,18 +7,17 @@ import BackpropTensor
 /// Gradient: ∂J/∂p = p − e (the ½ cancels the 2 of the square), ∂J/∂e = e − p.
 /// - Parameters:
 ///   - predicted: The network's output.
-///   - expected: The target, of the same shape as `predicted`.
+///   - target: The target, of the same shape as `predicted`.
 /// - Precondition: the shapes are equal (as for `meanSquaredError`).
 ///
-/// When `predicted` has a name, the difference is named `"(<predicted> − <expected>)"` (`y` for an
+/// When `predicted` has a name, the difference is named `"(<predicted> − <target>)"` (`y` for an
 /// unnamed target) for graph pictures and chain-rule traces.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable<Scalar>) -> Variable<Scalar>
-{
-  checkLossShapes("squaredError(predicted:expected:)", predicted.value, expected.value)
-  let difference = predicted - expected
-  if let name = predicted.name { difference.name = "(\(name) − \(expected.name ?? "y"))" }
+public func squaredError<Scalar>(predicted: Variable<Scalar>, target: Variable<Scalar>) -> Variable<Scalar> {
+  checkLossShapes("squaredError(predicted:target:)", predicted.value, target.value)
+  let difference = predicted - target
+  if let name = predicted.name { difference.name = "(\(name) − \(target.name ?? "y"))" }
   return (difference * difference).sum() * 0.5
 }
 
@@ -28,10 +27,10 @@ public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Variable
 /// - Precondition: the shapes are equal.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func squaredError<Scalar>(predicted: Variable<Scalar>, expected: Tensor<Scalar>) -> Variable<Scalar> {
-  checkLossShapes("squaredError(predicted:expected:)", predicted.value, expected)
+public func squaredError<Scalar>(predicted: Variable<Scalar>, target: Tensor<Scalar>) -> Variable<Scalar> {
+  checkLossShapes("squaredError(predicted:target:)", predicted.value, target)
   // The target stays a tensor: `p − e` records no leaf for it.
-  let difference = predicted - expected
+  let difference = predicted - target
   if let name = predicted.name { difference.name = "(\(name) − y)" }
   return (difference * difference).sum() * 0.5
 }
