@@ -72,6 +72,26 @@ public protocol GradientAlgebra<Scalar> {
   func sin() -> Self
   /// cos x, elementwise.
   func cos() -> Self
+  /// |x|, elementwise.
+  func abs() -> Self
+  /// The sign of x, elementwise: −1, 0 or 1 (a constant almost everywhere, so recorded as one).
+  func sign() -> Self
+  /// The natural logarithm, elementwise.
+  func log() -> Self
+  /// √x, elementwise.
+  func squareRoot() -> Self
+  /// tanh x, elementwise.
+  func tanh() -> Self
+  /// max(x, 0), elementwise.
+  func relu() -> Self
+  /// 1 where the element is greater than `rhs`, else 0: a mask (a constant, for variables).
+  static func .> (lhs: Self, rhs: Scalar) -> Self
+  /// 1 where the element is at least `rhs`, else 0.
+  static func .>= (lhs: Self, rhs: Scalar) -> Self
+  /// 1 where the element is less than `rhs`, else 0.
+  static func .< (lhs: Self, rhs: Scalar) -> Self
+  /// 1 where the element is at most `rhs`, else 0.
+  static func .<= (lhs: Self, rhs: Scalar) -> Self
   /// The half-open box `lowerBounds ..< upperBounds`.
   func slice(lowerBounds: [Int], upperBounds: [Int]) -> Self
   /// Placed into zeros of `shape` at `lowerBounds`.
@@ -159,7 +179,7 @@ extension Variable: GradientAlgebra {
   public func exp() -> Variable { BackpropAutodiff.exp(self) }
   /// Φ(x) + x·φ(x) = ½(1 + erf(x/√2)) + x·e^(−x²/2)/√(2π), recorded as its parts.
   public func geluDerivative() -> Variable {
-    let cumulative = (erf(self * Scalar(1 / 2.0.squareRoot())) + 1) * 0.5
+    let cumulative = (BackpropAutodiff.erf(self * Scalar(1 / 2.0.squareRoot())) + 1) * 0.5
     return cumulative + self * BackpropAutodiff.exp(self * self * -0.5)
       * Scalar(1 / (2 * Double.pi).squareRoot())
   }
@@ -167,6 +187,32 @@ extension Variable: GradientAlgebra {
   public func sin() -> Variable { BackpropAutodiff.sin(self) }
   /// `cos(self)`.
   public func cos() -> Variable { BackpropAutodiff.cos(self) }
+  /// `abs(self)`.
+  public func abs() -> Variable { BackpropAutodiff.abs(self) }
+  /// The sign of the value, −1, 0 or 1, as a constant: its derivative is 0 almost everywhere.
+  public func sign() -> Variable { Variable(value.sign()) }
+  /// `log(self)`.
+  public func log() -> Variable { BackpropAutodiff.log(self) }
+  /// `sqrt(self)`.
+  public func squareRoot() -> Variable { BackpropAutodiff.sqrt(self) }
+  /// `tanh(self)`.
+  public func tanh() -> Variable { BackpropAutodiff.tanh(self) }
+  /// `relu(self)`, spelled as on tensors.
+  public func relu() -> Variable { BackpropAutodiff.relu(self) }
+  /// `softplus(self)`, spelled as on tensors.
+  public func softplus() -> Variable { BackpropAutodiff.softplus(self) }
+  /// `erf(self)`, spelled as on tensors.
+  public func erf() -> Variable { BackpropAutodiff.erf(self) }
+  /// `gelu(self)`, spelled as on tensors.
+  public func gelu() -> Variable { BackpropAutodiff.gelu(self) }
+  /// A constant mask: 1 where the value is greater than `rhs`, else 0.
+  public static func .> (lhs: Variable, rhs: Scalar) -> Variable { Variable(lhs.value .> rhs) }
+  /// A constant mask: 1 where the value is at least `rhs`, else 0.
+  public static func .>= (lhs: Variable, rhs: Scalar) -> Variable { Variable(lhs.value .>= rhs) }
+  /// A constant mask: 1 where the value is less than `rhs`, else 0.
+  public static func .< (lhs: Variable, rhs: Scalar) -> Variable { Variable(lhs.value .< rhs) }
+  /// A constant mask: 1 where the value is at most `rhs`, else 0.
+  public static func .<= (lhs: Variable, rhs: Scalar) -> Variable { Variable(lhs.value .<= rhs) }
   /// `matmul(filterᵀ, self)` per image, `folded` into the images: recorded as those operations.
   public func convolutionInputGradient(filter: Variable, _ windows: SlidingWindows, imageSize: [Int])
     -> Variable

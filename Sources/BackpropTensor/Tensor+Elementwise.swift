@@ -370,6 +370,11 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func abs() -> Tensor { map { Swift.abs($0) } }
+
+  /// The sign of each scalar: −1, 0 or 1 (NaN stays NaN).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func sign() -> Tensor { map { $0 > 0 ? 1 : $0 < 0 ? -1 : $0 } }
   /// The logistic function 1 / (1 + e^−x), evaluated without overflow for large |x|.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)

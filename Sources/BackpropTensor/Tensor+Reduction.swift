@@ -2,7 +2,7 @@ import BackpropKernels
 
 /// Reductions. `alongAxes` keeps the reduced dimensions with extent 1 (so the result broadcasts
 /// against the input); `squeezingAxes` removes them.
-extension Tensor {
+extension Tensor: AxisReductions {
   /// The sum of all scalars, as a rank-0 tensor.
   @inlinable
   public func sum() -> Tensor {
@@ -83,6 +83,29 @@ extension Tensor {
     let normalized = normalize(axes: axes, operation: "sum(squeezingAxes:)")
     let kept = shape.indices.filter { !normalized.contains($0) }.map { shape[$0] }
     return sum(alongAxes: normalized).reshaped(to: kept)
+  }
+
+  /// The means along `axes`, keeping each reduced dimension with extent 1.
+  ///
+  /// - Precondition: every axis is in `-rank..<rank` and the reduced extents are not zero.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func mean(alongAxes axes: [Int]) -> Tensor {
+    let summed = sum(alongAxes: axes)
+    let count = scalarCount / Swift.max(summed.scalarCount, 1)
+    check(count > 0, "mean(alongAxes:): reducing an empty axis of shape \(shape)")
+    return summed / Scalar(count)
+  }
+
+  /// The population variances along `axes` (PyTorch's `var(unbiased=False)`), keeping each
+  /// reduced dimension with extent 1: the mean of (x − mean x)².
+  ///
+  /// - Precondition: every axis is in `-rank..<rank` and the reduced extents are not zero.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func variance(alongAxes axes: [Int]) -> Tensor {
+    let centred = self - mean(alongAxes: axes)
+    return (centred * centred).mean(alongAxes: axes)
   }
 
   /// The largest scalars along `axes`, keeping each reduced dimension with extent 1.
@@ -212,4 +235,20 @@ extension Tensor {
     }
     return combine(combine(a, b), combine(c, d))
   }
+}
+
+/// log Σ eˣ along `axes`, keeping each reduced axis with extent 1, computed without overflow
+/// (the maximum is subtracted first), as `logSumExp` on variables.
+///
+/// - Precondition: every axis is in `-rank..<rank`.
+public func logSumExp<Scalar>(_ x: Tensor<Scalar>, alongAxes axes: [Int]) -> Tensor<Scalar> {
+  let shift = x.max(alongAxes: axes)
+  return (x - shift).exp().sum(alongAxes: axes).log() + shift
+}
+
+/// log Σ eˣ along `axes`, with those axes removed.
+///
+/// - Precondition: every axis is in `-rank..<rank`.
+public func logSumExp<Scalar>(_ x: Tensor<Scalar>, squeezingAxes axes: [Int]) -> Tensor<Scalar> {
+  x.squeezing(logSumExp(x, alongAxes: axes), axes: axes)
 }

@@ -1,4 +1,5 @@
 import BackpropTensor
+import Foundation
 import Testing
 
 @Suite("Tensor conveniences")
@@ -39,5 +40,22 @@ struct TensorConvenienceTests {
     }
     let rangeText = String(decoding: range?.standardErrorContent ?? [], as: UTF8.self)
     #expect(rangeText.contains("Tensor(rangeFrom:to:stride:)"))
+  }
+}
+
+@Suite("Reductions: kept, squeezed and one-axis forms")
+struct ReductionFormTests {
+  @Test("Each reduction keeps the axes along them, removes them squeezing, and takes one axis alike")
+  func forms() {
+    let t = Tensor<Double>([[1, 2, 3], [4, 5, 9]])
+    #expect(t.mean(alongAxes: [1]) == Tensor([[2], [6]]))
+    #expect(t.mean(squeezingAxes: [1]) == Tensor([2, 6]))
+    #expect(t.mean(alongAxis: -1) == t.mean(alongAxes: [1]) && t.mean(squeezingAxis: 1) == Tensor([2, 6]))
+    #expect(t.max(squeezingAxis: 0) == Tensor([4, 5, 9]) && t.min(alongAxis: 0) == Tensor([[1, 2, 3]]))
+    #expect(t.sum(squeezingAxis: 0) == Tensor([5, 7, 12]) && t.sum(alongAxis: 1) == Tensor([[6], [18]]))
+    #expect(t.variance(squeezingAxis: 1) == Tensor([2.0 / 3, 14.0 / 3]))
+    #expect(t.variance(squeezingAxes: [0, 1]).shape == [])
+    #expect(logSumExp(Tensor<Double>([0, 0]), squeezingAxes: [0]).scalar == Foundation.log(2.0))
+    #expect(logSumExp(Tensor<Double>([1000, 1000]), alongAxes: [0]) == Tensor([1000 + Foundation.log(2.0)]))
   }
 }

@@ -17,6 +17,30 @@ public func logSumExp<Scalar>(_ x: Variable<Scalar>, alongAxes axes: [Int]) -> V
   return log(exp(x - shift).sum(alongAxes: axes)) + shift
 }
 
+/// log Σ e^x along `axes`, with those axes removed.
+///
+/// Gradient: softmax(x) along the reduced axes, as `logSumExp(_:alongAxes:)`.
+/// - Precondition: every axis is in `-rank..<rank`.
+public func logSumExp<Scalar>(_ x: Variable<Scalar>, squeezingAxes axes: [Int]) -> Variable<Scalar> {
+  x.squeezing(logSumExp(x, alongAxes: axes), axes: axes)
+}
+
+/// log Σ e^x along `axis`, keeping it with extent 1.
+///
+/// Gradient: softmax(x) along `axis`.
+/// - Precondition: `axis` is in `-rank..<rank`.
+public func logSumExp<Scalar>(_ x: Variable<Scalar>, alongAxis axis: Int) -> Variable<Scalar> {
+  logSumExp(x, alongAxes: [axis])
+}
+
+/// log Σ e^x along `axis`, which is removed.
+///
+/// Gradient: softmax(x) along `axis`.
+/// - Precondition: `axis` is in `-rank..<rank`.
+public func logSumExp<Scalar>(_ x: Variable<Scalar>, squeezingAxis axis: Int) -> Variable<Scalar> {
+  logSumExp(x, squeezingAxes: [axis])
+}
+
 /// log softmax along `axis` (the last by default): x − logSumExp(x), computed without overflow.
 ///
 /// Gradient: ∂/∂xⱼ log softmax(x)ᵢ = δᵢⱼ − softmax(x)ⱼ, within each slice along the axis.
@@ -40,3 +64,5 @@ public func logSoftmax<Scalar>(_ x: Variable<Scalar>, alongAxis axis: Int = -1) 
 public func softmax<Scalar>(_ x: Variable<Scalar>, alongAxis axis: Int = -1) -> Variable<Scalar> {
   exp(logSoftmax(x, alongAxis: axis))
 }
+
+extension Variable: AxisReductions {}
