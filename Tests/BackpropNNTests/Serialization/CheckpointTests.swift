@@ -557,35 +557,6 @@ struct CheckpointTests {
   }
 }
 
-@Suite("README: checkpoints")
-struct ReadmeCheckpointTests {
-  @Test("The README's save and load lines work as written")
-  func readme() throws {
-    let scratch = ScratchDirectory()
-    defer { scratch.cleanUp() }
-    var mlpRandom = SeededRandomNumberGenerator(seed: 1)
-    let mlp = Sequential {
-      Dense<Float>(inputSize: 64, outputSize: 128, activation: .relu, using: &mlpRandom)
-      Dense<Float>(inputSize: 128, outputSize: 10, using: &mlpRandom)
-    }
-    try StateDictionary.load(
-      from: "Examples/Data/digits-mlp-pytorch.safetensors", into: mlp, keys: .renumbered([0, 2]))
-    let logits = mlp(Variable(Tensor<Float>(zeros: [1, 64]))).value
-    try NumPy.write(logits, to: scratch.file("logits.npy"))
-    #expect(try NumPy.read(from: scratch.file("logits.npy"), as: Float.self) == logits)
-    var rng = SeededRandomNumberGenerator(seed: 11)
-    let model = Sequential {
-      Dense<Double>(inputSize: 2, outputSize: 4, activation: .tanh, using: &rng)
-      Dense<Double>(inputSize: 4, outputSize: 1, activation: .sigmoid, using: &rng)
-    }
-    let adam = Adam(parameters: model.parameters, learningRate: 0.05)
-    let path = scratch.file("xor.safetensors")
-    try Checkpoint.save(model, optimizer: adam, to: path)
-    try Checkpoint.load(from: path, into: model, optimizer: adam)
-    #expect(adam.stepCount == 0)
-  }
-}
-
 @Suite("Checkpoints: running statistics")
 struct RunningStatisticsCheckpointTests {
   @Test("BatchNorm's running statistics are saved and restored beside the parameters, bit for bit")
