@@ -167,19 +167,22 @@ struct ReadmeSnippetTests {
     return (tagged, untagged)
   }
 
-  /// The regions between `// snippet: NAME` and `// end snippet` in this file.
+  /// The regions between `// snippet: NAME` and `// end snippet` in every test file.
   static func testSnippets() throws -> [String: [String]] {
-    let lines = try String(contentsOf: URL(filePath: #filePath), encoding: .utf8).split(separator: "\n")
     var regions: [String: [String]] = [:]
-    var current: String?
-    for line in lines.map(normalized) {
-      if line.hasPrefix("// snippet: ") {
-        current = String(line.dropFirst("// snippet: ".count))
-        regions[current!] = []
-      } else if line == "// end snippet" {
-        current = nil
-      } else if let name = current {
-        regions[name]!.append(line)
+    let files = try #require(
+      FileManager.default.enumerator(at: root.appending(path: "Tests"), includingPropertiesForKeys: nil))
+    for case let file as URL in files where file.pathExtension == "swift" {
+      var current: String?
+      for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map(normalized) {
+        if line.hasPrefix("// snippet: ") {
+          current = String(line.dropFirst("// snippet: ".count))
+          regions[current!] = []
+        } else if line == "// end snippet" {
+          current = nil
+        } else if let name = current {
+          regions[name]!.append(line)
+        }
       }
     }
     return regions
@@ -195,18 +198,25 @@ struct ReadmeSnippetTests {
     return true
   }
 
-  @Test(
-    "Every README snippet is here as written, and the dependency snippets of README and Getting Started agree"
-  )
+  @Test("Every tagged snippet of the README and the DocC articles is in a test as written")
   func snippetsMatch() throws {
+    let tests = try Self.testSnippets()
     let readme = try Self.markdownSnippets("README.md")
     #expect(readme.untagged == 0, "a Swift block in README.md has no <!-- snippet: NAME --> tag")
-    let tests = try Self.testSnippets()
-    for (name, lines) in readme.tagged where name != "dependency" {
-      let copy = try #require(tests[name], "README snippet \"\(name)\" has no copy in ReadmeTests.swift")
-      #expect(
-        Self.isSubsequence(lines, of: copy),
-        "README snippet \"\(name)\" differs from its test:\n\(lines.joined(separator: "\n"))")
+    var documents = [("README.md", readme.tagged)]
+    let articles = try FileManager.default.contentsOfDirectory(
+      atPath: Self.root.appending(path: "Sources/Backprop/Backprop.docc").path)
+    for article in articles.sorted() where article.hasSuffix(".md") {
+      documents.append(
+        (article, try Self.markdownSnippets("Sources/Backprop/Backprop.docc/" + article).tagged))
+    }
+    for (document, snippets) in documents {
+      for (name, lines) in snippets where name != "dependency" {
+        let copy = try #require(tests[name], "\(document)'s snippet \"\(name)\" has no copy in the tests")
+        #expect(
+          Self.isSubsequence(lines, of: copy),
+          "\(document)'s snippet \"\(name)\" differs from its test:\n\(lines.joined(separator: "\n"))")
+      }
     }
     let started = try Self.markdownSnippets("Sources/Backprop/Backprop.docc/GettingStarted.md")
     #expect(
