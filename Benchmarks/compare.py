@@ -8,6 +8,7 @@ PyTorch, JAX and NumPy are for comparison only; nothing in the build or the test
     .venv/bin/pip install numpy torch --index-url https://download.pytorch.org/whl/cpu
     .venv/bin/pip install "jax[cpu]"                  # optional: without it the JAX column is left out
     .venv/bin/python Benchmarks/compare.py            # 1 thread; --threads 2, --runs 7, --rounds 3
+    .venv/bin/python Benchmarks/compare.py --write PERFORMANCE.md   # and record this machine's table
 
 Every measurement is a median of --runs runs (at least 5) after a warm-up, as in the Swift
 benchmark. The libraries are measured in turn, workload by workload, for --rounds rounds: a shared
@@ -30,6 +31,11 @@ parser.add_argument("--runs", type=int, default=7, help="runs per workload, medi
 parser.add_argument("--rounds", type=int, default=3, help="rounds of alternating measurements (default 3)")
 parser.add_argument("--swift-benchmark", default=None, help="a built Benchmark binary (default: swift run)")
 parser.add_argument("--only", default=None, help="comma-separated workloads (default: all)")
+parser.add_argument("--write", default=None, metavar="PERFORMANCE.md",
+                    help="also write the results as this machine's table in the file, between its "
+                         "'<!-- compare.py: MACHINE -->' and '<!-- end compare.py -->' lines "
+                         "(replacing an earlier table of the same machine, else adding one at the end "
+                         "of its 'Numbers' section)")
 args = parser.parse_args()
 args.runs = max(5, args.runs)
 args.rounds = max(1, args.rounds)
@@ -486,3 +492,64 @@ for name in rounds[0]:
     print(f"{name:28} {value:10.4g}   " + "; ".join(parts))
 print("\nRatio = Backprop ÷ the other library, the median over the rounds of adjacent measurements:")
 print("below 1 is faster for times, above 1 is faster for GFLOPS. Values are medians over the rounds.")
+
+
+def instruction_set():
+    """The matrix kernels' instruction set, as Backprop's benchmark reports it."""
+    command = [args.swift_benchmark] if args.swift_benchmark else ["swift", "run", "-c", "release", "Benchmark"]
+    output = subprocess.run(command + ["--only", "articles_step", "--runs", "5", "--scale", "0.01"],
+                            check=True, capture_output=True, text=True).stdout
+    marker = "matrix kernels "
+    return output[output.index(marker) + len(marker):].split(",")[0].strip() if marker in output else "unknown"
+
+
+def markdown_table():
+    """This run as a Markdown table under a heading naming the machine, the date and the versions."""
+    machine = f"{cpu_name()}, {os.cpu_count()} processors"
+    lines = [f"<!-- compare.py: {machine} -->",
+             f"**{machine}** ({platform.system()}, matrix kernels {instruction_set()}), "
+             f"{time.strftime('%Y-%m-%d')}, {args.threads} thread(s); Python {platform.python_version()}, "
+             f"NumPy {np.__version__}, PyTorch {torch.__version__}"
+             + (f", JAX {jax.__version__}" if jax is not None else "")
+             + f"; medians over {args.rounds} alternating rounds of medians of {args.runs} runs.",
+             "",
+             "| workload | Backprop | " + " | ".join(labels) + " |",
+             "|---|---|" + "---|" * len(labels)]
+    for name in rounds[0]:
+        value = statistics.median(measured[name][0] for measured in rounds)
+        cells = []
+        for label in labels:
+            position = next((i for i, (other, _) in enumerate(rounds[0][name][1]) if other == label), None)
+            if position is None:
+                cells.append("—")
+                continue
+            other = statistics.median(measured[name][1][position][1] for measured in rounds)
+            ratio = statistics.median(measured[name][0] / measured[name][1][position][1] for measured in rounds)
+            cells.append(f"{other:.4g} ({ratio:.2f}×)")
+        lines.append(f"| {name} | {value:.4g} | " + " | ".join(cells) + " |")
+    lines.append("<!-- end compare.py -->")
+    return "\n".join(lines)
+
+
+if args.write:
+    labels = []
+    for name in rounds[0]:
+        for label, _ in rounds[0][name][1]:
+            if label not in labels:
+                labels.append(label)
+    table = markdown_table()
+    with open(args.write) as file:
+        document = file.read()
+    heading = table.split("\n", 1)[0]
+    if heading in document:
+        start = document.index(heading)
+        end = document.index("<!-- end compare.py -->", start) + len("<!-- end compare.py -->")
+        document = document[:start] + table + document[end:]
+    else:
+        anchor = "<!-- compare.py tables end -->"
+        if anchor not in document:
+            sys.exit(f"{args.write} has no '{anchor}' line to add this machine's table before")
+        document = document.replace(anchor, table + "\n\n" + anchor)
+    with open(args.write, "w") as file:
+        file.write(document)
+    print(f"\nWrote this machine's table to {args.write}.")

@@ -179,8 +179,10 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
   /// handled a one-scalar tensor themselves: `initialize` is called from one place only, so the
   /// optimiser inlines the kernel's loop (and the scalar operation in it) into the caller. With
   /// the two call sites of ``init(uncheckedShape:count:initializingWith:)`` it kept the loop
-  /// out of line and called the operation through a closure for every element.
-  @inlinable
+  /// out of line and called the operation through a closure for every element. The heuristic
+  /// is fragile (a new caller elsewhere in the module once moved the product's loop out of line),
+  /// so this and `TensorBuffer.make(count:_:)` are always inlined.
+  @inlinable @inline(__always)
   static func makeBuffer(
     count: Int, _ initialize: (UnsafeMutableBufferPointer<Scalar>) -> Void
   ) -> TensorBuffer<Scalar> {

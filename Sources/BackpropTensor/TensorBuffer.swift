@@ -12,7 +12,7 @@
 @usableFromInline
 final class TensorBuffer<Scalar: TensorScalar>: ManagedBuffer<TensorBufferHeader, Scalar> {
   /// A buffer of `count` scalars, every one of which `initialize` must set.
-  @inlinable
+  @inlinable @inline(__always)
   static func make(count: Int, _ initialize: (UnsafeMutableBufferPointer<Scalar>) -> Void) -> TensorBuffer {
     let buffer = unsafeDowncast(
       create(minimumCapacity: count) { _ in TensorBufferHeader(count: count) }, to: TensorBuffer.self)
