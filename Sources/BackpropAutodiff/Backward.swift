@@ -52,8 +52,6 @@ extension Variable {
   }
 
   /// Runs the tape from this variable with `seed` and adds each parameter's gradient to `grad`.
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   private func accumulate<G: GradientAlgebra<Scalar>>(seed: G) {
     _ = Tape.run(from: self, seed: seed, targets: []) { leaf, gradient in
       leaf.grad = leaf.grad.map { $0 + gradient.tensor } ?? gradient.tensor

@@ -71,8 +71,6 @@ enum Tape {
   /// Walks the tape from `root` in reverse, applying each operation's pullback to the gradient
   /// accumulated for its result. Calls `accumulate` for every parameter leaf reached, and
   /// returns the total gradient of each of `targets` (`nil` where it is unreachable).
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   static func run<Scalar, G: GradientAlgebra<Scalar>>(
     from root: Variable<Scalar>, seed: G, targets: [Variable<Scalar>],
     accumulate: (Variable<Scalar>, G) -> Void

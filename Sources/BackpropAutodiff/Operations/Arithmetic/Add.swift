@@ -5,8 +5,6 @@ import BackpropTensor
 struct Add<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "+" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
@@ -27,8 +25,6 @@ struct AddConstant<Scalar: TensorScalar>: DifferentiableOperation {
   let subtracts: Bool
   var name: String { subtracts ? "- constant" : "+ constant" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

@@ -7,8 +7,6 @@ struct Divide<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? {
     t.input == 0 ? "1/\(grouped(t.operand(1)))" : "−\(grouped(t.operand(0)))/\(grouped(t.operand(1)))²"
   }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

@@ -34,8 +34,6 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
     return t.operand(0, at: transposeA ? [l, i] : [i, l])
   }
 
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

@@ -5,8 +5,6 @@ import BackpropTensor
 struct Multiply<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "*" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { t.operand(1 - t.input) }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
@@ -24,8 +22,6 @@ struct Scale<Scalar: TensorScalar>: DifferentiableOperation {
   let factor: Scalar
   var name: String { "* constant" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "\(factor)" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

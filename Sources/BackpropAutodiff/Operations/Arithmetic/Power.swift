@@ -14,8 +14,6 @@ struct Power<Scalar: TensorScalar>: DifferentiableOperation {
     default: return "\(p)·\(x)^\(formatSignificant(Double(exponent - 1)))"
     }
   }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

@@ -4,8 +4,6 @@ import BackpropTensor
 struct Subtract<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "-" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { t.input == 0 ? "1" : "−1" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

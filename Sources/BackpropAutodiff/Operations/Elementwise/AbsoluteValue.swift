@@ -4,8 +4,6 @@ import BackpropTensor
 struct AbsoluteValue<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "abs" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "sign(\(t.differentiated))" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

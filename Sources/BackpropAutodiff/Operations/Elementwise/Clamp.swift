@@ -9,8 +9,6 @@ struct Clamp<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? {
     "1 (\(lower) < \(t.differentiated) < \(upper))"
   }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

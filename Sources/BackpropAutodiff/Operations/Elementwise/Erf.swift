@@ -4,8 +4,6 @@ import BackpropTensor
 struct Erf<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "erf" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "2/√π·e^(−\(t.differentiated)²)" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

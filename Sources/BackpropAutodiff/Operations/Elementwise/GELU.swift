@@ -7,8 +7,6 @@ struct GELU<Scalar: TensorScalar>: DifferentiableOperation {
   func derivativeFormula(_ t: DerivativeTerm) -> String? {
     "Φ(\(t.differentiated)) + \(t.differentiated)·φ(\(t.differentiated))"
   }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

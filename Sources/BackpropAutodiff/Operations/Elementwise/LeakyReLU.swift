@@ -6,8 +6,6 @@ struct LeakyReLU<Scalar: TensorScalar>: DifferentiableOperation {
   let alpha: Scalar
   var name: String { "leakyRelu" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1 (\(t.differentiated) > 0) or \(alpha)" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

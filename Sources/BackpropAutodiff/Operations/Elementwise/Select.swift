@@ -5,8 +5,6 @@ import BackpropTensor
 /// shape), and b's where it does not. The condition is the operation's first input, a constant.
 struct Select<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "select" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

@@ -5,8 +5,6 @@ import BackpropTensor
 struct Sigmoid<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "sigmoid" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "\(t.result)(1 − \(t.result))" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

@@ -4,8 +4,6 @@ import BackpropTensor
 struct Sine<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "sin" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "cos(\(t.differentiated))" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

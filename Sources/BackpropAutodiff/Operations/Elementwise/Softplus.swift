@@ -5,8 +5,6 @@ import BackpropTensor
 struct Softplus<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "softplus" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "sigmoid(\(t.differentiated))" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

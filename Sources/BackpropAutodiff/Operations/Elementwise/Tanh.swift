@@ -4,8 +4,6 @@ import BackpropTensor
 struct Tanh<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "tanh" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1 − \(grouped(t.result))²" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

@@ -22,8 +22,6 @@ struct Convolution<Scalar: TensorScalar>: DifferentiableOperation {
   let columns: Tensor<Scalar>?
   var name: String { "conv2d" }
 
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

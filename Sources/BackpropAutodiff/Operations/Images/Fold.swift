@@ -8,8 +8,6 @@ struct Fold<Scalar: TensorScalar>: DifferentiableOperation {
   let imageSize: [Int]
   var name: String { "folded" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

@@ -10,8 +10,6 @@ struct ScatterAdd<Scalar: TensorScalar>: DifferentiableOperation {
   let extent: Int
   var name: String { "scatteringAdd" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

@@ -9,8 +9,6 @@ struct Extremum<Scalar: TensorScalar>: DifferentiableOperation {
   let isMaximum: Bool
   var name: String { isMaximum ? "max" : "min" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1 if extreme (shared by ties)" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

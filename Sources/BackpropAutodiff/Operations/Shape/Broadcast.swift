@@ -5,8 +5,6 @@ import BackpropTensor
 struct Broadcast<Scalar: TensorScalar>: DifferentiableOperation {
   var name: String { "broadcast" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {

@@ -7,8 +7,6 @@ struct Pad<Scalar: TensorScalar>: DifferentiableOperation {
   let lowerBounds: [Int]
   var name: String { "padded" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? { "1" }
-  @_specialize(where Scalar == Float, G == Tensor<Float>)
-  @_specialize(where Scalar == Double, G == Tensor<Double>)
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
