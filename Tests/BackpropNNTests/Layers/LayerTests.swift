@@ -176,3 +176,41 @@ struct ModelConvenienceTests {
     #expect(x.grad == Tensor([[1, 2], [3, 4]]))
   }
 }
+
+@Suite("One naming scheme")
+struct NamingSchemeTests {
+  /// One of every built-in layer that has tensors.
+  static func layers() -> [any Layer<Double>] {
+    var rng = SeededRandomNumberGenerator(seed: 4)
+    return [
+      Dense<Double>(inputSize: 3, outputSize: 2, using: &rng),
+      Conv2D<Double>(inputChannelCount: 2, outputChannelCount: 3, kernelSize: 3, using: &rng),
+      LayerNorm<Double>(featureCount: 4), BatchNorm<Double>(featureCount: 4),
+      Embedding<Double>(vocabularySize: 5, embeddingSize: 4, using: &rng),
+      PositionalEmbedding<Double>(maximumLength: 6, embeddingSize: 4, using: &rng),
+      LSTM<Double>(inputSize: 4, hiddenSize: 3, using: &rng),
+      GRU<Double>(inputSize: 3, hiddenSize: 2, using: &rng),
+      MultiHeadAttention<Double>(modelSize: 4, headCount: 2, using: &rng),
+      TransformerBlock<Double>(modelSize: 4, headCount: 2, feedForwardSize: 8, using: &rng),
+    ]
+  }
+
+  @Test("Every layer lists each parameter once, in the order of parameters, under a unique PyTorch name")
+  func namedTensorsCoverTheParameters() {
+    for layer in Self.layers() {
+      let tensors = layer.namedTensors
+      let label = String(describing: type(of: layer))
+      #expect(Set(tensors.map(\.name)).count == tensors.count, "\(label): a name repeats")
+      #expect(
+        layer.namedParameters.map { ObjectIdentifier($0.variable) }
+          == layer.parameters.map(ObjectIdentifier.init),
+        "\(label): namedTensors' parameters differ from parameters")
+      #expect(
+        tensors.allSatisfy { ($0.role == .parameter) == $0.variable.requiresGrad },
+        "\(label): a role is wrong")
+      #expect(
+        tensors.allSatisfy { $0.name.allSatisfy { $0.isLowercase || $0.isNumber || "._".contains($0) } },
+        "\(label): \(tensors.map(\.name)) are not PyTorch-style names")
+    }
+  }
+}
