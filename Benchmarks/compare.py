@@ -525,7 +525,7 @@ def markdown_table():
                 continue
             other = statistics.median(measured[name][1][position][1] for measured in rounds)
             ratio = statistics.median(measured[name][0] / measured[name][1][position][1] for measured in rounds)
-            cells.append(f"{other:.4g} ({ratio:.2f}×)")
+            cells.append(f"{other:.4g} ({ratio:.3g}×)")
         lines.append(f"| {name} | {value:.4g} | " + " | ".join(cells) + " |")
     lines.append("<!-- end compare.py -->")
     return "\n".join(lines)
