@@ -52,23 +52,8 @@ public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, target classIn
   Scalar
 > {
   let shape = logits.shape
-  check(
-    shape.count >= 1,
-    "softmaxCrossEntropy(logits:target:): logits must have the classes on an axis, got shape \(shape)")
-  let classes = shape[shape.count - 1]
-  let rows = shape.dropLast().reduce(1, *)
-  check(
-    classIndices.count == rows,
-    "softmaxCrossEntropy(logits:target:): \(classIndices.count) class indices for \(rows) positions of logits \(shape)"
-  )
-  var oneHot = [Scalar](repeating: 0, count: rows * classes)
-  for (row, index) in classIndices.enumerated() {
-    check(
-      index >= 0 && index < classes,
-      "softmaxCrossEntropy(logits:target:): class index \(index) of position \(row) is outside 0..<\(classes)"
-    )
-    oneHot[row * classes + index] = 1
-  }
+  let (rows, classes, oneHot) = classTargets(
+    shape, classIndices, ignoreIndex: nil, operation: "softmaxCrossEntropy(logits:target:)", as: Scalar.self)
   let matrix = shape.count == 2 ? logits : logits.reshaped(to: [rows, classes])
   return softmaxCrossEntropy(logits: matrix, target: try! Tensor(shape: [rows, classes], scalars: oneHot))
 }
@@ -86,7 +71,7 @@ public func softmaxCrossEntropy<Scalar>(logits: Variable<Scalar>, target classIn
 ///   - classIndices: The class of each position, row-major over the leading axes (`N·T` for
 ///     `[N, T, C]`), each in `0..<C` or equal to `ignoreIndex`.
 ///   - ignoreIndex: The target value of positions that do not count; PyTorch's default is −100.
-/// - Precondition: logits have rank ≥ 2, there is one index per position, and each is in
+/// - Precondition: logits have rank ≥ 1, there is one index per position, and each is in
 ///   `0..<C` or `ignoreIndex`.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
@@ -95,26 +80,39 @@ public func softmaxCrossEntropy<Scalar>(
 )
   -> Variable<Scalar>
 {
-  let shape = logits.shape
-  check(
-    shape.count >= 2,
-    "softmaxCrossEntropy(logits:target:ignoreIndex:): logits must have rank ≥ 2, got shape \(shape)")
+  let (rows, classes, weights) = classTargets(
+    logits.shape, classIndices, ignoreIndex: ignoreIndex,
+    operation: "softmaxCrossEntropy(logits:target:ignoreIndex:)",
+    as: Scalar.self)
+  let flat = logits.reshaped(to: [rows, classes])
+  let weighting = try! Tensor(shape: [rows, classes], scalars: weights)
+  return -(logSoftmax(flat) * weighting).sum()
+}
+
+/// The rows and classes of logits of `shape` (`[…, C]`), and the weights of each position's class
+/// in a `[rows, C]` matrix: 1 (one-hot) without `ignoreIndex`, 1/K over the K kept positions with
+/// it, 0 at ignored positions.
+///
+/// - Precondition: the shape has an axis, there is one index per position, and each index is in
+///   `0..<C` or `ignoreIndex`; the messages name `operation`.
+private func classTargets<Scalar: TensorScalar>(
+  _ shape: [Int], _ classIndices: [Int], ignoreIndex: Int?, operation: String, as _: Scalar.Type
+) -> (rows: Int, classes: Int, weights: [Scalar]) {
+  check(!shape.isEmpty, "\(operation): logits must have the classes on an axis, got shape \(shape)")
   let classes = shape[shape.count - 1]
   let rows = shape.dropLast().reduce(1, *)
   check(
     classIndices.count == rows,
-    "softmaxCrossEntropy(logits:target:ignoreIndex:): \(classIndices.count) class indices for \(rows) positions of logits \(shape)"
-  )
-  let kept = classIndices.filter { $0 != ignoreIndex }.count
+    "\(operation): \(classIndices.count) class indices for \(rows) positions of logits \(shape)")
+  let kept = ignoreIndex.map { ignored in classIndices.filter { $0 != ignored }.count } ?? rows
+  let weight = ignoreIndex == nil ? 1 : 1 / Scalar(kept)
   var weights = [Scalar](repeating: 0, count: rows * classes)
   for (row, index) in classIndices.enumerated() where index != ignoreIndex {
     check(
       index >= 0 && index < classes,
-      "softmaxCrossEntropy(logits:target:ignoreIndex:): class index \(index) at position \(row) is outside 0..<\(classes) and not the ignore index \(ignoreIndex)"
-    )
-    weights[row * classes + index] = 1 / Scalar(kept)
+      "\(operation): class index \(index) of position \(row) is outside 0..<\(classes)"
+        + (ignoreIndex.map { " and not the ignore index \($0)" } ?? ""))
+    weights[row * classes + index] = weight
   }
-  let flat = logits.reshaped(to: [rows, classes])
-  let weighting = try! Tensor(shape: [rows, classes], scalars: weights)
-  return -(logSoftmax(flat) * weighting).sum()
+  return (rows, classes, weights)
 }
