@@ -639,4 +639,48 @@ struct Version1CheckpointTests {
     try Checkpoint.decode(resaved, into: copy, optimizer: copyAdam)
     #expect(fingerprint(copy, copyAdam) == fingerprint(model, adam))
   }
+
+  /// The layer of one's own that the previous release saved to
+  /// `Fixtures/checkpoint-version1-composite.safetensors` (seed 8): built-in layers in a property
+  /// and in an array, as the Addition example's GPT holds them.
+  final class Composite: Layer {
+    let blocks: [TransformerBlock<Double>]
+    let norm = LayerNorm<Double>(featureCount: 4)
+    let head: Dense<Double>
+    init() {
+      var rng = SeededRandomNumberGenerator(seed: 98)
+      blocks = (0..<2).map { _ in
+        TransformerBlock(modelSize: 4, headCount: 2, feedForwardSize: 8, using: &rng)
+      }
+      head = Dense(inputSize: 4, outputSize: 3, using: &rng)
+    }
+    func callAsFunction(_ input: Variable<Double>) -> Variable<Double> {
+      head(norm(blocks.reduce(input) { $1($0) }))
+    }
+    var layers: [(String, any Layer<Double>)] {
+      blocks.enumerated().map { ("blocks.\($0)", $1) } + [("norm", norm), ("head", head)]
+    }
+    var parameters: [Variable<Double>] { layers.flatMap { $0.1.parameters } }
+    var namedTensors: [NamedTensor<Double>] {
+      layers.flatMap { name, layer in layer.namedTensors.map { $0.prefixed(by: name) } }
+    }
+  }
+
+  @Test(
+    "A version-1 checkpoint of a layer of one's own loads: the built-in layers it holds are renamed inside it"
+  )
+  func readsVersion1OfACustomLayer() throws {
+    let path = fixtures + "checkpoint-version1-composite.safetensors"
+    let file = try SafeTensors(contentsOf: path)
+    let model = Composite()
+    try Checkpoint.load(from: path, into: model)
+    let tensors = Dictionary(uniqueKeysWithValues: model.namedTensors.map { ($0.name, $0.variable) })
+    for (old, new) in [
+      ("blocks.1.attention.inputWeight", "blocks.1.self_attn.in_proj_weight"),
+      ("blocks.0.feedForwardNorm.scale", "blocks.0.norm2.weight"), ("norm.offset", "norm.bias"),
+      ("head.weight", "head.weight"),
+    ] {
+      #expect(try file.tensor(named: old, as: Double.self) == tensors[new]?.value, "\(old)")
+    }
+  }
 }
