@@ -1,6 +1,8 @@
 // What the processor can run, for the kernels' choice between their vector and portable paths
 // (internal to BackpropKernels). Each vector function carries its own
-// __attribute__((target(...))), so no compiler flag is needed.
+// __attribute__((target(...))), so no compiler flag is needed. Every check also asks the
+// process's kernel path (bp_kernel_path, cpu.c), so BACKPROP_KERNELS=portable sends every kernel
+// down its portable path.
 #ifndef BACKPROP_KERNELS_CPU_H
 #define BACKPROP_KERNELS_CPU_H
 
@@ -11,9 +13,11 @@
 #define BP_X86 0
 #endif
 
+#include "BackpropKernels.h"
+
 static inline int bp_has_avx(void) {
 #if BP_X86
-  return __builtin_cpu_supports("avx");
+  return bp_kernel_path() >= BP_PATH_AVX2 && __builtin_cpu_supports("avx");
 #else
   return 0;
 #endif
@@ -21,7 +25,7 @@ static inline int bp_has_avx(void) {
 
 static inline int bp_has_avx2(void) {
 #if BP_X86
-  return __builtin_cpu_supports("avx2");
+  return bp_kernel_path() >= BP_PATH_AVX2 && __builtin_cpu_supports("avx2");
 #else
   return 0;
 #endif
@@ -29,7 +33,7 @@ static inline int bp_has_avx2(void) {
 
 static inline int bp_has_avx2_fma(void) {
 #if BP_X86
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return bp_kernel_path() >= BP_PATH_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
   return 0;
 #endif

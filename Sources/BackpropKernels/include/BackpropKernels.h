@@ -14,6 +14,17 @@ extern "C" {
 
 enum { BP_KERNEL_AUTOMATIC = 0, BP_KERNEL_PORTABLE = 1 };
 
+/// The kernel paths, in order: a path runs every kernel of the paths below it.
+enum { BP_PATH_PORTABLE = 0, BP_PATH_AVX2 = 1 };
+
+/// The process's kernel path: the best this processor runs, or the one the environment variable
+/// BACKPROP_KERNELS names (portable, avx2) when the processor runs it. Chosen on the first call;
+/// a request it cannot honour is said on standard error once.
+int bp_kernel_path(void);
+
+/// "portable" or "avx2".
+const char *bp_kernel_path_name(int path);
+
 /// C = op(A)·op(B) for the rows [rowBegin, rowEnd) of C, all row-major; C is overwritten.
 ///
 /// kernel: BP_KERNEL_AUTOMATIC (AVX2+FMA when the CPU has it) or BP_KERNEL_PORTABLE (for tests).
