@@ -1,0 +1,240 @@
+// Every kernel of BackpropKernels against a naive reference, in C, so that it runs on machines
+// and architectures the Swift toolchain here cannot target: Scripts/test-kernels builds it with
+// the kernels for this machine and, cross-compiled, for aarch64 under qemu. It exits non-zero
+// and names the first kernel that disagrees. Products and reductions are checked to rounding
+// against sums in double (long double's order differs per path); copies, square roots, pooling
+// offsets and row sums bit for bit, since every path does those in the same order.
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "BackpropKernels.h"
+
+static int failures = 0;
+static uint64_t state = 0x9E3779B97F4A7C15u;
+
+static double uniform(double low, double high) {
+  state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+  return low + (high - low) * (double)(state >> 11) / (double)(1ull << 53);
+}
+
+#define FAIL(...)                                                                                  \
+  do {                                                                                             \
+    if (failures++ < 20) {                                                                         \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fputc('\n', stderr);                                                                         \
+    }                                                                                              \
+  } while (0)
+
+// C = op(A)·op(B) by the definition, summed in double.
+#define REFERENCE_PRODUCT(T)                                                                       \
+  static void reference_##T(int ta, int tb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, ptrdiff_t lda, \
+                            const T *b, ptrdiff_t ldb, double *c) {                                \
+    for (ptrdiff_t i = 0; i < m; i++)                                                              \
+      for (ptrdiff_t j = 0; j < n; j++) {                                                          \
+        double sum = 0;                                                                            \
+        for (ptrdiff_t p = 0; p < k; p++)                                                          \
+          sum += (double)(ta ? a[p * lda + i] : a[i * lda + p]) * (double)(tb ? b[j * ldb + p] : b[p * ldb + j]); \
+        c[i * n + j] = sum;                                                                        \
+      }                                                                                            \
+  }
+REFERENCE_PRODUCT(float)
+REFERENCE_PRODUCT(double)
+
+#define CHECK_PRODUCTS(T, SUFFIX, TOLERANCE)                                                       \
+  static void check_products_##SUFFIX(int kernel) {                                               \
+    const ptrdiff_t sizes[][3] = {{1, 1, 1}, {5, 3, 7}, {37, 53, 29}, {64, 300, 70}, {100, 17, 130}, {6, 520, 16}}; \
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)                                    \
+      for (int ta = 0; ta < 2; ta++)                                                               \
+        for (int tb = 0; tb < 2; tb++) {                                                           \
+          ptrdiff_t m = sizes[s][0], k = sizes[s][1], n = sizes[s][2];                             \
+          ptrdiff_t lda = ta ? m : k, ldb = tb ? k : n;                                            \
+          T *a = malloc(sizeof(T) * m * k), *b = malloc(sizeof(T) * k * n), *c = malloc(sizeof(T) * m * n); \
+          T *added = malloc(sizeof(T) * m * n), *packed = malloc(sizeof(T) * bp_gemm_packed_a_count(m, k)); \
+          double *want = malloc(sizeof(double) * m * n);                                           \
+          for (ptrdiff_t i = 0; i < m * k; i++) a[i] = (T)uniform(-1, 1);                          \
+          for (ptrdiff_t i = 0; i < k * n; i++) b[i] = (T)uniform(-1, 1);                          \
+          for (ptrdiff_t i = 0; i < m * n; i++) added[i] = (T)1;                                   \
+          reference_##T(ta, tb, m, n, k, a, lda, b, ldb, want);                                    \
+          bp_gemm_##SUFFIX(kernel, ta, tb, m, n, k, a, lda, b, ldb, c, n, 0, m);                   \
+          bp_gemm_add_##SUFFIX(kernel, ta, tb, m, n, k, a, lda, b, ldb, added, n, 0, m);           \
+          for (ptrdiff_t i = 0; i < m * n; i++) {                                                  \
+            double tolerance = TOLERANCE * (double)k;                                              \
+            if (fabs(c[i] - want[i]) > tolerance || fabs(added[i] - 1 - want[i]) > tolerance) {    \
+              FAIL("bp_gemm_" #SUFFIX " (kernel %d) %tdx%tdx%td, transposes %d %d, element %td: %g, added %g, want %g", \
+                   kernel, m, k, n, ta, tb, i, (double)c[i], (double)added[i] - 1, want[i]);     \
+              break;                                                                               \
+            }                                                                                      \
+          }                                                                                        \
+          bp_gemm_pack_a_##SUFFIX(kernel, ta, m, k, a, lda, packed);                              \
+          T *prepacked = malloc(sizeof(T) * m * n);                                                \
+          bp_gemm_prepacked_##SUFFIX(kernel, packed, tb, m, n, k, b, ldb, prepacked, n, 0, m);     \
+          if (memcmp(prepacked, c, sizeof(T) * m * n) != 0)                                        \
+            FAIL("bp_gemm_prepacked_" #SUFFIX " (kernel %d) %tdx%tdx%td differs from bp_gemm_" #SUFFIX, kernel, m, k, n); \
+          free(a), free(b), free(c), free(added), free(packed), free(want), free(prepacked);      \
+        }                                                                                          \
+  }
+CHECK_PRODUCTS(float, f32, 1e-5)
+CHECK_PRODUCTS(double, f64, 1e-13)
+
+static void check_elementwise(void) {
+  enum { N = 1003 };  // leaves a vector tail
+  float x[N], y[N];
+  double xd[N], yd[N];
+  for (int i = 0; i < N; i++) x[i] = (float)uniform(-8, 8), xd[i] = uniform(0, 100);
+  struct {
+    const char *name;
+    void (*kernel)(const float *, float *, ptrdiff_t);
+    double (*reference)(double);
+  } functions[] = {{"bp_exp_f32", bp_exp_f32, exp}, {"bp_erf_f32", bp_erf_f32, erf}};
+  for (size_t f = 0; f < 2; f++) {
+    functions[f].kernel(x, y, N);
+    for (int i = 0; i < N; i++) {
+      float want = (float)functions[f].reference(x[i]);
+      if (fabsf(y[i] - want) > 2 * (nextafterf(fabsf(want), INFINITY) - fabsf(want))) {
+        FAIL("%s(%g) = %g, want %g within 2 ulp", functions[f].name, x[i], y[i], want);
+        break;
+      }
+    }
+  }
+  bp_gelu_f32(x, y, N);
+  for (int i = 0; i < N; i++) {
+    double want = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2.0)));
+    if (fabs(y[i] - want) > 1e-5 * (1 + fabs(want))) FAIL("bp_gelu_f32(%g) = %g, want %g", x[i], y[i], want);
+  }
+  bp_gelu_derivative_f32(x, y, N);
+  for (int i = 0; i < N; i++) {
+    double want = 0.5 * (1 + erf(x[i] / sqrt(2.0))) + x[i] * exp(-0.5 * x[i] * x[i]) / sqrt(2 * M_PI);
+    if (fabs(y[i] - want) > 1e-5 * (1 + fabs(want)))
+      FAIL("bp_gelu_derivative_f32(%g) = %g, want %g", x[i], y[i], want);
+  }
+  for (int i = 0; i < N; i++) x[i] = fabsf(x[i]);
+  bp_sqrt_f32(x, y, N);
+  bp_sqrt_f64(xd, yd, N);
+  for (int i = 0; i < N; i++) {
+    if (y[i] != sqrtf(x[i])) FAIL("bp_sqrt_f32(%g) = %g", x[i], y[i]);
+    if (yd[i] != sqrt(xd[i])) FAIL("bp_sqrt_f64(%g) = %g", xd[i], yd[i]);
+  }
+}
+
+#define CHECK_RUNS_AND_SUMS(T, SUFFIX)                                                             \
+  static void check_runs_and_sums_##SUFFIX(void) {                                                 \
+    for (ptrdiff_t length = 1; length <= 37; length += 3) {                                        \
+      enum { RUNS = 5, STRIDE = 41 };                                                              \
+      T src[RUNS * STRIDE], dst[RUNS * STRIDE], want[RUNS * STRIDE];                               \
+      for (int i = 0; i < RUNS * STRIDE; i++) src[i] = (T)uniform(-1, 1), dst[i] = want[i] = (T)uniform(-1, 1); \
+      bp_copy_runs_##SUFFIX(dst, STRIDE, src, STRIDE, RUNS, length);                               \
+      for (int r = 0; r < RUNS; r++)                                                               \
+        for (int t = 0; t < length; t++) want[r * STRIDE + t] = src[r * STRIDE + t];               \
+      if (memcmp(dst, want, sizeof dst) != 0) FAIL("bp_copy_runs_" #SUFFIX ", runs of %td", length); \
+      bp_add_runs_##SUFFIX(dst, STRIDE, src, STRIDE, RUNS, length);                                \
+      for (int r = 0; r < RUNS; r++)                                                               \
+        for (int t = 0; t < length; t++) want[r * STRIDE + t] += src[r * STRIDE + t];              \
+      if (memcmp(dst, want, sizeof dst) != 0) FAIL("bp_add_runs_" #SUFFIX ", runs of %td", length); \
+    }                                                                                              \
+    for (ptrdiff_t length = 1; length <= 70; length += 7) {                                        \
+      enum { ROWS = 19 };                                                                          \
+      T x[ROWS * 70], out[ROWS];                                                                   \
+      for (int i = 0; i < ROWS * length; i++) x[i] = (T)uniform(-1, 1);                            \
+      bp_row_sums_##SUFFIX(x, ROWS, length, out);                                                  \
+      for (int r = 0; r < ROWS; r++) {                                                             \
+        T s[4] = {0, 0, 0, 0};                                                                     \
+        ptrdiff_t j = 0;                                                                           \
+        for (; j + 4 <= length; j += 4)                                                            \
+          for (int l = 0; l < 4; l++) s[l] += x[r * length + j + l];                               \
+        for (; j < length; j++) s[0] += x[r * length + j];                                         \
+        T want = (s[0] + s[1]) + (s[2] + s[3]);                                                    \
+        if (out[r] != want) FAIL("bp_row_sums_" #SUFFIX ", row %d of %td: %g, want %g", r, length, (double)out[r], (double)want); \
+      }                                                                                            \
+    }                                                                                              \
+  }
+CHECK_RUNS_AND_SUMS(float, f32)
+CHECK_RUNS_AND_SUMS(double, f64)
+
+#define CHECK_POOLING(T, SUFFIX)                                                                   \
+  static void check_pooling_##SUFFIX(void) {                                                       \
+    const ptrdiff_t windows[][8] = {{2, 2, 2, 2, 0, 0, 1, 1}, {3, 3, 1, 1, 1, 1, 1, 1}, {3, 2, 2, 1, 1, 0, 1, 2}}; \
+    const ptrdiff_t images[][2] = {{8, 8}, {13, 29}, {4, 40}};                                     \
+    for (int s = 0; s < 3; s++)                                                                    \
+      for (int v = 0; v < 3; v++) {                                                                \
+        const ptrdiff_t *wd = windows[v];                                                          \
+        ptrdiff_t h = images[s][0], w = images[s][1], planes = 3;                                  \
+        ptrdiff_t ho = (h + 2 * wd[4] - wd[6] * (wd[0] - 1) - 1) / wd[2] + 1;                      \
+        ptrdiff_t wo = (w + 2 * wd[5] - wd[7] * (wd[1] - 1) - 1) / wd[3] + 1;                      \
+        T *x = malloc(sizeof(T) * planes * h * w);                                                 \
+        ptrdiff_t *out = malloc(sizeof(ptrdiff_t) * planes * ho * wo);                             \
+        for (ptrdiff_t i = 0; i < planes * h * w; i++) x[i] = (T)(int)uniform(0, 5); /* ties */     \
+        bp_window_maximum_offsets_##SUFFIX(x, 0, planes, h, w, wd, ho, wo, out);                   \
+        for (ptrdiff_t p = 0; p < planes; p++)                                                     \
+          for (ptrdiff_t oy = 0; oy < ho; oy++)                                                    \
+            for (ptrdiff_t ox = 0; ox < wo; ox++) {                                                \
+              ptrdiff_t best = -1;                                                                 \
+              for (ptrdiff_t i = 0; i < wd[0]; i++)                                                \
+                for (ptrdiff_t j = 0; j < wd[1]; j++) {                                            \
+                  ptrdiff_t y = oy * wd[2] - wd[4] + i * wd[6], xx = ox * wd[3] - wd[5] + j * wd[7]; \
+                  if (y < 0 || y >= h || xx < 0 || xx >= w) continue;                              \
+                  ptrdiff_t offset = p * h * w + y * w + xx;                                       \
+                  if (best < 0 || x[offset] > x[best]) best = offset;                              \
+                }                                                                                  \
+              ptrdiff_t got = out[(p * ho + oy) * wo + ox];                                        \
+              if (got != best) {                                                                   \
+                FAIL("bp_window_maximum_offsets_" #SUFFIX " %tdx%td, window %d, (%td, %td, %td): %td, want %td", \
+                     h, w, v, p, oy, ox, got, best);                                               \
+                goto next_##SUFFIX;                                                                \
+              }                                                                                    \
+            }                                                                                      \
+      next_##SUFFIX:                                                                               \
+        free(x), free(out);                                                                        \
+      }                                                                                            \
+  }
+CHECK_POOLING(float, f32)
+CHECK_POOLING(double, f64)
+
+#define CHECK_ADAM(T, SUFFIX)                                                                      \
+  static void check_adam_##SUFFIX(void) {                                                          \
+    for (ptrdiff_t n = 1; n <= 37; n += 4) {                                                       \
+      T value[37], first[37], second[37], gradient[37], v[37], m[37], s[37];                       \
+      for (ptrdiff_t i = 0; i < n; i++) {                                                          \
+        value[i] = v[i] = (T)uniform(-1, 1), first[i] = m[i] = (T)uniform(-0.1, 0.1);               \
+        second[i] = s[i] = (T)uniform(0, 0.01), gradient[i] = (T)uniform(-1, 1);                   \
+      }                                                                                            \
+      const T lr = (T)0.003, b1 = (T)0.9, b2 = (T)0.999, c1 = (T)0.271, c2 = (T)0.00399, eps = (T)1e-8, decay = (T)0.01; \
+      bp_adam_##SUFFIX(value, first, second, gradient, n, lr, b1, b2, c1, c2, eps, decay);         \
+      for (ptrdiff_t i = 0; i < n; i++) {                                                          \
+        volatile T g = gradient[i] + v[i] * decay;                                                 \
+        volatile T mm = m[i] * b1 + g * (1 - b1);                                                  \
+        volatile T ss = s[i] * b2 + g * g * (1 - b2);                                              \
+        volatile T root = (T)sqrt((double)(ss / c2));                                              \
+        volatile T step = mm / c1 * lr / (root + eps);                                             \
+        T want = v[i] - step;                                                                      \
+        if (value[i] != want || first[i] != mm || second[i] != ss)                                 \
+          FAIL("bp_adam_" #SUFFIX ", %td scalars, element %td: %g, want %g", n, i, (double)value[i], (double)want); \
+      }                                                                                            \
+    }                                                                                              \
+  }
+CHECK_ADAM(float, f32)
+CHECK_ADAM(double, f64)
+
+int main(void) {
+  printf("kernel path: %s\n", bp_gemm_instruction_set());
+  for (int kernel = BP_KERNEL_AUTOMATIC; kernel <= BP_KERNEL_PORTABLE; kernel++) {
+    check_products_f32(kernel);
+    check_products_f64(kernel);
+  }
+  check_elementwise();
+  check_runs_and_sums_f32();
+  check_runs_and_sums_f64();
+  check_pooling_f32();
+  check_pooling_f64();
+  check_adam_f32();
+  check_adam_f64();
+  if (failures) {
+    fprintf(stderr, "%d kernel checks failed\n", failures);
+    return 1;
+  }
+  printf("every kernel agrees with its reference\n");
+  return 0;
+}
