@@ -16,6 +16,9 @@ static int bestPath(void) {
 #if BP_X86
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return BP_PATH_AVX2;
 #endif
+#if BP_NEON
+  return BP_PATH_NEON;
+#endif
   return BP_PATH_PORTABLE;
 }
 
@@ -31,12 +34,18 @@ static int requestedPath(int best) {
                     "using the portable kernels\n");
     return best;
   }
-  if (strcmp(request, "avx512") == 0 || strcmp(request, "neon") == 0) {
+  if (strcmp(request, "neon") == 0) {
+    if (best == BP_PATH_NEON) return BP_PATH_NEON;
+    fprintf(stderr, "Backprop: BACKPROP_KERNELS=neon, but this is not an AArch64 processor; using %s\n",
+            bp_kernel_path_name(best));
+    return best;
+  }
+  if (strcmp(request, "avx512") == 0) {
     fprintf(stderr, "Backprop: BACKPROP_KERNELS=%s, but this build has no %s kernels; using %s\n", request,
             request, bp_kernel_path_name(best));
     return best;
   }
-  fprintf(stderr, "Backprop: BACKPROP_KERNELS=%s is not a kernel path (portable, avx2); using %s\n", request,
+  fprintf(stderr, "Backprop: BACKPROP_KERNELS=%s is not a kernel path (portable, avx2, neon); using %s\n", request,
           bp_kernel_path_name(best));
   return best;
 }
@@ -51,4 +60,6 @@ int bp_kernel_path(void) {
   return atomic_load_explicit(&chosenPath, memory_order_relaxed);
 }
 
-const char *bp_kernel_path_name(int path) { return path == BP_PATH_AVX2 ? "avx2" : "portable"; }
+const char *bp_kernel_path_name(int path) {
+  return path == BP_PATH_AVX2 ? "avx2" : path == BP_PATH_NEON ? "neon" : "portable";
+}

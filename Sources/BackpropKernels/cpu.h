@@ -13,11 +13,18 @@
 #define BP_X86 0
 #endif
 
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#define BP_NEON 1
+#else
+#define BP_NEON 0
+#endif
+
 #include "BackpropKernels.h"
 
 static inline int bp_has_avx(void) {
 #if BP_X86
-  return bp_kernel_path() >= BP_PATH_AVX2 && __builtin_cpu_supports("avx");
+  return bp_kernel_path() == BP_PATH_AVX2 && __builtin_cpu_supports("avx");
 #else
   return 0;
 #endif
@@ -25,7 +32,7 @@ static inline int bp_has_avx(void) {
 
 static inline int bp_has_avx2(void) {
 #if BP_X86
-  return bp_kernel_path() >= BP_PATH_AVX2 && __builtin_cpu_supports("avx2");
+  return bp_kernel_path() == BP_PATH_AVX2 && __builtin_cpu_supports("avx2");
 #else
   return 0;
 #endif
@@ -33,10 +40,13 @@ static inline int bp_has_avx2(void) {
 
 static inline int bp_has_avx2_fma(void) {
 #if BP_X86
-  return bp_kernel_path() >= BP_PATH_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return bp_kernel_path() == BP_PATH_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
   return 0;
 #endif
 }
+
+/// NEON, on every AArch64 processor, unless BACKPROP_KERNELS asks for the portable kernels.
+static inline int bp_has_neon(void) { return BP_NEON && bp_kernel_path() == BP_PATH_NEON; }
 
 #endif

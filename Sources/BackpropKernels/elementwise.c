@@ -15,6 +15,7 @@
 
 #include "cpu.h"
 
+#if BP_X86
 // erf(i/128) and 2/√π·e^(−(i/128)²) for i = 0 ... 512, rounded to Float.
 static const float erfTable[513 * 2] = {
   0.000000000e+00f, 1.128379226e+00f, 8.815282956e-03f, 1.128310323e+00f,
@@ -276,7 +277,6 @@ static const float erfTable[513 * 2] = {
   1.000000000e+00f, 1.269823429e-07f,
 };
 
-#if BP_X86
 // e^x = 2^n·(1 + p(r)), x = n·ln 2 + r with |r| ≤ ln 2 / 2, p of degree 5.
 __attribute__((target("avx2,fma"))) static __m256 exp8(__m256 x) {
   const __m256 shift = _mm256_set1_ps(0x1.8p23f);

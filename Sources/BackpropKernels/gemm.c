@@ -22,7 +22,9 @@
 
 enum { MR = 6, NR32 = 16, NR64 = 8, KC = 256, MC = 96, NC = 2048, DIRECT_B_BYTES = 64 << 10 };
 
-const char *bp_gemm_instruction_set(void) { return bp_has_avx2_fma() ? "avx2+fma" : "portable"; }
+const char *bp_gemm_instruction_set(void) {
+  return bp_has_avx2_fma() ? "avx2+fma" : bp_has_neon() ? "neon" : "portable";
+}
 
 // Per-thread packing buffers, grown on demand and kept: a product does not allocate once its
 // thread has seen one of that size.
@@ -69,6 +71,88 @@ STORE_TILE(double, NR64)
   }
 PORTABLE_KERNEL(float, NR32)
 PORTABLE_KERNEL(double, NR64)
+
+#if defined(__aarch64__)
+// The NEON micro-kernels (every AArch64 processor has NEON): the same MR × NR tile as the AVX2
+// ones, in 24 of the 32 vector registers (6 rows × 4 vectors of 4 Floats, or of 2 Doubles), with
+// the row's A value taken from a lane of a loaded vector (FMLA by element), so each element of C
+// is summed in the order of p with fused multiply-adds, as on AVX2.
+#define NEON_ROW4(ACC, B0, B1, B2, B3, A, LANE)                                                      \
+  ACC[0] = vfmaq_laneq_f32(ACC[0], B0, A, LANE), ACC[1] = vfmaq_laneq_f32(ACC[1], B1, A, LANE),       \
+  ACC[2] = vfmaq_laneq_f32(ACC[2], B2, A, LANE), ACC[3] = vfmaq_laneq_f32(ACC[3], B3, A, LANE)
+#define NEON_ROW2(ACC, B0, B1, B2, B3, A, LANE)                                                      \
+  ACC[0] = vfmaq_lane_f32(ACC[0], B0, A, LANE), ACC[1] = vfmaq_lane_f32(ACC[1], B1, A, LANE),         \
+  ACC[2] = vfmaq_lane_f32(ACC[2], B2, A, LANE), ACC[3] = vfmaq_lane_f32(ACC[3], B3, A, LANE)
+
+static void kernelNEON_float(ptrdiff_t kc, const float *restrict ap, const float *restrict bp, ptrdiff_t ldb,
+                             float *c, ptrdiff_t ldc, int accumulate, int rows, int cols) {
+  float32x4_t c0[4], c1[4], c2[4], c3[4], c4[4], c5[4];
+  for (int j = 0; j < 4; j++)
+    c0[j] = c1[j] = c2[j] = c3[j] = c4[j] = c5[j] = vdupq_n_f32(0);
+  for (ptrdiff_t p = 0; p < kc; p++) {
+    float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4), b2 = vld1q_f32(bp + 8), b3 = vld1q_f32(bp + 12);
+    float32x4_t a = vld1q_f32(ap);
+    float32x2_t a45 = vld1_f32(ap + 4);
+    NEON_ROW4(c0, b0, b1, b2, b3, a, 0);
+    NEON_ROW4(c1, b0, b1, b2, b3, a, 1);
+    NEON_ROW4(c2, b0, b1, b2, b3, a, 2);
+    NEON_ROW4(c3, b0, b1, b2, b3, a, 3);
+    NEON_ROW2(c4, b0, b1, b2, b3, a45, 0);
+    NEON_ROW2(c5, b0, b1, b2, b3, a45, 1);
+    ap += MR;
+    bp += ldb;
+  }
+  float32x4_t *tile[MR] = {c0, c1, c2, c3, c4, c5};
+  if (rows == MR && cols == NR32) {
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < 4; j++) {
+        float *at = c + r * ldc + 4 * j;
+        vst1q_f32(at, accumulate ? vaddq_f32(tile[r][j], vld1q_f32(at)) : tile[r][j]);
+      }
+  } else {
+    float partial[MR * NR32];
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < 4; j++) vst1q_f32(partial + r * NR32 + 4 * j, tile[r][j]);
+    storeTile_float(partial, c, ldc, accumulate, rows, cols);
+  }
+}
+
+#define NEON_ROW_D(ACC, B0, B1, B2, B3, A, LANE)                                                     \
+  ACC[0] = vfmaq_laneq_f64(ACC[0], B0, A, LANE), ACC[1] = vfmaq_laneq_f64(ACC[1], B1, A, LANE),       \
+  ACC[2] = vfmaq_laneq_f64(ACC[2], B2, A, LANE), ACC[3] = vfmaq_laneq_f64(ACC[3], B3, A, LANE)
+
+static void kernelNEON_double(ptrdiff_t kc, const double *restrict ap, const double *restrict bp, ptrdiff_t ldb,
+                              double *c, ptrdiff_t ldc, int accumulate, int rows, int cols) {
+  float64x2_t c0[4], c1[4], c2[4], c3[4], c4[4], c5[4];
+  for (int j = 0; j < 4; j++)
+    c0[j] = c1[j] = c2[j] = c3[j] = c4[j] = c5[j] = vdupq_n_f64(0);
+  for (ptrdiff_t p = 0; p < kc; p++) {
+    float64x2_t b0 = vld1q_f64(bp), b1 = vld1q_f64(bp + 2), b2 = vld1q_f64(bp + 4), b3 = vld1q_f64(bp + 6);
+    float64x2_t a01 = vld1q_f64(ap), a23 = vld1q_f64(ap + 2), a45 = vld1q_f64(ap + 4);
+    NEON_ROW_D(c0, b0, b1, b2, b3, a01, 0);
+    NEON_ROW_D(c1, b0, b1, b2, b3, a01, 1);
+    NEON_ROW_D(c2, b0, b1, b2, b3, a23, 0);
+    NEON_ROW_D(c3, b0, b1, b2, b3, a23, 1);
+    NEON_ROW_D(c4, b0, b1, b2, b3, a45, 0);
+    NEON_ROW_D(c5, b0, b1, b2, b3, a45, 1);
+    ap += MR;
+    bp += ldb;
+  }
+  float64x2_t *tile[MR] = {c0, c1, c2, c3, c4, c5};
+  if (rows == MR && cols == NR64) {
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < 4; j++) {
+        double *at = c + r * ldc + 2 * j;
+        vst1q_f64(at, accumulate ? vaddq_f64(tile[r][j], vld1q_f64(at)) : tile[r][j]);
+      }
+  } else {
+    double partial[MR * NR64];
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < 4; j++) vst1q_f64(partial + r * NR64 + 2 * j, tile[r][j]);
+    storeTile_double(partial, c, ldc, accumulate, rows, cols);
+  }
+}
+#endif
 
 #if BP_X86
 __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
@@ -423,6 +507,8 @@ PACK(double, NR64)
     Kernel kernel = kernelPortable_##T, kernel2 = kernelPortable_##T, kernel4 = kernelPortable_##T;  \
     int vector = BP_X86 && kernelChoice == BP_KERNEL_AUTOMATIC && bp_has_avx2_fma();                       \
     if (vector) kernel = kernelAVX2_##T, kernel2 = kernelAVX2_##T##_2, kernel4 = kernelAVX2_##T##_4; \
+    if (BP_NEON && kernelChoice == BP_KERNEL_AUTOMATIC && bp_has_neon())                           \
+      kernel = kernel2 = kernel4 = kernelNEON_##T; /* the full tile also serves short panels */   \
     ptrdiff_t ncMax = minimum(NC, (n + NR - 1) / NR * NR), kcMax = minimum(KC, k);                 \
     ptrdiff_t mcMax = minimum(MC, (rowEnd - rowBegin + MR - 1) / MR * MR);                         \
     T *bPacked = buffer(&packB, &packBCapacity, sizeof(T) * (size_t)(kcMax * ncMax));              \
@@ -501,6 +587,11 @@ ptrdiff_t bp_gemm_packed_a_count(ptrdiff_t m, ptrdiff_t k) { return (m + MR - 1)
 
 ptrdiff_t bp_gemm_depth_block(void) { return KC; }
 
+#if !BP_NEON
+#define kernelNEON_float kernelPortable_float
+#define kernelNEON_double kernelPortable_double
+#endif
+
 #if !BP_X86
 #define kernelAVX2_float kernelPortable_float
 #define kernelAVX2_double kernelPortable_double
@@ -508,8 +599,16 @@ ptrdiff_t bp_gemm_depth_block(void) { return KC; }
 #define kernelAVX2_float_4 kernelPortable_float
 #define kernelAVX2_double_2 kernelPortable_double
 #define kernelAVX2_double_4 kernelPortable_double
-#define kernelAVX2_float_2wide(...) abort()
-#define kernelAVX2_double_2wide(...) abort()
+// Never called off x86 (the GEMM takes them only on the AVX2 path); defined so that the call
+// compiles everywhere.
+#define UNAVAILABLE_2WIDE(T)                                                                       \
+  static void kernelAVX2_##T##_2wide(ptrdiff_t kc, const T *ap, const T *b0, const T *b1, ptrdiff_t ldb, T *c, \
+                                     ptrdiff_t ldc, int accumulate, int rows) {                    \
+    (void)kc, (void)ap, (void)b0, (void)b1, (void)ldb, (void)c, (void)ldc, (void)accumulate, (void)rows; \
+    abort();                                                                                       \
+  }
+UNAVAILABLE_2WIDE(float)
+UNAVAILABLE_2WIDE(double)
 #endif
 
 GEMM(float, NR32, f32)

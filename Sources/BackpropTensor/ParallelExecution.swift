@@ -105,11 +105,11 @@ public enum ParallelExecution {
     }
   }
 
-  /// The instruction set of the matrix-product kernels in this process: `"avx2+fma"` or
-  /// `"portable"`.
+  /// The instruction set of the matrix-product kernels in this process: `"avx2+fma"`, `"neon"`
+  /// or `"portable"`.
   ///
   /// The best the processor runs, unless the environment variable `BACKPROP_KERNELS` names
-  /// another path it runs (`portable`, `avx2`), as `OPENBLAS_CORETYPE` does for OpenBLAS, for
+  /// another path it runs (`portable`, `avx2`, `neon`), as `OPENBLAS_CORETYPE` does for OpenBLAS, for
   /// tests and comparisons; a request it cannot honour is said once on standard error.
   public static var matrixKernelInstructionSet: String { String(cString: bp_gemm_instruction_set()) }
 

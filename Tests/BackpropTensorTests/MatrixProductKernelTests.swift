@@ -200,7 +200,7 @@ struct MatrixProductKernelTests {
       }
     }
     #expect(small == 1, "a product below the threshold stays on the calling thread")
-    #expect(["avx2+fma", "portable"].contains(ParallelExecution.matrixKernelInstructionSet))
+    #expect(["avx2+fma", "neon", "portable"].contains(ParallelExecution.matrixKernelInstructionSet))
   }
 }
 

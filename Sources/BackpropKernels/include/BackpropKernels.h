@@ -14,15 +14,16 @@ extern "C" {
 
 enum { BP_KERNEL_AUTOMATIC = 0, BP_KERNEL_PORTABLE = 1 };
 
-/// The kernel paths, in order: a path runs every kernel of the paths below it.
-enum { BP_PATH_PORTABLE = 0, BP_PATH_AVX2 = 1 };
+/// The kernel paths: the portable C loops, x86-64 AVX2+FMA (with AVX where a kernel needs no more),
+/// AArch64 NEON.
+enum { BP_PATH_PORTABLE = 0, BP_PATH_AVX2 = 1, BP_PATH_NEON = 2 };
 
 /// The process's kernel path: the best this processor runs, or the one the environment variable
-/// BACKPROP_KERNELS names (portable, avx2) when the processor runs it. Chosen on the first call;
-/// a request it cannot honour is said on standard error once.
+/// BACKPROP_KERNELS names (portable, avx2, neon) when the processor runs it. Chosen on the first
+/// call; a request it cannot honour is said on standard error once.
 int bp_kernel_path(void);
 
-/// "portable" or "avx2".
+/// "portable", "avx2" or "neon".
 const char *bp_kernel_path_name(int path);
 
 /// C = op(A)·op(B) for the rows [rowBegin, rowEnd) of C, all row-major; C is overwritten.
@@ -81,7 +82,7 @@ void bp_gemm_prepacked_f64(int kernel, const double *packedA, int transposeB, pt
                            ptrdiff_t k, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc,
                            ptrdiff_t rowBegin, ptrdiff_t rowEnd);
 
-/// The instruction set the kernels use on this CPU: "avx2+fma" or "portable".
+/// The instruction set the matrix kernels use in this process: "avx2+fma", "neon" or "portable".
 const char *bp_gemm_instruction_set(void);
 
 /// Max pooling: for the images [firstPlane, endPlane) of h×w in x, the offset in x of the
