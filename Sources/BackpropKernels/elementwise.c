@@ -377,12 +377,35 @@ MAP8(gelu8Array, gelu8)
 MAP8(geluDerivative8Array, geluDerivative8)
 #endif
 
-// The entry points: the vector loop when the processor has `check`'s instructions, else `scalar`
-// of each element (x is the element).
-#define ENTRY(T, NAME, CHECK, VECTOR, SCALAR)                                                      \
+#if BP_NEON
+// NEON square roots, four Floats or two Doubles at a time: the scalar loop calls sqrtf, which may
+// set errno, once per element. FSQRT is correctly rounded, so the bits are those of every path.
+static void sqrtFloatsNEON(const float *x, float *y, ptrdiff_t n) {
+  ptrdiff_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vsqrtq_f32(vld1q_f32(x + i)));
+  for (; i < n; i++) y[i] = vget_lane_f32(vsqrt_f32(vdup_n_f32(x[i])), 0);
+}
+
+static void sqrtDoublesNEON(const double *x, double *y, ptrdiff_t n) {
+  ptrdiff_t i = 0;
+  for (; i + 2 <= n; i += 2) vst1q_f64(y + i, vsqrtq_f64(vld1q_f64(x + i)));
+  for (; i < n; i++) y[i] = vget_lane_f64(vsqrt_f64(vdup_n_f64(x[i])), 0);
+}
+#else
+#define sqrtFloatsNEON(...) ((void)0)
+#define sqrtDoublesNEON(...) ((void)0)
+#endif
+
+// The entry points: the x86 vector loop when the processor has `check`'s instructions, the NEON
+// loop on AArch64 where there is one, else `scalar` of each element (x is the element).
+#define ENTRY_WITH_NEON(T, NAME, CHECK, VECTOR, NEON, HAS_NEON, SCALAR)                            \
   void NAME(const T *in, T *out, ptrdiff_t n) {                                                    \
     if (BP_X86 && CHECK()) {                                                                       \
       VECTOR(in, out, n);                                                                          \
+      return;                                                                                      \
+    }                                                                                              \
+    if (BP_NEON && HAS_NEON && bp_has_neon()) {                                                    \
+      NEON(in, out, n);                                                                            \
       return;                                                                                      \
     }                                                                                              \
     for (ptrdiff_t i = 0; i < n; i++) {                                                            \
@@ -390,6 +413,8 @@ MAP8(geluDerivative8Array, geluDerivative8)
       out[i] = SCALAR;                                                                             \
     }                                                                                              \
   }
+#define NO_NEON(...) ((void)0)
+#define ENTRY(T, NAME, CHECK, VECTOR, SCALAR) ENTRY_WITH_NEON(T, NAME, CHECK, VECTOR, NO_NEON, 0, SCALAR)
 #if !BP_X86
 #define exp8Array(...) ((void)0)
 #define erf8Array(...) ((void)0)
@@ -404,5 +429,5 @@ ENTRY(float, bp_gelu_f32, bp_has_avx2_fma, gelu8Array, 0.5f * x * (1.0f + erff(x
 ENTRY(float, bp_gelu_derivative_f32, bp_has_avx2_fma, geluDerivative8Array,
       0.5f * (1.0f + erff(x * 0x1.6a09e6p-1f)) + x * expf(-0.5f * x * x) * 0x1.988454p-2f)
 // Square roots are correctly rounded on every path, so the results are the same on every CPU.
-ENTRY(float, bp_sqrt_f32, bp_has_avx, sqrtFloats, sqrtf(x))
-ENTRY(double, bp_sqrt_f64, bp_has_avx, sqrtDoubles, sqrt(x))
+ENTRY_WITH_NEON(float, bp_sqrt_f32, bp_has_avx, sqrtFloats, sqrtFloatsNEON, 1, sqrtf(x))
+ENTRY_WITH_NEON(double, bp_sqrt_f64, bp_has_avx, sqrtDoubles, sqrtDoublesNEON, 1, sqrt(x))
