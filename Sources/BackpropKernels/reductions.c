@@ -2,7 +2,8 @@
 // the elements j ≡ 0, 1, 2, 3 (mod 4) from the left, the last length mod 4 elements into the
 // first, then (s₀ + s₁) + (s₂ + s₃). With AVX, eight (Float) or four (Double) rows go at once:
 // a block of each row is loaded, transposed in registers, and lane l of each partial sum adds
-// row l's elements in that order, so the results are the same bits as the scalar loop.
+// row l's elements in that order, so the results are the same bits as the scalar loop. With NEON
+// the four partial sums of one row are the lanes of a vector.
 
 #include "BackpropKernels.h"
 
@@ -66,10 +67,46 @@ __attribute__((target("avx"))) static void rowSumsAVX_double(const double *x, pt
 }
 #endif
 
+#if BP_NEON
+// One row at a time: the four partial sums are the four lanes of one vector (two of Double), each
+// adding its elements in the scalar loop's order, so the results are the same bits.
+static void rowSumsNEON_float(const float *x, ptrdiff_t rows, ptrdiff_t length, float *out) {
+  for (ptrdiff_t r = 0; r < rows; r++) {
+    const float *row = x + r * length;
+    float32x4_t s = vdupq_n_f32(0);
+    ptrdiff_t j = 0;
+    for (; j + 4 <= length; j += 4) s = vaddq_f32(s, vld1q_f32(row + j));
+    out[r] = rowSum_float(row, j, length, vgetq_lane_f32(s, 0), vgetq_lane_f32(s, 1),
+                          vgetq_lane_f32(s, 2), vgetq_lane_f32(s, 3));
+  }
+}
+
+static void rowSumsNEON_double(const double *x, ptrdiff_t rows, ptrdiff_t length, double *out) {
+  for (ptrdiff_t r = 0; r < rows; r++) {
+    const double *row = x + r * length;
+    float64x2_t s01 = vdupq_n_f64(0), s23 = vdupq_n_f64(0);
+    ptrdiff_t j = 0;
+    for (; j + 4 <= length; j += 4) {
+      s01 = vaddq_f64(s01, vld1q_f64(row + j));
+      s23 = vaddq_f64(s23, vld1q_f64(row + j + 2));
+    }
+    out[r] = rowSum_double(row, j, length, vgetq_lane_f64(s01, 0), vgetq_lane_f64(s01, 1),
+                           vgetq_lane_f64(s23, 0), vgetq_lane_f64(s23, 1));
+  }
+}
+#define ROW_SUMS_NEON(T, ...) rowSumsNEON_##T(__VA_ARGS__)
+#else
+#define ROW_SUMS_NEON(T, ...) ((void)0)
+#endif
+
 #define ROW_SUMS(T, SUFFIX)                                                                        \
   void bp_row_sums_##SUFFIX(const T *x, ptrdiff_t rows, ptrdiff_t length, T *out) {                \
     if (BP_X86 && bp_has_avx()) {                                                                  \
       ROW_SUMS_AVX(T, x, rows, length, out);                                                       \
+      return;                                                                                      \
+    }                                                                                              \
+    if (BP_NEON && bp_has_neon()) {                                                                \
+      ROW_SUMS_NEON(T, x, rows, length, out);                                                      \
       return;                                                                                      \
     }                                                                                              \
     for (ptrdiff_t r = 0; r < rows; r++) out[r] = rowSum_##T(x + r * length, 0, length, 0, 0, 0, 0); \
