@@ -62,7 +62,7 @@ public enum ParallelExecution {
   package static func measuringThreads<R>(_ body: () throws -> R) rethrows -> (result: R, threads: Int) {
     let recorder = ThreadRecorder()
     let result = try $scope.withValue(
-      Scope(threadCount: scope?.threadCount ?? defaultThreadCount, recorder: recorder), operation: body)
+      Scope(threadCount: threadCount, recorder: recorder), operation: body)
     return (result, recorder.largest.load(ordering: .relaxed))
   }
 
@@ -94,15 +94,7 @@ public enum ParallelExecution {
   final class ThreadRecorder: Sendable {
     let largest = Atomic<Int>(1)
 
-    func record(_ participants: Int) {
-      var current = largest.load(ordering: .relaxed)
-      while participants > current {
-        let (exchanged, original) = largest.compareExchange(
-          expected: current, desired: participants, ordering: .relaxed)
-        if exchanged { break }
-        current = original
-      }
-    }
+    func record(_ participants: Int) { largest.max(participants, ordering: .relaxed) }
   }
 
   /// The instruction set of the matrix-product kernels in this process: `"avx2+fma"`, `"neon"`

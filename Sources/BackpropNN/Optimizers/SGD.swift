@@ -22,18 +22,20 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
   public let nesterov: Bool
   /// λ: each step adds λ·W to the gradient. 0 by default.
   public var weightDecay: Scalar {
-    didSet { isPlain = weightDecay == 0 && schedule == nil && momentum == 0 }
+    didSet { isPlain = plainness }
   }
   /// How α changes with the step count; `nil` (the default) keeps it constant.
   public var schedule: LearningRateSchedule? {
-    didSet { isPlain = weightDecay == 0 && schedule == nil && momentum == 0 }
+    didSet { isPlain = plainness }
   }
   /// The number of steps taken, which ``schedule`` follows.
   public var stepCount: Int { steps }
   @exclusivity(unchecked) @usableFromInline var steps = 0
   /// `true` without weight decay, schedule and momentum: `step()` then reads nothing else (every
   /// read of a class's property from another module is checked for exclusivity at run time).
-  @exclusivity(unchecked) @usableFromInline var isPlain: Bool
+  @exclusivity(unchecked) @usableFromInline var isPlain = true
+  /// What ``isPlain`` caches.
+  private var plainness: Bool { weightDecay == 0 && schedule == nil && momentum == 0 }
   /// The momentum buffers, one per parameter, in parameter order; `nil` until a parameter's
   /// first step with momentum (PyTorch starts each buffer at that step's gradient).
   var buffers: [Tensor<Scalar>?]
@@ -59,8 +61,8 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
     self.momentum = momentum
     self.nesterov = nesterov
     self.weightDecay = weightDecay
-    self.isPlain = weightDecay == 0 && momentum == 0
     self.buffers = Array(repeating: nil, count: parameters.count)
+    self.isPlain = plainness
   }
 
   /// α for the next step: ``learningRate`` times the schedule's factor at ``stepCount``.

@@ -53,7 +53,7 @@ public enum Checkpoint {
   public static func save<Model: Layer>(
     _ model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil, to path: String
   ) throws(FileError) {
-    try writeAtomically(encode(model, optimizer: optimizer), to: path)
+    try writeFileAtomically(encode(model, optimizer: optimizer), to: path)
   }
 
   /// Reads a checkpoint from `path` into the model, and into the optimiser if given — all or
@@ -71,7 +71,7 @@ public enum Checkpoint {
     from path: String, into model: Model, optimizer: (any Optimizer<Model.Scalar>)? = nil
   ) throws(FileError) {
     let limit = Layout(model, optimizer: optimizer).fileSizeLimit
-    try decode(readFile(path, limit: limit), into: model, optimizer: optimizer, path: path)
+    try decode(readDataFile(path, limit: limit), into: model, optimizer: optimizer, path: path)
   }
 
   /// The bytes ``save(_:optimizer:to:)`` writes, without touching the file system.

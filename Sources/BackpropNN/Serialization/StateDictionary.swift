@@ -100,7 +100,7 @@ public enum StateDictionary {
         "StateDictionary: two tensors map to the key \"\(key)\", or a key is the reserved \"__metadata__\"")
       raw.append(tensor.layout.raw(tensor.variable.value, named: key, dtype: dtype))
     }
-    try Checkpoint.writeAtomically(SafeTensors.encode(raw, metadata: ["format": "pt"]), to: path)
+    try writeFileAtomically(SafeTensors.encode(raw, metadata: ["format": "pt"]), to: path)
   }
 
   /// Loads a PyTorch `state_dict` saved with `safetensors.torch.save_file` into the model, all
@@ -117,7 +117,7 @@ public enum StateDictionary {
   ) throws(FileError) {
     let tensors = model.namedTensors
     let scalars = tensors.reduce(0) { $0 + $1.variable.value.scalarCount }
-    let bytes = try Checkpoint.readFile(path, limit: (1 << 20) + 8 * scalars)
+    let bytes = try readDataFile(path, limit: (1 << 20) + 8 * scalars)
     let file = try SafeTensors(bytes: bytes, path: path)
 
     var wanted = Set<String>()

@@ -517,7 +517,7 @@ struct CheckpointTests {
     let newBytes = Checkpoint.encode(new)
     for crashPoint in [0, 1, newBytes.count / 2, newBytes.count - 1] {
       #expect(throws: FileError.self) {
-        try Checkpoint.writeAtomically(newBytes, to: path, simulatedCrashAfter: crashPoint)
+        try writeFileAtomically(newBytes, to: path, simulatedCrashAfter: crashPoint)
       }
       let reader = Self.model(Double.self, seed: 3)
       try Checkpoint.load(from: path, into: reader)
