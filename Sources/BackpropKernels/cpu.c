@@ -14,6 +14,10 @@ static _Atomic int chosenPath = -1;
 /// The best path this processor runs.
 static int bestPath(void) {
 #if BP_X86
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return BP_PATH_AVX512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return BP_PATH_AVX2;
 #endif
 #if BP_NEON
@@ -29,7 +33,7 @@ static int requestedPath(int best) {
   if (!request || !*request) return best;
   if (strcmp(request, "portable") == 0) return BP_PATH_PORTABLE;
   if (strcmp(request, "avx2") == 0) {
-    if (best >= BP_PATH_AVX2) return BP_PATH_AVX2;
+    if (best == BP_PATH_AVX2 || best == BP_PATH_AVX512) return BP_PATH_AVX2;
     fprintf(stderr, "Backprop: BACKPROP_KERNELS=avx2, but this processor lacks AVX2 and FMA; "
                     "using the portable kernels\n");
     return best;
@@ -41,11 +45,12 @@ static int requestedPath(int best) {
     return best;
   }
   if (strcmp(request, "avx512") == 0) {
-    fprintf(stderr, "Backprop: BACKPROP_KERNELS=%s, but this build has no %s kernels; using %s\n", request,
-            request, bp_kernel_path_name(best));
+    if (best == BP_PATH_AVX512) return BP_PATH_AVX512;
+    fprintf(stderr, "Backprop: BACKPROP_KERNELS=avx512, but this processor lacks AVX-512 (F, DQ, BW, VL); using %s\n",
+            bp_kernel_path_name(best));
     return best;
   }
-  fprintf(stderr, "Backprop: BACKPROP_KERNELS=%s is not a kernel path (portable, avx2, neon); using %s\n", request,
+  fprintf(stderr, "Backprop: BACKPROP_KERNELS=%s is not a kernel path (portable, avx2, avx512, neon); using %s\n", request,
           bp_kernel_path_name(best));
   return best;
 }
@@ -61,5 +66,9 @@ int bp_kernel_path(void) {
 }
 
 const char *bp_kernel_path_name(int path) {
-  return path == BP_PATH_AVX2 ? "avx2" : path == BP_PATH_NEON ? "neon" : "portable";
+  return path == BP_PATH_AVX512 ? "avx512"
+         : path == BP_PATH_AVX2 ? "avx2"
+         : path == BP_PATH_NEON ? "neon"
+                                : "portable";
 }
+

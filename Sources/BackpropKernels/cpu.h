@@ -22,9 +22,16 @@
 
 #include "BackpropKernels.h"
 
+/// Whether the process's path is one of the x86 vector paths (AVX2, or AVX-512, which uses the
+/// AVX2 kernels where it has none of its own).
+static inline int bp_x86_vector_path(void) {
+  int path = bp_kernel_path();
+  return path == BP_PATH_AVX2 || path == BP_PATH_AVX512;
+}
+
 static inline int bp_has_avx(void) {
 #if BP_X86
-  return bp_kernel_path() == BP_PATH_AVX2 && __builtin_cpu_supports("avx");
+  return bp_x86_vector_path() && __builtin_cpu_supports("avx");
 #else
   return 0;
 #endif
@@ -32,7 +39,7 @@ static inline int bp_has_avx(void) {
 
 static inline int bp_has_avx2(void) {
 #if BP_X86
-  return bp_kernel_path() == BP_PATH_AVX2 && __builtin_cpu_supports("avx2");
+  return bp_x86_vector_path() && __builtin_cpu_supports("avx2");
 #else
   return 0;
 #endif
@@ -40,11 +47,15 @@ static inline int bp_has_avx2(void) {
 
 static inline int bp_has_avx2_fma(void) {
 #if BP_X86
-  return bp_kernel_path() == BP_PATH_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return bp_x86_vector_path() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
   return 0;
 #endif
 }
+
+/// The AVX-512 kernels, on the AVX-512 path. On Zen 4, which splits a 512-bit multiply-add into
+/// two 256-bit halves, they still gain where they are used (PERFORMANCE.md).
+static inline int bp_has_avx512(void) { return BP_X86 && bp_kernel_path() == BP_PATH_AVX512; }
 
 /// NEON, on every AArch64 processor, unless BACKPROP_KERNELS asks for the portable kernels.
 static inline int bp_has_neon(void) { return BP_NEON && bp_kernel_path() == BP_PATH_NEON; }

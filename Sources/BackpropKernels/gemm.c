@@ -5,12 +5,18 @@
 //   pc: the inner dimension in steps of KC
 //   ic: rows of C in blocks of MC       — an MC×KC block of A is packed into MR-tall panels
 //   jr, ir: one MR×NR tile of C per call of the micro-kernel, which keeps the tile in registers
-//           for the whole KC loop (12 AVX registers of accumulators) and streams the two panels.
+//           for the whole KC loop and streams the two panels.
 // Packing makes every micro-kernel load contiguous whatever the transposes, and pads edge panels
 // with zeros so the kernel always computes a full tile; partial tiles go through a small buffer.
 // A small block of B stored by rows, in whole panels, is read in place instead: the kernel takes
-// the step between B's rows. The AVX2+FMA kernels are compiled with a target attribute (no global
-// compiler flag) and chosen at run time; other CPUs get the portable kernels.
+// the step between B's rows. The vector kernels are compiled with target attributes (no global
+// compiler flag) and chosen at run time (a Config below per path); other CPUs get the portable
+// kernels.
+//
+// Tiles: portable, AVX2 and NEON 6 × 16 Floats or 6 × 8 Doubles (12 accumulator registers of
+// AVX2, 24 of NEON's 32); AVX-512 12 × 32 Floats or 12 × 16 Doubles (24 of its 32 registers).
+// Every path sums each element of C over p in order, KC at a time, so the x86 vector paths give
+// the same bits as each other.
 
 #include "BackpropKernels.h"
 
@@ -20,11 +26,11 @@
 #include "cpu.h"
 #include "transpose.h"
 
-enum { MR = 6, NR32 = 16, NR64 = 8, KC = 256, MC = 96, NC = 2048, DIRECT_B_BYTES = 64 << 10 };
-
-const char *bp_gemm_instruction_set(void) {
-  return bp_has_avx2_fma() ? "avx2+fma" : bp_has_neon() ? "neon" : "portable";
-}
+enum {
+  MR = 6, NR32 = 16, NR64 = 8,               // the portable, AVX2 and NEON tile
+  MR512 = 12, NR512_32 = 32, NR512_64 = 16,  // the AVX-512 tile
+  MR_MAX = 12, KC = 256, MC = 96, NC = 2048, DIRECT_B_BYTES = 64 << 10
+};
 
 // Per-thread packing buffers, grown on demand and kept: a product does not allocate once its
 // thread has seen one of that size.
@@ -215,14 +221,15 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
       bp += ldb;                                                                                    \
     }                                                                                               \
     if (cols == NRT) {                                                                              \
-      for (int r = 0; r < rows; r++) {                                                              \
-        T *row = c + r * ldc;                                                                       \
-        if (accumulate) {                                                                           \
-          tile[r][0] = ADD(tile[r][0], LOADU(row));                                                 \
-          tile[r][1] = ADD(tile[r][1], LOADU(row + LANES));                                         \
+      /* A constant trip count keeps the tile in registers (no indexing by a run-time row). */     \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                              \
+        if (r < rows) {                                                                             \
+          T *row = c + r * ldc;                                                                     \
+          VEC v0 = tile[r][0], v1 = tile[r][1];                                                     \
+          if (accumulate) v0 = ADD(v0, LOADU(row)), v1 = ADD(v1, LOADU(row + LANES));               \
+          STOREU(row, v0);                                                                          \
+          STOREU(row + LANES, v1);                                                                  \
         }                                                                                           \
-        STOREU(row, tile[r][0]);                                                                    \
-        STOREU(row + LANES, tile[r][1]);                                                            \
       }                                                                                             \
     } else {                                                                                        \
       T partial[MR * NRT] __attribute__((aligned(32)));                                             \
@@ -264,11 +271,14 @@ SHORT_KERNEL(double, 4, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_loadu_pd, _m
       bp += ldb;                                                                                    \
       bq += ldb;                                                                                    \
     }                                                                                               \
-    for (int r = 0; r < rows; r++) {                                                                \
-      T *row = c + r * ldc;                                                                         \
-      for (int v = 0; v < 4; v++) {                                                                 \
-        if (accumulate) tile[r][v] = ADD(tile[r][v], LOADU(row + v * LANES));                       \
-        STOREU(row + v * LANES, tile[r][v]);                                                        \
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < 2; r++) {                                \
+      if (r < rows) {                                                                               \
+        T *row = c + r * ldc;                                                                       \
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) {                            \
+          VEC value = tile[r][v];                                                                   \
+          if (accumulate) value = ADD(value, LOADU(row + v * LANES));                               \
+          STOREU(row + v * LANES, value);                                                           \
+        }                                                                                           \
       }                                                                                             \
     }                                                                                               \
   }
@@ -315,20 +325,104 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_double(
     storeTile_double(partial, c, ldc, accumulate, rows, cols);
   }
 }
+
+// The AVX-512 micro-kernels: R rows (R = MR512 for a full panel; fewer for the last panel of a
+// product whose m is not a multiple of 12) × two vectors of 16 Floats or 8 Doubles, with the 32
+// registers holding up to 24 accumulators. A tile narrower than NR is stored through masks.
+// Every element sums its products in order of p with fused multiply-adds, as on AVX2, so the
+// results are bit for bit those of the AVX2 kernels.
+#define AVX512_KERNEL(T, R, VEC, MASK, NRT, LANES, SET1, FMADD, ADD, MASKZ_LOADU, MASK_STOREU, LOADU)   \
+  __attribute__((target("avx512f"))) static void kernelAVX512_##T##_##R(                            \
+      ptrdiff_t kc, const T *restrict ap, const T *restrict bp, ptrdiff_t ldb, T *c, ptrdiff_t ldc,   \
+      int accumulate, int rows, int cols) {                                                         \
+    VEC tile[R][2];                                                                                 \
+    for (int r = 0; r < R; r++) tile[r][0] = tile[r][1] = SET1((T)0);                               \
+    for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
+      VEC b0 = LOADU(bp), b1 = LOADU(bp + LANES);                                                   \
+      for (int r = 0; r < R; r++) {                                                                 \
+        VEC x = SET1(ap[r]);                                                                        \
+        tile[r][0] = FMADD(x, b0, tile[r][0]);                                                      \
+        tile[r][1] = FMADD(x, b1, tile[r][1]);                                                      \
+      }                                                                                             \
+      ap += MR512;                                                                                  \
+      bp += ldb;                                                                                    \
+    }                                                                                               \
+    MASK mask0 = (MASK)(cols >= LANES ? ~0u : (1u << cols) - 1);                                    \
+    MASK mask1 = (MASK)(cols >= NRT ? ~0u : cols <= LANES ? 0u : (1u << (cols - LANES)) - 1);       \
+    /* A constant trip count keeps the tile in registers (no indexing by a run-time row). */       \
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                \
+      if (r < rows) {                                                                               \
+        T *row = c + r * ldc;                                                                       \
+        VEC v0 = tile[r][0], v1 = tile[r][1];                                                       \
+        if (accumulate) v0 = ADD(v0, MASKZ_LOADU(mask0, row)), v1 = ADD(v1, MASKZ_LOADU(mask1, row + LANES)); \
+        MASK_STOREU(row, mask0, v0);                                                                \
+        MASK_STOREU(row + LANES, mask1, v1);                                                        \
+      }                                                                                             \
+    }                                                                                               \
+  }
+#define AVX512_FLOAT_KERNEL(R)                                                                      \
+  AVX512_KERNEL(float, R, __m512, __mmask16, NR512_32, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, \
+                _mm512_maskz_loadu_ps, _mm512_mask_storeu_ps, _mm512_loadu_ps)
+#define AVX512_DOUBLE_KERNEL(R)                                                                     \
+  AVX512_KERNEL(double, R, __m512d, __mmask8, NR512_64, 8, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_add_pd, \
+                _mm512_maskz_loadu_pd, _mm512_mask_storeu_pd, _mm512_loadu_pd)
+AVX512_FLOAT_KERNEL(12)
+AVX512_FLOAT_KERNEL(8)
+AVX512_FLOAT_KERNEL(6)
+AVX512_FLOAT_KERNEL(4)
+AVX512_FLOAT_KERNEL(2)
+AVX512_DOUBLE_KERNEL(12)
+AVX512_DOUBLE_KERNEL(8)
+AVX512_DOUBLE_KERNEL(6)
+AVX512_DOUBLE_KERNEL(4)
+AVX512_DOUBLE_KERNEL(2)
+
+// Two rows across two neighbouring full panels of B (2 × 2·NR), as kernelAVX2_*_2wide.
+#define AVX512_WIDE_KERNEL(T, VEC, LANES, SET1, FMADD, ADD, LOADU, STOREU)                          \
+  __attribute__((target("avx512f"))) static void kernelAVX512_##T##_2wide(                          \
+      ptrdiff_t kc, const T *restrict ap, const T *restrict bp, const T *restrict bq, ptrdiff_t ldb, \
+      T *c, ptrdiff_t ldc, int accumulate, int rows) {                                              \
+    VEC tile[2][4];                                                                                 \
+    for (int r = 0; r < 2; r++) tile[r][0] = tile[r][1] = tile[r][2] = tile[r][3] = SET1((T)0);     \
+    for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
+      VEC b0 = LOADU(bp), b1 = LOADU(bp + LANES), b2 = LOADU(bq), b3 = LOADU(bq + LANES);           \
+      for (int r = 0; r < 2; r++) {                                                                 \
+        VEC x = SET1(ap[r]);                                                                        \
+        tile[r][0] = FMADD(x, b0, tile[r][0]);                                                      \
+        tile[r][1] = FMADD(x, b1, tile[r][1]);                                                      \
+        tile[r][2] = FMADD(x, b2, tile[r][2]);                                                      \
+        tile[r][3] = FMADD(x, b3, tile[r][3]);                                                      \
+      }                                                                                             \
+      ap += MR512;                                                                                  \
+      bp += ldb;                                                                                    \
+      bq += ldb;                                                                                    \
+    }                                                                                               \
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < 2; r++) {                                \
+      if (r < rows) {                                                                               \
+        T *row = c + r * ldc;                                                                       \
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) {                            \
+          VEC value = tile[r][v];                                                                   \
+          if (accumulate) value = ADD(value, LOADU(row + v * LANES));                               \
+          STOREU(row + v * LANES, value);                                                           \
+        }                                                                                           \
+      }                                                                                             \
+    }                                                                                               \
+  }
+AVX512_WIDE_KERNEL(float, __m512, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_loadu_ps,
+                   _mm512_storeu_ps)
+AVX512_WIDE_KERNEL(double, __m512d, 8, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_add_pd, _mm512_loadu_pd,
+                   _mm512_storeu_pd)
 #endif
 
-// ---------------------------------------------------------------------------------------------
-// Packing and the loops around the micro-kernel, once per scalar type.
-
 #if BP_X86
-// Six rows of A (row stride lda, contiguous along p) into one MR-tall panel, eight (Float) or four
-// (Double) values of p at a time: the rows are loaded as vectors and transposed in registers, so
+// Six rows of A (row stride lda, contiguous along p) into a panel whose p-steps are mr apart (a
+// whole 6-row panel, or half of a 12-row one), eight (Float) or four (Double) values of p at a time: the rows are loaded as vectors and transposed in registers, so
 // that a panel costs a few shuffles and full-width stores per block instead of one scalar store
 // per element. Returns how many values of p it packed; the caller packs the rest.
-__attribute__((target("avx2,fma"))) static ptrdiff_t packRowsAVX2_float(const float *a, ptrdiff_t lda,
+__attribute__((target("avx2,fma"))) static ptrdiff_t packRowsAVX2_float(const float *a, ptrdiff_t lda, ptrdiff_t mr,
                                                                           ptrdiff_t kc, float *d) {
   ptrdiff_t p = 0;
-  for (; p + 8 <= kc; p += 8, d += 8 * MR) {
+  for (; p + 8 <= kc; p += 8, d += 8 * mr) {
     __m256 r0 = _mm256_loadu_ps(a + p), r1 = _mm256_loadu_ps(a + lda + p),
            r2 = _mm256_loadu_ps(a + 2 * lda + p), r3 = _mm256_loadu_ps(a + 3 * lda + p),
            r4 = _mm256_loadu_ps(a + 4 * lda + p), r5 = _mm256_loadu_ps(a + 5 * lda + p);
@@ -342,23 +436,23 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packRowsAVX2_float(const fl
     __m256 rows03[4] = {q0, q1, q2, q3};
     __m256 rows45[2] = {t45lo, t45hi};
     for (int half = 0; half < 2; half++) {
-      float *e = d + half * 4 * MR;
+      float *e = d + half * 4 * mr;
       for (int q = 0; q < 4; q++) {
         __m128 top = half ? _mm256_extractf128_ps(rows03[q], 1) : _mm256_castps256_ps128(rows03[q]);
         __m128 pair = half ? _mm256_extractf128_ps(rows45[q / 2], 1) : _mm256_castps256_ps128(rows45[q / 2]);
-        _mm_storeu_ps(e + q * MR, top);
-        if (q % 2 == 0) _mm_storel_pi((__m64 *)(e + q * MR + 4), pair);
-        else _mm_storeh_pi((__m64 *)(e + q * MR + 4), pair);
+        _mm_storeu_ps(e + q * mr, top);
+        if (q % 2 == 0) _mm_storel_pi((__m64 *)(e + q * mr + 4), pair);
+        else _mm_storeh_pi((__m64 *)(e + q * mr + 4), pair);
       }
     }
   }
   return p;
 }
 
-__attribute__((target("avx2,fma"))) static ptrdiff_t packRowsAVX2_double(const double *a, ptrdiff_t lda,
+__attribute__((target("avx2,fma"))) static ptrdiff_t packRowsAVX2_double(const double *a, ptrdiff_t lda, ptrdiff_t mr,
                                                                            ptrdiff_t kc, double *d) {
   ptrdiff_t p = 0;
-  for (; p + 4 <= kc; p += 4, d += 4 * MR) {
+  for (; p + 4 <= kc; p += 4, d += 4 * mr) {
     __m256d r0 = _mm256_loadu_pd(a + p), r1 = _mm256_loadu_pd(a + lda + p),
             r2 = _mm256_loadu_pd(a + 2 * lda + p), r3 = _mm256_loadu_pd(a + 3 * lda + p),
             r4 = _mm256_loadu_pd(a + 4 * lda + p), r5 = _mm256_loadu_pd(a + 5 * lda + p);
@@ -366,82 +460,183 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packRowsAVX2_double(const d
     __m256d t01lo = _mm256_unpacklo_pd(r0, r1), t01hi = _mm256_unpackhi_pd(r0, r1);
     __m256d t23lo = _mm256_unpacklo_pd(r2, r3), t23hi = _mm256_unpackhi_pd(r2, r3);
     __m256d t45lo = _mm256_unpacklo_pd(r4, r5), t45hi = _mm256_unpackhi_pd(r4, r5);
-    _mm256_storeu_pd(d + 0 * MR, _mm256_permute2f128_pd(t01lo, t23lo, 0x20));
-    _mm_storeu_pd(d + 0 * MR + 4, _mm256_castpd256_pd128(t45lo));
-    _mm256_storeu_pd(d + 1 * MR, _mm256_permute2f128_pd(t01hi, t23hi, 0x20));
-    _mm_storeu_pd(d + 1 * MR + 4, _mm256_castpd256_pd128(t45hi));
-    _mm256_storeu_pd(d + 2 * MR, _mm256_permute2f128_pd(t01lo, t23lo, 0x31));
-    _mm_storeu_pd(d + 2 * MR + 4, _mm256_extractf128_pd(t45lo, 1));
-    _mm256_storeu_pd(d + 3 * MR, _mm256_permute2f128_pd(t01hi, t23hi, 0x31));
-    _mm_storeu_pd(d + 3 * MR + 4, _mm256_extractf128_pd(t45hi, 1));
+    _mm256_storeu_pd(d + 0 * mr, _mm256_permute2f128_pd(t01lo, t23lo, 0x20));
+    _mm_storeu_pd(d + 0 * mr + 4, _mm256_castpd256_pd128(t45lo));
+    _mm256_storeu_pd(d + 1 * mr, _mm256_permute2f128_pd(t01hi, t23hi, 0x20));
+    _mm_storeu_pd(d + 1 * mr + 4, _mm256_castpd256_pd128(t45hi));
+    _mm256_storeu_pd(d + 2 * mr, _mm256_permute2f128_pd(t01lo, t23lo, 0x31));
+    _mm_storeu_pd(d + 2 * mr + 4, _mm256_extractf128_pd(t45lo, 1));
+    _mm256_storeu_pd(d + 3 * mr, _mm256_permute2f128_pd(t01hi, t23hi, 0x31));
+    _mm_storeu_pd(d + 3 * mr + 4, _mm256_extractf128_pd(t45hi, 1));
   }
   return p;
 }
 
-// NR columns of B (column stride ldb, contiguous along p) into one NR-wide panel, eight (Float)
-// or four (Double) values of p at a time, transposed in registers. Returns how many values of p
+// nr columns of B (column stride ldb, contiguous along p) into one nr-wide panel (nr a multiple
+// of 8 Floats or 4 Doubles), eight (Float) or four (Double) values of p at a time, transposed in registers. Returns how many values of p
 // it packed; the caller packs the rest.
-__attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_float(const float *b, ptrdiff_t ldb,
+__attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_float(const float *b, ptrdiff_t ldb, ptrdiff_t nr,
                                                                              ptrdiff_t kc, float *d) {
   ptrdiff_t p = 0;
-  for (; p + 8 <= kc; p += 8, d += 8 * NR32) {
-    for (int half = 0; half < 2; half++) {
+  for (; p + 8 <= kc; p += 8, d += 8 * nr) {
+    for (ptrdiff_t block = 0; block < nr; block += 8) {
       __m256 r[8];
-      for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(b + (half * 8 + j) * ldb + p);
+      for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(b + (block + j) * ldb + p);
       transpose8x8(r);
-      for (int q = 0; q < 8; q++) _mm256_storeu_ps(d + q * NR32 + half * 8, r[q]);
+      for (int q = 0; q < 8; q++) _mm256_storeu_ps(d + q * nr + block, r[q]);
     }
   }
   return p;
 }
 
-__attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_double(const double *b, ptrdiff_t ldb,
+__attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_double(const double *b, ptrdiff_t ldb, ptrdiff_t nr,
                                                                               ptrdiff_t kc, double *d) {
   ptrdiff_t p = 0;
-  for (; p + 4 <= kc; p += 4, d += 4 * NR64) {
-    for (int half = 0; half < 2; half++) {
+  for (; p + 4 <= kc; p += 4, d += 4 * nr) {
+    for (ptrdiff_t block = 0; block < nr; block += 4) {
       __m256d r[4];
-      for (int j = 0; j < 4; j++) r[j] = _mm256_loadu_pd(b + (half * 4 + j) * ldb + p);
+      for (int j = 0; j < 4; j++) r[j] = _mm256_loadu_pd(b + (block + j) * ldb + p);
       transpose4x4(r);
-      for (int q = 0; q < 4; q++) _mm256_storeu_pd(d + q * NR64 + half * 4, r[q]);
+      for (int q = 0; q < 4; q++) _mm256_storeu_pd(d + q * nr + block, r[q]);
     }
   }
   return p;
 }
-#else
-#define packRowsAVX2_float(a, lda, kc, d) ((ptrdiff_t)0)
-#define packRowsAVX2_double(a, lda, kc, d) ((ptrdiff_t)0)
-#define packColumnsAVX2_float(b, ldb, kc, d) ((ptrdiff_t)0)
-#define packColumnsAVX2_double(b, ldb, kc, d) ((ptrdiff_t)0)
 #endif
+
+// ---------------------------------------------------------------------------------------------
+// The kernels of each path, and their tile.
+
+#define CONFIG(T)                                                                                  \
+  typedef void (*Kernel_##T)(ptrdiff_t kc, const T *restrict ap, const T *restrict bp, ptrdiff_t ldb, T *c, \
+                             ptrdiff_t ldc, int accumulate, int rows, int cols);                    \
+  typedef void (*WideKernel_##T)(ptrdiff_t kc, const T *restrict ap, const T *restrict bp, const T *restrict bq, \
+                                 ptrdiff_t ldb, T *c, ptrdiff_t ldc, int accumulate, int rows);     \
+  typedef struct {                                                                                 \
+    const char *name;                                                                              \
+    ptrdiff_t mr, nr;                /* the tile */                                                \
+    Kernel_##T kernels[MR_MAX + 1];  /* kernels[r]: for a panel of r ≤ mr rows */                  \
+    WideKernel_##T wide;             /* a panel of two rows across two full panels of B, or NULL */ \
+    ptrdiff_t (*packRows)(const T *a, ptrdiff_t lda, ptrdiff_t kc, T *d);    /* mr rows, or NULL */ \
+    ptrdiff_t (*packColumns)(const T *b, ptrdiff_t ldb, ptrdiff_t kc, T *d); /* nr columns, or NULL */ \
+    int readsBInPlace;               /* whether a small row-major block of B is read unpacked */   \
+  } Config_##T;
+CONFIG(float)
+CONFIG(double)
+
+#define SAME_KERNEL(k) {k, k, k, k, k, k, k, k, k, k, k, k, k}
+
+static const Config_float portableFloat = {"portable", MR, NR32, SAME_KERNEL(kernelPortable_float), NULL, NULL, NULL, 0};
+static const Config_double portableDouble = {"portable", MR, NR64, SAME_KERNEL(kernelPortable_double), NULL, NULL, NULL, 0};
+
+#if BP_NEON
+// The full tile also serves short panels.
+static const Config_float neonFloat = {"neon", MR, NR32, SAME_KERNEL(kernelNEON_float), NULL, NULL, NULL, 0};
+static const Config_double neonDouble = {"neon", MR, NR64, SAME_KERNEL(kernelNEON_double), NULL, NULL, NULL, 0};
+#endif
+
+#if BP_X86
+#define PACKERS(T, NRT, NR512)                                                                     \
+  static ptrdiff_t packRows6_##T(const T *a, ptrdiff_t lda, ptrdiff_t kc, T *d) {                 \
+    return packRowsAVX2_##T(a, lda, MR, kc, d);                                                    \
+  }                                                                                                \
+  static ptrdiff_t packRows12_##T(const T *a, ptrdiff_t lda, ptrdiff_t kc, T *d) {                \
+    packRowsAVX2_##T(a + 6 * lda, lda, MR512, kc, d + 6);                                          \
+    return packRowsAVX2_##T(a, lda, MR512, kc, d);                                                 \
+  }                                                                                                \
+  static ptrdiff_t packColumnsAVX2Tile_##T(const T *b, ptrdiff_t ldb, ptrdiff_t kc, T *d) {       \
+    return packColumnsAVX2_##T(b, ldb, NRT, kc, d);                                                \
+  }                                                                                                \
+  static ptrdiff_t packColumnsAVX512Tile_##T(const T *b, ptrdiff_t ldb, ptrdiff_t kc, T *d) {     \
+    return packColumnsAVX2_##T(b, ldb, NR512, kc, d);                                              \
+  }
+PACKERS(float, NR32, NR512_32)
+PACKERS(double, NR64, NR512_64)
+
+#define AVX2_KERNELS(T) {kernelAVX2_##T##_2, kernelAVX2_##T##_2, kernelAVX2_##T##_2, kernelAVX2_##T##_4, \
+                         kernelAVX2_##T##_4, kernelAVX2_##T, kernelAVX2_##T}
+#define AVX512_KERNELS(T)                                                                          \
+  {kernelAVX512_##T##_2, kernelAVX512_##T##_2, kernelAVX512_##T##_2, kernelAVX512_##T##_4,         \
+   kernelAVX512_##T##_4, kernelAVX512_##T##_6, kernelAVX512_##T##_6, kernelAVX512_##T##_8,         \
+   kernelAVX512_##T##_8, kernelAVX512_##T##_12, kernelAVX512_##T##_12, kernelAVX512_##T##_12,      \
+   kernelAVX512_##T##_12}
+static const Config_float avx2Float = {"avx2+fma", MR, NR32, AVX2_KERNELS(float), kernelAVX2_float_2wide,
+                                       packRows6_float, packColumnsAVX2Tile_float, 1};
+static const Config_double avx2Double = {"avx2+fma", MR, NR64, AVX2_KERNELS(double), kernelAVX2_double_2wide,
+                                         packRows6_double, packColumnsAVX2Tile_double, 1};
+static const Config_float avx512Float = {"avx512", MR512, NR512_32, AVX512_KERNELS(float),
+                                         kernelAVX512_float_2wide, packRows12_float,
+                                         packColumnsAVX512Tile_float, 1};
+static const Config_double avx512Double = {"avx512", MR512, NR512_64, AVX512_KERNELS(double),
+                                           kernelAVX512_double_2wide, packRows12_double,
+                                           packColumnsAVX512Tile_double, 1};
+#endif
+
+#define CHOOSE(T, SUFFIX)                                                                          \
+  static const Config_##T *config_##T(int kernelChoice) {                                          \
+    if (kernelChoice != BP_KERNEL_AUTOMATIC) return &portable##SUFFIX;                             \
+    CHOOSE_X86(SUFFIX)                                                                             \
+    CHOOSE_NEON(SUFFIX)                                                                            \
+    return &portable##SUFFIX;                                                                      \
+  }
+#if BP_X86
+#define CHOOSE_X86(SUFFIX)                                                                         \
+  if (bp_has_avx512()) return &avx512##SUFFIX;                                            \
+  if (bp_has_avx2_fma()) return &avx2##SUFFIX;
+#else
+#define CHOOSE_X86(SUFFIX)
+#endif
+#if BP_NEON
+#define CHOOSE_NEON(SUFFIX)                                                                        \
+  if (bp_has_neon()) return &neon##SUFFIX;
+#else
+#define CHOOSE_NEON(SUFFIX)
+#endif
+CHOOSE(float, Float)
+CHOOSE(double, Double)
+
+const char *bp_gemm_instruction_set(void) { return config_float(BP_KERNEL_AUTOMATIC)->name; }
+
+ptrdiff_t bp_gemm_tile_rows(void) { return config_float(BP_KERNEL_AUTOMATIC)->mr; }
+
+ptrdiff_t bp_gemm_tile_columns(void) { return config_float(BP_KERNEL_AUTOMATIC)->nr; }
+
+// ---------------------------------------------------------------------------------------------
+// Packing and the loops around the micro-kernel, once per scalar type.
 
 // Packing copies op(A) and op(B) into the panels the micro-kernel streams. It touches every
 // element of both operands once per block, so in the products of a small network (k or n of a
-// few hundred) it is a real share of the time, so full panels take branch-free paths. A run that is contiguous in the source and in the panel
-// (rows of B, or of A stored transposed) is copied whole; where the panel runs across the
-// source's rows (A, or B stored transposed), the AVX2 path loads 8 (Float) or 4 (Double) values
-// of each row and transposes them in registers. Edge panels are padded with zeros.
-#define PACK(T, NR)                                                                                \
-  /* op(A)[i0 ..< i0+mc, p0 ..< p0+kc] into MR-tall panels, p-major within a panel. */             \
-  static void packA_##T(const T *a, ptrdiff_t rsa, ptrdiff_t csa, ptrdiff_t i0, ptrdiff_t mc,     \
-                        ptrdiff_t p0, ptrdiff_t kc, T *dst, int vector) {                          \
-    ptrdiff_t full = mc / MR * MR;                                                                 \
+// few hundred) it is a real share of the time, and full panels take branch-free paths. A run
+// that is contiguous in the source and in the panel (rows of B, or of A stored transposed) is
+// copied whole; where the panel runs across the source's rows (A, or B stored transposed), the
+// x86 paths load 8 (Float) or 4 (Double) values of each row and transpose them in registers.
+// Edge panels are padded with zeros.
+#define PACK(T)                                                                                    \
+  /* op(A)[i0 ..< i0+mc, p0 ..< p0+kc] into mr-tall panels, p-major within a panel. */             \
+  static void packA_##T(const Config_##T *config, const T *a, ptrdiff_t rsa, ptrdiff_t csa, ptrdiff_t i0, \
+                        ptrdiff_t mc, ptrdiff_t p0, ptrdiff_t kc, T *dst) {                        \
+    ptrdiff_t mr = config->mr, full = mc / mr * mr;                                                \
     if (rsa == 1) {                                                                                \
       /* Stored transposed: for each p the rows are contiguous; deal each run into the panels. */  \
       for (ptrdiff_t p = 0; p < kc; p++) {                                                         \
         const T *src = a + i0 + (p0 + p) * csa;                                                    \
-        T *d = dst + p * MR;                                                                       \
-        for (ptrdiff_t ir = 0; ir < full; ir += MR, d += MR * kc) memcpy(d, src + ir, sizeof(T) * MR); \
+        T *d = dst + p * mr;                                                                       \
+        for (ptrdiff_t ir = 0; ir < full; ir += mr, d += mr * kc) memcpy(d, src + ir, sizeof(T) * (size_t)mr); \
       }                                                                                            \
     } else {                                                                                       \
-      for (ptrdiff_t ir = 0; ir < full; ir += MR) {                                                \
-        const T *r0 = a + (i0 + ir) * rsa + p0 * csa, *r1 = r0 + rsa, *r2 = r1 + rsa,              \
-                *r3 = r2 + rsa, *r4 = r3 + rsa, *r5 = r4 + rsa;                                    \
+      for (ptrdiff_t ir = 0; ir < full; ir += mr) {                                                \
+        const T *r0 = a + (i0 + ir) * rsa + p0 * csa;                                              \
         T *d = dst + ir * kc;                                                                      \
-        ptrdiff_t p = vector && csa == 1 ? packRowsAVX2_##T(r0, rsa, kc, d) : 0;                   \
-        for (d += p * MR; p < kc; p++, d += MR) {                                                  \
-          ptrdiff_t q = p * csa;                                                                   \
-          d[0] = r0[q], d[1] = r1[q], d[2] = r2[q], d[3] = r3[q], d[4] = r4[q], d[5] = r5[q];      \
+        ptrdiff_t p = config->packRows && csa == 1 ? config->packRows(r0, rsa, kc, d) : 0;         \
+        if (mr == MR) {                                                                            \
+          const T *r1 = r0 + rsa, *r2 = r1 + rsa, *r3 = r2 + rsa, *r4 = r3 + rsa, *r5 = r4 + rsa;  \
+          for (d += p * MR; p < kc; p++, d += MR) {                                                \
+            ptrdiff_t q = p * csa;                                                                 \
+            d[0] = r0[q], d[1] = r1[q], d[2] = r2[q], d[3] = r3[q], d[4] = r4[q], d[5] = r5[q];    \
+          }                                                                                        \
+        } else {                                                                                   \
+          for (d += p * mr; p < kc; p++, d += mr)                                                  \
+            for (ptrdiff_t r = 0; r < mr; r++) d[r] = r0[r * rsa + p * csa];                       \
         }                                                                                          \
       }                                                                                            \
     }                                                                                              \
@@ -450,30 +645,30 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_double(cons
       T *d = dst + full * kc;                                                                      \
       for (ptrdiff_t p = 0; p < kc; p++) {                                                         \
         const T *src = a + (i0 + full) * rsa + (p0 + p) * csa;                                     \
-        for (ptrdiff_t r = 0; r < MR; r++) *d++ = r < rows ? src[r * rsa] : (T)0;                  \
+        for (ptrdiff_t r = 0; r < mr; r++) *d++ = r < rows ? src[r * rsa] : (T)0;                  \
       }                                                                                            \
     }                                                                                              \
   }                                                                                                \
-  /* op(B)[p0 ..< p0+kc, j0 ..< j0+nc] into NR-wide panels, p-major within a panel. */             \
-  static void packB_##T(const T *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t p0, ptrdiff_t kc,     \
-                        ptrdiff_t j0, ptrdiff_t nc, T *dst, int vector) {                          \
-    ptrdiff_t full = nc / NR * NR;                                                                 \
+  /* op(B)[p0 ..< p0+kc, j0 ..< j0+nc] into nr-wide panels, p-major within a panel. */             \
+  static void packB_##T(const Config_##T *config, const T *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t p0, \
+                        ptrdiff_t kc, ptrdiff_t j0, ptrdiff_t nc, T *dst) {                        \
+    ptrdiff_t nr = config->nr, full = nc / nr * nr;                                                \
     if (csb == 1) {                                                                                \
       /* Rows contiguous: read each row of the block once, in order, and deal it into panels. */   \
       for (ptrdiff_t p = 0; p < kc; p++) {                                                         \
         const T *src = b + (p0 + p) * rsb + j0;                                                    \
-        T *d = dst + p * NR;                                                                       \
-        for (ptrdiff_t jr = 0; jr < full; jr += NR, d += NR * kc) memcpy(d, src + jr, sizeof(T) * NR);\
+        T *d = dst + p * nr;                                                                       \
+        for (ptrdiff_t jr = 0; jr < full; jr += nr, d += nr * kc) memcpy(d, src + jr, sizeof(T) * (size_t)nr); \
       }                                                                                            \
     } else {                                                                                       \
       /* Stored transposed: column j of op(B) is contiguous along p; write it down the panel. */   \
-      for (ptrdiff_t jr = 0; jr < full; jr += NR) {                                                \
+      for (ptrdiff_t jr = 0; jr < full; jr += nr) {                                                \
         T *d = dst + jr * kc;                                                                      \
         const T *columns = b + p0 * rsb + (j0 + jr) * csb;                                         \
-        ptrdiff_t done = vector && rsb == 1 ? packColumnsAVX2_##T(columns, csb, kc, d) : 0;        \
-        for (ptrdiff_t j = 0; j < NR; j++) {                                                       \
+        ptrdiff_t done = config->packColumns && rsb == 1 ? config->packColumns(columns, csb, kc, d) : 0; \
+        for (ptrdiff_t j = 0; j < nr; j++) {                                                       \
           const T *src = columns + j * csb;                                                        \
-          for (ptrdiff_t p = done; p < kc; p++) d[p * NR + j] = src[p * rsb];                      \
+          for (ptrdiff_t p = done; p < kc; p++) d[p * nr + j] = src[p * rsb];                      \
         }                                                                                          \
       }                                                                                            \
     }                                                                                              \
@@ -482,70 +677,66 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_double(cons
       T *d = dst + full * kc;                                                                      \
       for (ptrdiff_t p = 0; p < kc; p++) {                                                         \
         const T *src = b + (p0 + p) * rsb + (j0 + full) * csb;                                     \
-        for (ptrdiff_t j = 0; j < NR; j++) *d++ = j < cols ? src[j * csb] : (T)0;                  \
+        for (ptrdiff_t j = 0; j < nr; j++) *d++ = j < cols ? src[j * csb] : (T)0;                  \
       }                                                                                            \
     }                                                                                              \
   }
-PACK(float, NR32)
-PACK(double, NR64)
+PACK(float)
+PACK(double)
 
 // The loops around the micro-kernel for rows [rowBegin, rowEnd) of C. op(A) is read through
 // its row and column strides, or, when `prepacked` is given, from the panels of
 // bp_gemm_pack_a_* (every block of A packed once for all the products that share it).
-#define GEMM(T, NR, SUFFIX)                                                                        \
-  static void gemm_##SUFFIX(int kernelChoice, const T *a, ptrdiff_t rsa, ptrdiff_t csa, const T *prepacked, \
-                            ptrdiff_t mPadded, const T *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t n,         \
-                            ptrdiff_t k, T *c, ptrdiff_t ldc, ptrdiff_t rowBegin, ptrdiff_t rowEnd,          \
+#define GEMM(T, SUFFIX)                                                                            \
+  static void gemm_##SUFFIX(const Config_##T *config, const T *a, ptrdiff_t rsa, ptrdiff_t csa,    \
+                            const T *prepacked, ptrdiff_t mPadded, const T *b, ptrdiff_t rsb, ptrdiff_t csb, \
+                            ptrdiff_t n, ptrdiff_t k, T *c, ptrdiff_t ldc, ptrdiff_t rowBegin, ptrdiff_t rowEnd, \
                             int adding) {                                                          \
     if (rowEnd <= rowBegin || n <= 0 || (k <= 0 && adding)) return;                                \
     if (k <= 0) {                                                                                  \
-      for (ptrdiff_t i = rowBegin; i < rowEnd; i++) memset(c + i * ldc, 0, sizeof(T) * n);         \
+      for (ptrdiff_t i = rowBegin; i < rowEnd; i++) memset(c + i * ldc, 0, sizeof(T) * (size_t)n); \
       return;                                                                                      \
     }                                                                                              \
-    typedef void (*Kernel)(ptrdiff_t, const T *restrict, const T *restrict, ptrdiff_t, T *, ptrdiff_t, int, int, \
-                           int);                                                                   \
-    Kernel kernel = kernelPortable_##T, kernel2 = kernelPortable_##T, kernel4 = kernelPortable_##T;  \
-    int vector = BP_X86 && kernelChoice == BP_KERNEL_AUTOMATIC && bp_has_avx2_fma();                       \
-    if (vector) kernel = kernelAVX2_##T, kernel2 = kernelAVX2_##T##_2, kernel4 = kernelAVX2_##T##_4; \
-    if (BP_NEON && kernelChoice == BP_KERNEL_AUTOMATIC && bp_has_neon())                           \
-      kernel = kernel2 = kernel4 = kernelNEON_##T; /* the full tile also serves short panels */   \
-    ptrdiff_t ncMax = minimum(NC, (n + NR - 1) / NR * NR), kcMax = minimum(KC, k);                 \
-    ptrdiff_t mcMax = minimum(MC, (rowEnd - rowBegin + MR - 1) / MR * MR);                         \
+    const ptrdiff_t mr = config->mr, nr = config->nr;                                              \
+    ptrdiff_t ncMax = minimum(NC, (n + nr - 1) / nr * nr), kcMax = minimum(KC, k);                 \
+    ptrdiff_t mcMax = minimum(MC, (rowEnd - rowBegin + mr - 1) / mr * mr);                         \
     T *bPacked = buffer(&packB, &packBCapacity, sizeof(T) * (size_t)(kcMax * ncMax));              \
     T *aPacked = prepacked ? NULL : buffer(&packA, &packACapacity, sizeof(T) * (size_t)(kcMax * mcMax)); \
     if (!bPacked || (!prepacked && !aPacked)) abort(); /* out of memory, as a Swift allocation would */ \
     for (ptrdiff_t jc = 0; jc < n; jc += NC) {                                                     \
       ptrdiff_t nc = minimum(NC, n - jc);                                                          \
-      /* A block of B whose rows span little memory, in whole panels, is read where it is (a   \
-         row of panel jr is NR scalars at b + p·rsb + jr), which saves the packing pass; the   \
-         rows of a wider block are too far apart for the cache, so it is packed. */            \
-      int direct = vector && csb == 1 && nc % NR == 0 &&                                           \
-                   (size_t)(kcMax * rsb) * sizeof(T) <= DIRECT_B_BYTES;                            \
-      ptrdiff_t ldb = direct ? rsb : NR;                                                           \
+      /* A block of B whose rows span little memory is read where it is (a row of panel jr is \
+         nr scalars at b + p·rsb + jr), which saves the packing pass, except for a last panel   \
+         narrower than nr, which is packed alone; the rows of a wider block are too far apart  \
+         for the cache, so it is packed. */                                                    \
+      int direct = config->readsBInPlace && csb == 1 && (size_t)(kcMax * rsb) * sizeof(T) <= DIRECT_B_BYTES; \
+      ptrdiff_t ldb = direct ? rsb : nr, fullColumns = direct ? nc / nr * nr : nc;                 \
       for (ptrdiff_t pc = 0; pc < k; pc += KC) {                                                   \
         ptrdiff_t kc = minimum(KC, k - pc);                                                        \
         const T *bBlock = direct ? b + pc * rsb + jc : bPacked;                                    \
-        if (!direct) packB_##T(b, rsb, csb, pc, kc, jc, nc, bPacked, vector);                      \
+        if (!direct) packB_##T(config, b, rsb, csb, pc, kc, jc, nc, bPacked);                      \
+        else if (fullColumns < nc) packB_##T(config, b, rsb, csb, pc, kc, jc + fullColumns, nc - fullColumns, bPacked); \
         for (ptrdiff_t ic = rowBegin; ic < rowEnd; ic += MC) {                                     \
           ptrdiff_t mc = minimum(MC, rowEnd - ic);                                                 \
           /* In the prepacked layout the panel of rows i.. of a KC block starts at i·kc. */        \
           const T *aBlock = prepacked ? prepacked + pc * mPadded + ic * kc : aPacked;              \
-          if (!prepacked) packA_##T(a, rsa, csa, ic, mc, pc, kc, aPacked, vector);                 \
-          for (ptrdiff_t jr = 0; jr < nc; jr += NR) {                                              \
-            for (ptrdiff_t ir = 0; ir < mc; ir += MR) {                                            \
-              int rows = (int)minimum(MR, mc - ir);                                                \
-              if (vector && rows <= 2 && jr / NR % 2 == 1 && jr + NR <= nc) continue; /* done */    \
-              /* Panel jr starts at jr·kc when packed, at column jr when read in place. */          \
-              const T *bPanel = bBlock + jr * (direct ? 1 : kc), *bNext = bBlock + (jr + NR) * (direct ? 1 : kc); \
-              if (vector && rows <= 2 && jr / NR % 2 == 0 && jr + 2 * NR <= nc) {                 \
+          if (!prepacked) packA_##T(config, a, rsa, csa, ic, mc, pc, kc, aPacked);                 \
+          for (ptrdiff_t jr = 0; jr < nc; jr += nr) {                                              \
+            for (ptrdiff_t ir = 0; ir < mc; ir += mr) {                                            \
+              int rows = (int)minimum(mr, mc - ir), wide = config->wide && rows <= 2;              \
+              if (wide && jr / nr % 2 == 1 && jr + nr <= nc) continue; /* done with the last */    \
+              /* Panel jr starts at jr·kc when packed, at column jr when read in place; a narrow  \
+                 last panel read in place was packed alone. */                                     \
+              const T *bPanel = bBlock + jr * (direct ? 1 : kc), *bNext = bBlock + (jr + nr) * (direct ? 1 : kc); \
+              T *tile = c + (ic + ir) * ldc + jc + jr;                                             \
+              if (wide && jr / nr % 2 == 0 && jr + 2 * nr <= nc) {                                 \
                 /* This panel and the next, both full, in one call. */                             \
-                kernelAVX2_##T##_2wide(kc, aBlock + ir * kc, bPanel, bNext, ldb, c + (ic + ir) * ldc + jc + jr, \
-                                       ldc, pc > 0 || adding, rows);                                         \
+                config->wide(kc, aBlock + ir * kc, bPanel, bNext, ldb, tile, ldc, pc > 0 || adding, rows); \
                 continue;                                                                          \
               }                                                                                    \
-              (rows <= 2 ? kernel2 : rows <= 4 ? kernel4 : kernel)(                                \
-                  kc, aBlock + ir * kc, bPanel, ldb, c + (ic + ir) * ldc + jc + jr, ldc, pc > 0 || adding, rows, \
-                  (int)minimum(NR, nc - jr));                                                      \
+              int packedAlone = jr >= fullColumns;                                                 \
+              config->kernels[rows](kc, aBlock + ir * kc, packedAlone ? bPacked : bPanel, packedAlone ? nr : ldb, \
+                                    tile, ldc, pc > 0 || adding, rows, (int)minimum(nr, nc - jr)); \
             }                                                                                      \
           }                                                                                        \
         }                                                                                          \
@@ -556,60 +747,38 @@ PACK(double, NR64)
                         const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc, \
                         ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                                    \
     (void)m;                                                                                       \
-    gemm_##SUFFIX(kernelChoice, a, transposeA ? 1 : lda, transposeA ? lda : 1, NULL, 0, b, transposeB ? 1 : ldb, \
-                  transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 0);                        \
+    gemm_##SUFFIX(config_##T(kernelChoice), a, transposeA ? 1 : lda, transposeA ? lda : 1, NULL, 0, b, \
+                  transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 0);  \
   }                                                                                                \
   void bp_gemm_add_##SUFFIX(int kernelChoice, int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, \
                             ptrdiff_t k, const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c,  \
                             ptrdiff_t ldc, ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                 \
     (void)m;                                                                                       \
-    gemm_##SUFFIX(kernelChoice, a, transposeA ? 1 : lda, transposeA ? lda : 1, NULL, 0, b, transposeB ? 1 : ldb, \
-                  transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 1);                        \
+    gemm_##SUFFIX(config_##T(kernelChoice), a, transposeA ? 1 : lda, transposeA ? lda : 1, NULL, 0, b, \
+                  transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 1);  \
   }                                                                                                \
   void bp_gemm_pack_a_##SUFFIX(int kernelChoice, int transposeA, ptrdiff_t m, ptrdiff_t k, const T *a, \
                                ptrdiff_t lda, T *packed) {                                         \
-    ptrdiff_t rsa = transposeA ? 1 : lda, csa = transposeA ? lda : 1, mPadded = (m + MR - 1) / MR * MR; \
-    int vector = BP_X86 && kernelChoice == BP_KERNEL_AUTOMATIC && bp_has_avx2_fma();               \
+    const Config_##T *config = config_##T(kernelChoice);                                           \
+    ptrdiff_t rsa = transposeA ? 1 : lda, csa = transposeA ? lda : 1;                              \
+    ptrdiff_t mPadded = (m + config->mr - 1) / config->mr * config->mr;                            \
     for (ptrdiff_t pc = 0; pc < k; pc += KC) {                                                     \
       ptrdiff_t kc = minimum(KC, k - pc);                                                          \
       for (ptrdiff_t ic = 0; ic < m; ic += MC)                                                     \
-        packA_##T(a, rsa, csa, ic, minimum(MC, m - ic), pc, kc, packed + pc * mPadded + ic * kc, vector); \
+        packA_##T(config, a, rsa, csa, ic, minimum(MC, m - ic), pc, kc, packed + pc * mPadded + ic * kc); \
     }                                                                                              \
   }                                                                                                \
   void bp_gemm_prepacked_##SUFFIX(int kernelChoice, const T *packedA, int transposeB, ptrdiff_t m, ptrdiff_t n, \
                                   ptrdiff_t k, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc,     \
                                   ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                          \
-    gemm_##SUFFIX(kernelChoice, NULL, 0, 0, packedA, (m + MR - 1) / MR * MR, b, transposeB ? 1 : ldb, \
-                  transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 0);                        \
+    const Config_##T *config = config_##T(kernelChoice);                                           \
+    gemm_##SUFFIX(config, NULL, 0, 0, packedA, (m + config->mr - 1) / config->mr * config->mr, b,  \
+                  transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 0);  \
   }
 
-ptrdiff_t bp_gemm_packed_a_count(ptrdiff_t m, ptrdiff_t k) { return (m + MR - 1) / MR * MR * k; }
+ptrdiff_t bp_gemm_packed_a_count(ptrdiff_t m, ptrdiff_t k) { return (m + MR_MAX - 1) / MR_MAX * MR_MAX * k; }
 
 ptrdiff_t bp_gemm_depth_block(void) { return KC; }
 
-#if !BP_NEON
-#define kernelNEON_float kernelPortable_float
-#define kernelNEON_double kernelPortable_double
-#endif
-
-#if !BP_X86
-#define kernelAVX2_float kernelPortable_float
-#define kernelAVX2_double kernelPortable_double
-#define kernelAVX2_float_2 kernelPortable_float
-#define kernelAVX2_float_4 kernelPortable_float
-#define kernelAVX2_double_2 kernelPortable_double
-#define kernelAVX2_double_4 kernelPortable_double
-// Never called off x86 (the GEMM takes them only on the AVX2 path); defined so that the call
-// compiles everywhere.
-#define UNAVAILABLE_2WIDE(T)                                                                       \
-  static void kernelAVX2_##T##_2wide(ptrdiff_t kc, const T *ap, const T *b0, const T *b1, ptrdiff_t ldb, T *c, \
-                                     ptrdiff_t ldc, int accumulate, int rows) {                    \
-    (void)kc, (void)ap, (void)b0, (void)b1, (void)ldb, (void)c, (void)ldc, (void)accumulate, (void)rows; \
-    abort();                                                                                       \
-  }
-UNAVAILABLE_2WIDE(float)
-UNAVAILABLE_2WIDE(double)
-#endif
-
-GEMM(float, NR32, f32)
-GEMM(double, NR64, f64)
+GEMM(float, f32)
+GEMM(double, f64)

@@ -97,12 +97,13 @@ public enum ParallelExecution {
     func record(_ participants: Int) { largest.max(participants, ordering: .relaxed) }
   }
 
-  /// The instruction set of the matrix-product kernels in this process: `"avx2+fma"`, `"neon"`
-  /// or `"portable"`.
+  /// The instruction set of the matrix-product kernels in this process: `"avx512"`,
+  /// `"avx2+fma"`, `"neon"` or `"portable"`.
   ///
   /// The best the processor runs, unless the environment variable `BACKPROP_KERNELS` names
-  /// another path it runs (`portable`, `avx2`, `neon`), as `OPENBLAS_CORETYPE` does for OpenBLAS, for
-  /// tests and comparisons; a request it cannot honour is said once on standard error.
+  /// another path it runs (`portable`, `avx2`, `avx512`, `neon`), as `OPENBLAS_CORETYPE` does for
+  /// OpenBLAS, for tests and comparisons; a request it cannot honour is said once on standard
+  /// error. The AVX2 and AVX-512 paths give the same bits.
   public static var matrixKernelInstructionSet: String { String(cString: bp_gemm_instruction_set()) }
 
   /// Calls `body` with disjoint ranges that together cover `0..<count`, one per thread on up to

@@ -217,9 +217,9 @@ enum MatrixKernels {
   static func forEachBlock(m: Int, n: Int, multiplyAdds: Int, _ body: @Sendable (Block) -> Void) {
     let whole = Block(rows: 0..<m, columns: 0..<n)
     guard multiplyAdds >= parallelThreshold && ParallelExecution.threadCount > 1 else { return body(whole) }
-    // Blocks of whole tiles: 6 rows (the micro-kernel's height) or 16 columns (its widest row).
+    // Blocks of whole tiles of the micro-kernel: a prepacked A is read in panels of its height.
     let byColumns = n > m
-    let tile = byColumns ? 16 : 6
+    let tile = byColumns ? bp_gemm_tile_columns() : bp_gemm_tile_rows()
     let extent = byColumns ? n : m
     let tiles = (extent + tile - 1) / tile
     let threads = Swift.min(ParallelExecution.threadCount, tiles)

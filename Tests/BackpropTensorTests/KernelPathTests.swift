@@ -89,6 +89,53 @@ struct KernelPathTests {
     }
   }
 
+  /// FNV-1a over the bits of products of every shape ``checkEveryKernel()`` tries, Float and
+  /// Double, written to standard output.
+  static func printProductDigest() {
+    var digest: UInt64 = 0xcbf2_9ce4_8422_2325
+    func mix(_ bits: UInt64) { digest = (digest ^ bits) &* 0x100_0000_01b3 }
+    for (m, k, n) in [(37, 53, 29), (64, 300, 70), (26, 600, 136), (100, 17, 130)] {
+      for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
+        let (a, b): (Tensor<Float>, Tensor<Float>) = operands(
+          m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB, seed: UInt64(m + k))
+        matmul(a, b, transposeA: transposeA, transposeB: transposeB).scalars.forEach {
+          mix(UInt64($0.bitPattern))
+        }
+        let (c, d): (Tensor<Double>, Tensor<Double>) = operands(
+          m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB, seed: UInt64(m * n))
+        matmul(c, d, transposeA: transposeA, transposeB: transposeB).scalars.forEach { mix($0.bitPattern) }
+      }
+    }
+    print("products \(String(digest, radix: 16))")
+  }
+
+  @Test("BACKPROP_KERNELS=avx512, where the processor has it, agrees with plain Swift and gives AVX2's bits")
+  func avx512() async throws {
+    let wide = await #expect(
+      processExitsWith: .success, observing: [\.standardOutputContent, \.standardErrorContent]
+    ) {
+      setenv("BACKPROP_KERNELS", "avx512", 1)
+      if ParallelExecution.matrixKernelInstructionSet == "avx512" {
+        KernelPathTests.checkEveryKernel()
+        KernelPathTests.printProductDigest()
+      }
+    }
+    let narrow = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+      setenv("BACKPROP_KERNELS", "avx2", 1)
+      if ParallelExecution.matrixKernelInstructionSet == "avx2+fma" { KernelPathTests.printProductDigest() }
+    }
+    let messages = String(decoding: wide?.standardErrorContent ?? [], as: UTF8.self)
+    let wideDigest = String(decoding: wide?.standardOutputContent ?? [], as: UTF8.self)
+    let narrowDigest = String(decoding: narrow?.standardOutputContent ?? [], as: UTF8.self)
+    guard messages.isEmpty else {
+      // The processor lacks AVX-512: the request is said, and there is nothing to compare.
+      #expect(messages.contains("BACKPROP_KERNELS=avx512, but this processor lacks AVX-512"), "\(messages)")
+      return
+    }
+    #expect(wideDigest.contains("products "), "\(wideDigest)")
+    #expect(wideDigest == narrowDigest)
+  }
+
   @Test("A path this build does not have is said on standard error, and the best one is used")
   func unknownPath() async {
     let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
@@ -97,6 +144,6 @@ struct KernelPathTests {
       precondition(ParallelExecution.matrixKernelInstructionSet != "", "no path")
     }
     let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-    #expect(text.contains("BACKPROP_KERNELS=sse9 is not a kernel path (portable, avx2, neon)"))
+    #expect(text.contains("BACKPROP_KERNELS=sse9 is not a kernel path (portable, avx2, avx512, neon)"))
   }
 }

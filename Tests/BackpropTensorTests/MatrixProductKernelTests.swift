@@ -133,24 +133,24 @@ struct MatrixProductKernelTests {
   }
 
   @Test(
-    "A row's bits do not depend on the kernel that computes it (six rows, four, or two), nor on whether B is packed"
+    "A row's bits do not depend on the kernel that computes it (12, 8, 6, 4 or 2 rows), nor on whether B is packed"
   )
   func kernelsAgreeBitForBit() {
     func rows<Scalar: TensorScalar>(_: Scalar.Type, n: Int) {
-      // 14 rows: two six-row panels and one of two. Rows 6..<14 alone: one of six and one of two;
-      // rows 10..<14 alone: one of four. 56 columns: pairs of full panels, one alone, a partial
-      // one; 48 columns of Float: B read in place.
+      // 26 rows: two full panels of the tallest tile (12 rows on AVX-512, 6 elsewhere) and a
+      // short one. Rows first..<26 alone end in a panel of every height the kernels have. 56,
+      // 48, 96 and 136 columns: pairs of full panels, one alone, a partial one, B read in place.
       let (a, b): (Tensor<Scalar>, Tensor<Scalar>) = operands(
-        m: 14, k: 300, n: n, transposeA: false, transposeB: false, seed: 4)
+        m: 26, k: 300, n: n, transposeA: false, transposeB: false, seed: 4)
       let whole = matmul(a, b).scalars
-      for first in [6, 10, 12, 13] {
-        let part = matmul(a[first..<14], b).scalars
-        #expect(part == Array(whole[(first * n)...]), "\(Scalar.self) rows \(first)..<14 of \(n) columns")
+      for first in [1, 6, 10, 12, 13, 16, 18, 20, 22, 24, 25] {
+        let part = matmul(a[first..<26], b).scalars
+        #expect(part == Array(whole[(first * n)...]), "\(Scalar.self) rows \(first)..<26 of \(n) columns")
       }
       // B stored transposed is always packed.
       #expect(matmul(a, b.transposed(), transposeB: true).scalars == whole, "\(Scalar.self) \(n) columns")
     }
-    for n in [56, 48] {
+    for n in [56, 48, 96, 136] {
       rows(Float.self, n: n)
       rows(Double.self, n: n)
     }
@@ -200,7 +200,8 @@ struct MatrixProductKernelTests {
       }
     }
     #expect(small == 1, "a product below the threshold stays on the calling thread")
-    #expect(["avx2+fma", "neon", "portable"].contains(ParallelExecution.matrixKernelInstructionSet))
+    #expect(
+      ["avx512", "avx2+fma", "neon", "portable"].contains(ParallelExecution.matrixKernelInstructionSet))
   }
 }
 

@@ -15,20 +15,20 @@ extern "C" {
 enum { BP_KERNEL_AUTOMATIC = 0, BP_KERNEL_PORTABLE = 1 };
 
 /// The kernel paths: the portable C loops, x86-64 AVX2+FMA (with AVX where a kernel needs no more),
-/// AArch64 NEON.
-enum { BP_PATH_PORTABLE = 0, BP_PATH_AVX2 = 1, BP_PATH_NEON = 2 };
+/// AArch64 NEON, and x86-64 AVX-512 (F, DQ, BW, VL; the AVX2 kernels where it has none of its own).
+enum { BP_PATH_PORTABLE = 0, BP_PATH_AVX2 = 1, BP_PATH_NEON = 2, BP_PATH_AVX512 = 3 };
 
 /// The process's kernel path: the best this processor runs, or the one the environment variable
-/// BACKPROP_KERNELS names (portable, avx2, neon) when the processor runs it. Chosen on the first
+/// BACKPROP_KERNELS names (portable, avx2, avx512, neon) when the processor runs it. Chosen on the first
 /// call; a request it cannot honour is said on standard error once.
 int bp_kernel_path(void);
 
-/// "portable", "avx2" or "neon".
+/// "portable", "avx2", "avx512" or "neon".
 const char *bp_kernel_path_name(int path);
 
 /// C = op(A)·op(B) for the rows [rowBegin, rowEnd) of C, all row-major; C is overwritten.
 ///
-/// kernel: BP_KERNEL_AUTOMATIC (AVX2+FMA when the CPU has it) or BP_KERNEL_PORTABLE (for tests).
+/// kernel: BP_KERNEL_AUTOMATIC (the process's kernel path) or BP_KERNEL_PORTABLE (for tests).
 ///
 /// op(A) is m×k: element (i, p) is a[i·lda + p], or a[p·lda + i] when transposeA is non-zero.
 /// op(B) is k×n: element (p, j) is b[p·ldb + j], or b[j·ldb + p] when transposeB is non-zero.
@@ -67,7 +67,8 @@ void bp_gemm_pack_a_f32(int kernel, int transposeA, ptrdiff_t m, ptrdiff_t k, co
                         float *packed);
 
 /// bp_gemm_f32 with op(A) read from the buffer of bp_gemm_pack_a_f32 (packed for this m and k
-/// with the same kernel choice). rowBegin must be a multiple of 6 (the micro-kernel's height).
+/// with the same kernel choice). rowBegin must be a multiple of bp_gemm_tile_rows() (the
+/// micro-kernel's height).
 /// Gives the same bits as bp_gemm_f32.
 void bp_gemm_prepacked_f32(int kernel, const float *packedA, int transposeB, ptrdiff_t m, ptrdiff_t n,
                            ptrdiff_t k, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
@@ -82,8 +83,16 @@ void bp_gemm_prepacked_f64(int kernel, const double *packedA, int transposeB, pt
                            ptrdiff_t k, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc,
                            ptrdiff_t rowBegin, ptrdiff_t rowEnd);
 
-/// The instruction set the matrix kernels use in this process: "avx2+fma", "neon" or "portable".
+/// The instruction set the matrix kernels use in this process: "avx512", "avx2+fma", "neon" or
+/// "portable".
 const char *bp_gemm_instruction_set(void);
+
+/// The rows of C that one call of the micro-kernel computes in this process (6 or 12): blocks of
+/// rows that start at a multiple of it split a product into whole tiles.
+ptrdiff_t bp_gemm_tile_rows(void);
+
+/// The columns of C (Floats) that one call of the micro-kernel computes in this process (16 or 32).
+ptrdiff_t bp_gemm_tile_columns(void);
 
 /// Max pooling: for the images [firstPlane, endPlane) of h×w in x, the offset in x of the
 /// largest element of every window, written row by row of the ho×wo windows of each image in
