@@ -14,12 +14,14 @@
 #include "BackpropKernels.h"
 
 static int failures = 0;
-/// FNV-1a over the bits of every product the automatic kernels compute: paths that promise the
-/// same bits (AVX2, AVX-512 and NEON) print the same digest, which Scripts/test-aarch64 compares.
-static uint64_t productDigest = 0xcbf29ce484222325u;
+/// FNV-1a over the bits of every product the automatic kernels compute, and of the elementwise
+/// functions over a wide range: paths that promise the same bits (AVX2, AVX-512 and NEON for
+/// products; AVX2 and AVX-512 for e^x, erf and GELU) print the same digests, which
+/// Scripts/test-aarch64 compares.
+static uint64_t productDigest = 0xcbf29ce484222325u, elementwiseDigest = 0xcbf29ce484222325u;
 
-static void digest(const void *bytes, size_t count) {
-  for (size_t i = 0; i < count; i++) productDigest = (productDigest ^ ((const unsigned char *)bytes)[i]) * 0x100000001b3u;
+static void digest(uint64_t *value, const void *bytes, size_t count) {
+  for (size_t i = 0; i < count; i++) *value = (*value ^ ((const unsigned char *)bytes)[i]) * 0x100000001b3u;
 }
 static uint64_t state = 0x9E3779B97F4A7C15u;
 
@@ -77,7 +79,7 @@ REFERENCE_PRODUCT(double)
               break;                                                                               \
             }                                                                                      \
           }                                                                                        \
-          if (kernel == BP_KERNEL_AUTOMATIC) digest(c, sizeof(T) * m * n), digest(added, sizeof(T) * m * n); \
+          if (kernel == BP_KERNEL_AUTOMATIC) digest(&productDigest, c, sizeof(T) * m * n), digest(&productDigest, added, sizeof(T) * m * n); \
           bp_gemm_pack_a_##SUFFIX(kernel, ta, m, k, a, lda, packed);                              \
           T *prepacked = malloc(sizeof(T) * m * n);                                                \
           bp_gemm_prepacked_##SUFFIX(kernel, packed, tb, m, n, k, b, ldb, prepacked, n, 0, m);     \
@@ -120,6 +122,15 @@ static void check_elementwise(void) {
     if (fabs(y[i] - want) > 1e-5 * (1 + fabs(want)))
       FAIL("bp_gelu_derivative_f32(%g) = %g, want %g", x[i], y[i], want);
   }
+  // Every function over a wide range with the special values, into a digest: the x86 vector
+  // paths promise the same bits (NEON and the portable path call the C library).
+  float wide[N];
+  for (int i = 0; i < N; i++) wide[i] = (float)uniform(-110, 110);
+  const float specials[] = {INFINITY, -INFINITY, NAN, 87.5f, -87.5f, 88.9f, 89.1f, -103.9f, -104.1f, 3.9375f, -0.0f, 0};
+  memcpy(wide + 100, specials, sizeof specials);
+  void (*maps[])(const float *, float *, ptrdiff_t) = {bp_exp_f32, bp_erf_f32, bp_gelu_f32, bp_gelu_derivative_f32};
+  for (size_t f = 0; f < 4; f++)
+    for (ptrdiff_t count = N; count >= N - 17; count -= 17) maps[f](wide, y, count), digest(&elementwiseDigest, y, sizeof(float) * (size_t)count);
   for (int i = 0; i < N; i++) x[i] = fabsf(x[i]);
   bp_sqrt_f32(x, y, N);
   bp_sqrt_f64(xd, yd, N);
@@ -246,5 +257,6 @@ int main(void) {
   }
   printf("every kernel agrees with its reference\n");
   printf("product digest: %016llx\n", (unsigned long long)productDigest);
+  printf("elementwise digest: %016llx\n", (unsigned long long)elementwiseDigest);
   return 0;
 }
