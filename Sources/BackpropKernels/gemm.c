@@ -327,55 +327,73 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_double(
 }
 
 // The AVX-512 micro-kernels: R rows (R = MR512 for a full panel; fewer for the last panel of a
-// product whose m is not a multiple of 12) × two vectors of 16 Floats or 8 Doubles, with the 32
-// registers holding up to 24 accumulators. A tile narrower than NR is stored through masks.
-// Every element sums its products in order of p with fused multiply-adds, as on AVX2, so the
-// results are bit for bit those of the AVX2 kernels.
-#define AVX512_KERNEL(T, R, VEC, MASK, NRT, LANES, SET1, FMADD, ADD, MASKZ_LOADU, MASK_STOREU, LOADU)   \
-  __attribute__((target("avx512f"))) static void kernelAVX512_##T##_##R(                            \
+// product whose m is not a multiple of 12) × V vectors of 16 Floats or 8 Doubles (V = 2 for a
+// full panel of B, 1 for a last panel at most half as wide), with the 32 registers holding up to
+// 24 accumulators. Columns past the tile's width are masked off when stored. Every element sums
+// its products in order of p with fused multiply-adds, as on AVX2, so the results are bit for
+// bit those of the AVX2 kernels.
+#define AVX512_KERNEL(T, R, V, VEC, MASK, LANES, SET1, FMADD, ADD, MASKZ_LOADU, MASK_STOREU, LOADU, STOREU) \
+  __attribute__((target("avx512f"))) static void kernelAVX512_##T##_##R##x##V(                     \
       ptrdiff_t kc, const T *restrict ap, const T *restrict bp, ptrdiff_t ldb, T *c, ptrdiff_t ldc,   \
       int accumulate, int rows, int cols) {                                                         \
-    VEC tile[R][2];                                                                                 \
-    for (int r = 0; r < R; r++) tile[r][0] = tile[r][1] = SET1((T)0);                               \
+    VEC tile[R][V];                                                                                 \
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++)                                  \
+      _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) tile[r][v] = SET1((T)0);       \
     for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
-      VEC b0 = LOADU(bp), b1 = LOADU(bp + LANES);                                                   \
-      for (int r = 0; r < R; r++) {                                                                 \
+      VEC b[V];                                                                                     \
+      _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) b[v] = LOADU(bp + v * LANES);  \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                              \
         VEC x = SET1(ap[r]);                                                                        \
-        tile[r][0] = FMADD(x, b0, tile[r][0]);                                                      \
-        tile[r][1] = FMADD(x, b1, tile[r][1]);                                                      \
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) tile[r][v] = FMADD(x, b[v], tile[r][v]); \
       }                                                                                             \
       ap += MR512;                                                                                  \
       bp += ldb;                                                                                    \
     }                                                                                               \
-    MASK mask0 = (MASK)(cols >= LANES ? ~0u : (1u << cols) - 1);                                    \
-    MASK mask1 = (MASK)(cols >= NRT ? ~0u : cols <= LANES ? 0u : (1u << (cols - LANES)) - 1);       \
-    /* A constant trip count keeps the tile in registers (no indexing by a run-time row). */       \
+    /* A constant trip count keeps the tile in registers (no indexing by a run-time row). A     \
+       full-width tile takes plain stores: Zen 4's masked stores are slower. */                     \
+    if (cols == V * LANES) {                                                                        \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                              \
+        if (r < rows) {                                                                             \
+          T *row = c + r * ldc;                                                                     \
+          _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) {                          \
+            VEC value = tile[r][v];                                                                 \
+            if (accumulate) value = ADD(value, LOADU(row + v * LANES));                             \
+            STOREU(row + v * LANES, value);                                                         \
+          }                                                                                         \
+        }                                                                                           \
+      }                                                                                             \
+      return;                                                                                       \
+    }                                                                                               \
+    MASK masks[V];                                                                                  \
+    _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) {                                \
+      int left = cols - v * LANES;                                                                  \
+      masks[v] = (MASK)(left >= LANES ? ~0u : left <= 0 ? 0u : (1u << left) - 1);                   \
+    }                                                                                               \
     _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                \
       if (r < rows) {                                                                               \
         T *row = c + r * ldc;                                                                       \
-        VEC v0 = tile[r][0], v1 = tile[r][1];                                                       \
-        if (accumulate) v0 = ADD(v0, MASKZ_LOADU(mask0, row)), v1 = ADD(v1, MASKZ_LOADU(mask1, row + LANES)); \
-        MASK_STOREU(row, mask0, v0);                                                                \
-        MASK_STOREU(row + LANES, mask1, v1);                                                        \
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) {                            \
+          VEC value = tile[r][v];                                                                   \
+          if (accumulate) value = ADD(value, MASKZ_LOADU(masks[v], row + v * LANES));               \
+          MASK_STOREU(row + v * LANES, masks[v], value);                                            \
+        }                                                                                           \
       }                                                                                             \
     }                                                                                               \
   }
-#define AVX512_FLOAT_KERNEL(R)                                                                      \
-  AVX512_KERNEL(float, R, __m512, __mmask16, NR512_32, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, \
-                _mm512_maskz_loadu_ps, _mm512_mask_storeu_ps, _mm512_loadu_ps)
-#define AVX512_DOUBLE_KERNEL(R)                                                                     \
-  AVX512_KERNEL(double, R, __m512d, __mmask8, NR512_64, 8, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_add_pd, \
-                _mm512_maskz_loadu_pd, _mm512_mask_storeu_pd, _mm512_loadu_pd)
-AVX512_FLOAT_KERNEL(12)
-AVX512_FLOAT_KERNEL(8)
-AVX512_FLOAT_KERNEL(6)
-AVX512_FLOAT_KERNEL(4)
-AVX512_FLOAT_KERNEL(2)
-AVX512_DOUBLE_KERNEL(12)
-AVX512_DOUBLE_KERNEL(8)
-AVX512_DOUBLE_KERNEL(6)
-AVX512_DOUBLE_KERNEL(4)
-AVX512_DOUBLE_KERNEL(2)
+#define AVX512_FLOAT_KERNEL(R, V)                                                                   \
+  AVX512_KERNEL(float, R, V, __m512, __mmask16, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,  \
+                _mm512_maskz_loadu_ps, _mm512_mask_storeu_ps, _mm512_loadu_ps, _mm512_storeu_ps)
+#define AVX512_DOUBLE_KERNEL(R, V)                                                                  \
+  AVX512_KERNEL(double, R, V, __m512d, __mmask8, 8, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_add_pd,  \
+                _mm512_maskz_loadu_pd, _mm512_mask_storeu_pd, _mm512_loadu_pd, _mm512_storeu_pd)
+#define AVX512_KERNELS_OF_HEIGHT(R)                                                                 \
+  AVX512_FLOAT_KERNEL(R, 2) AVX512_FLOAT_KERNEL(R, 1) AVX512_DOUBLE_KERNEL(R, 2) AVX512_DOUBLE_KERNEL(R, 1)
+AVX512_KERNELS_OF_HEIGHT(12)
+AVX512_KERNELS_OF_HEIGHT(10)
+AVX512_KERNELS_OF_HEIGHT(8)
+AVX512_KERNELS_OF_HEIGHT(6)
+AVX512_KERNELS_OF_HEIGHT(4)
+AVX512_KERNELS_OF_HEIGHT(2)
 
 // Two rows across two neighbouring full panels of B (2 × 2·NR), as kernelAVX2_*_2wide.
 #define AVX512_WIDE_KERNEL(T, VEC, LANES, SET1, FMADD, ADD, LOADU, STOREU)                          \
@@ -472,14 +490,15 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packRowsAVX2_double(const d
   return p;
 }
 
-// nr columns of B (column stride ldb, contiguous along p) into one nr-wide panel (nr a multiple
-// of 8 Floats or 4 Doubles), eight (Float) or four (Double) values of p at a time, transposed in registers. Returns how many values of p
+// The first `columns` of an nr-wide panel of B (column stride ldb, contiguous along p; `columns`
+// a multiple of 8 Floats or 4 Doubles), eight (Float) or four (Double) values of p at a time, transposed in registers. Returns how many values of p
 // it packed; the caller packs the rest.
 __attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_float(const float *b, ptrdiff_t ldb, ptrdiff_t nr,
-                                                                             ptrdiff_t kc, float *d) {
+                                                                             ptrdiff_t columns, ptrdiff_t kc,
+                                                                             float *d) {
   ptrdiff_t p = 0;
   for (; p + 8 <= kc; p += 8, d += 8 * nr) {
-    for (ptrdiff_t block = 0; block < nr; block += 8) {
+    for (ptrdiff_t block = 0; block < columns; block += 8) {
       __m256 r[8];
       for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(b + (block + j) * ldb + p);
       transpose8x8(r);
@@ -490,10 +509,11 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_float(const
 }
 
 __attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_double(const double *b, ptrdiff_t ldb, ptrdiff_t nr,
-                                                                              ptrdiff_t kc, double *d) {
+                                                                              ptrdiff_t columns, ptrdiff_t kc,
+                                                                              double *d) {
   ptrdiff_t p = 0;
   for (; p + 4 <= kc; p += 4, d += 4 * nr) {
-    for (ptrdiff_t block = 0; block < nr; block += 4) {
+    for (ptrdiff_t block = 0; block < columns; block += 4) {
       __m256d r[4];
       for (int j = 0; j < 4; j++) r[j] = _mm256_loadu_pd(b + (block + j) * ldb + p);
       transpose4x4(r);
@@ -516,9 +536,11 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_double(cons
     const char *name;                                                                              \
     ptrdiff_t mr, nr;                /* the tile */                                                \
     Kernel_##T kernels[MR_MAX + 1];  /* kernels[r]: for a panel of r ≤ mr rows */                  \
+    Kernel_##T narrow[MR_MAX + 1];   /* the same for a last panel of at most nr / 2 columns */    \
     WideKernel_##T wide;             /* a panel of two rows across two full panels of B, or NULL */ \
     ptrdiff_t (*packRows)(const T *a, ptrdiff_t lda, ptrdiff_t kc, T *d);    /* mr rows, or NULL */ \
-    ptrdiff_t (*packColumns)(const T *b, ptrdiff_t ldb, ptrdiff_t kc, T *d); /* nr columns, or NULL */ \
+    ptrdiff_t (*packColumns)(const T *b, ptrdiff_t ldb, ptrdiff_t columns, ptrdiff_t kc, T *d); /* or NULL */ \
+    ptrdiff_t columnBlock;           /* the multiple of columns that packColumns takes */           \
     int readsBInPlace;               /* whether a small row-major block of B is read unpacked */   \
   } Config_##T;
 CONFIG(float)
@@ -526,13 +548,17 @@ CONFIG(double)
 
 #define SAME_KERNEL(k) {k, k, k, k, k, k, k, k, k, k, k, k, k}
 
-static const Config_float portableFloat = {"portable", MR, NR32, SAME_KERNEL(kernelPortable_float), NULL, NULL, NULL, 0};
-static const Config_double portableDouble = {"portable", MR, NR64, SAME_KERNEL(kernelPortable_double), NULL, NULL, NULL, 0};
+static const Config_float portableFloat = {"portable", MR, NR32, SAME_KERNEL(kernelPortable_float),
+                                           SAME_KERNEL(kernelPortable_float), NULL, NULL, NULL, 0, 0};
+static const Config_double portableDouble = {"portable", MR, NR64, SAME_KERNEL(kernelPortable_double),
+                                             SAME_KERNEL(kernelPortable_double), NULL, NULL, NULL, 0, 0};
 
 #if BP_NEON
 // The full tile also serves short panels.
-static const Config_float neonFloat = {"neon", MR, NR32, SAME_KERNEL(kernelNEON_float), NULL, NULL, NULL, 0};
-static const Config_double neonDouble = {"neon", MR, NR64, SAME_KERNEL(kernelNEON_double), NULL, NULL, NULL, 0};
+static const Config_float neonFloat = {"neon", MR, NR32, SAME_KERNEL(kernelNEON_float),
+                                       SAME_KERNEL(kernelNEON_float), NULL, NULL, NULL, 0, 0};
+static const Config_double neonDouble = {"neon", MR, NR64, SAME_KERNEL(kernelNEON_double),
+                                         SAME_KERNEL(kernelNEON_double), NULL, NULL, NULL, 0, 0};
 #endif
 
 #if BP_X86
@@ -544,32 +570,33 @@ static const Config_double neonDouble = {"neon", MR, NR64, SAME_KERNEL(kernelNEO
     packRowsAVX2_##T(a + 6 * lda, lda, MR512, kc, d + 6);                                          \
     return packRowsAVX2_##T(a, lda, MR512, kc, d);                                                 \
   }                                                                                                \
-  static ptrdiff_t packColumnsAVX2Tile_##T(const T *b, ptrdiff_t ldb, ptrdiff_t kc, T *d) {       \
-    return packColumnsAVX2_##T(b, ldb, NRT, kc, d);                                                \
+  static ptrdiff_t packColumnsAVX2Tile_##T(const T *b, ptrdiff_t ldb, ptrdiff_t columns, ptrdiff_t kc, T *d) { \
+    return packColumnsAVX2_##T(b, ldb, NRT, columns, kc, d);                                       \
   }                                                                                                \
-  static ptrdiff_t packColumnsAVX512Tile_##T(const T *b, ptrdiff_t ldb, ptrdiff_t kc, T *d) {     \
-    return packColumnsAVX2_##T(b, ldb, NR512, kc, d);                                              \
+  static ptrdiff_t packColumnsAVX512Tile_##T(const T *b, ptrdiff_t ldb, ptrdiff_t columns, ptrdiff_t kc, T *d) { \
+    return packColumnsAVX2_##T(b, ldb, NR512, columns, kc, d);                                     \
   }
 PACKERS(float, NR32, NR512_32)
 PACKERS(double, NR64, NR512_64)
 
 #define AVX2_KERNELS(T) {kernelAVX2_##T##_2, kernelAVX2_##T##_2, kernelAVX2_##T##_2, kernelAVX2_##T##_4, \
                          kernelAVX2_##T##_4, kernelAVX2_##T, kernelAVX2_##T}
-#define AVX512_KERNELS(T)                                                                          \
-  {kernelAVX512_##T##_2, kernelAVX512_##T##_2, kernelAVX512_##T##_2, kernelAVX512_##T##_4,         \
-   kernelAVX512_##T##_4, kernelAVX512_##T##_6, kernelAVX512_##T##_6, kernelAVX512_##T##_8,         \
-   kernelAVX512_##T##_8, kernelAVX512_##T##_12, kernelAVX512_##T##_12, kernelAVX512_##T##_12,      \
-   kernelAVX512_##T##_12}
-static const Config_float avx2Float = {"avx2+fma", MR, NR32, AVX2_KERNELS(float), kernelAVX2_float_2wide,
-                                       packRows6_float, packColumnsAVX2Tile_float, 1};
-static const Config_double avx2Double = {"avx2+fma", MR, NR64, AVX2_KERNELS(double), kernelAVX2_double_2wide,
-                                         packRows6_double, packColumnsAVX2Tile_double, 1};
-static const Config_float avx512Float = {"avx512", MR512, NR512_32, AVX512_KERNELS(float),
-                                         kernelAVX512_float_2wide, packRows12_float,
-                                         packColumnsAVX512Tile_float, 1};
-static const Config_double avx512Double = {"avx512", MR512, NR512_64, AVX512_KERNELS(double),
-                                           kernelAVX512_double_2wide, packRows12_double,
-                                           packColumnsAVX512Tile_double, 1};
+#define AVX512_KERNELS(T, V)                                                                       \
+  {kernelAVX512_##T##_2x##V, kernelAVX512_##T##_2x##V, kernelAVX512_##T##_2x##V,                     \
+   kernelAVX512_##T##_4x##V, kernelAVX512_##T##_4x##V, kernelAVX512_##T##_6x##V,                     \
+   kernelAVX512_##T##_6x##V, kernelAVX512_##T##_8x##V, kernelAVX512_##T##_8x##V,                     \
+   kernelAVX512_##T##_10x##V, kernelAVX512_##T##_10x##V, kernelAVX512_##T##_12x##V,                  \
+   kernelAVX512_##T##_12x##V}
+static const Config_float avx2Float = {"avx2+fma", MR, NR32, AVX2_KERNELS(float), AVX2_KERNELS(float),
+                                       kernelAVX2_float_2wide, packRows6_float, packColumnsAVX2Tile_float, 8, 1};
+static const Config_double avx2Double = {"avx2+fma", MR, NR64, AVX2_KERNELS(double), AVX2_KERNELS(double),
+                                         kernelAVX2_double_2wide, packRows6_double, packColumnsAVX2Tile_double, 4, 1};
+static const Config_float avx512Float = {"avx512", MR512, NR512_32, AVX512_KERNELS(float, 2),
+                                         AVX512_KERNELS(float, 1), kernelAVX512_float_2wide, packRows12_float,
+                                         packColumnsAVX512Tile_float, 8, 1};
+static const Config_double avx512Double = {"avx512", MR512, NR512_64, AVX512_KERNELS(double, 2),
+                                           AVX512_KERNELS(double, 1), kernelAVX512_double_2wide, packRows12_double,
+                                           packColumnsAVX512Tile_double, 4, 1};
 #endif
 
 #define CHOOSE(T, SUFFIX)                                                                          \
@@ -665,7 +692,7 @@ ptrdiff_t bp_gemm_tile_columns(void) { return config_float(BP_KERNEL_AUTOMATIC)-
       for (ptrdiff_t jr = 0; jr < full; jr += nr) {                                                \
         T *d = dst + jr * kc;                                                                      \
         const T *columns = b + p0 * rsb + (j0 + jr) * csb;                                         \
-        ptrdiff_t done = config->packColumns && rsb == 1 ? config->packColumns(columns, csb, kc, d) : 0; \
+        ptrdiff_t done = config->packColumns && rsb == 1 ? config->packColumns(columns, csb, nr, kc, d) : 0; \
         for (ptrdiff_t j = 0; j < nr; j++) {                                                       \
           const T *src = columns + j * csb;                                                        \
           for (ptrdiff_t p = done; p < kc; p++) d[p * nr + j] = src[p * rsb];                      \
@@ -673,11 +700,18 @@ ptrdiff_t bp_gemm_tile_columns(void) { return config_float(BP_KERNEL_AUTOMATIC)-
       }                                                                                            \
     }                                                                                              \
     if (full < nc) {                                                                               \
-      ptrdiff_t cols = nc - full;                                                                  \
+      /* The last, narrower panel: stored transposed, its whole blocks of columns are           \
+         transposed in registers too; the rest element by element, and zeros past its end. */  \
+      ptrdiff_t cols = nc - full, blocks = 0, done = 0;                                            \
       T *d = dst + full * kc;                                                                      \
+      const T *columns = b + p0 * rsb + (j0 + full) * csb;                                         \
+      if (csb != 1 && rsb == 1 && config->packColumns) {                                           \
+        blocks = cols / config->columnBlock * config->columnBlock;                                 \
+        if (blocks > 0) done = config->packColumns(columns, csb, blocks, kc, d);                   \
+      }                                                                                            \
       for (ptrdiff_t p = 0; p < kc; p++) {                                                         \
-        const T *src = b + (p0 + p) * rsb + (j0 + full) * csb;                                     \
-        for (ptrdiff_t j = 0; j < nr; j++) *d++ = j < cols ? src[j * csb] : (T)0;                  \
+        const T *src = columns + p * rsb;                                                          \
+        for (ptrdiff_t j = p < done ? blocks : 0; j < nr; j++) d[p * nr + j] = j < cols ? src[j * csb] : (T)0; \
       }                                                                                            \
     }                                                                                              \
   }
@@ -734,9 +768,10 @@ PACK(double)
                 config->wide(kc, aBlock + ir * kc, bPanel, bNext, ldb, tile, ldc, pc > 0 || adding, rows); \
                 continue;                                                                          \
               }                                                                                    \
-              int packedAlone = jr >= fullColumns;                                                 \
-              config->kernels[rows](kc, aBlock + ir * kc, packedAlone ? bPacked : bPanel, packedAlone ? nr : ldb, \
-                                    tile, ldc, pc > 0 || adding, rows, (int)minimum(nr, nc - jr)); \
+              int packedAlone = jr >= fullColumns, cols = (int)minimum(nr, nc - jr);               \
+              (cols <= nr / 2 ? config->narrow : config->kernels)[rows](                           \
+                  kc, aBlock + ir * kc, packedAlone ? bPacked : bPanel, packedAlone ? nr : ldb, tile, ldc, \
+                  pc > 0 || adding, rows, cols);                                                   \
             }                                                                                      \
           }                                                                                        \
         }                                                                                          \

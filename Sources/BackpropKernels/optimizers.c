@@ -37,8 +37,8 @@ ADAM(float, f32, sqrtf)
 ADAM(double, f64, sqrt)
 
 #if BP_X86
-#define ADAM_AVX(T, SUFFIX, VEC, LANES, SET1, LOAD, STORE, ADD, SUB, MUL, DIV, SQRT, CMPDECAY)      \
-  __attribute__((target("avx"))) static ptrdiff_t adamAVX_##SUFFIX(                                \
+#define ADAM_AVX(T, SUFFIX, VEC, LANES, SET1, LOAD, STORE, ADD, SUB, MUL, DIV, SQRT, TARGET, NAME)   \
+  __attribute__((target(TARGET))) static ptrdiff_t NAME##_##SUFFIX(                                \
       T *value, T *first, T *second, const T *gradient, ptrdiff_t n, T learningRate, T beta1,      \
       T beta2, T oneMinusBeta1, T oneMinusBeta2, T correction1, T correction2, T epsilon, T decay) { \
     VEC a = SET1(learningRate), b1 = SET1(beta1), b2 = SET1(beta2), c1 = SET1(oneMinusBeta1);      \
@@ -57,9 +57,13 @@ ADAM(double, f64, sqrt)
     return i;                                                                                      \
   }
 ADAM_AVX(float, f32, __m256, 8, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps,
-         _mm256_sub_ps, _mm256_mul_ps, _mm256_div_ps, _mm256_sqrt_ps, )
+         _mm256_sub_ps, _mm256_mul_ps, _mm256_div_ps, _mm256_sqrt_ps, "avx", adamAVX)
 ADAM_AVX(double, f64, __m256d, 4, _mm256_set1_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_pd,
-         _mm256_sub_pd, _mm256_mul_pd, _mm256_div_pd, _mm256_sqrt_pd, )
+         _mm256_sub_pd, _mm256_mul_pd, _mm256_div_pd, _mm256_sqrt_pd, "avx", adamAVX)
+ADAM_AVX(float, f32, __m512, 16, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps,
+         _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps, _mm512_sqrt_ps, "avx512f", adamAVX512)
+ADAM_AVX(double, f64, __m512d, 8, _mm512_set1_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_add_pd,
+         _mm512_sub_pd, _mm512_mul_pd, _mm512_div_pd, _mm512_sqrt_pd, "avx512f", adamAVX512)
 #endif
 
 #define ADAM_ENTRY(T, SUFFIX)                                                                      \
@@ -68,16 +72,19 @@ ADAM_AVX(double, f64, __m256d, 4, _mm256_set1_pd, _mm256_loadu_pd, _mm256_storeu
                         T decay) {                                                                 \
     T oneMinusBeta1 = 1 - beta1, oneMinusBeta2 = 1 - beta2;                                        \
     ptrdiff_t i = 0;                                                                               \
-    if (BP_X86 && bp_has_avx())                                                                        \
-      i = ADAM_VECTOR(SUFFIX, value, first, second, gradient, n, learningRate, beta1, beta2,      \
-                      oneMinusBeta1, oneMinusBeta2, correction1, correction2, epsilon, decay);    \
+    if (BP_X86 && bp_has_avx512())                                                                 \
+      i = ADAM_VECTOR(adamAVX512, SUFFIX, value, first, second, gradient, n, learningRate, beta1,  \
+                      beta2, oneMinusBeta1, oneMinusBeta2, correction1, correction2, epsilon, decay); \
+    else if (BP_X86 && bp_has_avx())                                                               \
+      i = ADAM_VECTOR(adamAVX, SUFFIX, value, first, second, gradient, n, learningRate, beta1,     \
+                      beta2, oneMinusBeta1, oneMinusBeta2, correction1, correction2, epsilon, decay); \
     adamScalar_##SUFFIX(value, first, second, gradient, i, n, learningRate, beta1, beta2,          \
                         oneMinusBeta1, oneMinusBeta2, correction1, correction2, epsilon, decay);   \
   }
 #if BP_X86
-#define ADAM_VECTOR(SUFFIX, ...) adamAVX_##SUFFIX(__VA_ARGS__)
+#define ADAM_VECTOR(NAME, SUFFIX, ...) NAME##_##SUFFIX(__VA_ARGS__)
 #else
-#define ADAM_VECTOR(SUFFIX, ...) ((ptrdiff_t)0)
+#define ADAM_VECTOR(NAME, SUFFIX, ...) ((ptrdiff_t)0)
 #endif
 ADAM_ENTRY(float, f32)
 ADAM_ENTRY(double, f64)
