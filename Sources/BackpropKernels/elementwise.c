@@ -1,12 +1,13 @@
 // Vectorised elementwise functions: square roots of Float and Double arrays (the C library's
 // sqrtf and sqrt are called per element and do not vectorise, because they may set errno), and
-// e^x, erf x, and GELU and its derivative built from them, for Float arrays: AVX2+FMA eight at a time, chosen at run time, and
-// the C library's expf and erff on other CPUs. The methods are those of Arm's
+// e^x, erf x, and GELU and its derivative built from them, for Float arrays: AVX2+FMA eight at a
+// time, AVX-512 sixteen and NEON four, all with the same bits, chosen at run time, and the C
+// library's expf and erff on the portable path. The methods are those of Arm's
 // optimized-routines (MIT or Apache-2.0 licence, github.com/ARM-software/optimized-routines),
 // whose vector expf is within 1.5 ulp and vector erff within 2 ulp of the exact result.
 //
-// A tail shorter than eight goes through the same vector code in a padded copy, so that an
-// element's result does not depend on its position.
+// A tail shorter than a vector goes through the same vector code in a padded copy (or masked), so
+// that an element's result does not depend on its position.
 
 #include "BackpropKernels.h"
 
@@ -15,7 +16,7 @@
 
 #include "cpu.h"
 
-#if BP_X86
+#if BP_X86 || BP_NEON
 // erf(i/128) and 2/√π·e^(−(i/128)²) for i = 0 ... 512, rounded to Float.
 static const float erfTable[513 * 2] = {
   0.000000000e+00f, 1.128379226e+00f, 8.815282956e-03f, 1.128310323e+00f,
@@ -276,6 +277,9 @@ static const float erfTable[513 * 2] = {
   1.000000000e+00f, 1.438547201e-07f, 1.000000000e+00f, 1.351637593e-07f,
   1.000000000e+00f, 1.269823429e-07f,
 };
+#endif
+
+#if BP_X86
 
 // e^x = 2^n·(1 + p(r)), x = n·ln 2 + r with |r| ≤ ln 2 / 2, p of degree 5.
 __attribute__((target("avx2,fma"))) static __m256 exp8(__m256 x) {
@@ -487,6 +491,89 @@ MAP16(geluDerivative16Array, geluDerivative16)
 #endif
 
 #if BP_NEON
+// e^x, erf and GELU four at a time with NEON: the same operations in the same order on each lane
+// as the AVX2 versions (NEON's FMLA and FMLS are fused too), so the same bits; the table
+// look-ups of erf are four scalar loads, NEON having no gather.
+static float32x4_t expNEON(float32x4_t x) {
+  const float32x4_t shift = vdupq_n_f32(0x1.8p23f);
+  float32x4_t z = vfmaq_f32(shift, x, vdupq_n_f32(0x1.715476p+0f));
+  float32x4_t n = vsubq_f32(z, shift);
+  float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0x1.62e4p-1f));
+  r = vfmsq_f32(r, n, vdupq_n_f32(0x1.7f7d1cp-20f));
+  int32x4_t e = vshlq_n_s32(vreinterpretq_s32_f32(z), 23);
+  float32x4_t scale = vreinterpretq_f32_s32(vaddq_s32(e, vreinterpretq_s32_f32(vdupq_n_f32(1.0f))));
+  float32x4_t r2 = vmulq_f32(r, r);
+  float32x4_t p = vfmaq_f32(vdupq_n_f32(0x1.573e2ep-5f), vdupq_n_f32(0x1.0e4020p-7f), r);
+  float32x4_t q = vfmaq_f32(vdupq_n_f32(0x1.fffdb6p-2f), vdupq_n_f32(0x1.555e66p-3f), r);
+  q = vfmaq_f32(q, p, r2);
+  p = vmulq_f32(vdupq_n_f32(0x1.ffffecp-1f), r);
+  float32x4_t poly = vfmaq_f32(p, q, r2);
+  float32x4_t y = vfmaq_f32(scale, poly, scale);
+  y = vbslq_f32(vcltq_f32(x, vdupq_n_f32(-104.0f)), vdupq_n_f32(0), y);
+  y = vbslq_f32(vcgtq_f32(x, vdupq_n_f32(89.0f)), vdupq_n_f32(__builtin_inff()), y);
+  uint32x4_t edge = vandq_u32(vcagtq_f32(x, vdupq_n_f32(87.0f)),
+                              vandq_u32(vcgeq_f32(x, vdupq_n_f32(-104.0f)), vcleq_f32(x, vdupq_n_f32(89.0f))));
+  if (vmaxvq_u32(edge)) {
+    float in[4], out[4];
+    vst1q_f32(in, x);
+    vst1q_f32(out, y);
+    for (int l = 0; l < 4; l++)
+      if (fabsf(in[l]) > 87.0f && in[l] >= -104.0f && in[l] <= 89.0f) out[l] = expf(in[l]);
+    y = vld1q_f32(out);
+  }
+  return y;
+}
+
+static float32x4_t erfNEON(float32x4_t x) {
+  const float32x4_t shift = vdupq_n_f32(0x1p16f);
+  float32x4_t a = vabsq_f32(x);
+  uint32x4_t large = vcgtq_f32(a, vdupq_n_f32(3.9375f));
+  float32x4_t z = vaddq_f32(a, shift);
+  uint32x4_t i = vminq_u32(vsubq_u32(vreinterpretq_u32_f32(z), vreinterpretq_u32_f32(shift)), vdupq_n_u32(512));
+  uint32_t index[4];
+  vst1q_u32(index, i);
+  float values[4], scales[4];
+  for (int l = 0; l < 4; l++) values[l] = erfTable[2 * index[l]], scales[l] = erfTable[2 * index[l] + 1];
+  float32x4_t erfR = vld1q_f32(values), scale = vld1q_f32(scales);
+  float32x4_t r = vsubq_f32(z, shift);
+  float32x4_t d = vsubq_f32(a, r);
+  float32x4_t d2 = vmulq_f32(d, d);
+  float32x4_t y = vfmaq_f32(r, vdupq_n_f32(0x1.555556p-2f), d);
+  y = vfmaq_f32(erfR, scale, vfmsq_f32(d, d2, y));
+  y = vbslq_f32(large, vdupq_n_f32(1.0f), y);
+  uint32x4_t sign = vandq_u32(vreinterpretq_u32_f32(x), vdupq_n_u32(0x80000000u));
+  return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(y), sign));
+}
+
+static float32x4_t geluNEON(float32x4_t x) {
+  const float32x4_t half = vdupq_n_f32(0.5f), one = vdupq_n_f32(1.0f);
+  float32x4_t cdf = vmulq_f32(half, vaddq_f32(one, erfNEON(vmulq_f32(x, vdupq_n_f32(0x1.6a09e6p-1f)))));
+  return vmulq_f32(x, cdf);
+}
+
+static float32x4_t geluDerivativeNEON(float32x4_t x) {
+  const float32x4_t half = vdupq_n_f32(0.5f), one = vdupq_n_f32(1.0f);
+  float32x4_t cdf = vmulq_f32(half, vaddq_f32(one, erfNEON(vmulq_f32(x, vdupq_n_f32(0x1.6a09e6p-1f)))));
+  float32x4_t density = expNEON(vmulq_f32(vmulq_f32(x, x), vdupq_n_f32(-0.5f)));
+  return vfmaq_f32(cdf, vmulq_f32(x, density), vdupq_n_f32(0x1.988454p-2f));
+}
+
+#define MAP4(NAME, VECTOR)                                                                         \
+  static void NAME(const float *x, float *y, ptrdiff_t n) {                                        \
+    ptrdiff_t i = 0;                                                                               \
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, VECTOR(vld1q_f32(x + i)));                         \
+    if (i < n) {                                                                                   \
+      float in[4] = {0}, out[4];                                                                   \
+      memcpy(in, x + i, sizeof(float) * (size_t)(n - i));                                          \
+      vst1q_f32(out, VECTOR(vld1q_f32(in)));                                                       \
+      memcpy(y + i, out, sizeof(float) * (size_t)(n - i));                                         \
+    }                                                                                              \
+  }
+MAP4(expNEONArray, expNEON)
+MAP4(erfNEONArray, erfNEON)
+MAP4(geluNEONArray, geluNEON)
+MAP4(geluDerivativeNEONArray, geluDerivativeNEON)
+
 // NEON square roots, four Floats or two Doubles at a time: the scalar loop calls sqrtf, which may
 // set errno, once per element. FSQRT is correctly rounded, so the bits are those of every path.
 static void sqrtFloatsNEON(const float *x, float *y, ptrdiff_t n) {
@@ -503,6 +590,10 @@ static void sqrtDoublesNEON(const double *x, double *y, ptrdiff_t n) {
 #else
 #define sqrtFloatsNEON(...) ((void)0)
 #define sqrtDoublesNEON(...) ((void)0)
+#define expNEONArray(...) ((void)0)
+#define erfNEONArray(...) ((void)0)
+#define geluNEONArray(...) ((void)0)
+#define geluDerivativeNEONArray(...) ((void)0)
 #endif
 
 // The entry points: the AVX-512 loop on that path where there is one, the x86 vector loop when
@@ -527,8 +618,6 @@ static void sqrtDoublesNEON(const double *x, double *y, ptrdiff_t n) {
       out[i] = SCALAR;                                                                             \
     }                                                                                              \
   }
-#define NO_NEON(...) ((void)0)
-#define ENTRY(T, NAME, CHECK, VECTOR, WIDE, SCALAR) ENTRY_WITH_NEON(T, NAME, CHECK, VECTOR, WIDE, 1, NO_NEON, 0, SCALAR)
 #if !BP_X86
 #define exp8Array(...) ((void)0)
 #define erf8Array(...) ((void)0)
@@ -543,11 +632,13 @@ static void sqrtDoublesNEON(const double *x, double *y, ptrdiff_t n) {
 #define sqrtFloats16(...) ((void)0)
 #define sqrtDoubles8(...) ((void)0)
 #endif
-ENTRY(float, bp_exp_f32, bp_has_avx2_fma, exp8Array, exp16Array, expf(x))
-ENTRY(float, bp_erf_f32, bp_has_avx2_fma, erf8Array, erf16Array, erff(x))
-ENTRY(float, bp_gelu_f32, bp_has_avx2_fma, gelu8Array, gelu16Array, 0.5f * x * (1.0f + erff(x * 0x1.6a09e6p-1f)))
+#define ENTRY(T, NAME, CHECK, VECTOR, WIDE, NEON, SCALAR) ENTRY_WITH_NEON(T, NAME, CHECK, VECTOR, WIDE, 1, NEON, 1, SCALAR)
+ENTRY(float, bp_exp_f32, bp_has_avx2_fma, exp8Array, exp16Array, expNEONArray, expf(x))
+ENTRY(float, bp_erf_f32, bp_has_avx2_fma, erf8Array, erf16Array, erfNEONArray, erff(x))
+ENTRY(float, bp_gelu_f32, bp_has_avx2_fma, gelu8Array, gelu16Array, geluNEONArray,
+      0.5f * x * (1.0f + erff(x * 0x1.6a09e6p-1f)))
 ENTRY(float, bp_gelu_derivative_f32, bp_has_avx2_fma, geluDerivative8Array, geluDerivative16Array,
-      0.5f * (1.0f + erff(x * 0x1.6a09e6p-1f)) + x * expf(-0.5f * x * x) * 0x1.988454p-2f)
+      geluDerivativeNEONArray, 0.5f * (1.0f + erff(x * 0x1.6a09e6p-1f)) + x * expf(-0.5f * x * x) * 0x1.988454p-2f)
 // Square roots are correctly rounded on every path, so the results are the same on every CPU.
 ENTRY_WITH_NEON(float, bp_sqrt_f32, bp_has_avx, sqrtFloats, sqrtFloats16, 1, sqrtFloatsNEON, 1, sqrtf(x))
 ENTRY_WITH_NEON(double, bp_sqrt_f64, bp_has_avx, sqrtDoubles, sqrtDoubles8, 1, sqrtDoublesNEON, 1, sqrt(x))

@@ -36,9 +36,9 @@
 ADAM(float, f32, sqrtf)
 ADAM(double, f64, sqrt)
 
-#if BP_X86
-#define ADAM_AVX(T, SUFFIX, VEC, LANES, SET1, LOAD, STORE, ADD, SUB, MUL, DIV, SQRT, TARGET, NAME)   \
-  __attribute__((target(TARGET))) static ptrdiff_t NAME##_##SUFFIX(                                \
+// The vector loop, LANES at a time: the same operations as ADAM_SCALAR on each lane.
+#define ADAM_VECTOR_LOOP(T, SUFFIX, VEC, LANES, SET1, LOAD, STORE, ADD, SUB, MUL, DIV, SQRT, ATTRIBUTES, NAME) \
+  ATTRIBUTES static ptrdiff_t NAME##_##SUFFIX(                                                     \
       T *value, T *first, T *second, const T *gradient, ptrdiff_t n, T learningRate, T beta1,      \
       T beta2, T oneMinusBeta1, T oneMinusBeta2, T correction1, T correction2, T epsilon, T decay) { \
     VEC a = SET1(learningRate), b1 = SET1(beta1), b2 = SET1(beta2), c1 = SET1(oneMinusBeta1);      \
@@ -56,14 +56,24 @@ ADAM(double, f64, sqrt)
     }                                                                                              \
     return i;                                                                                      \
   }
-ADAM_AVX(float, f32, __m256, 8, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps,
-         _mm256_sub_ps, _mm256_mul_ps, _mm256_div_ps, _mm256_sqrt_ps, "avx", adamAVX)
-ADAM_AVX(double, f64, __m256d, 4, _mm256_set1_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_pd,
-         _mm256_sub_pd, _mm256_mul_pd, _mm256_div_pd, _mm256_sqrt_pd, "avx", adamAVX)
-ADAM_AVX(float, f32, __m512, 16, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps,
-         _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps, _mm512_sqrt_ps, "avx512f", adamAVX512)
-ADAM_AVX(double, f64, __m512d, 8, _mm512_set1_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_add_pd,
-         _mm512_sub_pd, _mm512_mul_pd, _mm512_div_pd, _mm512_sqrt_pd, "avx512f", adamAVX512)
+#if BP_X86
+#define AVX __attribute__((target("avx")))
+#define AVX512 __attribute__((target("avx512f")))
+ADAM_VECTOR_LOOP(float, f32, __m256, 8, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps,
+                 _mm256_sub_ps, _mm256_mul_ps, _mm256_div_ps, _mm256_sqrt_ps, AVX, adamAVX)
+ADAM_VECTOR_LOOP(double, f64, __m256d, 4, _mm256_set1_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_pd,
+                 _mm256_sub_pd, _mm256_mul_pd, _mm256_div_pd, _mm256_sqrt_pd, AVX, adamAVX)
+ADAM_VECTOR_LOOP(float, f32, __m512, 16, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps,
+                 _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps, _mm512_sqrt_ps, AVX512, adamAVX512)
+ADAM_VECTOR_LOOP(double, f64, __m512d, 8, _mm512_set1_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_add_pd,
+                 _mm512_sub_pd, _mm512_mul_pd, _mm512_div_pd, _mm512_sqrt_pd, AVX512, adamAVX512)
+#endif
+
+#if BP_NEON
+ADAM_VECTOR_LOOP(float, f32, float32x4_t, 4, vdupq_n_f32, vld1q_f32, vst1q_f32, vaddq_f32, vsubq_f32, vmulq_f32,
+                 vdivq_f32, vsqrtq_f32, , adamNEON)
+ADAM_VECTOR_LOOP(double, f64, float64x2_t, 2, vdupq_n_f64, vld1q_f64, vst1q_f64, vaddq_f64, vsubq_f64, vmulq_f64,
+                 vdivq_f64, vsqrtq_f64, , adamNEON)
 #endif
 
 #define ADAM_ENTRY(T, SUFFIX)                                                                      \
@@ -78,6 +88,9 @@ ADAM_AVX(double, f64, __m512d, 8, _mm512_set1_pd, _mm512_loadu_pd, _mm512_storeu
     else if (BP_X86 && bp_has_avx())                                                               \
       i = ADAM_VECTOR(adamAVX, SUFFIX, value, first, second, gradient, n, learningRate, beta1,     \
                       beta2, oneMinusBeta1, oneMinusBeta2, correction1, correction2, epsilon, decay); \
+    else if (BP_NEON && bp_has_neon())                                                             \
+      i = ADAM_NEON(SUFFIX, value, first, second, gradient, n, learningRate, beta1, beta2,         \
+                    oneMinusBeta1, oneMinusBeta2, correction1, correction2, epsilon, decay);       \
     adamScalar_##SUFFIX(value, first, second, gradient, i, n, learningRate, beta1, beta2,          \
                         oneMinusBeta1, oneMinusBeta2, correction1, correction2, epsilon, decay);   \
   }
@@ -85,6 +98,11 @@ ADAM_AVX(double, f64, __m512d, 8, _mm512_set1_pd, _mm512_loadu_pd, _mm512_storeu
 #define ADAM_VECTOR(NAME, SUFFIX, ...) NAME##_##SUFFIX(__VA_ARGS__)
 #else
 #define ADAM_VECTOR(NAME, SUFFIX, ...) ((ptrdiff_t)0)
+#endif
+#if BP_NEON
+#define ADAM_NEON(SUFFIX, ...) adamNEON_##SUFFIX(__VA_ARGS__)
+#else
+#define ADAM_NEON(SUFFIX, ...) ((ptrdiff_t)0)
 #endif
 ADAM_ENTRY(float, f32)
 ADAM_ENTRY(double, f64)

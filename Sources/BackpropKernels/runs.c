@@ -1,7 +1,8 @@
 // Copies and additions of runs at fixed strides, for im2col and col2im: one call moves every
 // run of a column row (one tap of one channel of one image) instead of one call per run. With
-// AVX a run moves in whole vectors; the plain loops are for other CPUs (the compiler makes the
-// copy a memcpy call per run, which costs more than a short run).
+// AVX or NEON a run moves in whole vectors; the plain loops are for the portable path (the
+// compiler makes the copy a memcpy call per run, which costs more than a short run). AVX-512 keeps
+// the AVX loops: its masked runs made the Digits CNN's step 30 % slower on Zen 4.
 
 #include "BackpropKernels.h"
 
@@ -58,11 +59,35 @@ AVX_RUNS_BOTH(double, f64, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256
          _mm256_maskstore_pd, MASK64)
 #endif
 
+#if BP_NEON
+// NEON: whole vectors of 4 Floats or 2 Doubles, then the tail element by element.
+#define NEON_RUNS(NAME, ADDING, T, SUFFIX, LANES, LOAD, STORE, ADD)                                \
+  static void NAME##_##SUFFIX(T *dst, ptrdiff_t dstStride, const T *src, ptrdiff_t srcStride, ptrdiff_t runs, \
+                              ptrdiff_t length) {                                                  \
+    ptrdiff_t full = length / LANES * LANES;                                                       \
+    for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride) {                     \
+      for (ptrdiff_t t = 0; t < full; t += LANES) STORE(dst + t, ADDING ? ADD(LOAD(dst + t), LOAD(src + t)) : LOAD(src + t)); \
+      for (ptrdiff_t t = full; t < length; t++) dst[t] = ADDING ? dst[t] + src[t] : src[t];        \
+    }                                                                                              \
+  }
+NEON_RUNS(copyRunsNEON, 0, float, f32, 4, vld1q_f32, vst1q_f32, vaddq_f32)
+NEON_RUNS(addRunsNEON, 1, float, f32, 4, vld1q_f32, vst1q_f32, vaddq_f32)
+NEON_RUNS(copyRunsNEON, 0, double, f64, 2, vld1q_f64, vst1q_f64, vaddq_f64)
+NEON_RUNS(addRunsNEON, 1, double, f64, 2, vld1q_f64, vst1q_f64, vaddq_f64)
+#define RUNS_NEON(NAME, SUFFIX, ...) NAME##_##SUFFIX(__VA_ARGS__)
+#else
+#define RUNS_NEON(NAME, SUFFIX, ...) ((void)0)
+#endif
+
 #define RUNS(T, SUFFIX)                                                                            \
   void bp_copy_runs_##SUFFIX(T *dst, ptrdiff_t dstStride, const T *src, ptrdiff_t srcStride,      \
                              ptrdiff_t runs, ptrdiff_t length) {                                   \
     if (BP_X86 && bp_has_avx()) {                                                                      \
       RUNS_AVX(copyRunsAVX, SUFFIX, dst, dstStride, src, srcStride, runs, length);                 \
+      return;                                                                                      \
+    }                                                                                              \
+    if (BP_NEON && bp_has_neon()) {                                                                \
+      RUNS_NEON(copyRunsNEON, SUFFIX, dst, dstStride, src, srcStride, runs, length);               \
       return;                                                                                      \
     }                                                                                              \
     for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride)                       \
@@ -72,6 +97,10 @@ AVX_RUNS_BOTH(double, f64, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256
                             ptrdiff_t runs, ptrdiff_t length) {                                    \
     if (BP_X86 && bp_has_avx()) {                                                                      \
       RUNS_AVX(addRunsAVX, SUFFIX, dst, dstStride, src, srcStride, runs, length);                  \
+      return;                                                                                      \
+    }                                                                                              \
+    if (BP_NEON && bp_has_neon()) {                                                                \
+      RUNS_NEON(addRunsNEON, SUFFIX, dst, dstStride, src, srcStride, runs, length);                \
       return;                                                                                      \
     }                                                                                              \
     for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride)                       \
