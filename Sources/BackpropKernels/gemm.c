@@ -556,9 +556,9 @@ static const Config_double portableDouble = {"portable", MR, NR64, SAME_KERNEL(k
 #if BP_NEON
 // The full tile also serves short panels.
 static const Config_float neonFloat = {"neon", MR, NR32, SAME_KERNEL(kernelNEON_float),
-                                       SAME_KERNEL(kernelNEON_float), NULL, NULL, NULL, 0, 0};
+                                       SAME_KERNEL(kernelNEON_float), NULL, NULL, NULL, 0, 1};
 static const Config_double neonDouble = {"neon", MR, NR64, SAME_KERNEL(kernelNEON_double),
-                                         SAME_KERNEL(kernelNEON_double), NULL, NULL, NULL, 0, 0};
+                                         SAME_KERNEL(kernelNEON_double), NULL, NULL, NULL, 0, 1};
 #endif
 
 #if BP_X86

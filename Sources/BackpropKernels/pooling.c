@@ -8,7 +8,8 @@
 // stride 2 take a path of their own, with plain loads split into even and odd columns. Windows
 // at a padded edge and other CPUs take the scalar path, which picks an offset with a select
 // marked unpredictable (a conditional move) and reads the running maximum back through it (a
-// floating-point select would compile to a branch).
+// floating-point select would compile to a branch). On AArch64 the 2×2 windows at stride 2 take
+// a NEON path of the same design; other windows the scalar path.
 
 #include "BackpropKernels.h"
 
@@ -252,6 +253,61 @@ __attribute__((target("avx2"))) static void pairedWindows_double(const double *x
 }
 #endif
 
+#if BP_NEON
+// The same 2×2 windows at stride 2 with NEON: a de-interleaving load (LD2) splits each image row
+// into even and odd columns, four windows of Float or two of Double at a time (the last ones of
+// a row overlapping the ones before), and the winning tap is chosen as PAIR_TAP does.
+#define NEON_PAIR_TAP(T, Q, MASK, left0, right0, left1, right1, one, w)                               \
+  ({                                                                                               \
+    MASK wins0 = vorrq_u##Q(vcgtq_##T(right0, left0), vmvnq_u##Q##_compat(vceqq_##T(right0, right0))); \
+    MASK wins1 = vorrq_u##Q(vcgtq_##T(right1, left1), vmvnq_u##Q##_compat(vceqq_##T(right1, right1))); \
+    __typeof__(left0) top = vbslq_##T(wins0, right0, left0), bottom = vbslq_##T(wins1, right1, left1); \
+    MASK down = vorrq_u##Q(vcgtq_##T(bottom, top), vmvnq_u##Q##_compat(vceqq_##T(bottom, bottom)));  \
+    vbslq_##T(down, vbslq_##T(wins1, vaddq_##T(w, one), w), vbslq_##T(wins0, one, vdupq_n_##T(0)));   \
+  })
+#define vmvnq_u32_compat vmvnq_u32
+static inline uint64x2_t vmvnq_u64_compat(uint64x2_t x) { return vreinterpretq_u64_u32(vmvnq_u32(vreinterpretq_u32_u64(x))); }
+
+static void pairedWindowsNEON_float(const float *x, ptrdiff_t image, ptrdiff_t w, ptrdiff_t ho, ptrdiff_t wo,
+                                    ptrdiff_t *out) {
+  const float32x4_t one = vdupq_n_f32(1), below = vdupq_n_f32((float)w);
+  const int32x4_t columns = {0, 2, 4, 6};
+  for (ptrdiff_t oi = 0; oi < ho; oi++, out += wo) {
+    const float *r0 = x + image + 2 * oi * w, *r1 = r0 + w;
+    int64x2_t origin = vdupq_n_s64(image + 2 * oi * w);
+    for (ptrdiff_t oj = 0;; oj += 4) {
+      if (oj + 4 > wo) oj = wo - 4;
+      float32x4x2_t row0 = vld2q_f32(r0 + 2 * oj), row1 = vld2q_f32(r1 + 2 * oj);
+      float32x4_t tap = NEON_PAIR_TAP(f32, 32, uint32x4_t, row0.val[0], row0.val[1], row1.val[0], row1.val[1], one,
+                                      below);
+      int32x4_t taps = vaddq_s32(vaddq_s32(vcvtnq_s32_f32(tap), columns), vdupq_n_s32((int32_t)(2 * oj)));
+      vst1q_s64((int64_t *)(out + oj), vaddq_s64(origin, vmovl_s32(vget_low_s32(taps))));
+      vst1q_s64((int64_t *)(out + oj + 2), vaddq_s64(origin, vmovl_s32(vget_high_s32(taps))));
+      if (oj + 4 >= wo) break;
+    }
+  }
+}
+
+static void pairedWindowsNEON_double(const double *x, ptrdiff_t image, ptrdiff_t w, ptrdiff_t ho, ptrdiff_t wo,
+                                     ptrdiff_t *out) {
+  const float64x2_t one = vdupq_n_f64(1), below = vdupq_n_f64((double)w);
+  const int64x2_t columns = {0, 2};
+  for (ptrdiff_t oi = 0; oi < ho; oi++, out += wo) {
+    const double *r0 = x + image + 2 * oi * w, *r1 = r0 + w;
+    int64x2_t origin = vdupq_n_s64(image + 2 * oi * w);
+    for (ptrdiff_t oj = 0;; oj += 2) {
+      if (oj + 2 > wo) oj = wo - 2;
+      float64x2x2_t row0 = vld2q_f64(r0 + 2 * oj), row1 = vld2q_f64(r1 + 2 * oj);
+      float64x2_t tap = NEON_PAIR_TAP(f64, 64, uint64x2_t, row0.val[0], row0.val[1], row1.val[0], row1.val[1], one,
+                                      below);
+      int64x2_t taps = vaddq_s64(vaddq_s64(vcvtnq_s64_f64(tap), columns), vdupq_n_s64(2 * oj));
+      vst1q_s64((int64_t *)(out + oj), vaddq_s64(origin, taps));
+      if (oj + 2 >= wo) break;
+    }
+  }
+}
+#endif
+
 // Rows of windows; inside the image along the width, LANES windows at a time through `vector`;
 // 2×2 windows at stride 2 through `paired`.
 #define WINDOW_MAXIMUM_OFFSETS(T, SUFFIX, LANES, VECTOR, IMAGE, PAIRED)                            \
@@ -266,8 +322,9 @@ __attribute__((target("avx2"))) static void pairedWindows_double(const double *x
     if (insideEnd > wo) insideEnd = wo;                                                            \
     if (insideEnd < inside) insideEnd = inside;                                                    \
     int vector = bp_has_avx2() && (int64_t)h * w < (int64_t)1 << 30;                                   \
+    int paired = (vector || bp_has_neon()) && (int64_t)h * w < (int64_t)1 << 30;                   \
     out += firstPlane * ho * wo;                                                                   \
-    if (vector && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && dh == 1 &&     \
+    if (paired && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && dh == 1 &&     \
         dw == 1 && wo >= 4 && w < 1 << 23) {                                            \
       for (ptrdiff_t plane = firstPlane; plane < endPlane; plane++, out += ho * wo)                \
         PAIRED(x, plane * h * w, w, ho, wo, out);                                                  \
@@ -307,6 +364,10 @@ __attribute__((target("avx2"))) static void pairedWindows_double(const double *x
 #if BP_X86
 WINDOW_MAXIMUM_OFFSETS(float, f32, 8, eightWindows_float, imageWindows_float, pairedWindows_float)
 WINDOW_MAXIMUM_OFFSETS(double, f64, 4, fourWindows_double, imageWindows_double, pairedWindows_double)
+#elif BP_NEON
+#define NO_VECTOR(...) ((void)0)
+WINDOW_MAXIMUM_OFFSETS(float, f32, 8, NO_VECTOR, NO_VECTOR, pairedWindowsNEON_float)
+WINDOW_MAXIMUM_OFFSETS(double, f64, 4, NO_VECTOR, NO_VECTOR, pairedWindowsNEON_double)
 #else
 #define NO_VECTOR(...) ((void)0)
 WINDOW_MAXIMUM_OFFSETS(float, f32, 8, NO_VECTOR, NO_VECTOR, NO_VECTOR)

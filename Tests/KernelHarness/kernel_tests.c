@@ -192,7 +192,8 @@ CHECK_RUNS_AND_SUMS(double, f64)
         ptrdiff_t wo = (w + 2 * wd[5] - wd[7] * (wd[1] - 1) - 1) / wd[3] + 1;                      \
         T *x = malloc(sizeof(T) * planes * h * w);                                                 \
         ptrdiff_t *out = malloc(sizeof(ptrdiff_t) * planes * ho * wo);                             \
-        for (ptrdiff_t i = 0; i < planes * h * w; i++) x[i] = (T)(int)uniform(0, 5); /* ties */     \
+        /* Ties, and a few NaNs, which win (the last of a window's in row-major order). */        \
+        for (ptrdiff_t i = 0; i < planes * h * w; i++) x[i] = i % 23 == 7 ? (T)NAN : (T)(int)uniform(0, 5); \
         bp_window_maximum_offsets_##SUFFIX(x, 0, planes, h, w, wd, ho, wo, out);                   \
         for (ptrdiff_t p = 0; p < planes; p++)                                                     \
           for (ptrdiff_t oy = 0; oy < ho; oy++)                                                    \
@@ -203,7 +204,7 @@ CHECK_RUNS_AND_SUMS(double, f64)
                   ptrdiff_t y = oy * wd[2] - wd[4] + i * wd[6], xx = ox * wd[3] - wd[5] + j * wd[7]; \
                   if (y < 0 || y >= h || xx < 0 || xx >= w) continue;                              \
                   ptrdiff_t offset = p * h * w + y * w + xx;                                       \
-                  if (best < 0 || x[offset] > x[best]) best = offset;                              \
+                  if (best < 0 || x[offset] > x[best] || x[offset] != x[offset]) best = offset;    \
                 }                                                                                  \
               ptrdiff_t got = out[(p * ho + oy) * wo + ox];                                        \
               if (got != best) {                                                                   \
