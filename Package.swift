@@ -22,7 +22,12 @@ let package = Package(
   ],
   targets: [
     // Packed AVX2+FMA matrix-product micro-kernels, chosen at run time (portable C elsewhere).
-    .target(name: "BackpropKernels"),
+    // On Apple platforms the products go to Accelerate's BLAS, part of the OS (gemm.c).
+    .target(
+      name: "BackpropKernels",
+      linkerSettings: [
+        .linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS, .tvOS, .watchOS, .visionOS]))
+      ]),
     .target(name: "BackpropTensor", dependencies: ["BackpropKernels"]),
     .target(name: "BackpropAutodiff", dependencies: ["BackpropTensor"]),
     .target(name: "BackpropFiles", dependencies: ["BackpropTensor"]),

@@ -1,6 +1,7 @@
 // The kernel path of this process: the best the processor runs, or the one the environment
 // variable BACKPROP_KERNELS asks for (as OPENBLAS_CORETYPE does for OpenBLAS), for tests and
-// comparisons. Chosen once, on the first kernel call.
+// comparisons. Chosen once, on the first kernel call. On Apple platforms the matrix products go
+// to Accelerate unless BACKPROP_KERNELS names one of Backprop's own paths.
 
 #include "cpu.h"
 
@@ -31,6 +32,13 @@ static int bestPath(void) {
 static int requestedPath(int best) {
   const char *request = getenv("BACKPROP_KERNELS");
   if (!request || !*request) return best;
+  if (strcmp(request, "accelerate") == 0) {
+#if !defined(__APPLE__)
+    fprintf(stderr, "Backprop: BACKPROP_KERNELS=accelerate, but Accelerate is Apple's; using %s\n",
+            bp_kernel_path_name(best));
+#endif
+    return best;
+  }
   if (strcmp(request, "portable") == 0) return BP_PATH_PORTABLE;
   if (strcmp(request, "avx2") == 0) {
     if (best == BP_PATH_AVX2 || best == BP_PATH_AVX512) return BP_PATH_AVX2;
@@ -50,7 +58,7 @@ static int requestedPath(int best) {
             bp_kernel_path_name(best));
     return best;
   }
-  fprintf(stderr, "Backprop: BACKPROP_KERNELS=%s is not a kernel path (portable, avx2, avx512, neon); using %s\n", request,
+  fprintf(stderr, "Backprop: BACKPROP_KERNELS=%s is not a kernel path (portable, avx2, avx512, neon, accelerate); using %s\n", request,
           bp_kernel_path_name(best));
   return best;
 }
@@ -63,6 +71,21 @@ int bp_kernel_path(void) {
   // Two threads that race here choose the same path; only the first stores it.
   atomic_compare_exchange_strong(&chosenPath, &expected, path);
   return atomic_load_explicit(&chosenPath, memory_order_relaxed);
+}
+
+int bp_uses_accelerate(void) {
+#if defined(__APPLE__)
+  static _Atomic int decided = -1;
+  int value = atomic_load_explicit(&decided, memory_order_relaxed);
+  if (value >= 0) return value;
+  // Two threads that race here decide the same.
+  const char *request = getenv("BACKPROP_KERNELS");
+  value = !request || !*request || strcmp(request, "accelerate") == 0;
+  atomic_store_explicit(&decided, value, memory_order_relaxed);
+  return value;
+#else
+  return 0;
+#endif
 }
 
 const char *bp_kernel_path_name(int path) {

@@ -57,6 +57,10 @@ static inline int bp_has_avx2_fma(void) {
 /// two 256-bit halves, they still gain where they are used (PERFORMANCE.md).
 static inline int bp_has_avx512(void) { return BP_X86 && bp_kernel_path() == BP_PATH_AVX512; }
 
+/// Whether the matrix products go to Accelerate's BLAS: on Apple platforms, unless
+/// BACKPROP_KERNELS names one of Backprop's paths (cpu.c).
+int bp_uses_accelerate(void);
+
 /// NEON, on every AArch64 processor, unless BACKPROP_KERNELS asks for the portable kernels.
 static inline int bp_has_neon(void) { return BP_NEON && bp_kernel_path() == BP_PATH_NEON; }
 

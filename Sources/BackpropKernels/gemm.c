@@ -23,6 +23,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__APPLE__)
+// Accelerate's CBLAS interface of macOS 13.3 / iOS 16.4 and later (cblas_new.h), with 32-bit
+// __LAPACK_int sizes; Package.swift links the framework.
+#define ACCELERATE_NEW_LAPACK 1
+#include <Accelerate/Accelerate.h>
+#define BP_ACCELERATE 1
+#else
+#define BP_ACCELERATE 0
+#endif
+
 #include "cpu.h"
 #include "transpose.h"
 
@@ -622,7 +632,35 @@ static const Config_double avx512Double = {"avx512", MR512, NR512_64, AVX512_KER
 CHOOSE(float, Float)
 CHOOSE(double, Double)
 
-const char *bp_gemm_instruction_set(void) { return config_float(BP_KERNEL_AUTOMATIC)->name; }
+#if BP_ACCELERATE
+// C = op(A)·op(B), or C += op(A)·op(B) when adding, for the rows [rowBegin, rowEnd) of C, by
+// Accelerate: cblas_sgemm and cblas_dgemm (order, transposes, M, N, K, α, A, lda, B, ldb, β, C,
+// ldc) on the block of rows, whose op(A) starts at row rowBegin.
+#define ACCELERATE_GEMM(T, BLAS)                                                                   \
+  static void accelerate_##T(int transposeA, int transposeB, ptrdiff_t n, ptrdiff_t k, const T *a,   \
+                             ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc,        \
+                             ptrdiff_t rowBegin, ptrdiff_t rowEnd, int adding) {                   \
+    BLAS(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans, \
+         (__LAPACK_int)(rowEnd - rowBegin), (__LAPACK_int)n, (__LAPACK_int)k, (T)1,                \
+         a + (transposeA ? rowBegin : rowBegin * lda), (__LAPACK_int)lda, b, (__LAPACK_int)ldb,    \
+         adding ? (T)1 : (T)0, c + rowBegin * ldc, (__LAPACK_int)ldc);                             \
+  }
+ACCELERATE_GEMM(float, cblas_sgemm)
+ACCELERATE_GEMM(double, cblas_dgemm)
+// Whether a product goes to Accelerate: the automatic choice on an Apple platform, unless
+// BACKPROP_KERNELS names another path; empty products stay with the loops below.
+#define TO_ACCELERATE(kernelChoice, n, k, rowBegin, rowEnd)                                        \
+  ((kernelChoice) == BP_KERNEL_AUTOMATIC && bp_uses_accelerate() && (n) > 0 && (k) > 0 && (rowEnd) > (rowBegin))
+#else
+#define TO_ACCELERATE(kernelChoice, n, k, rowBegin, rowEnd) 0
+#define accelerate_float(...) ((void)0)
+#define accelerate_double(...) ((void)0)
+#endif
+
+const char *bp_gemm_instruction_set(void) {
+  if (BP_ACCELERATE && bp_uses_accelerate()) return "accelerate";
+  return config_float(BP_KERNEL_AUTOMATIC)->name;
+}
 
 ptrdiff_t bp_gemm_tile_rows(void) { return config_float(BP_KERNEL_AUTOMATIC)->mr; }
 
@@ -782,6 +820,10 @@ PACK(double)
                         const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc, \
                         ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                                    \
     (void)m;                                                                                       \
+    if (TO_ACCELERATE(kernelChoice, n, k, rowBegin, rowEnd)) {                                     \
+      accelerate_##T(transposeA, transposeB, n, k, a, lda, b, ldb, c, ldc, rowBegin, rowEnd, 0);   \
+      return;                                                                                      \
+    }                                                                                              \
     gemm_##SUFFIX(config_##T(kernelChoice), a, transposeA ? 1 : lda, transposeA ? lda : 1, NULL, 0, b, \
                   transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 0);  \
   }                                                                                                \
@@ -789,11 +831,21 @@ PACK(double)
                             ptrdiff_t k, const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c,  \
                             ptrdiff_t ldc, ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                 \
     (void)m;                                                                                       \
+    if (TO_ACCELERATE(kernelChoice, n, k, rowBegin, rowEnd)) {                                     \
+      accelerate_##T(transposeA, transposeB, n, k, a, lda, b, ldb, c, ldc, rowBegin, rowEnd, 1);   \
+      return;                                                                                      \
+    }                                                                                              \
     gemm_##SUFFIX(config_##T(kernelChoice), a, transposeA ? 1 : lda, transposeA ? lda : 1, NULL, 0, b, \
                   transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 1);  \
   }                                                                                                \
   void bp_gemm_pack_a_##SUFFIX(int kernelChoice, int transposeA, ptrdiff_t m, ptrdiff_t k, const T *a, \
                                ptrdiff_t lda, T *packed) {                                         \
+    if (TO_ACCELERATE(kernelChoice, 1, k, 0, m)) {                                                 \
+      /* For Accelerate, op(A) row-major and contiguous, m·k of the buffer's scalars. */           \
+      for (ptrdiff_t i = 0; i < m; i++)                                                            \
+        for (ptrdiff_t p = 0; p < k; p++) packed[i * k + p] = transposeA ? a[p * lda + i] : a[i * lda + p]; \
+      return;                                                                                      \
+    }                                                                                              \
     const Config_##T *config = config_##T(kernelChoice);                                           \
     ptrdiff_t rsa = transposeA ? 1 : lda, csa = transposeA ? lda : 1;                              \
     ptrdiff_t mPadded = (m + config->mr - 1) / config->mr * config->mr;                            \
@@ -806,6 +858,10 @@ PACK(double)
   void bp_gemm_prepacked_##SUFFIX(int kernelChoice, const T *packedA, int transposeB, ptrdiff_t m, ptrdiff_t n, \
                                   ptrdiff_t k, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc,     \
                                   ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                          \
+    if (TO_ACCELERATE(kernelChoice, n, k, rowBegin, rowEnd)) {                                     \
+      accelerate_##T(0, transposeB, n, k, packedA, k, b, ldb, c, ldc, rowBegin, rowEnd, 0);        \
+      return;                                                                                      \
+    }                                                                                              \
     const Config_##T *config = config_##T(kernelChoice);                                           \
     gemm_##SUFFIX(config, NULL, 0, 0, packedA, (m + config->mr - 1) / config->mr * config->mr, b,  \
                   transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 0);  \

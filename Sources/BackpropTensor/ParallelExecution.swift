@@ -98,12 +98,12 @@ public enum ParallelExecution {
   }
 
   /// The instruction set of the matrix-product kernels in this process: `"avx512"`,
-  /// `"avx2+fma"`, `"neon"` or `"portable"`.
+  /// `"avx2+fma"`, `"neon"`, `"portable"`, or `"accelerate"` (Apple's BLAS, on Apple platforms).
   ///
   /// The best the processor runs, unless the environment variable `BACKPROP_KERNELS` names
-  /// another path it runs (`portable`, `avx2`, `avx512`, `neon`), as `OPENBLAS_CORETYPE` does for
-  /// OpenBLAS, for tests and comparisons; a request it cannot honour is said once on standard
-  /// error. The AVX2 and AVX-512 paths give the same bits.
+  /// another path it runs (`portable`, `avx2`, `avx512`, `neon`, `accelerate`), as
+  /// `OPENBLAS_CORETYPE` does for OpenBLAS, for tests and comparisons; a request it cannot honour
+  /// is said once on standard error. The AVX2, AVX-512 and NEON paths give the same bits.
   public static var matrixKernelInstructionSet: String { String(cString: bp_gemm_instruction_set()) }
 
   /// Calls `body` with disjoint ranges that together cover `0..<count`, one per thread on up to

@@ -144,6 +144,7 @@ struct KernelPathTests {
       precondition(ParallelExecution.matrixKernelInstructionSet != "", "no path")
     }
     let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-    #expect(text.contains("BACKPROP_KERNELS=sse9 is not a kernel path (portable, avx2, avx512, neon)"))
+    #expect(
+      text.contains("BACKPROP_KERNELS=sse9 is not a kernel path (portable, avx2, avx512, neon, accelerate)"))
   }
 }

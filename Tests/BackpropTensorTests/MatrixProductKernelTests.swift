@@ -201,7 +201,8 @@ struct MatrixProductKernelTests {
     }
     #expect(small == 1, "a product below the threshold stays on the calling thread")
     #expect(
-      ["avx512", "avx2+fma", "neon", "portable"].contains(ParallelExecution.matrixKernelInstructionSet))
+      ["avx512", "avx2+fma", "neon", "portable", "accelerate"].contains(
+        ParallelExecution.matrixKernelInstructionSet))
   }
 }
 
