@@ -676,6 +676,20 @@ ptrdiff_t bp_gemm_tile_columns(void) { return config_float(BP_KERNEL_AUTOMATIC)-
 // copied whole; where the panel runs across the source's rows (A, or B stored transposed), the
 // x86 paths load 8 (Float) or 4 (Double) values of each row and transpose them in registers.
 // Edge panels are padded with zeros.
+// Copies one row of a panel (mr or nr scalars): a fixed size for the tiles there are, so that
+// the compiler inlines the copy as a few vector moves instead of calling memcpy per row.
+#define COPY_RUN(T, d, s, count)                                                                   \
+  do {                                                                                             \
+    switch (count) {                                                                               \
+    case 6: memcpy(d, s, sizeof(T) * 6); break;                                                    \
+    case 8: memcpy(d, s, sizeof(T) * 8); break;                                                    \
+    case 12: memcpy(d, s, sizeof(T) * 12); break;                                                  \
+    case 16: memcpy(d, s, sizeof(T) * 16); break;                                                  \
+    case 32: memcpy(d, s, sizeof(T) * 32); break;                                                  \
+    default: memcpy(d, s, sizeof(T) * (size_t)(count));                                            \
+    }                                                                                              \
+  } while (0)
+
 #define PACK(T)                                                                                    \
   /* op(A)[i0 ..< i0+mc, p0 ..< p0+kc] into mr-tall panels, p-major within a panel. */             \
   static void packA_##T(const Config_##T *config, const T *a, ptrdiff_t rsa, ptrdiff_t csa, ptrdiff_t i0, \
@@ -686,7 +700,7 @@ ptrdiff_t bp_gemm_tile_columns(void) { return config_float(BP_KERNEL_AUTOMATIC)-
       for (ptrdiff_t p = 0; p < kc; p++) {                                                         \
         const T *src = a + i0 + (p0 + p) * csa;                                                    \
         T *d = dst + p * mr;                                                                       \
-        for (ptrdiff_t ir = 0; ir < full; ir += mr, d += mr * kc) memcpy(d, src + ir, sizeof(T) * (size_t)mr); \
+        for (ptrdiff_t ir = 0; ir < full; ir += mr, d += mr * kc) COPY_RUN(T, d, src + ir, mr);    \
       }                                                                                            \
     } else {                                                                                       \
       for (ptrdiff_t ir = 0; ir < full; ir += mr) {                                                \
@@ -723,7 +737,7 @@ ptrdiff_t bp_gemm_tile_columns(void) { return config_float(BP_KERNEL_AUTOMATIC)-
       for (ptrdiff_t p = 0; p < kc; p++) {                                                         \
         const T *src = b + (p0 + p) * rsb + j0;                                                    \
         T *d = dst + p * nr;                                                                       \
-        for (ptrdiff_t jr = 0; jr < full; jr += nr, d += nr * kc) memcpy(d, src + jr, sizeof(T) * (size_t)nr); \
+        for (ptrdiff_t jr = 0; jr < full; jr += nr, d += nr * kc) COPY_RUN(T, d, src + jr, nr);    \
       }                                                                                            \
     } else {                                                                                       \
       /* Stored transposed: column j of op(B) is contiguous along p; write it down the panel. */   \
