@@ -33,9 +33,10 @@ parser.add_argument("--swift-benchmark", default=None, help="a built Benchmark b
 parser.add_argument("--only", default=None, help="comma-separated workloads (default: all)")
 parser.add_argument("--write", default=None, metavar="PERFORMANCE.md",
                     help="also write the results as this machine's table in the file, between its "
-                         "'<!-- compare.py: MACHINE -->' and '<!-- end compare.py -->' lines "
-                         "(replacing an earlier table of the same machine, else adding one at the end "
-                         "of its 'Numbers' section)")
+                         "'<!-- compare.py: MACHINE, KERNELS -->' and '<!-- end compare.py -->' lines "
+                         "(replacing an earlier table of the same machine and kernel path, else adding "
+                         "one at the end of its 'Numbers' section); BACKPROP_KERNELS=avx2 and the like "
+                         "give a path its own table")
 args = parser.parse_args()
 args.runs = max(5, args.runs)
 args.rounds = max(1, args.rounds)
@@ -472,10 +473,19 @@ def measure_round():
     return rows
 
 
+# mlp_step's multiply-adds (64.5 million): forward 128·(784·256 + 256·128 + 128·10), backward the
+# same for the weights' gradients plus the inputs' of the second and third layer.
+MLP_MULTIPLY_ADDS = 3 * 128 * (784 * 256 + 256 * 128 + 128 * 10) - 128 * 784 * 256
+
 rounds = []
 for index in range(args.rounds):
     print(f"round {index + 1} of {args.rounds}…", file=sys.stderr, flush=True)
-    rounds.append(measure_round())
+    measured = measure_round()
+    if "mlp_step (ms/step)" in measured and "gemm_f32_512 (GFLOPS)" in measured:
+        # How close the step is to its products alone, at this round's product rate.
+        products = 2 * MLP_MULTIPLY_ADDS / (measured["gemm_f32_512 (GFLOPS)"][0] * 1e9) * 1e3
+        measured["mlp_step ÷ its products at gemm_f32_512's rate"] = (measured["mlp_step (ms/step)"][0] / products, [])
+    rounds.append(measured)
 
 print(f"Machine: {cpu_name()}, {os.cpu_count()} processors; {args.threads} thread(s); "
       f"{args.rounds} alternating round(s) of medians of {args.runs} runs")
@@ -505,9 +515,10 @@ def instruction_set():
 
 def markdown_table():
     """This run as a Markdown table under a heading naming the machine, the date and the versions."""
-    machine = f"{cpu_name()}, {os.cpu_count()} processors"
+    kernels = instruction_set()
+    machine = f"{cpu_name()}, {os.cpu_count()} processors, {kernels}"
     lines = [f"<!-- compare.py: {machine} -->",
-             f"**{machine}** ({platform.system()}, matrix kernels {instruction_set()}), "
+             f"**{cpu_name()}, {os.cpu_count()} processors** ({platform.system()}, matrix kernels {kernels}), "
              f"{time.strftime('%Y-%m-%d')}, {args.threads} thread(s); Python {platform.python_version()}, "
              f"NumPy {np.__version__}, PyTorch {torch.__version__}"
              + (f", JAX {jax.__version__}" if jax is not None else "")
