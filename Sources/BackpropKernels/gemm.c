@@ -887,3 +887,101 @@ ptrdiff_t bp_gemm_depth_block(void) { return KC; }
 
 GEMM(float, f32)
 GEMM(double, f64)
+
+// ---------------------------------------------------------------------------------------------
+// Small products (below the packing threshold: attention's per-head products, a small batch's
+// layers), on the calling thread, without packing: each row of C is built across its columns,
+// eight Floats (four Doubles) at a time, summing over p in order with fused multiply-adds, four
+// rows at once so that four chains of FMAs overlap; the last columns take scalar FMAs in the same
+// order. So each element has the same bits on AVX2, AVX-512 (which keeps these loops) and NEON.
+// The portable loop adds the products without fusing them, in the same order.
+
+#define SMALL_ROWS(T, R, VEC, LANES, ZERO, LOAD, STORE, SET1, FMADD, SCALAR_FMA)                   \
+  for (; i + R <= m; i += R) {                                                                     \
+    ptrdiff_t j = 0;                                                                               \
+    for (; j + LANES <= n; j += LANES) {                                                           \
+      VEC s[R];                                                                                    \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) s[r] = ZERO;                  \
+      for (ptrdiff_t p = 0; p < k; p++) {                                                          \
+        VEC bv = LOAD(b + p * n + j);                                                              \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++)                             \
+          s[r] = FMADD(SET1(a[(i + r) * rsa + p * csa]), bv, s[r]);                                \
+      }                                                                                            \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) STORE(c + (i + r) * n + j, s[r]); \
+    }                                                                                              \
+    for (; j < n; j++)                                                                             \
+      for (int r = 0; r < R; r++) {                                                                \
+        T s = 0;                                                                                   \
+        for (ptrdiff_t p = 0; p < k; p++) s = SCALAR_FMA(a[(i + r) * rsa + p * csa], b[p * n + j], s); \
+        c[(i + r) * n + j] = s;                                                                    \
+      }                                                                                            \
+  }
+#define SMALL(T, NAME, ATTRIBUTES, VEC, LANES, ZERO, LOAD, STORE, SET1, FMADD, SCALAR_FMA)          \
+  ATTRIBUTES static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, ptrdiff_t rsa, ptrdiff_t csa, \
+                              const T *b, T *c) {                                                  \
+    ptrdiff_t i = 0;                                                                               \
+    SMALL_ROWS(T, 4, VEC, LANES, ZERO, LOAD, STORE, SET1, FMADD, SCALAR_FMA)                       \
+    SMALL_ROWS(T, 1, VEC, LANES, ZERO, LOAD, STORE, SET1, FMADD, SCALAR_FMA)                       \
+  }
+
+#if BP_X86
+SMALL(float, smallAVX2_float, __attribute__((target("avx2,fma"))), __m256, 8, _mm256_setzero_ps(), _mm256_loadu_ps,
+      _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, __builtin_fmaf)
+SMALL(double, smallAVX2_double, __attribute__((target("avx2,fma"))), __m256d, 4, _mm256_setzero_pd(),
+      _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, __builtin_fma)
+#endif
+#if BP_NEON
+#define NEON_FMADD_F32(x, y, s) vfmaq_f32(s, x, y)
+#define NEON_FMADD_F64(x, y, s) vfmaq_f64(s, x, y)
+SMALL(float, smallNEON_float, , float32x4_t, 4, vdupq_n_f32(0), vld1q_f32, vst1q_f32, vdupq_n_f32, NEON_FMADD_F32,
+      __builtin_fmaf)
+SMALL(double, smallNEON_double, , float64x2_t, 2, vdupq_n_f64(0), vld1q_f64, vst1q_f64, vdupq_n_f64, NEON_FMADD_F64,
+      __builtin_fma)
+#endif
+
+#define SMALL_ENTRY(T, SUFFIX)                                                                     \
+  static void smallPortable_##T(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, ptrdiff_t rsa, ptrdiff_t csa, \
+                                const T *b, T *c) {                                                \
+    for (ptrdiff_t i = 0; i < m; i++)                                                              \
+      for (ptrdiff_t j = 0; j < n; j++) {                                                          \
+        T s = 0;                                                                                   \
+        for (ptrdiff_t p = 0; p < k; p++) s = s + a[i * rsa + p * csa] * b[p * n + j];             \
+        c[i * n + j] = s;                                                                          \
+      }                                                                                            \
+  }                                                                                                \
+  void bp_small_gemm_##SUFFIX(int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, \
+                              const T *b, T *c) {                                                  \
+    if (m <= 0 || n <= 0) return;                                                                  \
+    if (transposeB && k > 0) {                                                                     \
+      /* Row j of the stored B is column j of op(B): transposed into this thread's buffer. */      \
+      T *rows = buffer(&packB, &packBCapacity, sizeof(T) * (size_t)(k * n));                       \
+      if (!rows) abort();                                                                          \
+      for (ptrdiff_t p = 0; p < k; p++)                                                            \
+        for (ptrdiff_t j = 0; j < n; j++) rows[p * n + j] = b[j * k + p];                          \
+      b = rows;                                                                                    \
+    }                                                                                              \
+    ptrdiff_t rsa = transposeA ? 1 : k, csa = transposeA ? m : 1;                                  \
+    SMALL_X86(T, m, n, k, a, rsa, csa, b, c)                                                       \
+    SMALL_NEON(T, m, n, k, a, rsa, csa, b, c)                                                      \
+    smallPortable_##T(m, n, k, a, rsa, csa, b, c);                                                 \
+  }
+#if BP_X86
+#define SMALL_X86(T, ...)                                                                          \
+  if (bp_has_avx2_fma()) {                                                                         \
+    smallAVX2_##T(__VA_ARGS__);                                                                    \
+    return;                                                                                        \
+  }
+#else
+#define SMALL_X86(T, ...)
+#endif
+#if BP_NEON
+#define SMALL_NEON(T, ...)                                                                         \
+  if (bp_has_neon()) {                                                                             \
+    smallNEON_##T(__VA_ARGS__);                                                                    \
+    return;                                                                                        \
+  }
+#else
+#define SMALL_NEON(T, ...)
+#endif
+SMALL_ENTRY(float, f32)
+SMALL_ENTRY(double, f64)

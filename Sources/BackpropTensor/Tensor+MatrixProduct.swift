@@ -197,6 +197,15 @@ enum MatrixKernels {
   /// Products with fewer multiply-adds than this run the simple loop below: packing the operands
   /// would cost more than it saves.
   static let packedThreshold = 16 * 16 * 16
+  /// Products below ``packedThreshold`` with at least this many multiply-adds, and k > 1, run the
+  /// small-product C kernel (`bp_small_gemm_*`: fused multiply-adds in vectors, no packing);
+  /// smaller ones (the articles' networks) keep the Swift loop below, inlined into its caller.
+  static let smallKernelThreshold = 8 * 8 * 8
+
+  /// Whether an m×k by k×n product below ``packedThreshold`` goes to the small-product kernel.
+  @inline(__always)
+  static func usesSmallKernel(m: Int, k: Int, n: Int) -> Bool { k > 1 && m * n * k >= smallKernelThreshold }
+
   /// Products with fewer multiply-adds than this run on one thread. Handing half of a product to
   /// a worker of ``WorkerPool`` costs a few microseconds, so even 128×128×10 gains from it.
   static let parallelThreshold = 32 * 32 * 32
@@ -287,14 +296,14 @@ enum MatrixKernels {
         UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
         UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), m: m, k: k, n: n,
         transposeA: transposeA,
-        transposeB: transposeB, gemm: bp_gemm_f32)
+        transposeB: transposeB, gemm: bp_gemm_f32, small: bp_small_gemm_f32)
     } else if T.self == Double.self {
       multiplyOnCallingThread(
         UnsafeRawPointer(a).assumingMemoryBound(to: Double.self),
         UnsafeRawPointer(b).assumingMemoryBound(to: Double.self),
         UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), m: m, k: k, n: n,
         transposeA: transposeA,
-        transposeB: transposeB, gemm: bp_gemm_f64)
+        transposeB: transposeB, gemm: bp_gemm_f64, small: bp_small_gemm_f64)
     } else {
       T._multiplyMatrices(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
     }
@@ -423,10 +432,16 @@ enum MatrixKernels {
       Int32, Int32, Int32, Int, Int, Int, UnsafePointer<T>?, Int, UnsafePointer<T>?, Int,
       UnsafeMutablePointer<T>?,
       Int, Int, Int
-    ) -> Void
+    ) -> Void,
+    small: (Int32, Int32, Int, Int, Int, UnsafePointer<T>?, UnsafePointer<T>?, UnsafeMutablePointer<T>?) ->
+      Void
   ) {
     if m * n * k < packedThreshold {
-      multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+      if usesSmallKernel(m: m, k: k, n: n) {
+        small(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, a, b, c)
+      } else {
+        multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+      }
     } else {
       gemm(
         Int32(BP_KERNEL_AUTOMATIC), transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, a, transposeA ? m : k, b,

@@ -1,3 +1,5 @@
+import BackpropKernels
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -80,7 +82,11 @@ extension Float: TensorScalar {
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
   ) {
     if m * n * k < MatrixKernels.packedThreshold {
-      MatrixKernels.multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+      if MatrixKernels.usesSmallKernel(m: m, k: k, n: n) {
+        bp_small_gemm_f32(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, a, b, c)
+      } else {
+        MatrixKernels.multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+      }
     } else {
       MatrixKernels.packed(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
     }
@@ -120,7 +126,11 @@ extension Double: TensorScalar {
     m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool
   ) {
     if m * n * k < MatrixKernels.packedThreshold {
-      MatrixKernels.multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+      if MatrixKernels.usesSmallKernel(m: m, k: k, n: n) {
+        bp_small_gemm_f64(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, a, b, c)
+      } else {
+        MatrixKernels.multiply(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
+      }
     } else {
       MatrixKernels.packed(a, b, c, m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)
     }

@@ -90,6 +90,32 @@ REFERENCE_PRODUCT(double)
 CHECK_PRODUCTS(float, f32, 1e-5)
 CHECK_PRODUCTS(double, f64, 1e-13)
 
+// Small products, unpacked, against the same reference.
+#define CHECK_SMALL_PRODUCTS(T, SUFFIX, TOLERANCE)                                                 \
+  static void check_small_products_##SUFFIX(void) {                                               \
+    const ptrdiff_t sizes[][3] = {{8, 8, 8}, {3, 5, 7}, {1, 9, 16}, {13, 17, 3}, {4, 33, 9}, {6, 1, 20}, {5, 0, 4}}; \
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)                                    \
+      for (int ta = 0; ta < 2; ta++)                                                               \
+        for (int tb = 0; tb < 2; tb++) {                                                           \
+          ptrdiff_t m = sizes[s][0], k = sizes[s][1], n = sizes[s][2];                             \
+          T a[64 * 64], b[64 * 64], c[64 * 64];                                                    \
+          double want[64 * 64];                                                                    \
+          for (ptrdiff_t i = 0; i < m * k; i++) a[i] = (T)uniform(-1, 1);                          \
+          for (ptrdiff_t i = 0; i < k * n; i++) b[i] = (T)uniform(-1, 1);                          \
+          reference_##T(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, want);                      \
+          bp_small_gemm_##SUFFIX(ta, tb, m, n, k, a, b, c);                                        \
+          for (ptrdiff_t i = 0; i < m * n; i++)                                                    \
+            if (fabs(c[i] - want[i]) > TOLERANCE * (double)(k + 1)) {                              \
+              FAIL("bp_small_gemm_" #SUFFIX " %tdx%tdx%td, transposes %d %d, element %td: %g, want %g", m, k, n, \
+                   ta, tb, i, (double)c[i], want[i]);                                              \
+              break;                                                                               \
+            }                                                                                      \
+          digest(&productDigest, c, sizeof(T) * (size_t)(m * n));                                  \
+        }                                                                                          \
+  }
+CHECK_SMALL_PRODUCTS(float, f32, 1e-5)
+CHECK_SMALL_PRODUCTS(double, f64, 1e-13)
+
 static void check_elementwise(void) {
   enum { N = 1003 };  // leaves a vector tail
   float x[N], y[N];
@@ -251,6 +277,8 @@ int main(void) {
     check_products_f32(kernel);
     check_products_f64(kernel);
   }
+  check_small_products_f32();
+  check_small_products_f64();
   check_elementwise();
   check_runs_and_sums_f32();
   check_runs_and_sums_f64();

@@ -83,6 +83,18 @@ void bp_gemm_prepacked_f64(int kernel, const double *packedA, int transposeB, pt
                            ptrdiff_t k, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc,
                            ptrdiff_t rowBegin, ptrdiff_t rowEnd);
 
+/// C = op(A)·op(B) for a small product (m·n·k below a few thousand), on the calling thread and
+/// without packing; operands as for bp_gemm_f32 with lda = k (m when transposed), ldb = n (k when
+/// transposed) and ldc = n. Each element sums its products in order of p, with fused
+/// multiply-adds on the AVX2, AVX-512 and NEON paths (the same bits on each) and without on the
+/// portable path.
+void bp_small_gemm_f32(int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
+                       const float *b, float *c);
+
+/// The Double version of bp_small_gemm_f32.
+void bp_small_gemm_f64(int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double *a,
+                       const double *b, double *c);
+
 /// The instruction set the matrix kernels use in this process: "avx512", "avx2+fma", "neon" or
 /// "portable".
 const char *bp_gemm_instruction_set(void);
