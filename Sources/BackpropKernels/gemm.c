@@ -174,6 +174,10 @@ static void kernelNEON_double(ptrdiff_t kc, const double *restrict ap, const dou
 __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
     ptrdiff_t kc, const float *restrict ap, const float *restrict bp, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
     int accumulate, int rows, int cols) {
+  for (int r = 0; r < MR && accumulate; r++) {  // C's rows, to be added to, start into the cache
+    _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + r * ldc + NR32 - 1), _MM_HINT_T0);
+  }
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
          c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
          c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
@@ -219,7 +223,13 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
       ptrdiff_t kc, const T *restrict ap, const T *restrict bp, ptrdiff_t ldb, T *c, ptrdiff_t ldc,   \
       int accumulate, int rows, int cols) {                                                         \
     VEC tile[R][2];                                                                                 \
-    for (int r = 0; r < R; r++) tile[r][0] = tile[r][1] = ZERO();                                   \
+    for (int r = 0; r < R; r++) {                                                                   \
+      if (accumulate) { /* C's rows, to be added to, start into the cache */                       \
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);                                     \
+        _mm_prefetch((const char *)(c + r * ldc + NRT - 1), _MM_HINT_T0);                           \
+      }                                                                                             \
+      tile[r][0] = tile[r][1] = ZERO();                                                             \
+    }                                                                                               \
     for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
       VEC b0 = LOAD(bp), b1 = LOAD(bp + LANES);                                                     \
       for (int r = 0; r < R; r++) {                                                                 \
@@ -300,6 +310,10 @@ WIDE_SHORT_KERNEL(double, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_loadu_pd, 
 __attribute__((target("avx2,fma"))) static void kernelAVX2_double(
     ptrdiff_t kc, const double *restrict ap, const double *restrict bp, ptrdiff_t ldb, double *c,
     ptrdiff_t ldc, int accumulate, int rows, int cols) {
+  for (int r = 0; r < MR && accumulate; r++) {  // C's rows, to be added to, start into the cache
+    _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + r * ldc + NR64 - 1), _MM_HINT_T0);
+  }
   __m256d c00 = _mm256_setzero_pd(), c01 = _mm256_setzero_pd(), c10 = _mm256_setzero_pd(),
           c11 = _mm256_setzero_pd(), c20 = _mm256_setzero_pd(), c21 = _mm256_setzero_pd(),
           c30 = _mm256_setzero_pd(), c31 = _mm256_setzero_pd(), c40 = _mm256_setzero_pd(),
@@ -347,6 +361,12 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_double(
       ptrdiff_t kc, const T *restrict ap, const T *restrict bp, ptrdiff_t ldb, T *c, ptrdiff_t ldc,   \
       int accumulate, int rows, int cols) {                                                         \
     VEC tile[R][V];                                                                                 \
+    /* C's rows, to be added to at the end, start on their way into the cache. */                 \
+    if (accumulate)                                                                                 \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                              \
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);                                     \
+        _mm_prefetch((const char *)(c + r * ldc + V * LANES - 1), _MM_HINT_T0);                     \
+      }                                                                                             \
     _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++)                                  \
       _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) tile[r][v] = SET1((T)0);       \
     for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
