@@ -141,6 +141,25 @@ def torch_scalar_graph(operations=1000):
     return median_seconds(build, 5) / operations
 
 
+# rosenbrock_scalar: the gradient of the 1,000-dimensional Rosenbrock function, one scalar per
+# coordinate (PyTorch: scalar tensors; JAX: the same function on a vector, jit-compiled, which is
+# how JAX is meant to be used).
+rosenbrock_start = np.random.default_rng(5).uniform(-2, 2, 1000)
+
+
+def torch_rosenbrock():
+    def gradient():
+        x = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in rosenbrock_start]
+        f = torch.tensor(0.0, dtype=torch.float64)
+        for i in range(len(x) - 1):
+            a = x[i + 1] - x[i] * x[i]
+            b = 1 - x[i]
+            f = f + 100 * (a * a) + b * b
+        f.backward()
+
+    return median_seconds(gradient, 1)
+
+
 def torch_mlp():
     torch.manual_seed(1)
     model = torch.nn.Sequential(
@@ -326,6 +345,15 @@ def jax_articles():
     return jax_median_seconds(step, (w1, w2, 0), 2_000)
 
 
+def jax_rosenbrock():
+    def f(x):
+        return jnp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+    # A gradient-descent step, so that each call's input is the last call's output.
+    step = jax.jit(lambda x: (x - 1e-4 * jax.grad(f)(x),))
+    return jax_median_seconds(step, (jnp.asarray(rosenbrock_start),), 200)
+
+
 def jax_mlp():
     keys = jax.random.split(jax.random.PRNGKey(1), 5)
     sizes = [(784, 256), (256, 128), (128, 10)]
@@ -441,6 +469,11 @@ def measure_round():
     if wanted("scalar_graph"):
         ours = backprop_results("scalar_graph")
         rows["scalar_graph (ns/op)"] = (ours["scalar_graph"], [("PyTorch", torch_scalar_graph() * 1e9)])
+    if wanted("rosenbrock_scalar"):
+        ours = backprop_results("rosenbrock_scalar")
+        rows["rosenbrock_scalar (µs/gradient)"] = (ours["rosenbrock_scalar"], with_jax(
+            [("PyTorch", torch_rosenbrock() * 1e6)], lambda: jax_rosenbrock() * 1e6))
+        rows["rosenbrock_scalar ÷ the gradient by hand in Swift"] = (ours["rosenbrock_ratio"], [])
     if wanted("mlp_step"):
         ours = backprop_results("mlp_step")
         rows["mlp_step (ms/step)"] = (ours["mlp_step"], with_jax([("PyTorch", torch_mlp() * 1e3)],

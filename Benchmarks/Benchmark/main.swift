@@ -1,7 +1,7 @@
 // The benchmark: `swift run -c release Benchmark [--json] [--runs N] [--only NAME,…] [--threads N]
 // [--memory-steps N] [--memory-workload mlp_step|cnn_mnist_step] [--scale F]`.
 //
-// Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, mlp_step,
+// Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, rosenbrock_scalar, mlp_step,
 // cnn_digits_step, cnn_mnist_step, conv2d, transformer_step, digits_train,
 // gemm, memory. Each number is the median of `--runs` runs (at least 5) after a warm-up. Benchmarks are
 // programs, never timed tests.
@@ -40,7 +40,7 @@ struct Options {
       case "--threads": threads = max(1, Int(iterator.next() ?? "") ?? threads)
       default:
         print(
-          "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,mlp_step,"
+          "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,rosenbrock_scalar,mlp_step,"
             + "cnn_digits_step,cnn_mnist_step,conv2d,transformer_step,digits_train,gemm,memory] "
             + "[--threads N] [--memory-steps N (≥ 1000)] [--memory-workload mlp_step|cnn_mnist_step] "
             + "[--scale F (repetitions × F)]")
@@ -118,6 +118,50 @@ func scalarGraph(runs: Int) -> Result {
   return Result(
     name: "scalar_graph", value: seconds / Double(operations) * 1e9, unit: "ns/op",
     detail: "\(operations) ops, build + backward")
+}
+
+/// The gradient of the 1,000-dimensional Rosenbrock function, f(x) = Σᵢ 100·(xᵢ₊₁ − xᵢ²)² +
+/// (1 − xᵢ)², written with one scalar variable per coordinate (about 8,000 recorded operations),
+/// in Double; and beside it the same gradient written by hand in plain Swift, and the ratio.
+func rosenbrockScalar(runs: Int) -> [Result] {
+  let n = 1_000
+  var rng = SeededRandomNumberGenerator(seed: 5)
+  let start = (0..<n).map { _ in Double.random(in: -2...2, using: &rng) }
+  var sink = 0.0
+  let tape = median(runs: runs, repeats: 20) {
+    let x = start.map { Variable($0, requiresGrad: true) }
+    var f = Variable(0.0)
+    for i in 0..<(n - 1) {
+      let a = x[i + 1] - x[i] * x[i]
+      let b = 1 - x[i]
+      f = f + 100 * (a * a) + b * b
+    }
+    f.backward()
+    sink += x[n - 1].grad!.scalar
+  }
+  // ∂f/∂xᵢ = −400·xᵢ·(xᵢ₊₁ − xᵢ²) − 2·(1 − xᵢ) for i < n − 1, plus 200·(xᵢ − xᵢ₋₁²) for i > 0.
+  let hand = median(runs: runs, repeats: 20_000) {
+    var gradient = [Double](repeating: 0, count: n)
+    start.withUnsafeBufferPointer { x in
+      gradient.withUnsafeMutableBufferPointer { g in
+        for i in 0..<(n - 1) {
+          let a = x[i + 1] - x[i] * x[i]
+          g[i] += -400 * x[i] * a - 2 * (1 - x[i])
+          g[i + 1] += 200 * a
+        }
+      }
+    }
+    sink += gradient[n - 1]
+  }
+  precondition(sink.isFinite)
+  return [
+    Result(
+      name: "rosenbrock_scalar", value: tape * 1e6, unit: "µs/gradient",
+      detail: "1,000 scalar variables, Double, build + backward"),
+    Result(
+      name: "rosenbrock_hand", value: hand * 1e6, unit: "µs/gradient", detail: "written by hand in Swift"),
+    Result(name: "rosenbrock_ratio", value: tape / hand, unit: "×", detail: "the tape ÷ by hand"),
+  ]
 }
 
 /// MLP 784-256-128-10, batch 128, Float, ReLU, mean squared error, one SGD step.
@@ -382,6 +426,7 @@ var results: [Result] = []
 ParallelExecution.withThreadCount(options.threads) {
   if options.wants("articles_step") { results.append(articlesStep(runs: options.runs)) }
   if options.wants("scalar_graph") { results.append(scalarGraph(runs: options.runs)) }
+  if options.wants("rosenbrock_scalar") { results += rosenbrockScalar(runs: options.runs) }
   if options.wants("mlp_step") {
     results.append(mlpStep(runs: options.runs))
     let all = ParallelExecution.defaultThreadCount
