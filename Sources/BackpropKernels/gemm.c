@@ -44,8 +44,8 @@ enum {
 
 // Per-thread packing buffers, grown on demand and kept: a product does not allocate once its
 // thread has seen one of that size.
-static _Thread_local void *packA = NULL, *packB = NULL;
-static _Thread_local size_t packACapacity = 0, packBCapacity = 0;
+static _Thread_local void *packA = NULL, *packB = NULL, *swapped = NULL;
+static _Thread_local size_t packACapacity = 0, packBCapacity = 0, swappedCapacity = 0;
 
 static void *buffer(void **pointer, size_t *capacity, size_t bytes) {
   if (bytes > *capacity) {
@@ -850,6 +850,29 @@ PACK(double)
       }                                                                                            \
     }                                                                                              \
   }                                                                                                \
+  /* A product only a few columns wide (a filter gradient over few taps, a layer of ten outputs) \
+     wastes most of each tile. Its transpose, Cᵀ = op(B)ᵀ·op(A)ᵀ, fills whole tiles: it is        \
+     computed into this thread's buffer and transposed into C. Each element sums the same        \
+     products in the same order (a·b is b·a, also fused), so the bits are those of the direct    \
+     product; when adding, only a product within one KC block goes this way, so that it is still \
+     added to C at once. */                                                                     \
+  static void gemmOrSwapped_##SUFFIX(const Config_##T *config, const T *a, ptrdiff_t rsa, ptrdiff_t csa,    \
+                                     const T *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t n, ptrdiff_t k, T *c, \
+                                     ptrdiff_t ldc, ptrdiff_t rowBegin, ptrdiff_t rowEnd, int adding) {     \
+    ptrdiff_t rows = rowEnd - rowBegin;                                                            \
+    if (!(n > 0 && n < config->nr && rows >= 2 * n && rows >= 2 * config->mr && k > 0 && (!adding || k <= KC))) { \
+      gemm_##SUFFIX(config, a, rsa, csa, NULL, 0, b, rsb, csb, n, k, c, ldc, rowBegin, rowEnd, adding); \
+      return;                                                                                      \
+    }                                                                                              \
+    T *t = buffer(&swapped, &swappedCapacity, sizeof(T) * (size_t)(n * rows));                    \
+    if (!t) abort();                                                                               \
+    /* op(B)ᵀ[j][p] = op(B)[p][j]; op(A)ᵀ[p][i] = op(A)[rowBegin + i][p]. */                       \
+    gemm_##SUFFIX(config, b, csb, rsb, NULL, 0, a + rowBegin * rsa, csa, rsa, rows, k, t, rows, 0, n, 0); \
+    for (ptrdiff_t i = 0; i < rows; i++) {                                                         \
+      T *row = c + (rowBegin + i) * ldc;                                                           \
+      for (ptrdiff_t j = 0; j < n; j++) row[j] = adding ? row[j] + t[j * rows + i] : t[j * rows + i]; \
+    }                                                                                              \
+  }                                                                                                \
   void bp_gemm_##SUFFIX(int kernelChoice, int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,     \
                         const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc, \
                         ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                                    \
@@ -858,8 +881,8 @@ PACK(double)
       accelerate_##T(transposeA, transposeB, n, k, a, lda, b, ldb, c, ldc, rowBegin, rowEnd, 0);   \
       return;                                                                                      \
     }                                                                                              \
-    gemm_##SUFFIX(config_##T(kernelChoice), a, transposeA ? 1 : lda, transposeA ? lda : 1, NULL, 0, b, \
-                  transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 0);  \
+    gemmOrSwapped_##SUFFIX(config_##T(kernelChoice), a, transposeA ? 1 : lda, transposeA ? lda : 1, b,  \
+                           transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 0); \
   }                                                                                                \
   void bp_gemm_add_##SUFFIX(int kernelChoice, int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, \
                             ptrdiff_t k, const T *a, ptrdiff_t lda, const T *b, ptrdiff_t ldb, T *c,  \
@@ -869,8 +892,8 @@ PACK(double)
       accelerate_##T(transposeA, transposeB, n, k, a, lda, b, ldb, c, ldc, rowBegin, rowEnd, 1);   \
       return;                                                                                      \
     }                                                                                              \
-    gemm_##SUFFIX(config_##T(kernelChoice), a, transposeA ? 1 : lda, transposeA ? lda : 1, NULL, 0, b, \
-                  transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 1);  \
+    gemmOrSwapped_##SUFFIX(config_##T(kernelChoice), a, transposeA ? 1 : lda, transposeA ? lda : 1, b,  \
+                           transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 1); \
   }                                                                                                \
   void bp_gemm_pack_a_##SUFFIX(int kernelChoice, int transposeA, ptrdiff_t m, ptrdiff_t k, const T *a, \
                                ptrdiff_t lda, T *packed) {                                         \

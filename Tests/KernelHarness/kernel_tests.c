@@ -55,7 +55,8 @@ REFERENCE_PRODUCT(double)
 #define CHECK_PRODUCTS(T, SUFFIX, TOLERANCE)                                                       \
   static void check_products_##SUFFIX(int kernel) {                                               \
     const ptrdiff_t sizes[][3] = {{1, 1, 1}, {5, 3, 7}, {37, 53, 29}, {64, 300, 70}, {100, 17, 130}, {6, 520, 16},     \
-                                   {23, 40, 97}, {20, 600, 64}, {7, 33, 200}, {2, 64, 128}}; \
+                                   {23, 40, 97}, {20, 600, 64}, {7, 33, 200}, {2, 64, 128},       \
+                                   {64, 300, 9}, {40, 100, 5}, {130, 77, 31}};                   \
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)                                    \
       for (int ta = 0; ta < 2; ta++)                                                               \
         for (int tb = 0; tb < 2; tb++) {                                                           \
