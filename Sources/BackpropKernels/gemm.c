@@ -272,8 +272,8 @@ SHORT_KERNEL(double, 4, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_loadu_pd, _m
 // Two rows across two neighbouring full panels of B (2 × 2·NR): the short panel of rows with
 // the eight accumulators that keep the FMA units busy. Each element of C still sums its
 // products in order of p, so the results are those of the two-row kernel on each panel.
-#define WIDE_SHORT_KERNEL(T, VEC, NRT, LANES, ZERO, LOAD, BROADCAST, FMADD, ADD, LOADU, STOREU)       \
-  __attribute__((target("avx2,fma"))) static void kernelAVX2_##T##_2wide(                           \
+#define WIDE_SHORT_KERNEL(NAME, TARGET, PANEL, T, VEC, LANES, ZERO, LOAD, BROADCAST, FMADD, ADD, LOADU, STOREU) \
+  __attribute__((target(TARGET))) static void NAME(                                                 \
       ptrdiff_t kc, const T *restrict ap, const T *restrict bp, const T *restrict bq, ptrdiff_t ldb, \
       T *c, ptrdiff_t ldc, int accumulate, int rows) {                                              \
     VEC tile[2][4];                                                                                 \
@@ -287,7 +287,7 @@ SHORT_KERNEL(double, 4, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_loadu_pd, _m
         tile[r][2] = FMADD(x, b2, tile[r][2]);                                                      \
         tile[r][3] = FMADD(x, b3, tile[r][3]);                                                      \
       }                                                                                             \
-      ap += MR;                                                                                     \
+      ap += PANEL;                                                                                  \
       bp += ldb;                                                                                    \
       bq += ldb;                                                                                    \
     }                                                                                               \
@@ -302,10 +302,10 @@ SHORT_KERNEL(double, 4, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_loadu_pd, _m
       }                                                                                             \
     }                                                                                               \
   }
-WIDE_SHORT_KERNEL(float, __m256, NR32, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_broadcast_ss,
-                  _mm256_fmadd_ps, _mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps)
-WIDE_SHORT_KERNEL(double, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_broadcast_sd,
-                  _mm256_fmadd_pd, _mm256_add_pd, _mm256_loadu_pd, _mm256_storeu_pd)
+WIDE_SHORT_KERNEL(kernelAVX2_float_2wide, "avx2,fma", MR, float, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,
+                  _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps)
+WIDE_SHORT_KERNEL(kernelAVX2_double_2wide, "avx2,fma", MR, double, __m256d, 4, _mm256_setzero_pd, _mm256_loadu_pd,
+                  _mm256_broadcast_sd, _mm256_fmadd_pd, _mm256_add_pd, _mm256_loadu_pd, _mm256_storeu_pd)
 
 __attribute__((target("avx2,fma"))) static void kernelAVX2_double(
     ptrdiff_t kc, const double *restrict ap, const double *restrict bp, ptrdiff_t ldb, double *c,
@@ -426,40 +426,13 @@ AVX512_KERNELS_OF_HEIGHT(4)
 AVX512_KERNELS_OF_HEIGHT(2)
 
 // Two rows across two neighbouring full panels of B (2 × 2·NR), as kernelAVX2_*_2wide.
-#define AVX512_WIDE_KERNEL(T, VEC, LANES, SET1, FMADD, ADD, LOADU, STOREU)                          \
-  __attribute__((target("avx512f"))) static void kernelAVX512_##T##_2wide(                          \
-      ptrdiff_t kc, const T *restrict ap, const T *restrict bp, const T *restrict bq, ptrdiff_t ldb, \
-      T *c, ptrdiff_t ldc, int accumulate, int rows) {                                              \
-    VEC tile[2][4];                                                                                 \
-    for (int r = 0; r < 2; r++) tile[r][0] = tile[r][1] = tile[r][2] = tile[r][3] = SET1((T)0);     \
-    for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
-      VEC b0 = LOADU(bp), b1 = LOADU(bp + LANES), b2 = LOADU(bq), b3 = LOADU(bq + LANES);           \
-      for (int r = 0; r < 2; r++) {                                                                 \
-        VEC x = SET1(ap[r]);                                                                        \
-        tile[r][0] = FMADD(x, b0, tile[r][0]);                                                      \
-        tile[r][1] = FMADD(x, b1, tile[r][1]);                                                      \
-        tile[r][2] = FMADD(x, b2, tile[r][2]);                                                      \
-        tile[r][3] = FMADD(x, b3, tile[r][3]);                                                      \
-      }                                                                                             \
-      ap += MR512;                                                                                  \
-      bp += ldb;                                                                                    \
-      bq += ldb;                                                                                    \
-    }                                                                                               \
-    _Pragma("clang loop unroll(full)") for (int r = 0; r < 2; r++) {                                \
-      if (r < rows) {                                                                               \
-        T *row = c + r * ldc;                                                                       \
-        _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) {                            \
-          VEC value = tile[r][v];                                                                   \
-          if (accumulate) value = ADD(value, LOADU(row + v * LANES));                               \
-          STOREU(row + v * LANES, value);                                                           \
-        }                                                                                           \
-      }                                                                                             \
-    }                                                                                               \
-  }
-AVX512_WIDE_KERNEL(float, __m512, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_loadu_ps,
-                   _mm512_storeu_ps)
-AVX512_WIDE_KERNEL(double, __m512d, 8, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_add_pd, _mm512_loadu_pd,
-                   _mm512_storeu_pd)
+#define BROADCAST512_PS(p) _mm512_set1_ps(*(p))
+#define BROADCAST512_PD(p) _mm512_set1_pd(*(p))
+WIDE_SHORT_KERNEL(kernelAVX512_float_2wide, "avx512f", MR512, float, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
+                  BROADCAST512_PS, _mm512_fmadd_ps, _mm512_add_ps, _mm512_loadu_ps, _mm512_storeu_ps)
+WIDE_SHORT_KERNEL(kernelAVX512_double_2wide, "avx512f", MR512, double, __m512d, 8, _mm512_setzero_pd,
+                  _mm512_loadu_pd, BROADCAST512_PD, _mm512_fmadd_pd, _mm512_add_pd, _mm512_loadu_pd,
+                  _mm512_storeu_pd)
 #endif
 
 #if BP_X86
