@@ -7,16 +7,17 @@
 //   jr, ir: one MR×NR tile of C per call of the micro-kernel, which keeps the tile in registers
 //           for the whole KC loop and streams the two panels.
 // Packing makes every micro-kernel load contiguous whatever the transposes, and pads edge panels
-// with zeros so the kernel always computes a full tile; partial tiles go through a small buffer.
-// A small block of B stored by rows, in whole panels, is read in place instead: the kernel takes
-// the step between B's rows. The vector kernels are compiled with target attributes (no global
-// compiler flag) and chosen at run time (a Config below per path); other CPUs get the portable
-// kernels.
+// with zeros so the kernel always computes a full tile; partial tiles are stored through masks
+// or a small buffer. A small block of B stored by rows is read in place instead (its last,
+// narrower panel packed alone): the kernel takes the step between B's rows. A product narrower
+// than a tile is computed as its transpose. The vector kernels are compiled with target
+// attributes (no global compiler flag) and chosen at run time (a Config below per path); other
+// CPUs get the portable kernels, and Apple platforms Accelerate's BLAS.
 //
 // Tiles: portable, AVX2 and NEON 6 × 16 Floats or 6 × 8 Doubles (12 accumulator registers of
 // AVX2, 24 of NEON's 32); AVX-512 12 × 32 Floats or 12 × 16 Doubles (24 of its 32 registers).
-// Every path sums each element of C over p in order, KC at a time, so the x86 vector paths give
-// the same bits as each other.
+// Every vector path sums each element of C over p in order with fused multiply-adds, KC at a
+// time, so AVX2, AVX-512 and NEON give the same bits.
 
 #include "BackpropKernels.h"
 
@@ -24,8 +25,8 @@
 #include <string.h>
 
 #if defined(__APPLE__)
-// Accelerate's CBLAS interface of macOS 13.3 / iOS 16.4 and later (cblas_new.h), with 32-bit
-// __LAPACK_int sizes; Package.swift links the framework.
+// Accelerate's CBLAS interface of macOS 13.3 / iOS 16.4 and later (cblas_new.h), with
+// __LAPACK_int sizes (32-bit unless ACCELERATE_LAPACK_ILP64); Package.swift links the framework.
 #define ACCELERATE_NEW_LAPACK 1
 #include <Accelerate/Accelerate.h>
 #define BP_ACCELERATE 1

@@ -1,8 +1,9 @@
-// Matrix-product micro-kernels for BackpropTensor: packed, register-blocked, with an AVX2+FMA
-// path chosen at run time and a portable path for every other CPU; max pooling's search; and
-// vectorised square roots, and e^x, erf x and GELU for Float; copies of runs for
-// im2col; and Adam's fused update. Only Swift's Tensor calls
-// these; they are not part of Backprop's public API.
+// The C kernels of BackpropTensor: packed, register-blocked matrix products and small ones; max
+// pooling's search; square roots, and e^x, erf x and GELU for Float; copies of runs for im2col;
+// row sums; and Adam's fused update. Each has AVX2 and (where it pays) AVX-512 paths on x86-64
+// and a NEON path on AArch64, chosen at run time, and a portable path; on Apple platforms the
+// products go to Accelerate. Only Swift's Tensor calls these; they are not part of Backprop's
+// public API.
 #ifndef BACKPROP_KERNELS_H
 #define BACKPROP_KERNELS_H
 
