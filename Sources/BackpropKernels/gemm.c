@@ -40,7 +40,7 @@
 enum {
   MR = 6, NR32 = 16, NR64 = 8,               // the portable, AVX2 and NEON tile
   MR512 = 12, NR512_32 = 32, NR512_64 = 16,  // the AVX-512 tile
-  MR_MAX = 12, KC = 256, MC = 96, NC = 2048, DIRECT_B_BYTES = 64 << 10
+  MR_MAX = 12, KC = 256, MC = 96, NC = 2048, DIRECT_B_BYTES = 64 << 10, FEW_ROWS = 64
 };
 
 // Per-thread packing buffers, grown on demand and kept: a product does not allocate once its
@@ -785,11 +785,13 @@ PACK(double)
     if (!bPacked || (!prepacked && !aPacked)) abort(); /* out of memory, as a Swift allocation would */ \
     for (ptrdiff_t jc = 0; jc < n; jc += NC) {                                                     \
       ptrdiff_t nc = minimum(NC, n - jc);                                                          \
-      /* A block of B whose rows span little memory is read where it is (a row of panel jr is \
-         nr scalars at b + p·rsb + jr), which saves the packing pass, except for a last panel   \
-         narrower than nr, which is packed alone; the rows of a wider block are too far apart  \
-         for the cache, so it is packed. */                                                    \
-      int direct = config->readsBInPlace && csb == 1 && (size_t)(kcMax * rsb) * sizeof(T) <= DIRECT_B_BYTES; \
+      /* A block of B is read where it is (a row of panel jr is nr scalars at b + p·rsb + jr),  \
+         which saves the packing pass, when its rows span little memory or when few rows of C  \
+         (at most FEW_ROWS, a few panels of A) would share the packed copy; a last panel        \
+         narrower than nr is packed alone. Otherwise the rows are too far apart for the cache   \
+         to serve every panel of A, and the block is packed. */                                \
+      int direct = config->readsBInPlace && csb == 1 &&                                            \
+                   ((size_t)(kcMax * rsb) * sizeof(T) <= DIRECT_B_BYTES || rowEnd - rowBegin <= FEW_ROWS); \
       ptrdiff_t ldb = direct ? rsb : nr, fullColumns = direct ? nc / nr * nr : nc;                 \
       for (ptrdiff_t pc = 0; pc < k; pc += KC) {                                                   \
         ptrdiff_t kc = minimum(KC, k - pc);                                                        \
