@@ -54,12 +54,15 @@ static int requestedPath(int best) {
   }
   if (strcmp(request, "avx512") == 0) {
     if (best == BP_PATH_AVX512) return BP_PATH_AVX512;
-    fprintf(stderr, "Backprop: BACKPROP_KERNELS=avx512, but this processor lacks AVX-512 (F, DQ, BW, VL); using %s\n",
+    fprintf(stderr,
+            "Backprop: BACKPROP_KERNELS=avx512, but this processor lacks AVX-512 (F, DQ, BW, VL); using %s\n",
             bp_kernel_path_name(best));
     return best;
   }
-  fprintf(stderr, "Backprop: BACKPROP_KERNELS=%s is not a kernel path (portable, avx2, avx512, neon, accelerate); using %s\n", request,
-          bp_kernel_path_name(best));
+  fprintf(stderr,
+          "Backprop: BACKPROP_KERNELS=%s is not a kernel path (portable, avx2, avx512, neon, accelerate); "
+          "using %s\n",
+          request, bp_kernel_path_name(best));
   return best;
 }
 
@@ -94,4 +97,3 @@ const char *bp_kernel_path_name(int path) {
          : path == BP_PATH_NEON ? "neon"
                                 : "portable";
 }
-
