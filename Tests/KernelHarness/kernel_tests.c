@@ -1,5 +1,5 @@
 // Every kernel of BackpropKernels against a naive reference, in C, so that it runs on machines
-// and architectures the Swift toolchain here cannot target: Scripts/test-aarch64 builds it with
+// and architectures the Swift toolchain here cannot target: Scripts/test-kernels builds it with
 // the kernels for this machine and, cross-compiled, for aarch64 under qemu. It exits non-zero
 // and names the first kernel that disagrees. Products and reductions are checked to rounding
 // against sums in double (long double's order differs per path); copies, square roots, pooling
@@ -16,7 +16,7 @@
 static int failures = 0;
 /// FNV-1a over the bits of every product the automatic kernels compute, and of the elementwise
 /// functions over a wide range: paths that promise the same bits (AVX2, AVX-512 and NEON) print
-/// the same digests, which Scripts/test-aarch64 compares.
+/// the same digests, which Scripts/test-kernels compares.
 static uint64_t productDigest = 0xcbf29ce484222325u, elementwiseDigest = 0xcbf29ce484222325u;
 
 static void digest(uint64_t *value, const void *bytes, size_t count) {

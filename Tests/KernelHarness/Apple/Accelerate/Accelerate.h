@@ -1,5 +1,5 @@
 // The declarations gemm.c uses, as Apple's vecLib cblas_new.h (macOS 13.3, iOS 16.4 and later)
-// states them, so that Scripts/test-aarch64 can check the Accelerate path's calls off Apple platforms.
+// states them, so that Scripts/test-kernels can check the Accelerate path's calls off Apple platforms.
 #ifndef ACCELERATE_NEW_LAPACK
 #error "the new LAPACK interface is expected"
 #endif
