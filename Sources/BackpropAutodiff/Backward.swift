@@ -54,7 +54,7 @@ extension Variable {
   /// Runs the tape from this variable with `seed` and adds each parameter's gradient to `grad`.
   private func accumulate<G: GradientAlgebra<Scalar>>(seed: G) {
     _ = Tape.run(from: self, seed: seed, targets: []) { leaf, gradient in
-      leaf.grad = leaf.grad.map { $0 + gradient.tensor } ?? gradient.tensor
+      leaf.pointee.grad = leaf.pointee.grad.map { $0 + gradient.tensor } ?? gradient.tensor
     }
   }
 }

@@ -185,7 +185,7 @@ private struct LocalDerivatives<Scalar: TensorScalar> {
 
   mutating func edges(from node: Variable<Scalar>, element: Int) -> [Edge<Scalar>] {
     guard let operation = node.operation else { return [] }
-    let operands = node.operands
+    let operands = node.inputs
     let key = Key(node: ObjectIdentifier(node), element: element)
     if let known = cache[key] { return known }
 
@@ -196,7 +196,7 @@ private struct LocalDerivatives<Scalar: TensorScalar> {
     var oneHot = Tensor<Scalar>(zeros: node.shape)
     oneHot[scalarAt: element] = 1
     let local = operation.pullback(
-      oneHot, inputs: PullbackInputs(of: .passUnretained(node)), output: node.value, needed: needed)
+      oneHot, inputs: PullbackInputs(of: node.node), output: node.value, needed: needed)
 
     let names = self.names
     let result = names.name(of: node, element: element)

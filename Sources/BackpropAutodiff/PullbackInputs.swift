@@ -4,29 +4,23 @@ import BackpropTensor
 /// pullback's algebra (its tensor for first-order gradients, the variable itself for higher
 /// orders).
 ///
-/// Read on demand from the operation's result, which holds its inputs for as long as the
-/// pullback runs. A list of the inputs' tensors, made before each call, would copy every tensor
+/// Read on demand from the operation's result, whose inputs are alive while the pullback runs.
+/// A list of the inputs' tensors, made before each call, would copy every tensor
 /// (a retain and a release of its buffer) and then the list again for each `inputs[i]`.
 public struct PullbackInputs<G: GradientAlgebra> {
-  /// The variable whose operation's inputs these are; the caller keeps it alive.
-  private let result: Unmanaged<Variable<G.Scalar>>
+  /// The node whose operation's inputs these are; alive while the pullback runs.
+  private let result: NodePointer<G.Scalar>
 
-  /// The inputs of the operation that produced `result`, which the caller keeps alive.
-  init(of result: Unmanaged<Variable<G.Scalar>>) { self.result = result }
+  /// The inputs of the operation that produced `result`.
+  init(of result: NodePointer<G.Scalar>) { self.result = result }
 
   /// The number of inputs.
-  public var count: Int { result._withUnsafeGuaranteedRef { $0.operands.count } }
+  public var count: Int { result.pointee.inputs.count }
 
   /// Input `position`, in the pullback's algebra.
   @inline(__always)
   public subscript(position: Int) -> G {
-    result._withUnsafeGuaranteedRef { result in
-      let (first, second) = result.operands.unmanagedPair()
-      guard let first else { return G._backwardInput(result.operands[position]) }
-      let input = position == 0 ? first : second
-      guard let input else { checkFailed("pullback: input \(position) out of range for 1 input") }
-      return input._withUnsafeGuaranteedRef(G._backwardInput)
-    }
+    G._backwardInput(node: result.pointee.inputs[position])
   }
 }
 
@@ -38,4 +32,14 @@ public struct InputMask {
   var bits: UInt64 = 0
   /// `true` when input `index` needs a gradient.
   public subscript(index: Int) -> Bool { index >= 64 || bits & (1 << UInt64(index)) != 0 }
+}
+
+extension GradientAlgebra {
+  /// The value a pullback receives for `node`: its tensor (`Tensor`), or a variable showing it
+  /// (`Variable`, which records).
+  @inline(__always)
+  static func _backwardInput(node: NodePointer<Scalar>) -> Self {
+    if Self.self == Tensor<Scalar>.self { return unsafeBitCast(node.pointee.value, to: Self.self) }
+    return _backwardInput(Variable.showing(node))
+  }
 }

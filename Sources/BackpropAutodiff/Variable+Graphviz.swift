@@ -61,7 +61,7 @@ extension Variable {
         lines.append(
           "  op\(position) [label=\(quoted(operation.label)), shape=ellipse, style=filled, "
             + "fillcolor=\"#fff4d6\"];")
-        for input in node.operands { lines.append("  v\(names.position(of: input)) -> op\(position);") }
+        for input in node.inputs { lines.append("  v\(names.position(of: input)) -> op\(position);") }
         lines.append("  op\(position) -> v\(position);")
       }
     }

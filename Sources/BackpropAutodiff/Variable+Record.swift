@@ -17,28 +17,77 @@ extension Variable {
   ///   - inputs: Its inputs, in the order its pullback reads them: `Operands(x)`, `Operands(x, y)`
   ///     or `Operands([x, y, z])`.
   ///   - value: The forward result.
+  @inline(__always)
   public static func record<Operation: DifferentiableOperation>(
     _ operation: Operation, _ inputs: consuming Operands<Variable>, value: consuming Tensor<Scalar>
   ) -> Variable where Operation.Scalar == Scalar {
+    let result = record(operation, nodes: NodeInputs(inputs), value: value)
+    // The inputs' variables stay alive until the node that reads them is on the tape: a
+    // temporary input (`relu(matmul(x, w))`) could otherwise die after its last use, and its
+    // node, still the newest of its graph, be freed before the new node keeps it.
+    withExtendedLifetime(inputs) {}
+    return result
+  }
+
+  /// ``record(_:_:value:)`` for one input, which the caller keeps alive: its node is read without
+  /// a retain and a release of the variable.
+  @inline(__always)
+  static func record<Operation: DifferentiableOperation>(
+    _ operation: Operation, _ x: Variable, value: consuming Tensor<Scalar>
+  ) -> Variable where Operation.Scalar == Scalar {
+    record(operation, nodes: NodeInputs(x.node), value: value)
+  }
+
+  /// ``record(_:_:value:)`` for two inputs, which the caller keeps alive.
+  @inline(__always)
+  static func record<Operation: DifferentiableOperation>(
+    _ operation: Operation, _ x: Variable, _ y: Variable, value: consuming Tensor<Scalar>
+  ) -> Variable where Operation.Scalar == Scalar {
+    record(operation, nodes: NodeInputs(x.node, y.node), value: value)
+  }
+
+  /// Records `operation` on the nodes `nodes`, which the caller keeps alive (see
+  /// ``record(_:_:value:)``).
+  @inline(__always)
+  static func record<Operation: DifferentiableOperation>(
+    _ operation: Operation, nodes: NodeInputs<Scalar>, value: consuming Tensor<Scalar>
+  ) -> Variable where Operation.Scalar == Scalar {
     let mode = GradientMode.current
     let origin = mode.detectsAnomalies ? checkedOrigin(of: operation.name, value: value) : nil
-    // One pass over the inputs, read unmanaged: whether any requires a gradient, and the sum of
-    // their versions. A closure, not the key path `\.requiresGrad`: in generic code a key path is
-    // instantiated at run time on every call.
+    // One pass over the inputs' nodes: whether any requires a gradient, the sum of their versions,
+    // and a graph whose newest node is an input (see `Graph`).
     var requiresGrad = false
     var inputVersions: UInt32 = 0
-    inputs.forEachUnmanaged(reversed: false) { input in
-      input._withUnsafeGuaranteedRef { input in
-        requiresGrad = requiresGrad || input.requiresGrad
-        inputVersions &+= input.version
-      }
+    var joined: Unmanaged<Graph<Scalar>>? = nil
+    for position in nodes.indices {
+      let input = nodes[position]
+      requiresGrad = requiresGrad || input.pointee.requiresGrad
+      inputVersions &+= input.pointee.version
+      if input.pointee.hasOperation && isNewest(input) { joined = input.pointee.graph }
     }
     guard mode.isRecording, requiresGrad else {
+      nodes.more?.deallocate()
       return Variable(value: consume value, isParameter: false, counter: mode.counter)
     }
-    return Variable(
-      value: consume value, operation: operation, tensorPullback: operation._tensorPullback,
-      inputs: consume inputs, inputVersions: inputVersions, origin: origin, counter: mode.counter)
+    let annotations =
+      origin != nil || mode.counter != nil
+      ? Annotations(name: nil, origin: origin, counter: mode.counter) : nil
+    let graph = joined ?? Graph.make(expectingMore: true)
+    let (node, position) = graph._withUnsafeGuaranteedRef { $0.claimNextPosition() }
+    node.initialize(
+      to: Node(
+        value: value, isParameter: false, hasOperation: true, grad: nil, operation: operation,
+        tensorPullback: operation._tensorPullback, inputs: nodes, graph: graph, annotations: annotations,
+        storedPosition: Int32(truncatingIfNeeded: position), recordedInputVersions: inputVersions))
+    for position in nodes.indices where !belongs(nodes[position], to: graph) {
+      nodes[position].pointee.foreignUses += 1
+      let readsResult = nodes[position].pointee.hasOperation
+      graph._withUnsafeGuaranteedRef { graph in
+        graph.foreignInputCount += 1
+        if readsResult { graph.readsForeignResults = true }
+      }
+    }
+    return Variable(showing: node)
   }
 }
 

@@ -15,100 +15,68 @@ import BackpropTensor
 /// w.grad   // 2w
 /// ```
 ///
-/// `Variable` is a reference type: the graph is the set of variables reachable from a result
-/// through its inputs. When nothing refers to a result any more, its intermediates are freed
-/// (iteratively, so even a chain of 100,000 operations is released without deep recursion).
-/// A variable is not `Sendable`: build and train a model on one thread at a time. Two threads
-/// may each train their own model; no setting of the library is global.
+/// `Variable` is a reference type: a handle on a node of the tape. The graph is the set of nodes
+/// reachable from a result through its inputs; when nothing refers to a result any more, its
+/// intermediates are freed (without recursion, so even a chain of 100,000 operations is released
+/// in one loop). A variable is not `Sendable`: build and train a model on one thread at a time.
+/// Two threads may each train their own model; no setting of the library is global.
 public final class Variable<Scalar: TensorScalar> {
+  /// The node this variable shows; it lives while this variable does (see `Graph`).
+  @usableFromInline let node: NodePointer<Scalar>
+
   /// The tensor this variable holds. Optimisers update parameters by assigning to it.
   ///
   /// Recorded operations do not copy their inputs: the backward pass reads each input's `value`
   /// when it runs. Update parameters after `backward()` (as `optimizer.step()` does), not between
   /// building a graph and differentiating it.
   ///
-  /// Accesses are not checked for exclusivity at run time (a variable belongs to one thread, see
-  /// below): every operation reads the values of its operands, and the check would be a
-  /// noticeable share of a scalar operation.
-  ///
   /// Every assignment or in-place change counts in the variable's version, and the backward
   /// pass stops with a message when a value it is about to read changed after it was recorded.
-  @exclusivity(unchecked) public var value: Tensor<Scalar> {
-    // No `oldValue`: an in-place change (`value += x`) then still happens in place.
-    didSet { version &+= 1 }
+  public var value: Tensor<Scalar> {
+    get { node.pointee.value }
+    set {
+      node.pointee.value = newValue
+      node.pointee.version &+= 1
+    }
+    _modify {
+      // In place: `value += x` changes the tensor's buffer without a copy.
+      defer { node.pointee.version &+= 1 }
+      yield &node.pointee.value
+    }
   }
 
   /// The gradient accumulated by ``backward(createGraph:)`` for a leaf with `requiresGrad`, else `nil`.
   ///
   /// Gradients add up across fan-out and across calls to ``backward(createGraph:)`` until ``zeroGrad()``.
-  @exclusivity(unchecked) public var grad: Tensor<Scalar>?
+  public var grad: Tensor<Scalar>? {
+    get { node.pointee.grad }
+    set { node.pointee.grad = newValue }
+    _modify { yield &node.pointee.grad }
+  }
 
   /// An optional name, shown in diagnostics.
   public var name: String? {
-    get { annotations?.name }
+    get { node.pointee.annotations?.name }
     set {
-      if let annotations {
+      if let annotations = node.pointee.annotations {
         annotations.name = newValue
       } else if let newValue {
-        annotations = Annotations(name: newValue, origin: nil, counter: nil)
+        node.pointee.annotations = Annotations(name: newValue, origin: nil, counter: nil)
       }
     }
   }
 
-  /// The name, the origin and the live-variable counter: rarely set, so kept out of line, which
-  /// leaves one reference to release when an unnamed variable dies instead of three.
-  var annotations: Annotations?
-
   /// `true` for a leaf created with `requiresGrad: true`.
-  package let isParameter: Bool
+  package var isParameter: Bool { node.pointee.isParameter }
 
   /// `true` when an operation produced this variable (``operation`` is not `nil`).
-  ///
-  /// Stored, because asking `operation != nil` copies the existential out and destroys it again:
-  /// two calls through its value witnesses, on every node the backward pass visits.
-  let hasOperation: Bool
-
-  /// How many times ``value`` has been assigned or changed in place since the variable was made,
-  /// PyTorch's version counter. With ``recordedInputVersions`` it detects a value changed between
-  /// recording an operation and differentiating through it (the pullback would read the new
-  /// value). 32 bits, beside the flags, so that it takes no room of its own.
-  @exclusivity(unchecked) var version: UInt32 = 0
-
-  /// The operation that produced this variable; a placeholder (``NoOperation``) for a leaf.
-  ///
-  /// Not optional, so that the backward pass calls the pullback where it is stored: unwrapping an
-  /// optional existential copies it out and destroys it again.
-  let recorded: any DifferentiableOperation<Scalar>
-
-  /// The operation's first-order pullback, specialised for its type; `nil` for a leaf. Higher
-  /// orders call the generic pullback through ``recorded``.
-  let tensorPullback: TensorPullback<Scalar>?
+  var hasOperation: Bool { node.pointee.hasOperation }
 
   /// The operation that produced this variable, or `nil` for a leaf.
-  var operation: (any DifferentiableOperation<Scalar>)? { hasOperation ? recorded : nil }
-
-  /// The operation's inputs, in order (none for a leaf). Emptied only by the iterative release
-  /// in `deinit`, when nothing else can see the variable.
-  @exclusivity(unchecked) var operands: Operands<Variable>
-
-  /// `true` once the iterative release has taken ``operands`` (so `deinit` has nothing to do).
-  ///
-  /// Stored, not `operands.isEmpty`: the deinitialiser runs unspecialised, and switching over the
-  /// generic `Operands` there looked up its metadata for every node that died.
-  @exclusivity(unchecked) var operandsTaken = false
-
-  /// The sum of the inputs' ``version``s when the operation was recorded (wrapping; versions only
-  /// grow, so any change since shows as a different sum).
-  let recordedInputVersions: UInt32
+  var operation: (any DifferentiableOperation<Scalar>)? { hasOperation ? node.pointee.operation : nil }
 
   /// Where the operation was recorded; kept only in anomaly-detection mode.
-  var origin: OperationOrigin? { annotations?.origin }
-
-  /// Scratch slot used by a running backward pass: -1 when not on a tape being walked.
-  ///
-  /// Dynamic exclusivity checks are off for this and ``operands``: only `Tape` and `deinit`
-  /// touch them, never with overlapping accesses, and the checks would be on every node.
-  @exclusivity(unchecked) var tapeIndex = -1
+  var origin: OperationOrigin? { node.pointee.annotations?.origin }
 
   /// Creates a leaf variable.
   ///
@@ -130,61 +98,35 @@ public final class Variable<Scalar: TensorScalar> {
     self.init(Tensor(scalar), requiresGrad: requiresGrad, name: name)
   }
 
-  /// Creates a leaf.
-  init(value: Tensor<Scalar>, isParameter: Bool, name: String? = nil, counter: LiveVariableCounter?) {
-    self.value = value
-    self.isParameter = isParameter
-    self.hasOperation = false
-    self.recorded = NoOperation()
-    self.tensorPullback = nil
-    self.operands = Operands()
-    self.recordedInputVersions = 0
-    if name != nil || counter != nil {
-      self.annotations = Annotations(name: name, origin: nil, counter: counter)
-    }
-  }
-
-  /// Creates the result of a recorded operation.
-  init(
-    value: Tensor<Scalar>, operation: any DifferentiableOperation<Scalar>,
-    tensorPullback: @escaping TensorPullback<Scalar>, inputs: Operands<Variable>, inputVersions: UInt32,
-    origin: OperationOrigin?, counter: LiveVariableCounter?
+  /// Creates a leaf: a graph of one node.
+  convenience init(
+    value: consuming Tensor<Scalar>, isParameter: Bool, name: String? = nil, counter: LiveVariableCounter?
   ) {
-    self.value = value
-    self.isParameter = false
-    self.hasOperation = true
-    self.recorded = operation
-    self.tensorPullback = tensorPullback
-    self.recordedInputVersions = inputVersions
-    self.operands = inputs
-    if origin != nil || counter != nil {
-      self.annotations = Annotations(name: nil, origin: origin, counter: counter)
-    }
+    let annotations =
+      name != nil || counter != nil ? Annotations(name: name, origin: nil, counter: counter) : nil
+    let graph = Graph<Scalar>.make(expectingMore: false)
+    let (node, position) = graph._withUnsafeGuaranteedRef { $0.claimNextPosition() }
+    node.initialize(
+      to: Node(
+        value: value, isParameter: isParameter, hasOperation: false, grad: nil, operation: NoOperation(),
+        tensorPullback: nil, inputs: NodeInputs(), graph: graph, annotations: annotations,
+        storedPosition: Int32(truncatingIfNeeded: position), recordedInputVersions: 0))
+    self.init(showing: node)
   }
 
-  deinit {
-    if hasOperation && !operandsTaken { Self.release(self) }
+  /// The variable that shows `node`, which has none yet.
+  init(showing node: NodePointer<Scalar>) {
+    self.node = node
+    node.pointee.handle = .passUnretained(self)
   }
 
-  /// Releases the graph behind a dying variable iteratively: takes the inputs of every node that
-  /// only it refers to, so that no deinit ever recurses into its inputs.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
-  static func release(_ dying: Variable) {
-    // Each entry owns one retain, moved out of an operands list (see `moveAll(retainedInto:)`).
-    // The list starts in a temporary allocation (see `ScratchList`).
-    withUnsafeTemporaryAllocation(of: Unmanaged<Variable>.self, capacity: 32) { memory in
-      var pending = ScratchList(lending: memory)
-      dying.operands.moveAll(retainedInto: &pending)
-      while let entry = pending.popLast() {
-        var node = entry.takeRetainedValue()
-        if node.hasOperation && isKnownUniquelyReferenced(&node) {
-          node.operands.moveAll(retainedInto: &pending)
-          node.operandsTaken = true
-        }
-      }
-    }
+  /// The variable that shows `node`: the one that exists, or a new one.
+  static func showing(_ node: NodePointer<Scalar>) -> Variable {
+    if let handle = node.pointee.handle { return handle.takeUnretainedValue() }
+    return Variable(showing: node)
   }
+
+  deinit { variableDied(node) }
 
   /// The shape of ``value``.
   public var shape: [Int] { value.shape }
@@ -209,7 +151,10 @@ public final class Variable<Scalar: TensorScalar> {
   public var operationName: String? { operation?.name }
 
   /// The inputs of the operation that produced this variable (empty for a leaf).
-  public var inputs: [Variable] { Array(operands) }
+  public var inputs: [Variable] {
+    let inputs = node.pointee.inputs
+    return inputs.indices.map { Variable.showing(inputs[$0]) }
+  }
 
   /// Sets ``grad`` back to `nil`, so the next ``backward(createGraph:)`` starts from zero.
   @inlinable
@@ -218,11 +163,9 @@ public final class Variable<Scalar: TensorScalar> {
   /// Calls `update` with the index, value and gradient of every variable in `parameters` that has
   /// a gradient, in order: the loop of an optimiser's `step()`.
   ///
-  /// The parameters are borrowed, not retained (the array keeps them alive), and each gradient
-  /// is moved out for the update and back rather than copied (a copy retained and released its
-  /// buffer). Inlinable, so that the optimiser's update is specialised and inlined in the caller,
-  /// while the accesses to `value` and `grad`, written in this module, keep
-  /// `@exclusivity(unchecked)` (an update inlined from another module was checked at run time).
+  /// Each gradient is moved out for the update and back rather than copied (a copy retained and
+  /// released its buffer). Inlinable, so that the optimiser's update is specialised and inlined
+  /// in the caller; the node is reached through its address, which no exclusivity check guards.
   ///
   /// - Parameters:
   ///   - parameters: The variables to update.
@@ -233,14 +176,12 @@ public final class Variable<Scalar: TensorScalar> {
     _ parameters: [Variable],
     _ update: (_ index: Int, _ value: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) -> Void
   ) {
-    parameters.withUnsafeBufferPointer { parameters in
-      for index in parameters.indices {
-        Unmanaged.passUnretained(parameters[index])._withUnsafeGuaranteedRef { parameter in
-          guard let gradient = parameter.grad.take() else { return }
-          update(index, &parameter.value, gradient)
-          parameter.grad = consume gradient
-        }
-      }
+    for index in parameters.indices {
+      let node = parameters[index].node
+      guard let gradient = node.pointee.grad.take() else { continue }
+      update(index, &node.pointee.value, gradient)
+      node.pointee.version &+= 1
+      node.pointee.grad = consume gradient
     }
   }
 

@@ -45,30 +45,30 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func + (lhs: Variable, rhs: Variable) -> Variable {
-    record(Add(), Operands(lhs, rhs), value: lhs.value + rhs.value)
+    record(Add(), lhs, rhs, value: lhs.value + rhs.value)
   }
   /// Adds a constant scalar to every element. Gradient: ∂(x + c)/∂x = 1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func + (lhs: Variable, rhs: Scalar) -> Variable {
-    record(AddConstant(subtracts: false), Operands(lhs), value: lhs.value + rhs)
+    record(AddConstant(subtracts: false), lhs, value: lhs.value + rhs)
   }
   /// Adds a constant scalar to every element. Gradient: ∂(c + x)/∂x = 1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func + (lhs: Scalar, rhs: Variable) -> Variable {
-    record(AddConstant(subtracts: false), Operands(rhs), value: lhs + rhs.value)
+    record(AddConstant(subtracts: false), rhs, value: lhs + rhs.value)
   }
   /// Elementwise sum with a constant tensor (broadcasting). Gradient: ∂(x + c)/∂x = 1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func + (lhs: Variable, rhs: Tensor<Scalar>) -> Variable {
-    record(AddConstant(subtracts: false), Operands(lhs), value: lhs.value + rhs)
+    record(AddConstant(subtracts: false), lhs, value: lhs.value + rhs)
   }
   /// Elementwise sum with a constant tensor (broadcasting). Gradient: ∂(x + c)/∂x = 1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func + (lhs: Tensor<Scalar>, rhs: Variable) -> Variable {
-    record(AddConstant(subtracts: false), Operands(rhs), value: lhs + rhs.value)
+    record(AddConstant(subtracts: false), rhs, value: lhs + rhs.value)
   }
 }

@@ -24,13 +24,13 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func / (lhs: Variable, rhs: Variable) -> Variable {
-    record(Divide(), Operands(lhs, rhs), value: lhs.value / rhs.value)
+    record(Divide(), lhs, rhs, value: lhs.value / rhs.value)
   }
   /// Divides every element by a constant scalar. Gradient: 1/c.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func / (lhs: Variable, rhs: Scalar) -> Variable {
-    record(Scale(factor: 1 / rhs), Operands(lhs), value: lhs.value / rhs)
+    record(Scale(factor: 1 / rhs), lhs, value: lhs.value / rhs)
   }
   /// Divides a constant scalar by every element. Gradient: −c/x².
   @_specialize(where Scalar == Float)

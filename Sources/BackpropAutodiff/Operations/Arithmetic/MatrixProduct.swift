@@ -91,6 +91,6 @@ public func matmul<Scalar>(
   _ a: Variable<Scalar>, _ b: Variable<Scalar>, transposeA: Bool = false, transposeB: Bool = false
 ) -> Variable<Scalar> {
   Variable.record(
-    MatrixProduct(transposeA: transposeA, transposeB: transposeB), Operands(a, b),
+    MatrixProduct(transposeA: transposeA, transposeB: transposeB), a, b,
     value: matmul(a.value, b.value, transposeA: transposeA, transposeB: transposeB))
 }

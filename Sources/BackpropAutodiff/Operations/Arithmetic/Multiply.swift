@@ -37,19 +37,19 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func * (lhs: Variable, rhs: Variable) -> Variable {
-    record(Multiply(), Operands(lhs, rhs), value: lhs.value * rhs.value)
+    record(Multiply(), lhs, rhs, value: lhs.value * rhs.value)
   }
   /// Multiplies every element by a constant scalar. Gradient: ∂(c·x)/∂x = c.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func * (lhs: Variable, rhs: Scalar) -> Variable {
-    record(Scale(factor: rhs), Operands(lhs), value: lhs.value * rhs)
+    record(Scale(factor: rhs), lhs, value: lhs.value * rhs)
   }
   /// Multiplies every element by a constant scalar. Gradient: ∂(c·x)/∂x = c.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func * (lhs: Scalar, rhs: Variable) -> Variable {
-    record(Scale(factor: lhs), Operands(rhs), value: lhs * rhs.value)
+    record(Scale(factor: lhs), rhs, value: lhs * rhs.value)
   }
   /// Elementwise product with a constant tensor (broadcasting). Gradient: ∂(x ⊙ c)/∂x = c.
   @_specialize(where Scalar == Float)

@@ -16,6 +16,6 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static prefix func - (operand: Variable) -> Variable {
-    record(Negate(), Operands(operand), value: -operand.value)
+    record(Negate(), operand, value: -operand.value)
   }
 }

@@ -30,5 +30,5 @@ struct Power<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func pow<Scalar>(_ x: Variable<Scalar>, _ exponent: Scalar) -> Variable<Scalar> {
-  Variable.record(Power(exponent: exponent), Operands(x), value: x.value.pow(exponent))
+  Variable.record(Power(exponent: exponent), x, value: x.value.pow(exponent))
 }

@@ -21,13 +21,13 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func - (lhs: Variable, rhs: Variable) -> Variable {
-    record(Subtract(), Operands(lhs, rhs), value: lhs.value - rhs.value)
+    record(Subtract(), lhs, rhs, value: lhs.value - rhs.value)
   }
   /// Subtracts a constant scalar from every element. Gradient: 1.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func - (lhs: Variable, rhs: Scalar) -> Variable {
-    record(AddConstant(subtracts: true), Operands(lhs), value: lhs.value - rhs)
+    record(AddConstant(subtracts: true), lhs, value: lhs.value - rhs)
   }
   /// Subtracts every element from a constant scalar. Gradient: −1.
   @_specialize(where Scalar == Float)
@@ -37,7 +37,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func - (lhs: Variable, rhs: Tensor<Scalar>) -> Variable {
-    record(AddConstant(subtracts: true), Operands(lhs), value: lhs.value - rhs)
+    record(AddConstant(subtracts: true), lhs, value: lhs.value - rhs)
   }
   /// Elementwise difference with a constant tensor (broadcasting). Gradient: ±1.
   @_specialize(where Scalar == Float)

@@ -17,5 +17,5 @@ struct AbsoluteValue<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func abs<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(AbsoluteValue(), Operands(x), value: x.value.abs())
+  Variable.record(AbsoluteValue(), x, value: x.value.abs())
 }

@@ -26,7 +26,7 @@ extension Variable {
   @_specialize(where Scalar == Double)
   public func clamped(to range: ClosedRange<Scalar>) -> Variable {
     Variable.record(
-      Clamp(lower: range.lowerBound, upper: range.upperBound), Operands(self), value: value.clamped(to: range)
+      Clamp(lower: range.lowerBound, upper: range.upperBound), self, value: value.clamped(to: range)
     )
   }
 }

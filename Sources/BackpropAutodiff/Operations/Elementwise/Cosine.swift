@@ -17,5 +17,5 @@ struct Cosine<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func cos<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Cosine(), Operands(x), value: x.value.cos())
+  Variable.record(Cosine(), x, value: x.value.cos())
 }

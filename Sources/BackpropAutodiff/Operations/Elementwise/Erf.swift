@@ -18,5 +18,5 @@ struct Erf<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func erf<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Erf(), Operands(x), value: x.value.erf())
+  Variable.record(Erf(), x, value: x.value.erf())
 }

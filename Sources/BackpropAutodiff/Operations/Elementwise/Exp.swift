@@ -17,5 +17,5 @@ struct Exp<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func exp<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Exp(), Operands(x), value: x.value.exp())
+  Variable.record(Exp(), x, value: x.value.exp())
 }

@@ -21,5 +21,5 @@ struct GELU<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func gelu<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(GELU(), Operands(x), value: x.value.gelu())
+  Variable.record(GELU(), x, value: x.value.gelu())
 }

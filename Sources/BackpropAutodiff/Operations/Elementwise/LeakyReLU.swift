@@ -23,5 +23,5 @@ struct LeakyReLU<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func leakyRelu<Scalar>(_ x: Variable<Scalar>, alpha: Scalar = 0.01) -> Variable<Scalar> {
-  Variable.record(LeakyReLU(alpha: alpha), Operands(x), value: x.value.map { $0 > 0 ? $0 : alpha * $0 })
+  Variable.record(LeakyReLU(alpha: alpha), x, value: x.value.map { $0 > 0 ? $0 : alpha * $0 })
 }

@@ -17,5 +17,5 @@ struct Log<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func log<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Log(), Operands(x), value: x.value.log())
+  Variable.record(Log(), x, value: x.value.log())
 }

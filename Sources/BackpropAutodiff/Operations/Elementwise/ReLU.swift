@@ -18,5 +18,5 @@ struct ReLU<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func relu<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(ReLU(), Operands(x), value: x.value.relu())
+  Variable.record(ReLU(), x, value: x.value.relu())
 }

@@ -18,5 +18,5 @@ struct Sigmoid<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sigmoid<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Sigmoid(), Operands(x), value: x.value.sigmoid())
+  Variable.record(Sigmoid(), x, value: x.value.sigmoid())
 }

@@ -17,5 +17,5 @@ struct Sine<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sin<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Sine(), Operands(x), value: x.value.sin())
+  Variable.record(Sine(), x, value: x.value.sin())
 }

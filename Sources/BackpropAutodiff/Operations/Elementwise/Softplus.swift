@@ -18,5 +18,5 @@ struct Softplus<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func softplus<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Softplus(), Operands(x), value: x.value.softplus())
+  Variable.record(Softplus(), x, value: x.value.softplus())
 }

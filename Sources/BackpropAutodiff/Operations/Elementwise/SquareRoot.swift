@@ -17,5 +17,5 @@ struct SquareRoot<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sqrt<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(SquareRoot(), Operands(x), value: x.value.squareRoot())
+  Variable.record(SquareRoot(), x, value: x.value.squareRoot())
 }

@@ -17,5 +17,5 @@ struct Tanh<Scalar: TensorScalar>: DifferentiableOperation {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func tanh<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
-  Variable.record(Tanh(), Operands(x), value: x.value.tanh())
+  Variable.record(Tanh(), x, value: x.value.tanh())
 }

@@ -85,6 +85,6 @@ public func conv2d<Scalar>(
   }
   let (value, columns) = input.value.convolvedKeepingColumns(with: filter.value, bias: bias?.value, windows)
   let operation = Convolution(windows: windows, columns: columns)
-  guard let bias else { return Variable.record(operation, Operands(input, filter), value: value) }
+  guard let bias else { return Variable.record(operation, input, filter, value: value) }
   return Variable.record(operation, Operands([input, filter, bias]), value: value)
 }

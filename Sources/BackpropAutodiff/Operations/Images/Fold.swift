@@ -27,7 +27,7 @@ extension Variable {
   @_specialize(where Scalar == Double)
   public func folded(_ windows: SlidingWindows, imageSize: [Int]) -> Variable {
     Variable.record(
-      Fold(windows: windows, imageSize: imageSize), Operands(self),
+      Fold(windows: windows, imageSize: imageSize), self,
       value: value.folded(windows, imageSize: imageSize))
   }
 }

@@ -26,7 +26,7 @@ public func maxPool2d<Scalar>(_ input: Variable<Scalar>, kernelSize: Int, stride
   // The gather is recorded with the values the search read, rather than gathering them again.
   let flat = input.reshaped(to: [input.value.scalarCount])
   return Variable.record(
-    Gather(indices: offsets, axis: 0), Operands(flat), value: values.reshaped(to: [offsets.count])
+    Gather(indices: offsets, axis: 0), flat, value: values.reshaped(to: [offsets.count])
   ).reshaped(to: values.shape)
 }
 

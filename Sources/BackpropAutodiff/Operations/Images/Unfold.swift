@@ -25,6 +25,6 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func unfolded(_ windows: SlidingWindows) -> Variable {
-    Variable.record(Unfold(windows: windows), Operands(self), value: value.unfolded(windows))
+    Variable.record(Unfold(windows: windows), self, value: value.unfolded(windows))
   }
 }

@@ -32,6 +32,6 @@ extension Variable {
     let axis = axis < 0 ? axis + value.rank : axis
     let extent = shape[axis]
     let positions = indices.contains { $0 < 0 } ? indices.map { $0 < 0 ? $0 + extent : $0 } : indices
-    return Variable.record(Gather(indices: positions, axis: axis), Operands(self), value: value)
+    return Variable.record(Gather(indices: positions, axis: axis), self, value: value)
   }
 }

@@ -35,6 +35,6 @@ extension Variable {
     let axis = axis < 0 ? axis + value.rank : axis
     let positions = indices.contains { $0 < 0 } ? indices.map { $0 < 0 ? $0 + extent : $0 } : indices
     return Variable.record(
-      ScatterAdd(indices: positions, axis: axis, extent: extent), Operands(self), value: value)
+      ScatterAdd(indices: positions, axis: axis, extent: extent), self, value: value)
   }
 }

@@ -49,7 +49,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func max() -> Variable {
-    Variable.record(Extremum(axes: nil, isMaximum: true), Operands(self), value: value.max())
+    Variable.record(Extremum(axes: nil, isMaximum: true), self, value: value.max())
   }
 
   /// The smallest element, as a rank-0 variable.
@@ -59,12 +59,12 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func min() -> Variable {
-    Variable.record(Extremum(axes: nil, isMaximum: false), Operands(self), value: value.min())
+    Variable.record(Extremum(axes: nil, isMaximum: false), self, value: value.min())
   }
 
   private func extremum(alongAxes axes: [Int], isMaximum: Bool, value: Tensor<Scalar>) -> Variable {
     let rank = self.value.rank
     let normalized = axes.map { $0 < 0 ? $0 + rank : $0 }
-    return Variable.record(Extremum(axes: normalized, isMaximum: isMaximum), Operands(self), value: value)
+    return Variable.record(Extremum(axes: normalized, isMaximum: isMaximum), self, value: value)
   }
 }

@@ -32,7 +32,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func sum() -> Variable {
-    Variable.record(Sum(keptShape: nil), Operands(self), value: value.sum())
+    Variable.record(Sum(keptShape: nil), self, value: value.sum())
   }
 
   /// The sums along `axes`, keeping each reduced axis with extent 1.
@@ -43,7 +43,7 @@ extension Variable {
   @_specialize(where Scalar == Double)
   public func sum(alongAxes axes: [Int]) -> Variable {
     let result = value.sum(alongAxes: axes)
-    return Variable.record(Sum(keptShape: result.shape), Operands(self), value: result)
+    return Variable.record(Sum(keptShape: result.shape), self, value: result)
   }
 
   /// The sums along `axes`, removing the reduced axes.
@@ -53,6 +53,6 @@ extension Variable {
   @_specialize(where Scalar == Double)
   public func sum(squeezingAxes axes: [Int]) -> Variable {
     let kept = value.sum(alongAxes: axes)
-    return Variable.record(Sum(keptShape: kept.shape), Operands(self), value: value.sum(squeezingAxes: axes))
+    return Variable.record(Sum(keptShape: kept.shape), self, value: value.sum(squeezingAxes: axes))
   }
 }

@@ -20,7 +20,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func broadcasted(to shape: [Int]) -> Variable {
-    Variable.record(Broadcast(), Operands(self), value: value.broadcasted(to: shape))
+    Variable.record(Broadcast(), self, value: value.broadcasted(to: shape))
   }
 
   /// The sum over the dimensions that broadcasting from `shape` added: the adjoint of

@@ -28,7 +28,7 @@ extension Variable {
   @_specialize(where Scalar == Double)
   public func padded(to shape: [Int], at lowerBounds: [Int]) -> Variable {
     Variable.record(
-      Pad(shape: shape, lowerBounds: lowerBounds), Operands(self),
+      Pad(shape: shape, lowerBounds: lowerBounds), self,
       value: value.padded(to: shape, at: lowerBounds))
   }
 }

@@ -20,7 +20,7 @@ extension Variable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func reshaped(to shape: [Int]) -> Variable {
-    Variable.record(Reshape(), Operands(self), value: value.reshaped(to: shape))
+    Variable.record(Reshape(), self, value: value.reshaped(to: shape))
   }
 
   /// The axes from `axis` on merged into one (PyTorch's `flatten(start_dim:)`); all of them by

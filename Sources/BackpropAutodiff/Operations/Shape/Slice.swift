@@ -26,7 +26,7 @@ extension Variable {
   @_specialize(where Scalar == Double)
   public func slice(lowerBounds: [Int], upperBounds: [Int]) -> Variable {
     Variable.record(
-      Slice(lowerBounds: lowerBounds, upperBounds: upperBounds), Operands(self),
+      Slice(lowerBounds: lowerBounds, upperBounds: upperBounds), self,
       value: value.slice(lowerBounds: lowerBounds, upperBounds: upperBounds))
   }
 

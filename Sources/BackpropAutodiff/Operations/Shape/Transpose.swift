@@ -33,6 +33,6 @@ extension Variable {
   @_specialize(where Scalar == Double)
   public func transposed(permutation: [Int]) -> Variable {
     Variable.record(
-      Transpose(permutation: permutation), Operands(self), value: value.transposed(permutation: permutation))
+      Transpose(permutation: permutation), self, value: value.transposed(permutation: permutation))
   }
 }
