@@ -1,5 +1,12 @@
 import BackpropTensor
-import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// One recorded value of the tape: what a ``Variable`` shows, and how it was made.
 ///
@@ -315,34 +322,42 @@ struct GraphState<Scalar: TensorScalar> {
 /// system (its trim threshold is 128 KB), and the next graph takes a page fault for every 4 KB it
 /// touches again, which made a scalar graph a third slower.
 enum ChunkCache {
-  /// At most this many chunks are kept (about 800 KB).
+  /// At most this many chunks are kept (about 700 KB).
   private static var limit: Int { 64 }
   /// A kept chunk: memory no graph uses, so any thread may take it.
-  private struct Kept: @unchecked Sendable {
+  private struct Kept {
     let memory: UnsafeMutableRawPointer
     let bytes: Int
   }
-  /// The kept chunks.
-  private static let chunks = Mutex<[Kept]>([])
+  /// The kept chunks, read and written only while `lock` is held.
+  nonisolated(unsafe) private static var kept: [Kept] = []
+  /// A pthread mutex, which ThreadSanitizer understands (`Synchronization.Mutex` waits on futexes
+  /// it does not see, and its accesses were reported as races).
+  nonisolated(unsafe) private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+    let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    pthread_mutex_init(lock, nil)
+    return lock
+  }()
 
   /// A chunk of `bytes` bytes: a kept one, or a new one.
   static func take(bytes: Int, alignment: Int) -> UnsafeMutableRawPointer {
-    let kept = chunks.withLock { chunks -> UnsafeMutableRawPointer? in
-      guard let last = chunks.last, last.bytes == bytes else { return nil }
-      chunks.removeLast()
-      return last.memory
+    pthread_mutex_lock(lock)
+    var chunk: UnsafeMutableRawPointer? = nil
+    if let last = kept.last, last.bytes == bytes {
+      kept.removeLast()
+      chunk = last.memory
     }
-    return kept ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: alignment)
+    pthread_mutex_unlock(lock)
+    return chunk ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: alignment)
   }
 
   /// Keeps `chunk`, of `bytes` bytes, for a later graph, or frees it when enough are kept.
   static func give(_ chunk: UnsafeMutableRawPointer, bytes: Int) {
-    let kept = chunks.withLock { chunks in
-      guard chunks.count < limit else { return false }
-      chunks.append(Kept(memory: chunk, bytes: bytes))
-      return true
-    }
-    if !kept { chunk.deallocate() }
+    pthread_mutex_lock(lock)
+    let keeps = kept.count < limit
+    if keeps { kept.append(Kept(memory: chunk, bytes: bytes)) }
+    pthread_mutex_unlock(lock)
+    if !keeps { chunk.deallocate() }
   }
 }
 

@@ -1,13 +1,12 @@
 import BackpropTensor
 
-/// The inputs of one recorded operation, or the gradients its pullback returns for them.
+/// The inputs handed to ``Variable/record(_:_:value:)``, or the gradients a pullback returns for
+/// them: a plain value.
 ///
 /// Nearly every operation has one or two operands, so those are stored inline and an
-/// `Operands` of one or two elements never touches the heap; only more operands (none in the
-/// built-in catalogue) use an array. Pullbacks still read like array code, `inputs[1]`, and
-/// make their result with `Operands(g * inputs[1], nil)`: an array literal works too, but builds
-/// an array first and copies out of it. Arrays for a node's inputs and for the gradients its
-/// pullback returns would cost heap allocations on every operation.
+/// `Operands` of one or two elements never touches the heap; only more operands use an array.
+/// Pullbacks make their result with `Operands(g * inputs[1], nil)`: an array literal works too,
+/// but builds an array first and copies out of it, a heap allocation on every operation.
 public struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiteral {
   fileprivate enum Storage {
     case none

@@ -159,6 +159,49 @@ struct MemoryTests {
     }
   }
 
+  @Test("Branches that read each other's nodes keep what they read, and all of it goes with the last result")
+  func branchesAcrossGraphs() {
+    countingLiveVariables { counter in
+      let x = Variable(0.5, requiresGrad: true)
+      var loss: Variable<Double>? = nil
+      var branch: Variable<Double>? = nil
+      do {
+        let h = tanh(x * 3)  // one chain: x·3, tanh
+        let a = h * 2  // reads the chain's newest node: joins it
+        let b = h + 1  // h is no longer the newest: a branch of its own, reading h
+        branch = b
+        loss = a * b + sin(b)  // reads both chains
+      }
+      #expect(counter.count == 1 + 7 && loss!.value.isFinite)
+      loss = nil
+      // b and what it reads (h and x·3) stay; a, a·b, sin(b) and the sum are gone.
+      #expect(counter.count == 1 + 3)
+      branch!.backward()
+      let t = Tensor<Double>(1.5).tanh().scalar
+      #expect(isClose(x.grad!.scalar, 3 * (1 - t * t), relativeTolerance: 1e-12))
+      branch = nil
+      #expect(counter.count == 1)
+    }
+  }
+
+  @Test("A graph of many chunks is freed and its chunks serve the next graph, on any thread")
+  func chunksAreReused() {
+    @Sendable func run() -> Double {
+      let x = Variable(1.0, requiresGrad: true)
+      var y = x
+      for i in 0..<2_000 { y = i % 2 == 0 ? y * 1.0001 : y + 0.5 }
+      y.backward()
+      return x.grad!.scalar
+    }
+    let expected = Foundation_pow(1.0001, 1_000)
+    let results = Mutex<[Double]>([])
+    DispatchQueue.concurrentPerform(iterations: 4) { _ in
+      let values = (0..<3).map { _ in run() }
+      results.withLock { $0 += values }
+    }
+    #expect(results.withLock { $0.allSatisfy { isClose($0, expected, relativeTolerance: 1e-12) } })
+  }
+
   @Test("backward through a chain of 100,000 operations, and its release, need no deep recursion")
   func deepChain() {
     let x = Variable(1.0, requiresGrad: true)
