@@ -4,35 +4,6 @@ import BackpropTensor
 // `createGraph: true`: the backward pass is recorded with the same pullbacks (written once over
 // `GradientAlgebra`), so a gradient is a `Variable` that can be differentiated again.
 
-/// The Jacobian of `function` at `point`: J[i…, j…] = ∂ f(x)[i…] / ∂ x[j…].
-///
-/// Computed in reverse mode, one backward pass per element of the output, seeded with each unit
-/// vector in turn.
-///
-/// ```swift
-/// let j = jacobian(of: { softmax($0) }, at: Tensor<Double>([1, 2, 3]))   // diag(p) − ppᵀ
-/// ```
-///
-/// - Parameters:
-///   - function: A differentiable function of one tensor.
-///   - point: Where to evaluate the Jacobian.
-/// - Returns: A tensor of shape `output.shape + point.shape`.
-public func jacobian<Scalar>(of function: (Variable<Scalar>) -> Variable<Scalar>, at point: Tensor<Scalar>)
-  -> Tensor<Scalar>
-{
-  let x = Variable(point, requiresGrad: true)
-  let y = function(x)
-  var scalars: [Scalar] = []
-  scalars.reserveCapacity(y.value.scalarCount * point.scalarCount)
-  var seed = Tensor<Scalar>(zeros: y.shape)
-  for i in 0..<y.value.scalarCount {
-    seed[scalarAt: i] = 1
-    scalars += gradients(of: y, withRespectTo: [x], seed: seed)[0].value.scalars
-    seed[scalarAt: i] = 0
-  }
-  return Tensor(scalars).reshaped(to: y.shape + point.shape)
-}
-
 /// The Hessian of a scalar `function` at `point`: H[i…, j…] = ∂² f / ∂x[i…] ∂x[j…].
 ///
 /// The gradient is computed once with `createGraph: true`; each row of H is then one backward

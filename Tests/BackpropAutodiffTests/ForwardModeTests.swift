@@ -1,0 +1,108 @@
+import Backprop
+import BackpropTestSupport
+import Testing
+
+/// Forward mode: `jvp`, and `jacobian` in both modes.
+@Suite("Forward mode")
+struct ForwardModeTests {
+  /// f(a, b) = Σ tanh(a·b) + sin(a), elementwise product, for a and b of shape [2, 3].
+  static func f<Scalar>(_ x: [Variable<Scalar>]) -> Variable<Scalar> {
+    (tanh(x[0] * x[1]) + sin(x[0])).sum()
+  }
+
+  @Test(
+    "jvp is the directional derivative: Σ (∂f/∂a·da + ∂f/∂b·db), as reverse mode and finite differences give it"
+  )
+  func directionalDerivative() {
+    var rng = SeededRandomNumberGenerator(seed: 11)
+    let points = (0..<2).map { _ in
+      Tensor<Double>(randomUniform: [2, 3], lowerBound: -1, upperBound: 1, using: &rng)
+    }
+    let tangents = (0..<2).map { _ in
+      Tensor<Double>(randomUniform: [2, 3], lowerBound: -1, upperBound: 1, using: &rng)
+    }
+    let (value, tangent) = jvp(of: Self.f, at: points, tangents: tangents)
+    let inputs = points.map { Variable($0, requiresGrad: true) }
+    let reverse = gradients(of: Self.f(inputs), withRespectTo: inputs)
+    let expected = zip(reverse, tangents).map { ($0.value * $1).sum().scalar }.reduce(0, +)
+    #expect(value == Self.f(points.map { Variable($0) }).value)
+    #expect(isClose(tangent.scalar, expected, relativeTolerance: 1e-12))
+    let h = 1e-6
+    let plus = Self.f(zip(points, tangents).map { Variable($0 + $1 * h) }).value.scalar
+    let minus = Self.f(zip(points, tangents).map { Variable($0 - $1 * h) }).value.scalar
+    #expect(isClose(tangent.scalar, (plus - minus) / (2 * h), relativeTolerance: 1e-7))
+  }
+
+  @Test("⟨u, J·v⟩ = ⟨Jᵀ·u, v⟩ for a function with a vector output, in Float and Double")
+  func dotProductTest() {
+    func check<Scalar: TensorScalar>(_: Scalar.Type, tolerance: Scalar) {
+      var rng = SeededRandomNumberGenerator(seed: 5)
+      let w = Tensor<Scalar>(randomUniform: [3, 4], lowerBound: -1, upperBound: 1, using: &rng)
+      let x = Tensor<Scalar>(randomUniform: [2, 3], lowerBound: -1, upperBound: 1, using: &rng)
+      let v = Tensor<Scalar>(randomUniform: [2, 3], lowerBound: -1, upperBound: 1, using: &rng)
+      let u = Tensor<Scalar>(randomUniform: [2, 4], lowerBound: -1, upperBound: 1, using: &rng)
+      let g: (Variable<Scalar>) -> Variable<Scalar> = { softmax(matmul($0, Variable(w))) * $0.sum() }
+      let jv = jvp(of: g, at: x, tangent: v).tangent
+      let input = Variable(x, requiresGrad: true)
+      let jtu = gradients(of: g(input), withRespectTo: [input], seed: u)[0].value
+      #expect(isClose((u * jv).sum().scalar, (jtu * v).sum().scalar, relativeTolerance: tolerance))
+    }
+    check(Double.self, tolerance: 1e-12)
+    check(Float.self, tolerance: 1e-4)
+  }
+
+  @Test("The jvp of a gradient is a Hessian-vector product (forward over reverse)")
+  func forwardOverReverse() {
+    let point = Tensor<Double>([0.3, -0.7, 1.1])
+    let vector = Tensor<Double>([1, 2, -1])
+    let loss: (Variable<Double>) -> Variable<Double> = { x in (x * x * x).sum() + (x[0] * x[1] * x[2]) }
+    let hv = jvp(
+      of: { x in gradients(of: loss(x), withRespectTo: [x], createGraph: true)[0] }, at: point,
+      tangent: vector
+    ).tangent
+    #expect(isClose(hv, hessianVectorProduct(of: loss, at: point, vector: vector), absoluteTolerance: 1e-12))
+  }
+
+  @Test("Forward and reverse Jacobians agree; automatic picks forward for fewer inputs than outputs")
+  func jacobianModes() {
+    let point = Tensor<Double>([0.5, -1.5])
+    // Two inputs, six outputs: [x0·x1, sin x0, x1², x0 + x1, tanh x0, x0³].
+    let widen: (Variable<Double>) -> Variable<Double> = { x in
+      let (a, b) = (x[0], x[1])
+      return stack([a * b, sin(a), b * b, a + b, tanh(a), a * a * a], alongAxis: 0)
+    }
+    let forward = jacobian(of: widen, at: point, mode: .forward)
+    let reverse = jacobian(of: widen, at: point, mode: .reverse)
+    #expect(forward.shape == [6, 2])
+    #expect(isClose(forward, reverse, absoluteTolerance: 1e-14))
+    #expect(jacobian(of: widen, at: point) == forward)
+    let softmaxJacobian = jacobian(of: { softmax($0) }, at: Tensor<Double>([1, 2, 3]), mode: .forward)
+    #expect(
+      isClose(
+        softmaxJacobian, jacobian(of: { softmax($0) }, at: Tensor<Double>([1, 2, 3])),
+        absoluteTolerance: 1e-15))
+  }
+
+  @Test(
+    "Tangents that do not fit their points, and functions that ignore their inputs, stop with the call and the shapes"
+  )
+  func badInput() async {
+    let shape = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = jvp(of: { $0.sum() }, at: Tensor<Double>([1, 2]), tangent: Tensor<Double>([1, 2, 3]))
+    }
+    let shapeMessage = String(decoding: shape?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(shapeMessage.contains("jvp(of:at:tangent:): tangent 0 has shape [3], its point has shape [2]"))
+    let count = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = jvp(of: { $0[0].sum() }, at: [Tensor<Double>([1, 2])], tangents: [])
+    }
+    let countMessage = String(decoding: count?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(countMessage.contains("jvp(of:at:tangents:): 0 tangents for 1 points"))
+    let constant = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = jacobian(of: { _ in Variable(Tensor<Double>([1, 2, 3])) }, at: Tensor<Double>([1]), mode: .forward)
+    }
+    let constantMessage = String(decoding: constant?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(
+      constantMessage.contains(
+        "jacobian(of:at:mode: .forward): the function returned a constant of shape [3]"))
+  }
+}
