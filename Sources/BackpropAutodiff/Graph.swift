@@ -122,17 +122,13 @@ struct NodeInputs<Scalar: TensorScalar>: BitwiseCopyable {
     more = nil
   }
 
-  /// `true` for a leaf's inputs.
-  var isEmpty: Bool { count == 0 }
-
   /// The positions 0..<count.
   var indices: Range<Int> { 0..<count }
 
   /// Input `position`.
   @inline(__always)
   subscript(position: Int) -> NodePointer<Scalar> {
-    precondition(
-      position >= 0 && position < count, "pullback: input \(position) out of range for \(count) inputs")
+    check(position >= 0 && position < count, "pullback: input \(position) out of range for \(count) inputs")
     if let more { return more[position] }
     return position == 0 ? first.unsafelyUnwrapped : second.unsafelyUnwrapped
   }
