@@ -244,6 +244,41 @@ struct OperationCatalogueTests {
     }
   }
 
+  @Test(
+    "Forward mode in Double: J·v against central differences (atol 1e-5, rtol 1e-3), and ⟨u, J·v⟩ = ⟨Jᵀ·u, v⟩",
+    arguments: catalogueNames)
+  func forwardModeCheck(name: String) throws {
+    let row = try #require(catalogue(Double.self).first { $0.name == name })
+    for shapeSet in shapes(for: row.arity, name: name) {
+      var rng = SeededRandomNumberGenerator(seed: 13)
+      let inputs: [Tensor<Double>] = shapeSet.map {
+        randomTensor($0, in: row.range, awayFromZeroBy: row.margin, using: &rng)
+      }
+      let tangents = shapeSet.map {
+        Tensor<Double>(randomUniform: $0, lowerBound: -1, upperBound: 1, using: &rng)
+      }
+      let (value, jv) = jvp(of: row.apply, at: inputs, tangents: tangents)
+      // Central differences along the direction, with a step well inside the kinks' margin.
+      let h = 1e-6
+      let plus = row.apply(zip(inputs, tangents).map { Variable($0 + $1 * h) }).value
+      let minus = row.apply(zip(inputs, tangents).map { Variable($0 - $1 * h) }).value
+      let estimate = (plus - minus) / (2 * h)
+      #expect(jv.shape == value.shape, "\(name) at shapes \(shapeSet)")
+      #expect(
+        isClose(jv, estimate, absoluteTolerance: 1e-5, relativeTolerance: 1e-3),
+        "\(name) at shapes \(shapeSet): J·v \(jv) against \(estimate)")
+      // The same J from the other side: ⟨u, J·v⟩ against ⟨Jᵀ·u, v⟩ from a plain backward pass.
+      let u = Tensor<Double>(randomUniform: value.shape, lowerBound: -1, upperBound: 1, using: &rng)
+      let variables = inputs.map { Variable($0, requiresGrad: true) }
+      let transposed = gradients(of: row.apply(variables), withRespectTo: variables, seed: u)
+      let left = (u * jv).sum().scalar
+      let right = zip(transposed, tangents).map { ($0.value * $1).sum().scalar }.reduce(0, +)
+      #expect(
+        isClose(left, right, absoluteTolerance: 1e-10, relativeTolerance: 1e-9),
+        "\(name) at shapes \(shapeSet)")
+    }
+  }
+
   @Test("Float gradients agree with Double (atol 1e-4, rtol 1e-3)", arguments: catalogueNames)
   func floatAgreesWithDouble(name: String) throws {
     let doubleRow = try #require(catalogue(Double.self).first { $0.name == name })
