@@ -152,3 +152,63 @@ private func checkDifferentiable<Scalar>(_ call: String, _ output: Variable<Scal
     output.requiresGrad,
     "\(call): the function returned a constant of shape \(output.shape), computed without its inputs")
 }
+
+/// Compares forward mode with central finite differences, like PyTorch's `gradcheck` with
+/// `check_forward_ad=True`: for every scalar xⱼ of every input, the Jacobian-vector product along
+/// the unit direction eⱼ (a column of J) against (f(x + ε eⱼ) − f(x − ε eⱼ)) / 2ε, element by
+/// element of the output. A pair passes when |forward − estimate| ≤ atol + rtol·|estimate|.
+///
+/// The columns come from the function's backward pass recorded once with a seed variable, as in
+/// ``jacobian(of:at:mode:)``. Run it in `Double`: in `Float` the differences are dominated by
+/// rounding.
+///
+/// - Parameters:
+///   - inputs: The point at which to check.
+///   - epsilon: The step ε; defaults to 1e-6 for `Double` and 1e-3 for `Float`.
+///   - absoluteTolerance: atol, 1e-5 by default (PyTorch's).
+///   - relativeTolerance: rtol, 1e-3 by default (PyTorch's).
+///   - function: The expression to check, built from its input variables.
+/// - Returns: A report with the worst pair: its input, the index of the input's element whose
+///   direction was taken, and the output element's forward value and estimate.
+/// - Precondition: the output is computed from the inputs (not a constant).
+public func checkForwardGradients<Scalar>(
+  at inputs: [Tensor<Scalar>], epsilon: Scalar? = nil, absoluteTolerance: Scalar = 1e-5,
+  relativeTolerance: Scalar = 1e-3, _ function: ([Variable<Scalar>]) -> Variable<Scalar>
+) -> GradientCheckReport<Scalar> {
+  let epsilon = epsilon ?? defaultFiniteDifferenceStep()
+  let variables = inputs.map { Variable($0, requiresGrad: true) }
+  let output = function(variables)
+  checkDifferentiable("checkForwardGradients(at:_:)", output)
+  let (transposed, u) = recordedTranspose(of: output, withRespectTo: variables)
+  var worst: GradientCheckReport<Scalar>.Element? = nil
+  var count = 0
+  var point = inputs
+  for (i, input) in inputs.enumerated() {
+    let flattened = transposed[i].reshaped(to: [input.scalarCount])
+    for j in 0..<input.scalarCount {
+      let column =
+        flattened.requiresGrad
+        ? gradients(of: flattened[j], withRespectTo: [u])[0].value : Tensor<Scalar>(zeros: output.shape)
+      let original = input[scalarAt: j]
+      func evaluate(at x: Scalar) -> Tensor<Scalar> {
+        point[i][scalarAt: j] = x
+        return withoutGradients { function(point.map { Variable($0) }).value }
+      }
+      let estimate = (evaluate(at: original + epsilon) - evaluate(at: original - epsilon)) / (2 * epsilon)
+      point[i][scalarAt: j] = original
+      for k in 0..<column.scalarCount {
+        let (forward, numeric) = (column[scalarAt: k], estimate[scalarAt: k])
+        var ratio =
+          Swift.abs(forward - numeric) / (absoluteTolerance + relativeTolerance * Swift.abs(numeric))
+        if ratio.isNaN { ratio = .infinity }
+        count += 1
+        if worst == nil || ratio > worst!.errorRatio {
+          worst = .init(
+            input: i, index: multiIndex(j, in: input.shape), analytic: forward, numeric: numeric,
+            errorRatio: ratio)
+        }
+      }
+    }
+  }
+  return GradientCheckReport(passed: (worst?.errorRatio ?? 0) <= 1, worst: worst, elementCount: count)
+}

@@ -83,6 +83,34 @@ struct ForwardModeTests {
         absoluteTolerance: 1e-15))
   }
 
+  /// z = x², with a pullback that is wrong by 5 %.
+  struct WrongSquare: DifferentiableOperation {
+    typealias Scalar = Double
+    var name: String { "wrong square" }
+    func pullback<G: GradientAlgebra<Double>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
+      -> Operands<G?>
+    {
+      Operands(g * inputs[0] * 2.1)
+    }
+  }
+
+  @Test("checkForwardGradients passes the catalogue's kind of function and catches a wrong derivative")
+  func forwardGradientCheck() {
+    var rng = SeededRandomNumberGenerator(seed: 3)
+    let points = (0..<2).map { _ in
+      Tensor<Double>(randomUniform: [2, 3], lowerBound: -1, upperBound: 1, using: &rng)
+    }
+    let scalar = checkForwardGradients(at: points, Self.f)
+    #expect(scalar.passed && scalar.elementCount == 12, "\(scalar)")
+    let vector = checkForwardGradients(at: points) { x in softmax(matmul(x[0], x[1].transposed())) }
+    #expect(vector.passed && vector.elementCount == 12 * 4, "\(vector)")
+    let wrong = checkForwardGradients(at: [Tensor<Double>([0.5, -1])]) { x in
+      Variable.record(WrongSquare(), Operands(x[0]), value: x[0].value * x[0].value).sum()
+    }
+    #expect(!wrong.passed && wrong.worst!.input == 0)
+    #expect(isClose(wrong.worst!.analytic, 1.05 * wrong.worst!.numeric, relativeTolerance: 1e-6))
+  }
+
   @Test(
     "Tangents that do not fit their points, and functions that ignore their inputs, stop with the call and the shapes"
   )
