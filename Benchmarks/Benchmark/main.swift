@@ -1,7 +1,7 @@
 // The benchmark: `swift run -c release Benchmark [--json] [--runs N] [--only NAME,…] [--threads N]
 // [--memory-steps N] [--memory-workload mlp_step|cnn_mnist_step] [--scale F]`.
 //
-// Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, rosenbrock_scalar, mlp_step,
+// Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, rosenbrock_scalar, hvp, mlp_step,
 // cnn_digits_step, cnn_mnist_step, conv2d, transformer_step, digits_train,
 // gemm, memory. Each number is the median of `--runs` runs (at least 5) after a warm-up. Benchmarks are
 // programs, never timed tests.
@@ -40,7 +40,7 @@ struct Options {
       case "--threads": threads = max(1, Int(iterator.next() ?? "") ?? threads)
       default:
         print(
-          "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,rosenbrock_scalar,mlp_step,"
+          "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,rosenbrock_scalar,hvp,mlp_step,"
             + "cnn_digits_step,cnn_mnist_step,conv2d,transformer_step,digits_train,gemm,memory] "
             + "[--threads N] [--memory-steps N (≥ 1000)] [--memory-workload mlp_step|cnn_mnist_step] "
             + "[--scale F (repetitions × F)]")
@@ -161,6 +161,42 @@ func rosenbrockScalar(runs: Int) -> [Result] {
     Result(
       name: "rosenbrock_hand", value: hand * 1e6, unit: "µs/gradient", detail: "written by hand in Swift"),
     Result(name: "rosenbrock_ratio", value: tape / hand, unit: "×", detail: "the tape ÷ by hand"),
+  ]
+}
+
+/// The Hessian-vector product of a 32-64-10 tanh network's mean squared error (batch 64, Double)
+/// with respect to its 2,688 parameters, flattened into one vector: reverse over reverse (what
+/// `hessianVectorProduct` does) beside forward over reverse (the `jvp` of the recorded gradient),
+/// and their ratio.
+func hessianVectorProducts(runs: Int) -> [Result] {
+  var rng = SeededRandomNumberGenerator(seed: 1)
+  let x = Tensor<Double>(randomUniform: [64, 32], lowerBound: -1, upperBound: 1, using: &rng)
+  let y = Tensor<Double>(randomUniform: [64, 10], lowerBound: -1, upperBound: 1, using: &rng)
+  let (first, second) = (32 * 64, 64 * 10)
+  let theta = Tensor<Double>(randomUniform: [first + second], lowerBound: -0.2, upperBound: 0.2, using: &rng)
+  let v = Tensor<Double>(randomUniform: [first + second], lowerBound: -1, upperBound: 1, using: &rng)
+  func loss(_ p: Variable<Double>) -> Variable<Double> {
+    let w1 = p[0..<first].reshaped(to: [32, 64])
+    let w2 = p[first..<(first + second)].reshaped(to: [64, 10])
+    return meanSquaredError(predicted: matmul(tanh(matmul(Variable(x), w1)), w2), target: y)
+  }
+  var sink = 0.0
+  let reverse = median(runs: runs, repeats: 50) {
+    sink += hessianVectorProduct(of: loss, at: theta, vector: v)[scalarAt: 0]
+  }
+  let forward = median(runs: runs, repeats: 50) {
+    let gradient = { (p: Variable<Double>) in gradients(of: loss(p), withRespectTo: [p], createGraph: true)[0]
+    }
+    sink += jvp(of: gradient, at: theta, tangent: v).tangent[scalarAt: 0]
+  }
+  precondition(sink.isFinite)
+  return [
+    Result(
+      name: "hvp", value: reverse * 1e6, unit: "µs", detail: "reverse over reverse, 2,688 parameters, Double"),
+    Result(name: "hvp_forward_over_reverse", value: forward * 1e6, unit: "µs", detail: "jvp of the gradient"),
+    Result(
+      name: "hvp_ratio", value: forward / reverse, unit: "×",
+      detail: "forward over reverse ÷ reverse over reverse"),
   ]
 }
 
@@ -427,6 +463,7 @@ ParallelExecution.withThreadCount(options.threads) {
   if options.wants("articles_step") { results.append(articlesStep(runs: options.runs)) }
   if options.wants("scalar_graph") { results.append(scalarGraph(runs: options.runs)) }
   if options.wants("rosenbrock_scalar") { results += rosenbrockScalar(runs: options.runs) }
+  if options.wants("hvp") { results += hessianVectorProducts(runs: options.runs) }
   if options.wants("mlp_step") {
     results.append(mlpStep(runs: options.runs))
     let all = ParallelExecution.defaultThreadCount
