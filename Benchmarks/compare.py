@@ -160,6 +160,34 @@ def torch_rosenbrock():
     return median_seconds(gradient, 1)
 
 
+# hvp: the Hessian-vector product of a 32-64-10 tanh network's mean squared error (batch 64,
+# Double) with respect to its 2,688 parameters in one vector. PyTorch: reverse over reverse
+# (autograd with create_graph), as Backprop's hessianVectorProduct; JAX: forward over reverse,
+# jax.jvp of jax.grad, jit-compiled, as its documentation recommends.
+hvp_rng = np.random.default_rng(1)
+hvp_x = hvp_rng.uniform(-1, 1, (64, 32))
+hvp_y = hvp_rng.uniform(-1, 1, (64, 10))
+hvp_theta = hvp_rng.uniform(-0.2, 0.2, 32 * 64 + 64 * 10)
+hvp_v = hvp_rng.uniform(-1, 1, 32 * 64 + 64 * 10)
+
+
+def torch_hvp():
+    x, y = torch.tensor(hvp_x), torch.tensor(hvp_y)
+    theta, v = torch.tensor(hvp_theta), torch.tensor(hvp_v)
+
+    def loss(p):
+        w1, w2 = p[:32 * 64].reshape(32, 64), p[32 * 64:].reshape(64, 10)
+        return torch.mean((torch.tanh(x @ w1) @ w2 - y) ** 2)
+
+    def product():
+        p = theta.clone().requires_grad_(True)
+        (gradient,) = torch.autograd.grad(loss(p), p, create_graph=True)
+        (hv,) = torch.autograd.grad(gradient, p, grad_outputs=v)
+        return hv
+
+    return median_seconds(product, 50)
+
+
 def torch_mlp():
     torch.manual_seed(1)
     model = torch.nn.Sequential(
@@ -354,6 +382,18 @@ def jax_rosenbrock():
     return jax_median_seconds(step, (jnp.asarray(rosenbrock_start),), 200)
 
 
+def jax_hvp():
+    x, y, v = jnp.asarray(hvp_x), jnp.asarray(hvp_y), jnp.asarray(hvp_v)
+
+    def loss(p):
+        w1, w2 = p[:32 * 64].reshape(32, 64), p[32 * 64:].reshape(64, 10)
+        return jnp.mean((jnp.tanh(x @ w1) @ w2 - y) ** 2)
+
+    # Each call's input is the last call's output, so that no call is skipped.
+    step = jax.jit(lambda p: (p - 1e-6 * jax.jvp(jax.grad(loss), (p,), (v,))[1],))
+    return jax_median_seconds(step, (jnp.asarray(hvp_theta),), 200)
+
+
 def jax_mlp():
     keys = jax.random.split(jax.random.PRNGKey(1), 5)
     sizes = [(784, 256), (256, 128), (128, 10)]
@@ -474,6 +514,10 @@ def measure_round():
         rows["rosenbrock_scalar (µs/gradient)"] = (ours["rosenbrock_scalar"], with_jax(
             [("PyTorch", torch_rosenbrock() * 1e6)], lambda: jax_rosenbrock() * 1e6))
         rows["rosenbrock_scalar ÷ the gradient by hand in Swift"] = (ours["rosenbrock_ratio"], [])
+    if wanted("hvp"):
+        ours = backprop_results("hvp")
+        rows["hvp (µs)"] = (ours["hvp"], with_jax([("PyTorch", torch_hvp() * 1e6)], lambda: jax_hvp() * 1e6))
+        rows["hvp forward over reverse ÷ reverse over reverse"] = (ours["hvp_ratio"], [])
     if wanted("mlp_step"):
         ours = backprop_results("mlp_step")
         rows["mlp_step (ms/step)"] = (ours["mlp_step"], with_jax([("PyTorch", torch_mlp() * 1e3)],
