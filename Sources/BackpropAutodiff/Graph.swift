@@ -125,10 +125,12 @@ struct NodeInputs<Scalar: TensorScalar>: BitwiseCopyable {
   /// The positions 0..<count.
   var indices: Range<Int> { 0..<count }
 
-  /// Input `position`.
+  /// Input `position`. The tape reads only positions below ``count``; a pullback's reads are
+  /// checked, with a message, by `PullbackInputs`.
   @inline(__always)
   subscript(position: Int) -> NodePointer<Scalar> {
-    check(position >= 0 && position < count, "pullback: input \(position) out of range for \(count) inputs")
+    assert(
+      position >= 0 && position < count, "NodeInputs: input \(position) out of range for \(count) inputs")
     if let more { return more[position] }
     return position == 0 ? first.unsafelyUnwrapped : second.unsafelyUnwrapped
   }

@@ -70,17 +70,6 @@ public struct Operands<Element>: RandomAccessCollection, ExpressibleByArrayLiter
     case .many(let elements): return elements[position]
     }
   }
-
-  /// The operands transformed one by one, without a heap allocation for one or two.
-  @inline(__always)
-  func map<T>(_ transform: (Element) -> T) -> Operands<T> {
-    switch storage {
-    case .none: Operands<T>()
-    case .one(let first): Operands<T>(transform(first))
-    case .two(let first, let second): Operands<T>(transform(first), transform(second))
-    case .many(let elements): Operands<T>(elements.map(transform))
-    }
-  }
 }
 
 extension Operands {

@@ -20,7 +20,11 @@ public struct PullbackInputs<G: GradientAlgebra> {
   /// Input `position`, in the pullback's algebra.
   @inline(__always)
   public subscript(position: Int) -> G {
-    G._backwardInput(node: result.pointee.inputs[position])
+    let inputs = result.pointee.inputs
+    check(
+      position >= 0 && position < inputs.count,
+      "pullback: input \(position) out of range for \(inputs.count) inputs")
+    return G._backwardInput(node: inputs[position])
   }
 }
 
