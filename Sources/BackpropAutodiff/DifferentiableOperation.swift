@@ -46,6 +46,26 @@ public protocol DifferentiableOperation<Scalar> {
   func pullback<G: GradientAlgebra<Scalar>>(
     _ upstream: G, inputs: PullbackInputs<G>, output: G, needed: InputMask
   ) -> Operands<G?>
+  /// The output's tangent given the inputs' tangents: how the output moves when the inputs move
+  /// along `tangents`, the Jacobian-vector product J·v = Σᵢ ∂output/∂inputᵢ · vᵢ (forward mode).
+  ///
+  /// Optional: the default derives J·v from ``pullback(_:inputs:output:needed:)`` by
+  /// transposition (the pullback u ↦ Jᵀu is linear in u, and J·v is the derivative of ⟨Jᵀu, v⟩
+  /// with respect to u), which records the pullback and walks it backward for each operation.
+  /// Write one for speed; the catalogue checks built-in rules against their pullbacks.
+  ///
+  /// Written over ``GradientAlgebra`` like the pullback, it serves untaped forward mode
+  /// (`G == Tensor`) and tangents that are themselves recorded (`G == Variable`), which reverse
+  /// mode can differentiate.
+  ///
+  /// - Parameters:
+  ///   - tangents: One entry per input: its tangent, of its shape, or `nil` where it is zero.
+  ///     At least one is not `nil`.
+  ///   - inputs: The operation's inputs.
+  ///   - output: The operation's result.
+  /// - Returns: The output's tangent, of the output's shape.
+  func tangent<G: GradientAlgebra<Scalar>>(_ tangents: Operands<G?>, inputs: PullbackInputs<G>, output: G)
+    -> G
   /// `false` when the pullback leaves the algebra (computes with plain tensors where the gradient
   /// depends on the inputs), so it cannot be recorded for higher-order gradients: a backward
   /// pass with `createGraph: true` through the operation then stops with a message naming it.
@@ -70,6 +90,14 @@ extension DifferentiableOperation {
   public var label: String { name }
   /// `nil`: no short formula.
   public func derivativeFormula(_ term: DerivativeTerm) -> String? { nil }
+  /// J·v by transposing the pullback: the derivative of ⟨pullback(u), v⟩ with respect to u.
+  public func tangent<G: GradientAlgebra<Scalar>>(
+    _ tangents: Operands<G?>, inputs: PullbackInputs<G>, output: G
+  )
+    -> G
+  {
+    transposedTangent(of: self, tangents, inputs: inputs, output: output)
+  }
   /// A closure that calls ``pullback(_:inputs:output:needed:)`` with `G == Tensor`.
   ///
   /// For an operation without stored properties the closure has no context to allocate. One
@@ -89,6 +117,11 @@ struct NoOperation<Scalar: TensorScalar>: DifferentiableOperation {
     -> Operands<G?>
   {
     preconditionFailure("a leaf has no pullback")
+  }
+  func tangent<G: GradientAlgebra<Scalar>>(_ tangents: Operands<G?>, inputs: PullbackInputs<G>, output: G)
+    -> G
+  {
+    preconditionFailure("a leaf has no tangent rule")
   }
 }
 

@@ -50,4 +50,35 @@ extension FirstOrderOperation {
       "\(name): the pullback returned \(gradients.count) gradients for \(values.count) inputs")
     return Operands(gradients.map { gradient in gradient.map { $0 as! G } })
   }
+
+  /// J·v from the pullback, one output element at a time: element i of J·v is
+  /// Σⱼ ⟨pullback(eᵢ)ⱼ, vⱼ⟩. Slow (a pullback per element of the output), and only on tensors:
+  /// a tangent recorded for reverse mode stops with a message naming the operation.
+  public func tangent<G: GradientAlgebra<Scalar>>(
+    _ tangents: Operands<G?>, inputs: PullbackInputs<G>, output: G
+  )
+    -> G
+  {
+    check(
+      G.self == Tensor<Scalar>.self,
+      """
+      \(name): a first-order operation's tangent cannot be recorded for reverse mode; write the \
+      pullback over GradientAlgebra (DifferentiableOperation), or give the operation a tangent rule
+      """)
+    TranspositionLog.current?.append(name)
+    let values = (0..<inputs.count).map { inputs[$0].tensor }
+    let result = output.tensor
+    var seed = Tensor<Scalar>(zeros: result.shape)
+    var scalars = [Scalar](repeating: 0, count: result.scalarCount)
+    for element in scalars.indices {
+      seed[scalarAt: element] = 1
+      let rows = pullback(seed, inputs: values, output: result)
+      seed[scalarAt: element] = 0
+      for (row, direction) in zip(rows, tangents) {
+        guard let row, let direction else { continue }
+        scalars[element] += (row * direction.tensor).sum().scalar
+      }
+    }
+    return Tensor(scalars).reshaped(to: result.shape) as! G
+  }
 }

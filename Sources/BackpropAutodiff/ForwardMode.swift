@@ -1,10 +1,5 @@
 import BackpropTensor
 
-// Forward mode by transposing reverse mode. An operation's pullback u ↦ Jᵀu is linear in u, so
-// when the backward pass is recorded with a variable u as its seed, J·v is the gradient of
-// ⟨Jᵀu, v⟩ with respect to u. This needs nothing from an operation beyond its pullback, so every
-// operation whose pullback can be recorded works, a custom one included.
-
 /// The value of `function` at `points` and its directional derivative along `tangents`: the
 /// Jacobian-vector product J·v = Σᵢ ∂f/∂xᵢ · vᵢ (JAX's `jvp`, PyTorch's `torch.func.jvp`).
 ///
@@ -13,15 +8,15 @@ import BackpropTensor
 /// // tangent = Σ (da·b + a·db)
 /// ```
 ///
+/// The function runs once, on dual variables (see ``Variable/init(_:tangent:requiresGrad:name:)``):
+/// each operation computes its value and, with its tangent rule, its output's tangent. The
+/// tangents are plain tensors, not recorded.
+///
 /// The variables handed to `function` require gradients, so `function` may itself call
 /// ``gradients(of:withRespectTo:seed:createGraph:)`` with `createGraph: true` on them: the `jvp`
-/// of a gradient is a Hessian-vector product (forward over reverse).
-///
-/// J·v comes from transposing reverse mode: the backward pass from the output is recorded with a
-/// variable u as its seed, which gives Jᵀu as a function of u, and J·v is the gradient of
-/// ⟨Jᵀu, v⟩ with respect to u. It costs about three passes over the function, and the function's
-/// graph is kept while it runs. Every operation whose pullback supports higher orders works;
-/// one written on tensors (``FirstOrderOperation``) stops with a message naming it.
+/// of a gradient is a Hessian-vector product (forward over reverse). So the function's graph is
+/// recorded while it runs; for forward mode that keeps nothing, push dual variables that do not
+/// require gradients through the function instead.
 ///
 /// - Parameters:
 ///   - function: A differentiable function of its input variables.
@@ -35,16 +30,14 @@ public func jvp<Scalar>(
   tangents: [Tensor<Scalar>]
 ) -> (value: Tensor<Scalar>, tangent: Tensor<Scalar>) {
   checkTangents("jvp(of:at:tangents:)", points: points, tangents: tangents)
-  let inputs = points.map { Variable($0, requiresGrad: true) }
-  let output = function(inputs)
-  checkDifferentiable("jvp(of:at:tangents:)", output)
-  let (transposed, u) = recordedTranspose(of: output, withRespectTo: inputs)
-  var projection = Variable(Tensor<Scalar>(0))
-  for (gradient, tangent) in zip(transposed, tangents) {
-    projection = projection + (gradient * tangent).sum()
+  var mode = GradientMode.current
+  mode.recordsTangents = false
+  return GradientMode.with(mode) {
+    let inputs = zip(points, tangents).map { Variable($0, tangent: $1, requiresGrad: true) }
+    let output = function(inputs)
+    checkDifferentiable("jvp(of:at:tangents:)", output)
+    return (output.value, output.tangent?.value ?? Tensor(zeros: output.shape))
   }
-  guard projection.requiresGrad else { return (output.value, Tensor(zeros: output.shape)) }
-  return (output.value, gradients(of: projection, withRespectTo: [u])[0].value)
 }
 
 /// ``jvp(of:at:tangents:)`` for a function of one input: f(x) and J·v.
@@ -77,9 +70,9 @@ public enum JacobianMode: Sendable {
 /// The Jacobian of `function` at `point`, in forward or reverse mode: J[i…, j…] = ∂ f(x)[i…] /
 /// ∂ x[j…].
 ///
-/// In forward mode the function's backward pass is recorded once with a variable seed u (giving
-/// Jᵀu), and each column J·eⱼ is the gradient of (Jᵀu)ⱼ with respect to u; in reverse mode each
-/// row is one backward pass seeded with a unit vector. Both give the same numbers up to rounding.
+/// In forward mode each column J·eⱼ is the tangent of one run of the function on a dual variable
+/// with the unit tangent eⱼ; in reverse mode each row is one backward pass seeded with a unit
+/// vector. Both give the same numbers up to rounding.
 ///
 /// ```swift
 /// let j = jacobian(of: { softmax($0) }, at: Tensor<Double>([1, 2, 3]))   // diag(p) − ppᵀ
@@ -108,10 +101,12 @@ public func jacobian<Scalar>(
   var scalars = [Scalar](repeating: 0, count: rows * columns)
   if forward {
     checkDifferentiable("jacobian(of:at:mode: .forward)", y)
-    let (transposed, u) = recordedTranspose(of: y, withRespectTo: [x])
-    let columnsOfJ = transposed[0].reshaped(to: [columns])
-    for j in 0..<columns where columnsOfJ.requiresGrad {
-      let column = gradients(of: columnsOfJ[j], withRespectTo: [u])[0].value.scalars
+    var direction = Tensor<Scalar>(zeros: point.shape)
+    for j in 0..<columns {
+      direction[scalarAt: j] = 1
+      let column = function(Variable(point, tangent: direction)).tangent?.value.scalars
+      direction[scalarAt: j] = 0
+      guard let column else { continue }
       for i in 0..<rows { scalars[i * columns + j] = column[i] }
     }
   } else {
@@ -124,15 +119,6 @@ public func jacobian<Scalar>(
     }
   }
   return Tensor(scalars).reshaped(to: y.shape + point.shape)
-}
-
-/// The backward pass from `output` to `inputs`, recorded with a seed variable u (zeros of the
-/// output's shape, requiring a gradient): each result is Jᵢᵀu as a function of u.
-private func recordedTranspose<Scalar>(
-  of output: Variable<Scalar>, withRespectTo inputs: [Variable<Scalar>]
-) -> (transposed: [Variable<Scalar>], seed: Variable<Scalar>) {
-  let u = Variable(Tensor<Scalar>(zeros: output.shape), requiresGrad: true)
-  return (Tape.gradients(of: output, withRespectTo: inputs, seed: u), u)
 }
 
 /// Stops unless there are as many tangents as points, each of its point's shape.
@@ -158,8 +144,8 @@ private func checkDifferentiable<Scalar>(_ call: String, _ output: Variable<Scal
 /// the unit direction eⱼ (a column of J) against (f(x + ε eⱼ) − f(x − ε eⱼ)) / 2ε, element by
 /// element of the output. A pair passes when |forward − estimate| ≤ atol + rtol·|estimate|.
 ///
-/// The columns come from the function's backward pass recorded once with a seed variable, as in
-/// ``jacobian(of:at:mode:)``. Run it in `Double`: in `Float` the differences are dominated by
+/// Each column is the tangent of one run on dual variables, so the operations' tangent rules are
+/// what is checked. Run it in `Double`: in `Float` the differences are dominated by
 /// rounding.
 ///
 /// - Parameters:
@@ -176,19 +162,20 @@ public func checkForwardGradients<Scalar>(
   relativeTolerance: Scalar = 1e-3, _ function: ([Variable<Scalar>]) -> Variable<Scalar>
 ) -> GradientCheckReport<Scalar> {
   let epsilon = epsilon ?? defaultFiniteDifferenceStep()
-  let variables = inputs.map { Variable($0, requiresGrad: true) }
-  let output = function(variables)
+  let output = function(inputs.map { Variable($0, requiresGrad: true) })
   checkDifferentiable("checkForwardGradients(at:_:)", output)
-  let (transposed, u) = recordedTranspose(of: output, withRespectTo: variables)
   var worst: GradientCheckReport<Scalar>.Element? = nil
   var count = 0
   var point = inputs
   for (i, input) in inputs.enumerated() {
-    let flattened = transposed[i].reshaped(to: [input.scalarCount])
+    var direction = Tensor<Scalar>(zeros: input.shape)
     for j in 0..<input.scalarCount {
-      let column =
-        flattened.requiresGrad
-        ? gradients(of: flattened[j], withRespectTo: [u])[0].value : Tensor<Scalar>(zeros: output.shape)
+      direction[scalarAt: j] = 1
+      let duals = inputs.indices.map {
+        $0 == i ? Variable(inputs[$0], tangent: direction) : Variable(inputs[$0])
+      }
+      direction[scalarAt: j] = 0
+      let column = function(duals).tangent?.value ?? Tensor<Scalar>(zeros: output.shape)
       let original = input[scalarAt: j]
       func evaluate(at x: Scalar) -> Tensor<Scalar> {
         point[i][scalarAt: j] = x

@@ -7,6 +7,11 @@ struct GradientMode: Sendable {
   var isRecording = true
   var detectsAnomalies = false
   var counter: LiveVariableCounter? = nil
+  /// `false` while a tangent rule runs: the operations it records carry no tangents of their own.
+  var propagatesTangents = true
+  /// `false` inside ``jvp(of:at:tangents:)``: tangents are computed on tensors even where the
+  /// inputs require gradients, since nothing differentiates them.
+  var recordsTangents = true
 
   /// The settings of the current task.
   ///
@@ -85,4 +90,25 @@ public func countingLiveVariables<R>(_ body: (LiveVariableCounter) throws -> R) 
   var mode = GradientMode.current
   mode.counter = counter
   return try GradientMode.with(mode) { try body(counter) }
+}
+
+/// The names of the operations whose tangents forward mode derived by transposing their
+/// pullbacks, because they have no tangent rule of their own.
+final class TranspositionLog: Sendable {
+  /// The log of the current task, if any: read only where a tangent is derived by transposition,
+  /// so that the settings every operation reads stay small.
+  @TaskLocal static var current: TranspositionLog? = nil
+
+  private let names = Mutex<[String]>([])
+
+  /// The operations, in order, one entry per transposition.
+  var operations: [String] { names.withLock { $0 } }
+
+  func append(_ name: String) { names.withLock { $0.append(name) } }
+}
+
+/// Runs `body` with a log of the operations whose tangents were derived by transposition.
+func loggingTranspositions<R>(_ body: (TranspositionLog) throws -> R) rethrows -> R {
+  let log = TranspositionLog()
+  return try TranspositionLog.$current.withValue(log) { try body(log) }
 }

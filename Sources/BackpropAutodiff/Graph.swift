@@ -23,6 +23,9 @@ struct Node<Scalar: TensorScalar> {
   let isParameter: Bool
   /// `true` when an operation produced the node.
   let hasOperation: Bool
+  /// `true` once the node's variable was given a tangent (see ``Variable/tangent``): operations
+  /// reading the node then push tangents forward.
+  var carriesTangent = false
   /// How many times ``value`` changed (see ``Variable/value``).
   @usableFromInline var version: UInt32 = 0
   /// See ``Variable/grad``.
@@ -410,5 +413,6 @@ extension Graph {
 @_specialize(where Scalar == Double)
 func variableDied<Scalar>(_ node: NodePointer<Scalar>) {
   node.pointee.handle = nil
+  if node.pointee.carriesTangent { variableWithTangentDied(node) }
   if Graph.isDead(node) { Graph.release(from: node.pointee.graph) }
 }

@@ -1,23 +1,24 @@
 import BackpropTensor
 
-/// The inputs of a recorded operation as its pullback reads them: `inputs[i]` is input `i` in the
-/// pullback's algebra (its tensor for first-order gradients, the variable itself for higher
-/// orders).
+/// The inputs of an operation as its pullback and its tangent rule read them: `inputs[i]` is
+/// input `i` in the rule's algebra (its tensor for first-order gradients and untaped tangents, the
+/// variable itself when the rule is recorded).
 ///
-/// Read on demand from the operation's result, whose inputs are alive while the pullback runs.
-/// A list of the inputs' tensors, made before each call, would copy every tensor
-/// (a retain and a release of its buffer) and then the list again for each `inputs[i]`.
+/// Read on demand from the inputs' nodes, which are alive while the rule runs. A list of the
+/// inputs' tensors, made before each call, would copy every tensor (a retain and a release of its
+/// buffer) and then the list again for each `inputs[i]`.
 public struct PullbackInputs<G: GradientAlgebra> {
-  /// The node whose operation's inputs these are; alive while the pullback runs.
-  private let result: NodePointer<G.Scalar>
+  /// The node whose operation's inputs these are; alive while the rule runs.
+  let result: NodePointer<G.Scalar>
 
   /// The inputs of the operation that produced `result`.
+  @inline(__always)
   init(of result: NodePointer<G.Scalar>) { self.result = result }
 
   /// The number of inputs.
   public var count: Int { result.pointee.inputs.count }
 
-  /// Input `position`, in the pullback's algebra.
+  /// Input `position`, in the rule's algebra.
   @inline(__always)
   public subscript(position: Int) -> G {
     let inputs = result.pointee.inputs

@@ -57,17 +57,23 @@ extension Variable {
     // One pass over the inputs' nodes: whether any requires a gradient, the sum of their versions,
     // and a graph whose newest node is an input (see `Graph`).
     var requiresGrad = false
+    var carriesTangent = false
     var inputVersions: UInt32 = 0
     var joined: Unmanaged<Graph<Scalar>>? = nil
     for position in nodes.indices {
       let input = nodes[position]
       requiresGrad = requiresGrad || input.pointee.requiresGrad
+      carriesTangent = carriesTangent || input.pointee.carriesTangent
       inputVersions &+= input.pointee.version
       if input.pointee.hasOperation && isNewest(input) { joined = input.pointee.graph }
     }
     guard mode.isRecording, requiresGrad else {
+      let result = Variable(value: consume value, isParameter: false, counter: mode.counter)
+      if carriesTangent && mode.propagatesTangents {
+        pushTangent(of: operation, on: nodes, to: result, mode: mode)
+      }
       nodes.more?.deallocate()
-      return Variable(value: consume value, isParameter: false, counter: mode.counter)
+      return result
     }
     let annotations =
       origin != nil || mode.counter != nil
@@ -87,7 +93,11 @@ extension Variable {
         if readsResult { graph.readsForeignResults = true }
       }
     }
-    return Variable(showing: node)
+    let result = Variable(showing: node)
+    if carriesTangent && mode.propagatesTangents {
+      pushTangent(of: operation, on: nodes, to: result, mode: mode)
+    }
+    return result
   }
 }
 

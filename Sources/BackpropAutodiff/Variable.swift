@@ -189,13 +189,17 @@ public final class Variable<Scalar: TensorScalar> {
   public func detached() -> Variable { Variable(value) }
 }
 
-/// The rarely used parts of a variable: its name, where it was recorded (anomaly mode) and the
-/// live-variable counter it is counted by. The counter counts the variable down when this dies
-/// with it.
+/// The rarely used parts of a variable: its name, where it was recorded (anomaly mode), the
+/// live-variable counter it is counted by, and a tangent that is a constant (forward mode). The
+/// counter counts the variable down when this dies with it.
 final class Annotations {
   var name: String?
   let origin: OperationOrigin?
   let counter: LiveVariableCounter?
+  /// See ``Variable/tangent``: a `Variable` of the node's scalar type (this class is not
+  /// generic). A recorded tangent is dropped when the node's variable dies (see
+  /// `Variable.attachTangent(_:)`).
+  var tangent: AnyObject?
 
   init(name: String?, origin: OperationOrigin?, counter: LiveVariableCounter?) {
     self.name = name

@@ -1,5 +1,6 @@
 import Backprop
 import BackpropTestSupport
+import Foundation
 import Testing
 
 /// Forward mode: `jvp`, and `jacobian` in both modes.
@@ -132,5 +133,116 @@ struct ForwardModeTests {
     #expect(
       constantMessage.contains(
         "jacobian(of:at:mode: .forward): the function returned a constant of shape [3]"))
+  }
+
+  @Test("Dual variables: tangents flow with the values, nil where no input carries one")
+  func dualVariables() {
+    let x = Variable(Tensor<Double>([0.5, 1.5]), tangent: Tensor([1, -2]))
+    let c = Variable(Tensor<Double>([3, 4]))
+    let y = (sin(x) * c).sum()
+    // d/dε Σ sin(x + εv)·c = Σ cos(x)·v·c.
+    let expected = (x.value.cos() * Tensor([1, -2]) * c.value).sum()
+    #expect(isClose(y.tangent!.value, expected, relativeTolerance: 1e-12))
+    #expect(x.tangent!.value == Tensor([1, -2]))
+    #expect(c.tangent == nil && (c * c).tangent == nil)
+    #expect(!y.requiresGrad && !y.tangent!.requiresGrad)
+  }
+
+  @Test("A constant tangent outlives the variable of its intermediate: forward over reverse through a chain")
+  func tangentsOfIntermediates() {
+    // The intermediates' variables die as soon as the next operation is recorded; the backward
+    // pass recorded afterwards reads them again, tangents included.
+    let point = Tensor<Double>([0.3, -0.7])
+    let direction = Tensor<Double>([1, 0.5])
+    let (_, hv) = jvp(
+      of: { x in gradients(of: exp(sin(x * x)).sum(), withRespectTo: [x], createGraph: true)[0] },
+      at: point, tangent: direction)
+    let expected = hessianVectorProduct(of: { exp(sin($0 * $0)).sum() }, at: point, vector: direction)
+    #expect(isClose(hv, expected, relativeTolerance: 1e-10))
+  }
+
+  @Test("Reverse over forward: a recorded tangent differentiates, y.tangent!.backward()")
+  func reverseOverForward() {
+    let x = Variable(Tensor<Double>([0.5, 1.5]), tangent: Tensor([1, 0]), requiresGrad: true)
+    let y = (sin(x) * exp(x)).sum()
+    let tangent = y.tangent!
+    #expect(tangent.requiresGrad)
+    tangent.backward()
+    // ∂/∂x₀ of (cos x₀ + sin x₀)·e^x₀ = 2 cos x₀ · e^x₀; x₁ has no direction.
+    let x0 = 0.5
+    #expect(
+      isClose(x.grad!, Tensor([2 * Foundation.cos(x0) * Foundation.exp(x0), 0]), relativeTolerance: 1e-12))
+  }
+
+  /// z = x³ with a pullback only: forward mode transposes it.
+  struct Cube: DifferentiableOperation {
+    typealias Scalar = Double
+    var name: String { "cube" }
+    func pullback<G: GradientAlgebra<Double>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
+      -> Operands<G?>
+    {
+      Operands(g * inputs[0] * inputs[0] * 3)
+    }
+  }
+
+  /// z = x³ with a pullback on tensors only (first order).
+  struct FirstOrderCube: FirstOrderOperation {
+    typealias Scalar = Double
+    var name: String { "first-order cube" }
+    func pullback(_ upstream: Tensor<Double>, inputs: [Tensor<Double>], output: Tensor<Double>)
+      -> [Tensor<Double>?]
+    {
+      [upstream * inputs[0] * inputs[0] * 3]
+    }
+  }
+
+  @Test("Operations without a tangent rule work in forward mode, by transposing their pullbacks")
+  func customOperationsWithoutTangentRules() {
+    let point = Tensor<Double>([0.5, -2])
+    let direction = Tensor<Double>([1, 3])
+    let expected = point * point * direction * 3
+    for operation in [AnyCube.higherOrder, .firstOrder] {
+      let x = Variable(point, tangent: direction)
+      let y = operation.apply(x)
+      #expect(isClose(y.tangent!.value, expected, relativeTolerance: 1e-12), "\(operation)")
+    }
+    // Recorded tangents of the transposed pullback differentiate too: ∂/∂x (3x²·v) = 6x·v.
+    let x = Variable(point, tangent: direction, requiresGrad: true)
+    AnyCube.higherOrder.apply(x).tangent!.sum().backward()
+    #expect(isClose(x.grad!, point * direction * 6, relativeTolerance: 1e-12))
+  }
+
+  enum AnyCube {
+    case higherOrder, firstOrder
+    func apply(_ x: Variable<Double>) -> Variable<Double> {
+      let value = x.value * x.value * x.value
+      switch self {
+      case .higherOrder: return Variable.record(Cube(), Operands(x), value: value)
+      case .firstOrder: return Variable.record(FirstOrderCube(), Operands(x), value: value)
+      }
+    }
+  }
+
+  @Test("Bad duals stop with a message: a tangent of another shape, a NaN tangent in anomaly mode")
+  func badDuals() async {
+    let shape = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Variable(Tensor<Double>([1, 2]), tangent: Tensor<Double>([1, 2, 3]))
+    }
+    let shapeMessage = String(decoding: shape?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(shapeMessage.contains("Variable(_:tangent:): the tangent has shape [3], the value has shape [2]"))
+    let anomaly = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      withAnomalyDetection {
+        _ = sqrt(Variable(Tensor<Double>([0, 1]), tangent: Tensor<Double>([1, 1])))
+      }
+    }
+    let anomalyMessage = String(decoding: anomaly?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(anomalyMessage.contains("tangent of sqrt produced a non-finite value, shape [2]"))
+    let firstOrder = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let x = Variable(Tensor<Double>([1, 2]), tangent: Tensor<Double>([1, 1]), requiresGrad: true)
+      _ = AnyCube.firstOrder.apply(x)
+    }
+    let firstOrderMessage = String(decoding: firstOrder?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(
+      firstOrderMessage.contains("first-order cube: a first-order operation's tangent cannot be recorded"))
   }
 }

@@ -245,7 +245,7 @@ struct OperationCatalogueTests {
   }
 
   @Test(
-    "Forward mode in Double: J·v against central differences (atol 1e-5, rtol 1e-3), and ⟨u, J·v⟩ = ⟨Jᵀ·u, v⟩",
+    "Forward mode in Double: each tangent rule against central differences (atol 1e-5, rtol 1e-3) and against its pullback, ⟨u, J·v⟩ = ⟨Jᵀ·u, v⟩",
     arguments: catalogueNames)
   func forwardModeCheck(name: String) throws {
     let row = try #require(catalogue(Double.self).first { $0.name == name })
@@ -257,7 +257,11 @@ struct OperationCatalogueTests {
       let tangents = shapeSet.map {
         Tensor<Double>(randomUniform: $0, lowerBound: -1, upperBound: 1, using: &rng)
       }
-      let (value, jv) = jvp(of: row.apply, at: inputs, tangents: tangents)
+      let (value, jv, transposed) = loggingTranspositions { log in
+        let (value, jv) = jvp(of: row.apply, at: inputs, tangents: tangents)
+        return (value, jv, log.operations)
+      }
+      #expect(transposed.isEmpty, "\(name): no tangent rule for \(Set(transposed).sorted())")
       // Central differences along the direction, with a step well inside the kinks' margin.
       let h = 1e-6
       let plus = row.apply(zip(inputs, tangents).map { Variable($0 + $1 * h) }).value
@@ -267,15 +271,90 @@ struct OperationCatalogueTests {
       #expect(
         isClose(jv, estimate, absoluteTolerance: 1e-5, relativeTolerance: 1e-3),
         "\(name) at shapes \(shapeSet): J·v \(jv) against \(estimate)")
-      // The same J from the other side: ⟨u, J·v⟩ against ⟨Jᵀ·u, v⟩ from a plain backward pass.
       let u = Tensor<Double>(randomUniform: value.shape, lowerBound: -1, upperBound: 1, using: &rng)
-      let variables = inputs.map { Variable($0, requiresGrad: true) }
-      let transposed = gradients(of: row.apply(variables), withRespectTo: variables, seed: u)
-      let left = (u * jv).sum().scalar
-      let right = zip(transposed, tangents).map { ($0.value * $1).sum().scalar }.reduce(0, +)
+      let (left, right) = dotProductTest(row.apply, at: inputs, tangents: tangents, cotangent: u)
       #expect(
         isClose(left, right, absoluteTolerance: 1e-10, relativeTolerance: 1e-9),
-        "\(name) at shapes \(shapeSet)")
+        "\(name) at shapes \(shapeSet): ⟨u, J·v⟩ \(left) against ⟨Jᵀ·u, v⟩ \(right)")
+    }
+  }
+
+  @Test("Forward mode in Float: ⟨u, J·v⟩ = ⟨Jᵀ·u, v⟩ (rtol 1e-4)", arguments: catalogueNames)
+  func floatForwardModeCheck(name: String) throws {
+    let row = try #require(catalogue(Float.self).first { $0.name == name })
+    let doubleRow = try #require(catalogue(Double.self).first { $0.name == name })
+    for shapeSet in shapes(for: doubleRow.arity, name: name) {
+      var rng = SeededRandomNumberGenerator(seed: 17)
+      let inputs: [Tensor<Float>] = shapeSet.map {
+        let drawn: Tensor<Double> = randomTensor(
+          $0, in: doubleRow.range, awayFromZeroBy: doubleRow.margin, using: &rng)
+        return converted(drawn, to: Float.self)
+      }
+      let tangents = shapeSet.map {
+        Tensor<Float>(randomUniform: $0, lowerBound: -1, upperBound: 1, using: &rng)
+      }
+      let shape = withoutGradients { row.apply(inputs.map { Variable($0) }).shape }
+      let u = Tensor<Float>(randomUniform: shape, lowerBound: -1, upperBound: 1, using: &rng)
+      let (left, right) = dotProductTest(row.apply, at: inputs, tangents: tangents, cotangent: u)
+      let scale: Float = Swift.max(Swift.abs(left), Swift.abs(right), 1)
+      let difference: Float = Swift.abs(left - right)
+      #expect(difference <= 1e-4 * scale, "\(name) at shapes \(shapeSet): \(left) against \(right)")
+    }
+  }
+
+  @Test(
+    "Second-order mixes in Double: reverse over forward = forward over reverse = reverse over reverse (H·v of ⟨u, f⟩)",
+    arguments: catalogueNames)
+  func secondOrderMixes(name: String) throws {
+    let row = try #require(catalogue(Double.self).first { $0.name == name })
+    for shapeSet in shapes(for: row.arity, name: name) {
+      var rng = SeededRandomNumberGenerator(seed: 19)
+      let inputs: [Tensor<Double>] = shapeSet.map {
+        randomTensor($0, in: row.range, awayFromZeroBy: row.margin, using: &rng)
+      }
+      let tangents = shapeSet.map {
+        Tensor<Double>(randomUniform: $0, lowerBound: -1, upperBound: 1, using: &rng)
+      }
+      let shape = withoutGradients { row.apply(inputs.map { Variable($0) }).shape }
+      let u = Tensor<Double>(randomUniform: shape, lowerBound: -1, upperBound: 1, using: &rng)
+      // Reverse over forward: the gradient of ⟨u, J·v⟩, the tangent recorded on the tape.
+      let duals = zip(inputs, tangents).map { Variable($0, tangent: $1, requiresGrad: true) }
+      let tangent = try #require(row.apply(duals).tangent)
+      let reverseOverForward =
+        tangent.requiresGrad
+        ? gradients(of: (tangent * u).sum(), withRespectTo: duals).map(\.value)
+        : inputs.map { Tensor(zeros: $0.shape) }
+      // Forward over reverse: the jvp of the gradient of ⟨u, f⟩ (zero where the gradient is a
+      // constant, as for a linear operation).
+      let forwardOverReverse = inputs.indices.map { k in
+        let gradient = { (x: [Variable<Double>]) in
+          gradients(of: (row.apply(x) * u).sum(), withRespectTo: x, createGraph: true)[k]
+        }
+        guard gradient(inputs.map { Variable($0, requiresGrad: true) }).requiresGrad else {
+          return Tensor<Double>(zeros: inputs[k].shape)
+        }
+        return jvp(of: gradient, at: inputs, tangents: tangents).tangent
+      }
+      // Reverse over reverse: the gradient of ⟨∇⟨u, f⟩, v⟩.
+      let variables = inputs.map { Variable($0, requiresGrad: true) }
+      let first = gradients(of: (row.apply(variables) * u).sum(), withRespectTo: variables, createGraph: true)
+      let projection = zip(first, tangents).map { ($0 * $1).sum() }.reduce(Variable(Tensor(0.0)), +)
+      let reverseOverReverse =
+        projection.requiresGrad
+        ? gradients(of: projection, withRespectTo: variables).map(\.value)
+        : inputs.map { Tensor(zeros: $0.shape) }
+      for k in inputs.indices {
+        #expect(
+          isClose(
+            reverseOverForward[k], reverseOverReverse[k], absoluteTolerance: 1e-9, relativeTolerance: 1e-8),
+          "\(name) at \(shapeSet), input \(k): reverse over forward \(reverseOverForward[k]), reverse over reverse \(reverseOverReverse[k])"
+        )
+        #expect(
+          isClose(
+            forwardOverReverse[k], reverseOverReverse[k], absoluteTolerance: 1e-9, relativeTolerance: 1e-8),
+          "\(name) at \(shapeSet), input \(k): forward over reverse \(forwardOverReverse[k]), reverse over reverse \(reverseOverReverse[k])"
+        )
+      }
     }
   }
 
@@ -397,4 +476,21 @@ func multiIndexForTest(_ flat: Int, in shape: [Int]) -> [Int] {
     rest /= shape[axis]
   }
   return index
+}
+
+/// ⟨u, J·v⟩ from the tangent rules (dual variables) and ⟨Jᵀ·u, v⟩ from a plain backward pass:
+/// the two sides of the dot-product test that checks an operation's tangent rule against its
+/// pullback.
+func dotProductTest<Scalar: TensorScalar>(
+  _ function: ([Variable<Scalar>]) -> Variable<Scalar>, at inputs: [Tensor<Scalar>],
+  tangents: [Tensor<Scalar>],
+  cotangent u: Tensor<Scalar>
+) -> (left: Scalar, right: Scalar) {
+  let jv =
+    function(zip(inputs, tangents).map { Variable($0, tangent: $1) }).tangent?.value ?? Tensor(zeros: u.shape)
+  let variables = inputs.map { Variable($0, requiresGrad: true) }
+  let transposed = gradients(of: function(variables), withRespectTo: variables, seed: u)
+  let left = (u * jv).sum().scalar
+  let right = zip(transposed, tangents).map { ($0.value * $1).sum().scalar }.reduce(0, +)
+  return (left, right)
 }

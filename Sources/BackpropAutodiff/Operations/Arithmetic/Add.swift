@@ -12,6 +12,9 @@ struct Add<Scalar: TensorScalar>: DifferentiableOperation {
       needed[0] ? g.unbroadcasted(like: inputs[0]) : nil,
       needed[1] ? g.unbroadcasted(like: inputs[1]) : nil)
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    tangentSum(t[0]?.broadcasted(like: output), t[1]?.broadcasted(like: output))
+  }
 }
 
 /// z = x + c or z = x − c, with c a constant scalar or tensor (broadcasting). ∂z/∂x = 1: the
@@ -29,6 +32,9 @@ struct AddConstant<Scalar: TensorScalar>: DifferentiableOperation {
     -> Operands<G?>
   {
     Operands(g.unbroadcasted(like: inputs[0]))
+  }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]!.broadcasted(like: output)
   }
 
   /// The pullback does not read `subtracts`: one closure without a context for both.

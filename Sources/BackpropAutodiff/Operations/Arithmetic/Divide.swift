@@ -14,6 +14,9 @@ struct Divide<Scalar: TensorScalar>: DifferentiableOperation {
       needed[0] ? (g / inputs[1]).unbroadcasted(like: inputs[0]) : nil,
       needed[1] ? (-(g * output / inputs[1])).unbroadcasted(like: inputs[1]) : nil)
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    tangentSum(t[0].map { $0 / inputs[1] }, t[1].map { -(output * $0 / inputs[1]) })
+  }
 }
 
 extension Variable {

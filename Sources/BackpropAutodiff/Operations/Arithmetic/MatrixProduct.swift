@@ -54,6 +54,12 @@ struct MatrixProduct<Scalar: TensorScalar>: DifferentiableOperation {
         : G.matrixProduct(a, g, transposeA: !transposeA, transposeB: false, shapedLike: b)
     return Operands(da, db)
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    let (a, b) = (inputs[0], inputs[1])
+    return tangentSum(
+      t[0].map { G.matrixProduct($0, b, transposeA: transposeA, transposeB: transposeB, shapedLike: output) },
+      t[1].map { G.matrixProduct(a, $0, transposeA: transposeA, transposeB: transposeB, shapedLike: output) })
+  }
 
   /// One closure without a context for each pair of transposes. Capturing the two flags cost a
   /// heap context for every recorded product.

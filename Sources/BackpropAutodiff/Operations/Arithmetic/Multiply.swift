@@ -12,6 +12,9 @@ struct Multiply<Scalar: TensorScalar>: DifferentiableOperation {
       needed[0] ? (g * inputs[1]).unbroadcasted(like: inputs[0]) : nil,
       needed[1] ? (g * inputs[0]).unbroadcasted(like: inputs[1]) : nil)
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    tangentSum(t[0].map { $0 * inputs[1] }, t[1].map { inputs[0] * $0 })
+  }
 }
 
 /// z = c·x, with c a constant scalar. ∂z/∂x = c: the upstream gradient times c.
@@ -26,6 +29,9 @@ struct Scale<Scalar: TensorScalar>: DifferentiableOperation {
     -> Operands<G?>
   {
     Operands(g * factor)
+  }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]! * factor
   }
 }
 

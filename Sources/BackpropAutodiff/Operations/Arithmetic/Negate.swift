@@ -9,6 +9,9 @@ struct Negate<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(-g)
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    -t[0]!
+  }
 }
 
 extension Variable {

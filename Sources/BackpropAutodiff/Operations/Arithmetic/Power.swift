@@ -21,6 +21,11 @@ struct Power<Scalar: TensorScalar>: DifferentiableOperation {
     if exponent == 1 { return Operands(g) }
     return Operands(g * inputs[0].pow(exponent - 1) * exponent)
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    if exponent == 0 { return t[0]! * 0 }
+    if exponent == 1 { return t[0]! }
+    return t[0]! * inputs[0].pow(exponent - 1) * exponent
+  }
 }
 
 /// Each element raised to a constant exponent.

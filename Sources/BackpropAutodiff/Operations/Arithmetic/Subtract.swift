@@ -11,6 +11,9 @@ struct Subtract<Scalar: TensorScalar>: DifferentiableOperation {
       needed[0] ? g.unbroadcasted(like: inputs[0]) : nil,
       needed[1] ? (-g).unbroadcasted(like: inputs[1]) : nil)
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    tangentSum(t[0]?.broadcasted(like: output), t[1].map { (-$0).broadcasted(like: output) })
+  }
 }
 
 extension Variable {

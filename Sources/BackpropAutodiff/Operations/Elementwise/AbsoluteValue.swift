@@ -9,6 +9,9 @@ struct AbsoluteValue<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g.multiplied(byConstant: inputs[0].tensor.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]!.multiplied(byConstant: inputs[0].tensor.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) })
+  }
 }
 
 /// The absolute value of each element.

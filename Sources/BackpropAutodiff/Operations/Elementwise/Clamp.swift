@@ -15,6 +15,10 @@ struct Clamp<Scalar: TensorScalar>: DifferentiableOperation {
     let (lower, upper) = (lower, upper)
     return Operands(g.multiplied(byConstant: inputs[0].tensor.mask { lower < $0 && $0 < upper }))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    let (lower, upper) = (lower, upper)
+    return t[0]!.multiplied(byConstant: inputs[0].tensor.mask { lower < $0 && $0 < upper })
+  }
 }
 
 extension Variable {

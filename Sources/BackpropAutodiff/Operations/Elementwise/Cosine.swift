@@ -9,6 +9,9 @@ struct Cosine<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(-(g * inputs[0].sin()))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    -(t[0]! * inputs[0].sin())
+  }
 }
 
 /// The cosine of each element (radians).

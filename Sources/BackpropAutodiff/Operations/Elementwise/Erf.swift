@@ -10,6 +10,10 @@ struct Erf<Scalar: TensorScalar>: DifferentiableOperation {
     let x = inputs[0]
     return Operands(g * (-(x * x)).exp() * Scalar(2 / Double.pi.squareRoot()))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    let x = inputs[0]
+    return t[0]! * (-(x * x)).exp() * Scalar(2 / Double.pi.squareRoot())
+  }
 }
 
 /// The error function of each element, erf x = 2/√π ∫₀ˣ e^(−t²) dt.

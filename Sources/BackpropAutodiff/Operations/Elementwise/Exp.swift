@@ -9,6 +9,9 @@ struct Exp<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g * output)
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]! * output
+  }
 }
 
 /// e raised to each element.

@@ -12,6 +12,9 @@ struct GELU<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g * inputs[0].geluDerivative())
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]! * inputs[0].geluDerivative()
+  }
 }
 
 /// The Gaussian error linear unit, exact: x·Φ(x) = ½x(1 + erf(x/√2)), elementwise (PyTorch's

@@ -12,6 +12,10 @@ struct LeakyReLU<Scalar: TensorScalar>: DifferentiableOperation {
     let alpha = alpha
     return Operands(g.multiplied(byConstant: inputs[0].tensor.map { $0 > 0 ? 1 : alpha }))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    let alpha = alpha
+    return t[0]!.multiplied(byConstant: inputs[0].tensor.map { $0 > 0 ? 1 : alpha })
+  }
 }
 
 /// The leaky rectified linear unit: x for x > 0 and αx otherwise, elementwise.

@@ -9,6 +9,9 @@ struct Log<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g / inputs[0])
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]! / inputs[0]
+  }
 }
 
 /// The natural logarithm of each element.

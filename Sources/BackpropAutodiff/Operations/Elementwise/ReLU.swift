@@ -10,6 +10,9 @@ struct ReLU<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g.zeroed(whereNotPositive: inputs[0]))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]!.zeroed(whereNotPositive: inputs[0])
+  }
 }
 
 /// The rectified linear unit max(x, 0), elementwise.

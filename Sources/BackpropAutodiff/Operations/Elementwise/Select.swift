@@ -15,6 +15,12 @@ struct Select<Scalar: TensorScalar>: DifferentiableOperation {
       needed[2] ? g.multiplied(byConstant: 1 - chosen).unbroadcasted(like: inputs[2]) : nil,
     ])
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    let chosen = inputs[0].tensor.broadcasted(to: output.shape).mask { $0 != 0 }
+    return tangentSum(
+      t[1].map { $0.broadcasted(like: output).multiplied(byConstant: chosen) },
+      t[2].map { $0.broadcasted(like: output).multiplied(byConstant: 1 - chosen) })
+  }
 }
 
 /// `a` where `condition` is not zero and `b` elsewhere (`torch.where(condition != 0, a, b)`);

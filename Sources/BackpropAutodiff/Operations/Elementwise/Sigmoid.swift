@@ -10,6 +10,9 @@ struct Sigmoid<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g * (output - output * output))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]! * (output - output * output)
+  }
 }
 
 /// The logistic function 1 / (1 + e^−x), elementwise, evaluated without overflow.

@@ -9,6 +9,9 @@ struct Sine<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g * inputs[0].cos())
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]! * inputs[0].cos()
+  }
 }
 
 /// The sine of each element (radians).

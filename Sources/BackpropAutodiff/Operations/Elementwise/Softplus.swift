@@ -10,6 +10,9 @@ struct Softplus<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g * inputs[0].sigmoid())
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]! * inputs[0].sigmoid()
+  }
 }
 
 /// log(1 + e^x) elementwise, a smooth ReLU, evaluated without overflow.

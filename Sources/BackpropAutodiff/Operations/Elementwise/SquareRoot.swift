@@ -9,6 +9,9 @@ struct SquareRoot<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g / (output * 2))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]! / (output * 2)
+  }
 }
 
 /// The square root of each element.

@@ -9,6 +9,9 @@ struct Tanh<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g * (1 - output * output))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]! * (1 - output * output)
+  }
 }
 
 /// The hyperbolic tangent, elementwise.

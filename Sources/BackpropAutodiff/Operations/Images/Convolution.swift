@@ -34,6 +34,35 @@ struct Convolution<Scalar: TensorScalar>: DifferentiableOperation {
     let bias = needed[2] ? g.unbroadcasted(to: [o, 1, 1]).reshaped(to: [o]) : nil
     return Operands([input, filter, bias])
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    // conv2d is bilinear in (x, w), plus the bias: its tangent is conv2d(dx, w) + conv2d(x, dw) + db.
+    let bias = inputs.count == 3 ? t[2] : nil
+    let shape = output.shape
+    if t[0] == nil && t[1] == nil { return bias!.reshaped(to: [shape[1], 1, 1]).broadcasted(to: shape) }
+    if !G._recordsOperations {
+      // On tensors, the convolution itself, with db added by the first term.
+      let (x, w) = (inputs[0].tensor, inputs[1].tensor)
+      let fromImages = t[0].map { $0.tensor.convolved(with: w, bias: bias?.tensor, windows) }
+      let fromFilters = t[1].map {
+        x.convolved(with: $0.tensor, bias: fromImages == nil ? bias?.tensor : nil, windows)
+      }
+      return unsafeBitCast(tangentSum(fromImages, fromFilters), to: G.self)
+    }
+    // Recorded: the filter as rows times each image's columns (`unfolded`), as the forward pass
+    // computes it.
+    let (x, w) = (inputs[0], inputs[1])
+    let filterShape = w.shape
+    let rows = [filterShape[0], filterShape[1] * filterShape[2] * filterShape[3]]
+    let products = output.reshaped(to: [shape[0], shape[1], shape[2] * shape[3]])
+    func convolved(_ images: G, _ filter: G) -> G {
+      G.matrixProduct(
+        filter.reshaped(to: rows), images.unfolded(windows), transposeA: false, transposeB: false,
+        shapedLike: products)
+    }
+    let sum = tangentSum(t[0].map { convolved($0, w) }, t[1].map { convolved(x, $0) }).reshaped(to: shape)
+    guard let bias else { return sum }
+    return sum + bias.reshaped(to: [shape[1], 1, 1])
+  }
 }
 
 /// The 2-D cross-correlation of a batch of images with a bank of filters (PyTorch's

@@ -13,6 +13,9 @@ struct Fold<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g.unfolded(windows))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]!.folded(windows, imageSize: imageSize)
+  }
 }
 
 extension Variable {

@@ -13,6 +13,9 @@ struct Unfold<Scalar: TensorScalar>: DifferentiableOperation {
     let shape = inputs[0].shape
     return Operands(g.folded(windows, imageSize: [shape[2], shape[3]]))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]!.unfolded(windows)
+  }
 }
 
 extension Variable {

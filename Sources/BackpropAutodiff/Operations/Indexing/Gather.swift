@@ -14,6 +14,9 @@ struct Gather<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g.scatteringAdd(atIndices: indices, alongAxis: axis, extent: inputs[0].shape[axis]))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]!.gathering(atIndices: indices, alongAxis: axis)
+  }
 }
 
 extension Variable {

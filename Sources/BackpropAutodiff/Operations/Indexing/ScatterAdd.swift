@@ -15,6 +15,9 @@ struct ScatterAdd<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g.gathering(atIndices: indices, alongAxis: axis))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]!.scatteringAdd(atIndices: indices, alongAxis: axis, extent: extent)
+  }
 }
 
 extension Variable {

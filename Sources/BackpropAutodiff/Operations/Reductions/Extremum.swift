@@ -17,6 +17,12 @@ struct Extremum<Scalar: TensorScalar>: DifferentiableOperation {
     let counts = axes.map { ties.sum(alongAxes: $0) } ?? ties.sum()
     return Operands(g.broadcasted(to: x.shape).multiplied(byConstant: ties / counts))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    let x = inputs[0].tensor
+    let ties = x .== output.tensor
+    let counts = axes.map { ties.sum(alongAxes: $0) } ?? ties.sum()
+    return t[0]!.multiplied(byConstant: ties / counts).unbroadcasted(to: output.shape)
+  }
 }
 
 extension Variable {

@@ -15,6 +15,10 @@ struct Sum<Scalar: TensorScalar>: DifferentiableOperation {
     guard let keptShape else { return Operands(g.broadcasted(to: inputs[0].shape)) }
     return Operands(g.reshaped(to: keptShape).broadcasted(to: inputs[0].shape))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    guard let keptShape else { return t[0]!.unbroadcasted(to: output.shape) }
+    return t[0]!.unbroadcasted(to: keptShape).reshaped(to: output.shape)
+  }
 
   /// The sum of every element has nothing to capture: its closure needs no heap context.
   var _tensorPullback: TensorPullback<Scalar> {

@@ -10,6 +10,9 @@ struct Broadcast<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g.unbroadcasted(like: inputs[0]))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]!.broadcasted(like: output)
+  }
 }
 
 extension Variable {

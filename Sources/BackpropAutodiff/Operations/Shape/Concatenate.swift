@@ -22,6 +22,17 @@ struct Concatenate<Scalar: TensorScalar>: DifferentiableOperation {
     }
     return Operands(gradients)
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    var (sum, start): (G?, Int) = (nil, 0)
+    for index in extents.indices {
+      var lower = [Int](repeating: 0, count: output.shape.count)
+      lower[axis] = start
+      start += extents[index]
+      guard let part = t[index]?.padded(to: output.shape, at: lower) else { continue }
+      sum = sum.map { $0 + part } ?? part
+    }
+    return sum!
+  }
 }
 
 /// The variables joined along an existing axis (`torch.cat`); the same variable may appear more

@@ -13,6 +13,9 @@ struct Pad<Scalar: TensorScalar>: DifferentiableOperation {
     let upperBounds = zip(lowerBounds, inputs[0].shape).map { $0 + $1 }
     return Operands(g.slice(lowerBounds: lowerBounds, upperBounds: upperBounds))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]!.padded(to: shape, at: lowerBounds)
+  }
 }
 
 extension Variable {

@@ -10,6 +10,9 @@ struct Reshape<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g.reshaped(to: inputs[0].shape))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]!.reshaped(to: output.shape)
+  }
 }
 
 extension Variable {

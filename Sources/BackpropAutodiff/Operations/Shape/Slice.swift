@@ -12,6 +12,9 @@ struct Slice<Scalar: TensorScalar>: DifferentiableOperation {
   {
     Operands(g.padded(to: inputs[0].shape, at: lowerBounds))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]!.slice(lowerBounds: lowerBounds, upperBounds: upperBounds)
+  }
 }
 
 extension Variable {

@@ -13,6 +13,9 @@ struct Transpose<Scalar: TensorScalar>: DifferentiableOperation {
     for (i, axis) in permutation.enumerated() { inverse[axis] = i }
     return Operands(g.transposed(permutation: inverse))
   }
+  func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
+    t[0]!.transposed(permutation: permutation)
+  }
 }
 
 extension Variable {
