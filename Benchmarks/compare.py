@@ -188,6 +188,21 @@ def torch_hvp():
     return median_seconds(product, 50)
 
 
+# jvp_mlp: the directional derivative of the 784-256-128-10 ReLU network's output (batch 128,
+# Float) with respect to its input, forward mode: torch.func.jvp, and jax.jvp jit-compiled.
+def torch_jvp_mlp():
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, 10))
+    x, v = torch.rand(128, 784), torch.rand(128, 784) * 2 - 1
+
+    def product():
+        return torch.func.jvp(model, (x,), (v,))[1]
+
+    return median_seconds(product, 10)
+
+
 def torch_mlp():
     torch.manual_seed(1)
     model = torch.nn.Sequential(
@@ -394,6 +409,25 @@ def jax_hvp():
     return jax_median_seconds(step, (jnp.asarray(hvp_theta),), 200)
 
 
+def jax_jvp_mlp():
+    keys = jax.random.split(jax.random.PRNGKey(1), 5)
+    sizes = [(784, 256), (256, 128), (128, 10)]
+    params = [(jax.random.normal(k, shape, dtype=jnp.float32) * 0.05, jnp.zeros(shape[1], jnp.float32))
+              for k, shape in zip(keys, sizes)]
+    v = jax.random.uniform(keys[3], (128, 784), jnp.float32, -1, 1)
+
+    def model(x):
+        for index, (w, b) in enumerate(params):
+            x = x @ w + b
+            if index < len(params) - 1:
+                x = jax.nn.relu(x)
+        return x
+
+    # Each call's input is the last call's input nudged by the tangent, so that no call is skipped.
+    step = jax.jit(lambda x: (x + 1e-6 * jax.jvp(model, (x,), (v,))[1].sum(),))
+    return jax_median_seconds(step, (jax.random.uniform(keys[4], (128, 784), jnp.float32),), 200)
+
+
 def jax_mlp():
     keys = jax.random.split(jax.random.PRNGKey(1), 5)
     sizes = [(784, 256), (256, 128), (128, 10)]
@@ -514,6 +548,12 @@ def measure_round():
         rows["rosenbrock_scalar (µs/gradient)"] = (ours["rosenbrock_scalar"], with_jax(
             [("PyTorch", torch_rosenbrock() * 1e6)], lambda: jax_rosenbrock() * 1e6))
         rows["rosenbrock_scalar ÷ the gradient by hand in Swift"] = (ours["rosenbrock_ratio"], [])
+    if wanted("jvp"):
+        ours = backprop_results("jvp")
+        rows["jvp_mlp (ms)"] = (
+            ours["jvp_mlp"], with_jax([("PyTorch", torch_jvp_mlp() * 1e3)], lambda: jax_jvp_mlp() * 1e3))
+        rows["jvp_mlp ÷ its forward pass"] = (ours["jvp_mlp_ratio"], [])
+        rows["jvp_cnn_digits ÷ its forward pass"] = (ours["jvp_cnn_digits_ratio"], [])
     if wanted("hvp"):
         ours = backprop_results("hvp")
         rows["hvp (µs)"] = (ours["hvp"], with_jax([("PyTorch", torch_hvp() * 1e6)], lambda: jax_hvp() * 1e6))

@@ -1,7 +1,7 @@
 // The benchmark: `swift run -c release Benchmark [--json] [--runs N] [--only NAME,…] [--threads N]
 // [--memory-steps N] [--memory-workload mlp_step|cnn_mnist_step] [--scale F]`.
 //
-// Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, rosenbrock_scalar, hvp, mlp_step,
+// Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, rosenbrock_scalar, hvp, jvp, mlp_step,
 // cnn_digits_step, cnn_mnist_step, conv2d, transformer_step, digits_train,
 // gemm, memory. Each number is the median of `--runs` runs (at least 5) after a warm-up. Benchmarks are
 // programs, never timed tests.
@@ -40,7 +40,7 @@ struct Options {
       case "--threads": threads = max(1, Int(iterator.next() ?? "") ?? threads)
       default:
         print(
-          "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,rosenbrock_scalar,hvp,mlp_step,"
+          "usage: Benchmark [--json] [--runs N (≥ 5)] [--only articles_step,scalar_graph,rosenbrock_scalar,hvp,jvp,mlp_step,"
             + "cnn_digits_step,cnn_mnist_step,conv2d,transformer_step,digits_train,gemm,memory] "
             + "[--threads N] [--memory-steps N (≥ 1000)] [--memory-workload mlp_step|cnn_mnist_step] "
             + "[--scale F (repetitions × F)]")
@@ -409,16 +409,16 @@ func gemm<Scalar: TensorScalar>(_: Scalar.Type, size: Int, runs: Int) -> Result 
     detail: "\(size)×\(size)")
 }
 
-/// Resident memory in kB (`VmRSS`), or 0 where /proc is unavailable.
+/// Resident memory in kB (`VmRSS`, or the peak `VmHWM`), or 0 where /proc is unavailable.
 ///
 /// Parsed as ASCII bytes: the first call of `Character.isNumber` maps pages of the standard
 /// library's Unicode tables into memory, so a probe that used it would itself add about half a
 /// MiB between its first reading (step 1,000) and its second.
-func residentKilobytes() -> Int {
+func residentKilobytes(_ field: String = "VmRSS:") -> Int {
   guard let file = fopen("/proc/self/status", "r") else { return 0 }
   defer { fclose(file) }
   var line = [CChar](repeating: 0, count: 256)
-  let prefix = Array("VmRSS:".utf8)
+  let prefix = Array(field.utf8)
   while fgets(&line, Int32(line.count), file) != nil {
     let bytes = line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
     guard bytes.starts(with: prefix) else { continue }
@@ -456,6 +456,79 @@ func memory(steps: Int, workload: String) -> [Result] {
   ]
 }
 
+/// The peak resident memory of the process while `body` ran, in kB: the kernel's peak (`VmHWM`)
+/// is reset first through `/proc/self/clear_refs`. 0 where that is unavailable.
+func peakKilobytes(_ body: () -> Void) -> Int {
+  guard let file = fopen("/proc/self/clear_refs", "w") else { return 0 }
+  fputs("5", file)
+  fclose(file)
+  body()
+  return residentKilobytes("VmHWM:")
+}
+
+/// Forward mode on the networks of mlp_step and cnn_digits_step: `jvp` of the network's output
+/// with respect to its input batch, beside the plain forward pass as training runs it (recorded,
+/// since the parameters require gradients), and the ratio. Then the memory of a deep tanh network
+/// pushed through on dual variables that require no gradient (nothing is recorded), at depths
+/// 16 and 64, beside `jvp(of:)` at depth 64, whose variables require gradients (the graph is kept
+/// while the function runs).
+func forwardMode(runs: Int) -> [Result] {
+  var results = [Result]()
+  var rng = SeededRandomNumberGenerator(seed: 2)
+  var sink: Float = 0
+  let mlp = MLPStep()
+  let direction = Tensor<Float>(randomUniform: mlp.x.shape, lowerBound: -1, upperBound: 1, using: &rng)
+  let mlpForward = median(runs: runs, repeats: 10) { sink += mlp.model(mlp.x).value[scalarAt: 0] }
+  let mlpJVP = median(runs: runs, repeats: 10) {
+    sink += jvp(of: { mlp.model($0) }, at: mlp.x.value, tangent: direction).tangent[scalarAt: 0]
+  }
+  let cnn = digitsCNN(using: &rng)
+  let images = Tensor<Float>(randomUniform: [32, 1, 8, 8], using: &rng)
+  let imageDirection = Tensor<Float>(randomUniform: images.shape, lowerBound: -1, upperBound: 1, using: &rng)
+  let cnnForward = median(runs: runs, repeats: 50) { sink += cnn(Variable(images)).value[scalarAt: 0] }
+  let cnnJVP = median(runs: runs, repeats: 50) {
+    sink += jvp(of: { cnn($0) }, at: images, tangent: imageDirection).tangent[scalarAt: 0]
+  }
+  results += [
+    Result(name: "jvp_mlp", value: mlpJVP * 1e3, unit: "ms", detail: "784-256-128-10, batch 128, Float"),
+    Result(name: "jvp_mlp_forward", value: mlpForward * 1e3, unit: "ms", detail: "the forward pass alone"),
+    Result(name: "jvp_mlp_ratio", value: mlpJVP / mlpForward, unit: "×", detail: "jvp ÷ forward"),
+    Result(name: "jvp_cnn_digits", value: cnnJVP * 1e3, unit: "ms", detail: "Digits CNN, batch 32, Float"),
+    Result(
+      name: "jvp_cnn_digits_forward", value: cnnForward * 1e3, unit: "ms", detail: "the forward pass alone"),
+    Result(name: "jvp_cnn_digits_ratio", value: cnnJVP / cnnForward, unit: "×", detail: "jvp ÷ forward"),
+  ]
+  // Width 512, batch 256: each activation and each tangent is 512 KiB.
+  let weights = (0..<64).map { _ in
+    Tensor<Float>(randomUniform: [512, 512], lowerBound: -0.05, upperBound: 0.05, using: &rng)
+  }
+  let x = Tensor<Float>(randomUniform: [256, 512], lowerBound: -1, upperBound: 1, using: &rng)
+  let v = Tensor<Float>(randomUniform: [256, 512], lowerBound: -1, upperBound: 1, using: &rng)
+  func network(_ input: Variable<Float>, depth: Int) -> Variable<Float> {
+    var h = input
+    for layer in 0..<depth { h = tanh(matmul(h, Variable(weights[layer]))) }
+    return h
+  }
+  for depth in [16, 64] {
+    let peak = peakKilobytes {
+      sink += network(Variable(x, tangent: v), depth: depth).tangent!.value[scalarAt: 0]
+    }
+    results.append(
+      Result(
+        name: "jvp_memory_depth_\(depth)", value: Double(peak) / 1024, unit: "MiB",
+        detail: "peak resident, dual variables, tanh 512 wide, batch 256"))
+  }
+  let taped = peakKilobytes {
+    sink += jvp(of: { network($0, depth: 64) }, at: x, tangent: v).tangent[scalarAt: 0]
+  }
+  results.append(
+    Result(
+      name: "jvp_memory_depth_64_taped", value: Double(taped) / 1024, unit: "MiB",
+      detail: "jvp(of:), whose variables require gradients"))
+  precondition(sink.isFinite)
+  return results
+}
+
 let options = Options(CommandLine.arguments)
 var results: [Result] = []
 // Every workload runs in one scope with the requested thread count.
@@ -464,6 +537,7 @@ ParallelExecution.withThreadCount(options.threads) {
   if options.wants("scalar_graph") { results.append(scalarGraph(runs: options.runs)) }
   if options.wants("rosenbrock_scalar") { results += rosenbrockScalar(runs: options.runs) }
   if options.wants("hvp") { results += hessianVectorProducts(runs: options.runs) }
+  if options.wants("jvp") { results += forwardMode(runs: options.runs) }
   if options.wants("mlp_step") {
     results.append(mlpStep(runs: options.runs))
     let all = ParallelExecution.defaultThreadCount

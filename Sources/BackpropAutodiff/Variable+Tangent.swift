@@ -30,7 +30,7 @@ extension Variable {
   /// - Parameters:
   ///   - value: The tensor held by the variable.
   ///   - tangent: The direction, of `value`'s shape.
-  ///   - requiresGrad: `true` for a parameter (see ``init(_:requiresGrad:name:)``).
+  ///   - requiresGrad: `true` for a parameter (see ``init(_:requiresGrad:name:)-(Tensor<Scalar>,_,_)``).
   ///   - name: An optional name for diagnostics.
   /// - Precondition: `tangent.shape == value.shape`.
   public convenience init(

@@ -119,6 +119,23 @@ struct ReadmeTests {
   }
 }
 
+extension ReadmeTests {
+  @Test("The forward-mode example computes what it says")
+  func forwardMode() {
+    // snippet: forward-mode
+    let x = Variable(Tensor<Double>([0.5, 1.5]), tangent: Tensor([1, 0]))
+    let y = (sin(x) * x).sum()
+    let slope = y.tangent!.value  // ∂y/∂x₀ = cos 0.5 · 0.5 + sin 0.5
+    let (value, jv) = jvp(of: { tanh($0) }, at: Tensor<Double>([0, 1]), tangent: Tensor([1, 1]))
+    // end snippet
+    #expect(
+      isClose(
+        slope.scalar, Foundation.cos(0.5) * 0.5 + Foundation.sin(0.5), relativeTolerance: 1e-15))
+    #expect(value == Tensor([0, Foundation.tanh(1)]))
+    #expect(isClose(jv, Tensor([1, 1 - Foundation.tanh(1) * Foundation.tanh(1)]), relativeTolerance: 1e-15))
+  }
+}
+
 /// The README's and the DocC articles' tagged code blocks against their copies in the tests.
 @Suite("README snippets")
 struct ReadmeSnippetTests {

@@ -30,6 +30,18 @@ func atan<Scalar>(_ x: Variable<Scalar>) -> Variable<Scalar> {
   Variable.record(Arctangent(), Operands(x), value: x.value.map { Scalar(Foundation.atan(Double($0))) })
 }
 
+// MARK: - The article's tangent rule
+
+extension Arctangent {
+  /// dz = dx / (1 + x²).
+  func tangent<G: GradientAlgebra<Scalar>>(_ tangents: Operands<G?>, inputs: PullbackInputs<G>, output: G)
+    -> G
+  {
+    let x = inputs[0]
+    return tangents[0]! / (x * x + 1)
+  }
+}
+
 // MARK: - The article's first-order form
 
 /// z = x³, with its pullback on tensors. ∂z/∂x = 3x².
@@ -104,5 +116,14 @@ struct ExternalOperationTests {
     }
     let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
     #expect(message.contains("forward of atan produced a non-finite value"))
+  }
+
+  @Test("Forward mode: atan with its tangent rule, and the first-order cube by transposition")
+  func forwardMode() {
+    let point = [Tensor<Double>([[-1.5, 0.2, 2], [0.7, -0.3, 1]])]
+    #expect(checkForwardGradients(at: point) { atan($0[0]) }.passed)
+    #expect(checkForwardGradients(at: point) { cube($0[0]) }.passed)
+    let x = Variable(Tensor<Double>([1]), tangent: Tensor([2]))
+    #expect(abs(atan(x).tangent!.value.scalars[0] - 1) < 1e-15)  // 2 / (1 + 1²)
   }
 }
