@@ -5,7 +5,8 @@ extension Variable {
   /// one per operation, with the data flowing from top to bottom (narrow enough for a page).
   ///
   /// Each variable's box shows its name (see ``named(_:)``; unnamed variables are `v<k>`), its
-  /// shape, its value when it has at most `maxShownElements` elements, and its gradient.
+  /// shape, its value when it has at most `maxShownElements` elements, its tangent when it
+  /// carries one (forward mode, see ``tangent``), and its gradient.
   /// Parameters are drawn blue, constants grey, and this variable with a bold border. Each
   /// operation is an ellipse with its label (`matmul`, `+`, `sigmoid`, …); its edges come from its
   /// inputs, in order, and go to its result.
@@ -23,8 +24,13 @@ extension Variable {
   ///   - maxShownElements: Values and gradients of larger tensors are left out; 8 by default.
   ///   - showsGradients: Show each node's gradient (ignored unless this variable holds one
   ///     scalar); `true` by default.
+  ///   - showsTangents: Show the tangent of each node that carries one; `true` by default. A
+  ///     recorded tangent (its inputs required gradients) is kept by its variable, so an
+  ///     intermediate whose variable died shows none.
   /// - Returns: A `digraph` in the DOT language.
-  public func graphviz(maxShownElements: Int = 8, showsGradients: Bool = true) -> String {
+  public func graphviz(maxShownElements: Int = 8, showsGradients: Bool = true, showsTangents: Bool = true)
+    -> String
+  {
     let nodes = graphNodes()
     let names = GraphNames(nodes)
     var gradientOf: [ObjectIdentifier: Tensor<Scalar>] = [:]
@@ -46,6 +52,9 @@ extension Variable {
       var label = [names.name(of: node), "shape \(node.shape)"]
       if node.value.scalarCount <= maxShownElements {
         label.append("value \(shortDescription(node.value))")
+      }
+      if showsTangents, let tangent = node.tangent?.value, tangent.scalarCount <= maxShownElements {
+        label.append("tangent \(shortDescription(tangent))")
       }
       if let gradient = gradientOf[ObjectIdentifier(node)], gradient.scalarCount <= maxShownElements {
         label.append("grad \(shortDescription(gradient))")

@@ -44,6 +44,22 @@ struct GraphvizTests {
     #expect(x.grad == nil)  // the picture does not touch grad
   }
 
+  @Test("Tangents are shown next to values in forward mode, and can be switched off")
+  func tangents() {
+    // dz = dx·y + x·dy + dx with dx = 1, dy = 0: dp = 3, dz = 4.
+    let x = Variable(Tensor(2.0), tangent: Tensor(1.0), requiresGrad: true, name: "x")
+    let y = Variable(3.0, requiresGrad: true, name: "y")
+    let p = (x * y).named("p")
+    let z = (p + x).named("z")
+    let (nodes, _) = statements(z.graphviz())
+    #expect(nodes["v0"] == #"x\nshape []\nvalue 2\ntangent 1\ngrad 4"#)
+    #expect(nodes["v1"] == #"y\nshape []\nvalue 3\ngrad 2"#)
+    #expect(nodes["v2"] == #"p\nshape []\nvalue 6\ntangent 3\ngrad 1"#)
+    #expect(nodes["v3"] == #"z\nshape []\nvalue 8\ntangent 4\ngrad 1"#)
+    #expect(!z.graphviz(showsTangents: false).contains("tangent"))
+    #expect(p.tangent != nil)
+  }
+
   @Test("Constants, large tensors and labels of transposed products")
   func details() {
     let w = Variable(Tensor<Double>(repeating: 0.5, shape: [3, 4]), requiresGrad: true, name: "W")
