@@ -381,6 +381,10 @@ extension Graph {
         while let entry = pending.popLast() {
           entry._withUnsafeGuaranteedRef { graph in
             while let node = graph.newest, isDead(node) {
+              // A tangent's release frees graphs of its own; while the node is still the newest,
+              // none of the nodes its graph reads can die with it (it reads none newer, and not
+              // this one), so that release leaves this loop's graphs alone.
+              if node.pointee.carriesTangent { node.pointee.annotations = nil }
               graph.count -= 1
               let inputs = node.pointee.inputs
               node.deinitialize(count: 1)
@@ -413,6 +417,9 @@ extension Graph {
 @_specialize(where Scalar == Double)
 func variableDied<Scalar>(_ node: NodePointer<Scalar>) {
   node.pointee.handle = nil
-  if node.pointee.carriesTangent { variableWithTangentDied(node) }
-  if Graph.isDead(node) { Graph.release(from: node.pointee.graph) }
+  if node.pointee.carriesTangent {
+    variableWithTangentDied(node)
+  } else if Graph.isDead(node) {
+    Graph.release(from: node.pointee.graph)
+  }
 }

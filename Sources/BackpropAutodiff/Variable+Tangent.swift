@@ -51,17 +51,20 @@ extension Variable {
   /// that reverse mode can differentiate it; a constant otherwise.
   public var tangent: Variable<Scalar>? { tangentCarried(by: node) }
 
-  /// Gives this variable `tangent`, kept in its node's annotations.
+  /// Gives this variable `tangent`, kept in its node's annotations, so that it outlives this
+  /// variable: a backward pass recorded later (forward over reverse) reads the node through a new
+  /// variable and finds its tangent.
   ///
-  /// A constant tangent stays with the node, so that it outlives this variable: a backward pass
-  /// recorded later (forward over reverse) reads it through a new variable of the node. A
-  /// recorded tangent is dropped when this variable dies: its graph may read this node (`exp`'s
-  /// tangent is its output times the input's), and a node that kept it would keep itself alive.
-  func attachTangent(_ tangent: Variable) {
+  /// A recorded tangent that reads this node (a custom rule that reads its output) would keep the
+  /// node alive through the node's own annotations; it is dropped when this variable dies
+  /// instead, and a node read again after that stops with a message naming the operation.
+  func attachTangent(_ tangent: Variable, readsOwnNode: Bool = false) {
     if node.pointee.annotations == nil {
       node.pointee.annotations = Annotations(name: nil, origin: nil, counter: nil)
     }
-    node.pointee.annotations.unsafelyUnwrapped.tangent = tangent
+    let annotations = node.pointee.annotations.unsafelyUnwrapped
+    annotations.tangent = tangent
+    annotations.tangentDiesWithVariable = readsOwnNode
     node.pointee.carriesTangent = true
   }
 }
@@ -73,11 +76,18 @@ func tangentCarried<Scalar>(by node: NodePointer<Scalar>) -> Variable<Scalar>? {
   return unsafeDowncast(tangent, to: Variable<Scalar>.self)
 }
 
-/// Drops the tangent of `node`, whose variable died, if it is recorded (see
-/// ``Variable/attachTangent(_:)``).
+/// `variableDied` for a node that carries a tangent. A tangent that dies with the variable (see
+/// ``Variable/attachTangent(_:readsOwnNode:)``) is dropped after the node's release: its graph
+/// may hold the node's last foreign use, and then frees it.
 @inline(never)
 func variableWithTangentDied<Scalar>(_ node: NodePointer<Scalar>) {
-  if tangentCarried(by: node)?.requiresGrad == true { node.pointee.annotations?.tangent = nil }
+  var tangent: AnyObject? = nil
+  if let annotations = node.pointee.annotations, annotations.tangentDiesWithVariable {
+    annotations.tangentDiesWithVariable = false
+    tangent = annotations.tangent.take()
+  }
+  if Graph.isDead(node) { Graph.release(from: node.pointee.graph) }
+  withExtendedLifetime(tangent) {}
 }
 
 /// Computes the tangent of `result`, the output of `operation` on `nodes` (at least one of which
@@ -100,18 +110,28 @@ func pushTangent<Operation: DifferentiableOperation>(
     check(
       tangent != nil || !nodes[position].pointee.carriesTangent,
       """
-      \(operation.name): input \(position) had a recorded tangent, which its variable kept and which \
-      died with it; keep that variable alive while its node is read again (a backward pass with \
-      createGraph: true through recorded tangents)
+      \(operation.name): input \(position) had a recorded tangent that read its own output, so it \
+      died with its variable; keep that variable alive while its node is read again (a backward \
+      pass with createGraph: true), or give its operation a tangent rule that reads the inputs
       """)
     recorded = recorded || tangent?.requiresGrad == true
     tangents.append(tangent)
   }
   guard tangents.contains(where: { $0 != nil }) else { return }
+  var readsOwnNode = false
   let tangent = withInputs(nodes, of: result) { inputs in
     if recorded && mode.recordsTangents {
       var inner = mode
       inner.propagatesTangents = false
+      // Whether the recorded rule reads `result`'s node: every read of it counts as a foreign use
+      // or joins its graph.
+      let node = result.node
+      let (uses, count) = (node.pointee.foreignUses, node.pointee.graph._withUnsafeGuaranteedRef { $0.count })
+      defer {
+        readsOwnNode =
+          node.pointee.foreignUses != uses
+          || node.pointee.graph._withUnsafeGuaranteedRef { $0.count } != count
+      }
       return GradientMode.with(inner) {
         operation.tangent(Operands(tangents), inputs: PullbackInputs(of: inputs), output: result)
       }
@@ -128,7 +148,7 @@ func pushTangent<Operation: DifferentiableOperation>(
     anomaly(
       "tangent of \(operation.name) produced a non-finite value, shape \(tangent.shape)", result.origin)
   }
-  result.attachTangent(tangent)
+  result.attachTangent(tangent, readsOwnNode: readsOwnNode)
 }
 
 /// Calls `body` with a node whose inputs are `nodes`, for ``PullbackInputs``: `result`'s node when

@@ -197,9 +197,11 @@ final class Annotations {
   let origin: OperationOrigin?
   let counter: LiveVariableCounter?
   /// See ``Variable/tangent``: a `Variable` of the node's scalar type (this class is not
-  /// generic). A recorded tangent is dropped when the node's variable dies (see
-  /// `Variable.attachTangent(_:)`).
+  /// generic).
   var tangent: AnyObject?
+  /// `true` when ``tangent`` reads this node, so that keeping it here would keep the node alive
+  /// forever: it is dropped when the node's variable dies (see `Variable.attachTangent`).
+  var tangentDiesWithVariable = false
 
   init(name: String?, origin: OperationOrigin?, counter: LiveVariableCounter?) {
     self.name = name

@@ -245,4 +245,49 @@ struct ForwardModeTests {
     #expect(
       firstOrderMessage.contains("first-order cube: a first-order operation's tangent cannot be recorded"))
   }
+
+  /// z = eˣ with a pullback only, which reads the output.
+  struct OutputReadingExp: DifferentiableOperation {
+    typealias Scalar = Double
+    var name: String { "output-reading exp" }
+    func pullback<G: GradientAlgebra<Double>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
+      -> Operands<G?>
+    {
+      Operands(g * output)
+    }
+  }
+
+  @Test("Tangents free with their nodes: constant and recorded ones, and one that reads its own output")
+  func tangentsAreFreed() async {
+    countingLiveVariables { counter in
+      do {
+        let x = Variable(Tensor<Double>([0.3, -0.2]), tangent: Tensor([1, 2]), requiresGrad: true)
+        var h = x
+        for _ in 0..<5 { h = tanh(exp(h) * 0.5) }
+        let g = gradients(of: h.sum(), withRespectTo: [x], createGraph: true)[0]
+        g.tangent!.sum().backward()
+        #expect(x.grad != nil)
+        let (_, jv) = jvp(of: { tanh(exp($0) * 0.5).sum() }, at: x.value, tangent: Tensor([1, 2]))
+        #expect(jv.shape == [])
+      }
+      #expect(counter.count == 0)
+      do {
+        // A recorded tangent that reads its own node is kept by its variable while it lives.
+        let x = Variable(Tensor<Double>([0.5]), tangent: Tensor([1]), requiresGrad: true)
+        let y = Variable.record(OutputReadingExp(), Operands(x), value: x.value.exp())
+        #expect(isClose(y.tangent!.value, x.value.exp(), relativeTolerance: 1e-12))
+        y.tangent!.sum().backward()
+        #expect(isClose(x.grad!, x.value.exp(), relativeTolerance: 1e-12))
+      }
+      #expect(counter.count == 0)
+    }
+    let dead = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let x = Variable(Tensor<Double>([0.5]), tangent: Tensor([1]), requiresGrad: true)
+      let z = Variable.record(OutputReadingExp(), Operands(x), value: x.value.exp()) * 2
+      // The backward pass reads the custom result again, after its variable died.
+      _ = gradients(of: z.sum(), withRespectTo: [x], createGraph: true)
+    }
+    let message = String(decoding: dead?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("had a recorded tangent that read its own output"))
+  }
 }

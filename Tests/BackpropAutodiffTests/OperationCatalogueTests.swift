@@ -335,6 +335,14 @@ struct OperationCatalogueTests {
         }
         return jvp(of: gradient, at: inputs, tangents: tangents).tangent
       }
+      // The same on dual variables that require gradients: the tangents are recorded, and the
+      // backward pass reads the intermediates' tangents after their variables died.
+      let recordedDuals = zip(inputs, tangents).map { Variable($0, tangent: $1, requiresGrad: true) }
+      let recordedGradient = gradients(
+        of: (row.apply(recordedDuals) * u).sum(), withRespectTo: recordedDuals, createGraph: true)
+      let recordedForwardOverReverse = zip(recordedGradient, inputs).map {
+        $0.tangent?.value ?? Tensor(zeros: $1.shape)
+      }
       // Reverse over reverse: the gradient of ⟨∇⟨u, f⟩, v⟩.
       let variables = inputs.map { Variable($0, requiresGrad: true) }
       let first = gradients(of: (row.apply(variables) * u).sum(), withRespectTo: variables, createGraph: true)
@@ -348,6 +356,12 @@ struct OperationCatalogueTests {
           isClose(
             reverseOverForward[k], reverseOverReverse[k], absoluteTolerance: 1e-9, relativeTolerance: 1e-8),
           "\(name) at \(shapeSet), input \(k): reverse over forward \(reverseOverForward[k]), reverse over reverse \(reverseOverReverse[k])"
+        )
+        #expect(
+          isClose(
+            recordedForwardOverReverse[k], reverseOverReverse[k], absoluteTolerance: 1e-9,
+            relativeTolerance: 1e-8),
+          "\(name) at \(shapeSet), input \(k): forward over reverse, recorded, \(recordedForwardOverReverse[k])"
         )
         #expect(
           isClose(

@@ -15,7 +15,9 @@ struct Divide<Scalar: TensorScalar>: DifferentiableOperation {
       needed[1] ? (-(g * output / inputs[1])).unbroadcasted(like: inputs[1]) : nil)
   }
   func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
-    tangentSum(t[0].map { $0 / inputs[1] }, t[1].map { -(output * $0 / inputs[1]) })
+    // Recorded, from the input: a tangent that read its own output would keep it alive.
+    let z = G._recordsOperations ? inputs[0] / inputs[1] : output
+    return tangentSum(t[0].map { $0 / inputs[1] }, t[1].map { -(z * $0 / inputs[1]) })
   }
 }
 

@@ -10,7 +10,8 @@ struct Exp<Scalar: TensorScalar>: DifferentiableOperation {
     Operands(g * output)
   }
   func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
-    t[0]! * output
+    // Recorded, from the input: a tangent that read its own output would keep it alive.
+    return t[0]! * (G._recordsOperations ? inputs[0].exp() : output)
   }
 }
 

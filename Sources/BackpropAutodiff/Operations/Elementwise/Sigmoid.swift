@@ -11,7 +11,9 @@ struct Sigmoid<Scalar: TensorScalar>: DifferentiableOperation {
     Operands(g * (output - output * output))
   }
   func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
-    t[0]! * (output - output * output)
+    // Recorded, from the input: a tangent that read its own output would keep it alive.
+    let s = G._recordsOperations ? inputs[0].sigmoid() : output
+    return t[0]! * (s - s * s)
   }
 }
 

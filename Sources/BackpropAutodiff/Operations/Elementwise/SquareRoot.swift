@@ -10,7 +10,8 @@ struct SquareRoot<Scalar: TensorScalar>: DifferentiableOperation {
     Operands(g / (output * 2))
   }
   func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
-    t[0]! / (output * 2)
+    // Recorded, from the input: a tangent that read its own output would keep it alive.
+    return t[0]! / ((G._recordsOperations ? inputs[0].squareRoot() : output) * 2)
   }
 }
 

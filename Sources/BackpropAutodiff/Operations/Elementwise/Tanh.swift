@@ -10,7 +10,9 @@ struct Tanh<Scalar: TensorScalar>: DifferentiableOperation {
     Operands(g * (1 - output * output))
   }
   func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
-    t[0]! * (1 - output * output)
+    // Recorded, from the input: a tangent that read its own output would keep it alive.
+    let y = G._recordsOperations ? inputs[0].tanh() : output
+    return t[0]! * (1 - y * y)
   }
 }
 

@@ -49,19 +49,19 @@ struct Convolution<Scalar: TensorScalar>: DifferentiableOperation {
       return unsafeBitCast(tangentSum(fromImages, fromFilters), to: G.self)
     }
     // Recorded: the filter as rows times each image's columns (`unfolded`), as the forward pass
-    // computes it.
-    let (x, w) = (inputs[0], inputs[1])
+    // computes it, without reading the output (a tangent that read its own output would keep it
+    // alive).
+    let (x, w) = (inputs[0] as! Variable<Scalar>, inputs[1] as! Variable<Scalar>)
     let filterShape = w.shape
     let rows = [filterShape[0], filterShape[1] * filterShape[2] * filterShape[3]]
-    let products = output.reshaped(to: [shape[0], shape[1], shape[2] * shape[3]])
-    func convolved(_ images: G, _ filter: G) -> G {
-      G.matrixProduct(
-        filter.reshaped(to: rows), images.unfolded(windows), transposeA: false, transposeB: false,
-        shapedLike: products)
+    func convolved(_ images: Variable<Scalar>, _ filter: Variable<Scalar>) -> Variable<Scalar> {
+      matmul(filter.reshaped(to: rows), images.unfolded(windows))
     }
-    let sum = tangentSum(t[0].map { convolved($0, w) }, t[1].map { convolved(x, $0) }).reshaped(to: shape)
-    guard let bias else { return sum }
-    return sum + bias.reshaped(to: [shape[1], 1, 1])
+    let sum = tangentSum(
+      t[0].map { convolved($0 as! Variable<Scalar>, w) }, t[1].map { convolved(x, $0 as! Variable<Scalar>) }
+    ).reshaped(to: shape)
+    guard let bias = bias.map({ $0 as! Variable<Scalar> }) else { return sum as! G }
+    return (sum + bias.reshaped(to: [shape[1], 1, 1])) as! G
   }
 }
 
