@@ -47,6 +47,8 @@ let package = Package(
     // Handwritten digits (Examples/Data, CC BY 4.0) learned by an MLP and a CNN.
     .executableTarget(name: "Digits", dependencies: ["Backprop"], path: "Examples/Digits"),
     .executableTarget(name: "Addition", dependencies: ["Backprop"], path: "Examples/Addition"),
+    // A physics-informed network: forward mode over reverse mode, inside a reverse-mode loss.
+    .executableTarget(name: "Poisson", dependencies: ["Backprop"], path: "Examples/Poisson"),
     .executableTarget(name: "Parentheses", dependencies: ["Backprop"], path: "Examples/Parentheses"),
     .executableTarget(
       name: "PyTorchExchange", dependencies: ["Backprop"], path: "Examples/PyTorchExchange",
