@@ -279,7 +279,9 @@ struct OperationCatalogueTests {
     }
   }
 
-  @Test("Forward mode in Float: ⟨u, J·v⟩ = ⟨Jᵀ·u, v⟩ (rtol 1e-4)", arguments: catalogueNames)
+  @Test(
+    "Forward mode in Float: ⟨u, J·v⟩ = ⟨Jᵀ·u, v⟩ (rtol 1e-4); tangents and reverse over forward agree with Double (atol 1e-4, rtol 1e-3)",
+    arguments: catalogueNames)
   func floatForwardModeCheck(name: String) throws {
     let row = try #require(catalogue(Float.self).first { $0.name == name })
     let doubleRow = try #require(catalogue(Double.self).first { $0.name == name })
@@ -299,6 +301,33 @@ struct OperationCatalogueTests {
       let scale: Float = Swift.max(Swift.abs(left), Swift.abs(right), 1)
       let difference: Float = Swift.abs(left - right)
       #expect(difference <= 1e-4 * scale, "\(name) at shapes \(shapeSet): \(left) against \(right)")
+      // The tangent, and the gradient of ⟨u, J·v⟩ (reverse over forward), against Double's.
+      func tangentAndItsGradient<Scalar: TensorScalar>(
+        _ apply: ([Variable<Scalar>]) -> Variable<Scalar>, _ inputs: [Tensor<Scalar>],
+        _ tangents: [Tensor<Scalar>],
+        _ u: Tensor<Scalar>
+      ) -> (Tensor<Scalar>, [Tensor<Scalar>]) {
+        let duals = zip(inputs, tangents).map { Variable($0, tangent: $1, requiresGrad: true) }
+        let tangent = apply(duals).tangent!
+        guard tangent.requiresGrad else { return (tangent.value, inputs.map { Tensor(zeros: $0.shape) }) }
+        return (tangent.value, gradients(of: (tangent * u).sum(), withRespectTo: duals).map(\.value))
+      }
+      let (floatTangent, floatGradients) = tangentAndItsGradient(row.apply, inputs, tangents, u)
+      let (doubleTangent, doubleGradients) = tangentAndItsGradient(
+        doubleRow.apply, inputs.map { converted($0, to: Double.self) },
+        tangents.map { converted($0, to: Double.self) },
+        converted(u, to: Double.self))
+      #expect(
+        isClose(
+          converted(floatTangent, to: Double.self), doubleTangent, absoluteTolerance: 1e-4,
+          relativeTolerance: 1e-3),
+        "\(name) at shapes \(shapeSet): Float tangent \(floatTangent) against Double's \(doubleTangent)")
+      for (float, double) in zip(floatGradients, doubleGradients) {
+        #expect(
+          isClose(
+            converted(float, to: Double.self), double, absoluteTolerance: 1e-4, relativeTolerance: 1e-3),
+          "\(name) at shapes \(shapeSet): Float reverse over forward \(float) against Double's \(double)")
+      }
     }
   }
 
