@@ -6,7 +6,7 @@
   import Darwin
 #endif
 
-/// Writes graph pictures: the DOT text of `Variable.graphviz(maxShownElements:showsGradients:)`
+/// Writes graph pictures: the DOT text of `Variable.graphviz(maxShownElements:showsGradients:showsTangents:)`
 /// to a file, rendered to SVG or PNG by Graphviz's `dot` program when it is installed (Debian
 /// and Ubuntu: `apt install graphviz`; macOS: `brew install graphviz`).
 ///
