@@ -105,6 +105,15 @@ public func chainRuleTrace<Scalar>(
   of output: Variable<Scalar>, withRespectTo variable: Variable<Scalar>, at index: [Int] = [],
   maxPaths: Int = 1000
 ) -> ChainRuleTrace {
+  chainRuleTrace(of: output, withRespectTo: variable, at: index, maxPaths: maxPaths, stopsAboveMaxPaths: true)!
+}
+
+/// ``chainRuleTrace(of:withRespectTo:at:maxPaths:)``; when there are more than `maxPaths` paths,
+/// it stops with a message if `stopsAboveMaxPaths`, else returns `nil`.
+func chainRuleTrace<Scalar>(
+  of output: Variable<Scalar>, withRespectTo variable: Variable<Scalar>, at index: [Int], maxPaths: Int,
+  stopsAboveMaxPaths: Bool
+) -> ChainRuleTrace? {
   check(
     output.value.scalarCount == 1,
     "chainRuleTrace(of:withRespectTo:): the output has shape \(output.shape); it needs a single element")
@@ -133,7 +142,9 @@ public func chainRuleTrace<Scalar>(
   var localDerivatives = LocalDerivatives(names: names, leadsToTarget: leadsToTarget)
 
   // Depth-first over (variable, element) pairs; the graph is acyclic, so paths are finite.
+  var exceeded = false
   func walk(_ node: Variable<Scalar>, _ element: Int) {
+    if exceeded { return }
     if node === variable {
       if element == target { paths.append(.init(elements: elements, factors: factors)) }
       return
@@ -144,13 +155,17 @@ public func chainRuleTrace<Scalar>(
       walk(edge.operand, edge.operandElement)
       elements.removeLast()
       factors.removeLast()
-      check(
-        paths.count <= maxPaths,
-        "chainRuleTrace(of:withRespectTo:): more than \(maxPaths) paths; trace a smaller graph or raise maxPaths"
-      )
+      if paths.count > maxPaths {
+        check(
+          !stopsAboveMaxPaths,
+          "chainRuleTrace(of:withRespectTo:): more than \(maxPaths) paths; trace a smaller graph or raise maxPaths")
+        exceeded = true
+        return
+      }
     }
   }
   if leadsToTarget.contains(ObjectIdentifier(output)) { walk(output, 0) }
+  if exceeded { return nil }
 
   let tapeGradient = gradients(of: output, withRespectTo: [variable])[0].value[scalarAt: target]
   return ChainRuleTrace(
