@@ -105,7 +105,8 @@ public func chainRuleTrace<Scalar>(
   of output: Variable<Scalar>, withRespectTo variable: Variable<Scalar>, at index: [Int] = [],
   maxPaths: Int = 1000
 ) -> ChainRuleTrace {
-  chainRuleTrace(of: output, withRespectTo: variable, at: index, maxPaths: maxPaths, stopsAboveMaxPaths: true)!
+  chainRuleTrace(
+    of: output, withRespectTo: variable, at: index, maxPaths: maxPaths, stopsAboveMaxPaths: true)!
 }
 
 /// ``chainRuleTrace(of:withRespectTo:at:maxPaths:)``; when there are more than `maxPaths` paths,
@@ -158,7 +159,8 @@ func chainRuleTrace<Scalar>(
       if paths.count > maxPaths {
         check(
           !stopsAboveMaxPaths,
-          "chainRuleTrace(of:withRespectTo:): more than \(maxPaths) paths; trace a smaller graph or raise maxPaths")
+          "chainRuleTrace(of:withRespectTo:): more than \(maxPaths) paths; trace a smaller graph or raise maxPaths"
+        )
         exceeded = true
         return
       }

@@ -85,16 +85,23 @@ struct BackwardPassPage<Scalar: TensorScalar> {
 
   // MARK: Nodes
 
-  func describe(_ node: Variable<Scalar>, at position: Int, place: (x: Double, y: Double), into data: JSONWriter) {
+  func describe(
+    _ node: Variable<Scalar>, at position: Int, place: (x: Double, y: Double), into data: JSONWriter
+  ) {
     data.object {
       data.field("name") { data.string(names.name(of: node)) }
       data.field("operation") { node.operation.map { data.string($0.label) } ?? data.null() }
       data.field("kind") {
-        data.string(node.isParameter ? "parameter" : node.requiresGrad ? (node.isLeaf ? "leaf" : "result") : "constant")
+        data.string(
+          node.isParameter ? "parameter" : node.requiresGrad ? (node.isLeaf ? "leaf" : "result") : "constant")
       }
-      data.field("shape") { data.array { for extent in node.shape { data.element { data.number(Double(extent)) } } } }
+      data.field("shape") {
+        data.array { for extent in node.shape { data.element { data.number(Double(extent)) } } }
+      }
       data.field("inputs") {
-        data.array { for input in node.inputs { data.element { data.number(Double(names.position(of: input))) } } }
+        data.array {
+          for input in node.inputs { data.element { data.number(Double(names.position(of: input))) } }
+        }
       }
       data.field("x") { data.number(place.x) }
       data.field("y") { data.number(place.y) }
@@ -157,7 +164,10 @@ struct BackwardPassPage<Scalar: TensorScalar> {
     let (boxWidth, boxHeight) = (170.0, 96.0)
     let width = Double(widest) * boxWidth + 40
     let places = (0..<count).map { position in
-      (x: width / 2 + column[position] * boxWidth, y: 20 + Double(layer[position]) * (boxHeight + 40) + boxHeight / 2)
+      (
+        x: width / 2 + column[position] * boxWidth,
+        y: 20 + Double(layer[position]) * (boxHeight + 40) + boxHeight / 2
+      )
     }
     return (places, width, 20 + Double(layerCount) * (boxHeight + 40))
   }
@@ -178,10 +188,14 @@ struct BackwardPassPage<Scalar: TensorScalar> {
     data.array {
       withoutGradients {
         for node in nodes.reversed() {
-          guard let operation = node.operation, let upstream = gradient[ObjectIdentifier(node)] else { continue }
+          guard let operation = node.operation, let upstream = gradient[ObjectIdentifier(node)] else {
+            continue
+          }
           let inputs = node.inputs
           var needed = InputMask()
-          for (i, input) in inputs.enumerated() where input.requiresGrad && i < 64 { needed.bits |= 1 << UInt64(i) }
+          for (i, input) in inputs.enumerated() where input.requiresGrad && i < 64 {
+            needed.bits |= 1 << UInt64(i)
+          }
           let contributions = operation.pullback(
             upstream, inputs: PullbackInputs(of: node.node), output: node.value, needed: needed)
           let local = localDerivatives(of: node, operation: operation, needed: needed)
@@ -224,14 +238,16 @@ struct BackwardPassPage<Scalar: TensorScalar> {
     let inputs = node.inputs
     var oneHot = Tensor<Scalar>(zeros: node.shape)
     oneHot[scalarAt: 0] = 1
-    let local = operation.pullback(oneHot, inputs: PullbackInputs(of: node.node), output: node.value, needed: needed)
+    let local = operation.pullback(
+      oneHot, inputs: PullbackInputs(of: node.node), output: node.value, needed: needed)
     let result = names.name(of: node, element: 0)
     return inputs.indices.map { i in
       guard needed[i], let gradient = local[i],
         let position = gradient.scalars.firstIndex(where: { $0 != 0 })
       else { return nil }
       let term = DerivativeTerm(
-        input: i, inputIndex: multiIndex(position, in: inputs[i].shape), outputIndex: multiIndex(0, in: node.shape),
+        input: i, inputIndex: multiIndex(position, in: inputs[i].shape),
+        outputIndex: multiIndex(0, in: node.shape),
         result: result, operandShapes: inputs.map(\.shape),
         operandName: { operand, index in
           names.name(of: inputs[operand], element: flatIndex(index, in: inputs[operand].shape))
@@ -283,7 +299,9 @@ struct BackwardPassPage<Scalar: TensorScalar> {
                             data.element {
                               data.object {
                                 data.field("elements") {
-                                  data.array { for name in path.elements { data.element { data.string(name) } } }
+                                  data.array {
+                                    for name in path.elements { data.element { data.string(name) } }
+                                  }
                                 }
                                 data.field("factors") {
                                   data.array {
@@ -291,7 +309,9 @@ struct BackwardPassPage<Scalar: TensorScalar> {
                                       data.element {
                                         data.object {
                                           data.field("symbol") { data.string(factor.symbol) }
-                                          data.field("formula") { factor.formula.map { data.string($0) } ?? data.null() }
+                                          data.field("formula") {
+                                            factor.formula.map { data.string($0) } ?? data.null()
+                                          }
                                           data.field("value") { data.number(factor.value) }
                                         }
                                       }
