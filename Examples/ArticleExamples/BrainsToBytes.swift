@@ -259,6 +259,9 @@ public enum BrainsToBytesArticle {
         + "through rounding, so it trains on the exact prediction; the rounded one is used only for the\n"
         + "printed error, as the article prints it.)\n")
     let network = Network(seed: seed)
+    output.writePage(
+      "brains-to-bytes", loss: network.loss(input: inputs[0], expected: expectedValues[0]),
+      title: "BrainsToBytes' 3-4-1 ReLU network: the first sample, before training")
     let training = train(network, maxRuns: maxRuns, output: output, printRuns: [1, 2])
     rows.append(
       VerificationRow(

@@ -323,6 +323,9 @@ public enum RohanLennyArticle {
     let (w1, w2, w3) = network.arrays
     let formula = nestedSumGradientW1(x: x, target: a, w1: w1, w2: w2, w3: w3)
     let tape = gradients(of: network.loss(x: x, target: a), withRespectTo: [network.w1])[0].value
+    output.writePage(
+      "rohan-lenny", loss: network.loss(x: x, target: a),
+      title: "Rohan & Lenny's 3-3-3-1 sigmoid network: one sample")
     output("  x = (\(x.map { fixed($0, 4) }.joined(separator: ", "))), a = \(fixed(a, 4))")
     for r in 0..<3 {
       let byFormula = formula[r].map { fixed($0, 8) }.joined(separator: "  ")

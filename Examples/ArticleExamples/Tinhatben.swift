@@ -206,6 +206,7 @@ public enum TinhatbenArticle {
           passed: trace.agreesWithTape() && Swift.abs(trace.sumOverPaths - hand) < 1e-15))
     }
     let graph = graphPicture(of: loss)
+    output.writePage("or-gate", loss: loss, title: "tinhatben's OR gate: one sample, (1, 0) → 1")
     var log = DerivationLog()
     log.add(checkBackpropagation(network, input: [1, 0], target: 1))
     rows += log.rows(

@@ -109,6 +109,22 @@ public struct ExampleOutput: Sendable {
   }
 }
 
+extension ExampleOutput {
+  /// Writes the backward-pass page of `loss` (see `Variable.backwardPassPage(title:)`) into
+  /// ``filesDirectory`` as `<name>-backward.html` and says where it went.
+  func writePage(_ name: String, loss: Variable<Double>, title: String) {
+    guard let directory = filesDirectory else { return }
+    do {
+      try makeDirectory(directory)
+      let path = directory + "/" + name + "-backward.html"
+      try loss.writeBackwardPassPage(to: path, title: title)
+      write("Wrote \(path): open it in a browser to step through the backward pass")
+    } catch {
+      write("Could not write the backward-pass page: \(error)")
+    }
+  }
+}
+
 /// The comment that ties a rendered graph picture to its DOT source: an SVG that carries it was
 /// rendered from exactly that text. The test of the README's pictures compares it with the graph
 /// the code draws now.

@@ -97,7 +97,7 @@ private let pageScript = """
   const finalAt = nodes.map(() => -1);
   if (data.recorded) { finalAt[root] = forwardCount + 1; }
   data.backward.forEach((step, k) => {
-    step.terms.forEach(term => { finalAt[term.input] = forwardCount + 2 + k; });
+    step.terms.forEach(term => { finalAt[term.input] = forwardCount + 1 + k; });
   });
   let selected = -1;
   let selectedElement = 0;
@@ -131,7 +131,8 @@ private let pageScript = """
     return String(text).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   }
 
-  // The gradients after the first `applied` backward steps, summed here from the contributions.
+  // The gradients after the first `applied` backward steps, summed here from the contributions:
+  // at step s of the backward pass, its steps up to and including s.
   function gradientsAfter(applied) {
     const sums = new Map();
     if (!data.recorded || applied < 0) { return sums; }
@@ -166,7 +167,7 @@ private let pageScript = """
         "its steps are listed beside it.</p>";
       return;
     }
-    const w = 150, h = 84;
+    const w = 170, h = 84;
     let svg = '<svg xmlns="http://www.w3.org/2000/svg" width="' + data.width + '" viewBox="0 0 ' + data.width + " " + data.height +
       '" role="img" aria-label="The recorded graph, inputs at the top">' +
       '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto">' +
@@ -197,10 +198,10 @@ private let pageScript = """
     });
   }
 
-  function clip(text) { return text.length > 24 ? text.slice(0, 23) + "…" : text; }
+  function clip(text) { return text.length > 27 ? text.slice(0, 26) + "…" : text; }
 
   function render() {
-    const sums = gradientsAfter(step - forwardCount - 1);
+    const sums = gradientsAfter(step - forwardCount);
     const currentForward = step >= 1 && step <= forwardCount ? data.forward[step - 1] : -1;
     const backwardStep = step > forwardCount ? data.backward[step - forwardCount - 1] : null;
     nodes.forEach((n, i) => {
@@ -343,4 +344,27 @@ private let pageScript = """
     (data.seed === null ? "." : "; the backward pass starts from a seed of " + data.seed + ", as backward(seed:) would.");
   buildPicture();
   render();
+
+  // With "check" in the address (#step=N&check), the page steps through every step forward and
+  // then back, compares what it showed each time, and says so in #self-check (for its tests).
+  if (/check/.test(location.hash)) {
+    const target = step;
+    const signature = () => Array.from(document.querySelectorAll("[data-values]"))
+      .map(e => e.id + "=" + e.getAttribute("data-values")).join(";") + "|" + document.getElementById("step").textContent;
+    const shown = [];
+    for (let s = 0; s < stepCount; s++) { step = s; render(); shown.push(signature()); }
+    let problem = "";
+    for (let s = stepCount - 1; s >= 0; s--) {
+      step = s;
+      render();
+      if (!problem && signature() !== shown[s]) { problem = "stepping back shows something else at step " + s; }
+    }
+    step = target;
+    render();
+    const report = document.createElement("p");
+    report.id = "self-check";
+    report.hidden = true;
+    report.textContent = problem || "consistent over " + stepCount + " steps";
+    document.body.appendChild(report);
+  }
   """

@@ -161,7 +161,7 @@ struct BackwardPassPage<Scalar: TensorScalar> {
       for (slot, node) in ordered.enumerated() { column[node] = Double(slot) - Double(ordered.count - 1) / 2 }
     }
     let widest = rows.map(\.count).max() ?? 1
-    let (boxWidth, boxHeight) = (170.0, 96.0)
+    let (boxWidth, boxHeight) = (190.0, 96.0)
     let width = Double(widest) * boxWidth + 40
     let places = (0..<count).map { position in
       (

@@ -61,13 +61,16 @@ struct BackwardPassPageTests {
     let tape = try #require((data["traces"] as? [String: Any])?["tape"] as? [String: Any])
     for (key, value) in tape {
       let node = try #require(Int(key))
-      #expect(isClose(Tensor(sums[node] ?? []), Tensor(pageNumbers(value)), relativeTolerance: 1e-12), "node \(key)")
+      #expect(
+        isClose(Tensor(sums[node] ?? []), Tensor(pageNumbers(value)), relativeTolerance: 1e-12), "node \(key)"
+      )
     }
     // Every parameter's gradient is there, and equals backward()'s.
     loss.backward()
     for parameter in parameters {
       let position = try #require(nodes.firstIndex { $0["name"] as? String == parameter.name })
-      #expect(isClose(Tensor(sums[position] ?? []), Tensor(parameter.grad!.scalars), relativeTolerance: 1e-12))
+      #expect(
+        isClose(Tensor(sums[position] ?? []), Tensor(parameter.grad!.scalars), relativeTolerance: 1e-12))
     }
   }
 
