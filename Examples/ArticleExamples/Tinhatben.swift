@@ -143,6 +143,9 @@ public enum TinhatbenArticle {
   /// with the article's names, values and gradients, laid out top to bottom.
   public static func graphPicture(of loss: Variable<Double>) -> String { loss.graphviz() }
 
+  /// The title of the example's backward-pass page, `output/or-gate-backward.html`.
+  public static let pageTitle = "tinhatben's OR gate: one sample, (1, 0) → 1"
+
   /// The README's loss curve: J per epoch of ``trainOR(_:epochs:progress:)``, on a log scale.
   public static func lossPlot(_ losses: [Double]) -> LossPlot {
     LossPlot(title: "tinhatben's OR gate: J per epoch, α = 2", losses: losses, logarithmic: true)
@@ -206,7 +209,7 @@ public enum TinhatbenArticle {
           passed: trace.agreesWithTape() && Swift.abs(trace.sumOverPaths - hand) < 1e-15))
     }
     let graph = graphPicture(of: loss)
-    output.writePage("or-gate", loss: loss, title: "tinhatben's OR gate: one sample, (1, 0) → 1")
+    output.writePage("or-gate", loss: loss, title: pageTitle)
     var log = DerivationLog()
     log.add(checkBackpropagation(network, input: [1, 0], target: 1))
     rows += log.rows(

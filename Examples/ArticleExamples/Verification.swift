@@ -135,6 +135,15 @@ public func sourceStamp(of dot: String) -> String {
   return "<!-- DOT source FNV-1a \(String(repeating: "0", count: 16 - hex.count) + hex) -->"
 }
 
+/// The text that ties a screenshot of a backward-pass page to the page: `Scripts/update-pictures`
+/// writes it into the PNG (a tEXt chunk), and the test of the README's pictures looks for it.
+public func pageStamp(of html: String) -> String {
+  var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a, 64 bits
+  for byte in html.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+  let hex = String(hash, radix: 16)
+  return "page source FNV-1a " + String(repeating: "0", count: 16 - hex.count) + hex
+}
+
 /// Adds ``sourceStamp(of:)`` after the XML declaration of the SVG file at `path`.
 func stamp(_ path: String, source dot: String) throws {
   var svg = try String(contentsOfFile: path, encoding: .utf8)

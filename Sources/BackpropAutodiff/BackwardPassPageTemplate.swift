@@ -213,7 +213,10 @@ private let pageScript = """
       const gradText = final && gradient ? "∂L/∂ " + summary(gradient) : "";
       if (g) {
         g.classList.toggle("pending", !shown);
-        g.classList.toggle("current", i === currentForward || (backwardStep !== null && backwardStep.node === i));
+        const current = i === currentForward || (backwardStep !== null && backwardStep.node === i);
+        g.classList.toggle("current", current);
+        // Not by colour alone: the current node's name is marked, its inputs' borders dashed.
+        g.querySelector("text.name").textContent = (current ? "▶ " : "") + n.name;
         g.classList.toggle("reached", backwardStep !== null && backwardStep.terms.some(t => t.input === i));
         g.classList.toggle("selected", i === selected);
         document.getElementById("value-" + i).textContent = clip(valueText);

@@ -113,6 +113,14 @@ struct TinhatbenTests {
       of: TinhatbenArticle.namedLoss(network, input: [1, 0], target: 1))
     #expect(try committed("or-gate-graph.dot") == graph, "\(remedy)")
     #expect(try committed("or-gate-graph.svg").contains(sourceStamp(of: graph)), "\(remedy)")
+    let page = TinhatbenArticle.namedLoss(network, input: [1, 0], target: 1).backwardPassPage(
+      title: TinhatbenArticle.pageTitle)
+    #expect(try committed("or-gate-backward.html") == page, "\(remedy)")
+    let screenshot = try Data(contentsOf: pictures.appending(path: "or-gate-backward.png"))
+    #expect(screenshot.range(of: Data(pageStamp(of: page).utf8)) != nil, "\(remedy)")
+    let documentation = pictures.appending(
+      path: "../../Sources/Backprop/Backprop.docc/Resources/or-gate-backward.png")
+    #expect(try Data(contentsOf: documentation) == screenshot, "\(remedy)")
     let losses = TinhatbenArticle.trainOR(network, epochs: 2000, progress: nil)
     #expect(try committed("or-gate-loss.svg") == TinhatbenArticle.lossPlot(losses).svg, "\(remedy)")
   }
