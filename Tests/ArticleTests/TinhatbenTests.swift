@@ -124,4 +124,28 @@ struct TinhatbenTests {
     let losses = TinhatbenArticle.trainOR(network, epochs: 2000, progress: nil)
     #expect(try committed("or-gate-loss.svg") == TinhatbenArticle.lossPlot(losses).svg, "\(remedy)")
   }
+
+  @Test(
+    "The OR gate's backward-pass page shows the article's numbers: h = (0.6, 0.7), a = (0.646, 0.668), dJ/dw5"
+  )
+  func backwardPassPage() throws {
+    let loss = TinhatbenArticle.namedLoss(TinhatbenArticle.Network(), input: [1, 0], target: 1)
+    let html = loss.backwardPassPage(title: TinhatbenArticle.pageTitle)
+    let start = try #require(html.range(of: #"<script id="data" type="application/json">"#))
+    let end = try #require(html.range(of: "</script>", range: start.upperBound..<html.endIndex))
+    let data = try #require(
+      try JSONSerialization.jsonObject(with: Data(html[start.upperBound..<end.lowerBound].utf8))
+        as? [String: Any])
+    let nodes = try #require(data["nodes"] as? [[String: Any]])
+    func values(_ name: String) throws -> [Double] {
+      let node = try #require(nodes.first { $0["name"] as? String == name })
+      return try #require((node["value"] as? [String: Any])?["elements"] as? [Double])
+    }
+    #expect(try values("h") == [0.6, 0.7].map { $0 })
+    #expect(try values("a").map { ($0 * 1000).rounded() / 1000 } == [0.646, 0.668])
+    let v = try #require(nodes.firstIndex { $0["name"] as? String == "V" })
+    let tape = try #require((data["traces"] as? [String: Any])?["tape"] as? [String: Any])
+    let gradient = try #require((tape[String(v)] as? [String: Any])?["elements"] as? [Double])
+    #expect(abs(gradient[0] - (-0.0786482)) < 5e-8)
+  }
 }
