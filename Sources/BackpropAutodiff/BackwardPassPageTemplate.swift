@@ -109,7 +109,7 @@ private let pageScript = """
     if (v === -Infinity) { return "−∞"; }
     if (v === 0) { return "0"; }
     const text = Math.abs(v) >= 1e-4 && Math.abs(v) < 1e6 ? String(Number(v.toPrecision(6))) : v.toExponential(5);
-    return text.replace("-", "−");
+    return text.replace(/-/g, "−");
   }
   function summary(tensor) {
     const e = tensor.elements;
@@ -162,11 +162,7 @@ private let pageScript = """
 
   function buildPicture() {
     const picture = document.getElementById("picture");
-    if (!data.drawn) {
-      picture.innerHTML = "<p>The graph has " + nodes.length + " nodes, more than a picture can show legibly; " +
-        "its steps are listed beside it.</p>";
-      return;
-    }
+    if (!data.drawn) { buildGroups(picture); return; }
     const w = 170, h = 84;
     let svg = '<svg xmlns="http://www.w3.org/2000/svg" width="' + data.width + '" viewBox="0 0 ' + data.width + " " + data.height +
       '" role="img" aria-label="The recorded graph, inputs at the top">' +
@@ -196,6 +192,52 @@ private let pageScript = """
       g.addEventListener("click", () => select(i));
       g.addEventListener("keydown", event => { if (event.key === "Enter" || event.key === " ") { select(i); event.preventDefault(); } });
     });
+  }
+
+  // A graph too large to draw node by node: one box per group (a repetition of its repeated
+  // structure), and every node in a list below.
+  function buildGroups(picture) {
+    const w = 170, h = 84;
+    let svg = '<p id="collapsed">The graph has ' + nodes.length + " nodes, too many to draw one by one: each box is " +
+      "one repetition of its repeated structure (a layer), collapsed; every node is in the list below.</p>" +
+      '<svg xmlns="http://www.w3.org/2000/svg" width="' + data.width + '" viewBox="0 0 ' + data.width + " " + data.height +
+      '" role="img" aria-label="The recorded graph, collapsed">' +
+      '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto">' +
+      '<path d="M0,0 L10,5 L0,10 z" fill="#777"/></marker></defs>';
+    data.groups.forEach((g, k) => {
+      g.inputs.forEach(input => {
+        const a = data.groups[input];
+        svg += '<line class="edge" x1="' + a.x + '" y1="' + (a.y + h / 2) + '" x2="' + g.x + '" y2="' + (g.y - h / 2) +
+          '" marker-end="url(#arrow)"/>';
+      });
+    });
+    data.groups.forEach((g, k) => {
+      const x = g.x - w / 2, y = g.y - h / 2;
+      svg += '<g class="node" id="group-' + k + '"><rect x="' + x + '" y="' + y + '" width="' + w + '" height="' + h +
+        '" rx="8"/><text class="name" x="' + (x + 8) + '" y="' + (y + 17) + '">' + escape(clip(g.label)) + "</text>" +
+        '<text x="' + (x + 8) + '" y="' + (y + 34) + '">' + g.members.length + " nodes</text>" +
+        '<text class="value" id="group-value-' + k + '" x="' + (x + 8) + '" y="' + (y + 52) + '"></text>' +
+        '<text class="grad" id="group-grad-' + k + '" x="' + (x + 8) + '" y="' + (y + 70) + '"></text></g>';
+    });
+    picture.innerHTML = svg + '</svg><details><summary>All ' + nodes.length + ' nodes</summary><div id="node-list"></div></details>';
+  }
+
+  function renderGroups(sums, currentNode) {
+    data.groups.forEach((g, k) => {
+      const output = g.members[g.members.length - 1];
+      const n = nodes[output];
+      const shown = computedAt[output] >= 0 && computedAt[output] <= step;
+      const gradient = sums.get(output);
+      const box = document.getElementById("group-" + k);
+      const current = g.members.includes(currentNode);
+      box.classList.toggle("current", current);
+      box.classList.toggle("pending", !shown);
+      box.querySelector("text.name").textContent = (current ? "▶ " : "") + clip(g.label);
+      document.getElementById("group-value-" + k).textContent = clip(shown ? n.name + " " + summary(n.value) : "value ?");
+      document.getElementById("group-grad-" + k).textContent =
+        clip(finalAt[output] >= 0 && step >= finalAt[output] && gradient ? "∂L/∂ " + summary(gradient) : "");
+    });
+    document.getElementById("node-list").innerHTML = listText(sums);
   }
 
   function clip(text) { return text.length > 27 ? text.slice(0, 26) + "…" : text; }
@@ -237,7 +279,7 @@ private let pageScript = """
     document.getElementById("forward").disabled = step === stepCount - 1;
     document.getElementById("last").disabled = step === stepCount - 1;
     document.getElementById("step").innerHTML = stepText(currentForward, backwardStep, sums);
-    if (!data.drawn) { document.getElementById("picture").innerHTML = listText(sums); }
+    if (!data.drawn) { renderGroups(sums, currentForward >= 0 ? currentForward : backwardStep ? backwardStep.node : -1); }
     renderDetails(sums);
   }
 
@@ -272,7 +314,7 @@ private let pageScript = """
   }
 
   function listText(sums) {
-    let html = "<p>The graph has " + nodes.length + " nodes, more than a picture can show legibly; they are listed instead.</p><ol start=\\"0\\">";
+    let html = "<ol start=\\"0\\">";
     nodes.forEach((n, i) => {
       const gradient = sums.get(i);
       html += "<li>" + escape(n.name) + " · " + escape(n.operation === null ? n.kind : n.operation) + " · " + shapeText(n.shape) +

@@ -24,7 +24,8 @@ extension Variable {
   ///
   /// A variable that is not one scalar is seeded with ones, as `backward(seed:)` would be, and
   /// the page says so. A variable with nothing recorded behind it gives a page that says so.
-  /// Graphs of more than ``backwardPassPageNodeLimit`` nodes are listed without a picture.
+  /// A graph of more than ``backwardPassPageNodeLimit`` nodes is drawn with its repeated structure
+  /// collapsed: one box per repetition (a layer of a deep network), and the page says so.
   ///
   /// - Parameter title: The page's heading and title.
   /// - Returns: The HTML document.
@@ -33,7 +34,8 @@ extension Variable {
   }
 }
 
-/// The number of nodes above which ``Variable/backwardPassPage(title:)`` leaves out the picture.
+/// The number of nodes above which ``Variable/backwardPassPage(title:)`` draws the graph with its
+/// repeated structure collapsed, one box per repetition.
 public let backwardPassPageNodeLimit = 300
 
 /// What the page shows, computed from the graph: its nodes, their places, and each step.
@@ -59,14 +61,53 @@ struct BackwardPassPage<Scalar: TensorScalar> {
       data.field("seed") {
         root.value.scalarCount == 1 ? data.null() : data.string("ones of shape \(root.shape)")
       }
-      data.field("drawn") { data.bool(nodes.count <= backwardPassPageNodeLimit) }
-      let layout = layOut()
+      let drawn = nodes.count <= backwardPassPageNodeLimit
+      data.field("drawn") { data.bool(drawn) }
+      var layout = Self.layOut(drawn ? inputPositions : [])
+      if !drawn {
+        // The groups' graph: a group reads another when one of its nodes reads one of the other's.
+        let (group, labels) = groups()
+        var groupInputs = [Set<Int>](repeating: [], count: labels.count)
+        for (position, inputs) in inputPositions.enumerated() {
+          for input in inputs where group[input] != group[position] {
+            groupInputs[group[position]].insert(group[input])
+          }
+        }
+        let groupLayout = Self.layOut(groupInputs.map { $0.sorted() })
+        layout = (places: [], width: groupLayout.width, height: groupLayout.height)
+        data.field("groups") {
+          data.array {
+            for (index, label) in labels.enumerated() {
+              data.element {
+                data.object {
+                  data.field("label") { data.string(label) }
+                  data.field("members") {
+                    data.array {
+                      for position in nodes.indices where group[position] == index {
+                        data.element { data.number(Double(position)) }
+                      }
+                    }
+                  }
+                  data.field("inputs") {
+                    data.array {
+                      for input in groupInputs[index].sorted() { data.element { data.number(Double(input)) } }
+                    }
+                  }
+                  data.field("x") { data.number(groupLayout.places[index].x) }
+                  data.field("y") { data.number(groupLayout.places[index].y) }
+                }
+              }
+            }
+          }
+        }
+      }
       data.field("width") { data.number(layout.width) }
       data.field("height") { data.number(layout.height) }
       data.field("nodes") {
         data.array {
           for (position, node) in nodes.enumerated() {
-            data.element { describe(node, at: position, place: layout.places[position], into: data) }
+            let place = drawn ? layout.places[position] : (x: 0, y: 0)
+            data.element { describe(node, at: position, place: place, into: data) }
           }
         }
       }
@@ -126,14 +167,13 @@ struct BackwardPassPage<Scalar: TensorScalar> {
 
   // MARK: Layout
 
-  /// Places for the nodes, in layers from top to bottom: a result one layer below its lowest
-  /// input, a leaf one layer above its first reader; within a layer, in the order of their
-  /// inputs' places (one barycentre sweep).
-  func layOut() -> (places: [(x: Double, y: Double)], width: Double, height: Double) {
-    let count = nodes.count
+  /// Places for the nodes of a graph given by each node's inputs (inputs first), in layers from
+  /// top to bottom: a result one layer below its lowest input, a leaf one layer above its first
+  /// reader; within a layer, in the order of their inputs' places (one barycentre sweep).
+  static func layOut(_ inputs: [[Int]]) -> (places: [(x: Double, y: Double)], width: Double, height: Double) {
+    let count = inputs.count
     var layer = [Int](repeating: 0, count: count)
     var readers = [[Int]](repeating: [], count: count)
-    let inputs = nodes.map { node in node.inputs.map { names.position(of: $0) } }
     for position in 0..<count {
       for input in inputs[position] { readers[input].append(position) }
       if !inputs[position].isEmpty {
@@ -170,6 +210,51 @@ struct BackwardPassPage<Scalar: TensorScalar> {
       )
     }
     return (places, width, 20 + Double(layerCount) * (boxHeight + 40))
+  }
+
+  /// The nodes' inputs, as positions.
+  var inputPositions: [[Int]] { nodes.map { node in node.inputs.map { names.position(of: $0) } } }
+
+  // MARK: Groups
+
+  /// For a graph too large to draw node by node: each node's group, one group per repetition of
+  /// the graph's repeated structure (a layer of a deep network), and each group's label.
+  ///
+  /// The operations, in recording order, are cut into blocks of the shortest period p at which
+  /// their names repeat (an operation's name equals the one p places on at 90 % of places, with
+  /// at least four repetitions), several repetitions to a block when there would be more than
+  /// about 100; without such a period, into about 100 blocks of equal size. A leaf joins the
+  /// group of its first reader.
+  func groups() -> (group: [Int], labels: [String]) {
+    let operations = nodes.indices.filter { nodes[$0].hasOperation }
+    let names = operations.map { nodes[$0].operationName ?? "" }
+    var period = 0
+    for candidate in 1...min(64, max(1, names.count / 4)) where names.count >= 4 * candidate {
+      let matches = (0..<(names.count - candidate)).filter { names[$0] == names[$0 + candidate] }.count
+      if Double(matches) >= 0.9 * Double(names.count - candidate) {
+        period = candidate
+        break
+      }
+    }
+    // At most about 100 boxes: a short period's repetitions are taken several to a box.
+    let unit = max(period, 1)
+    let size = unit * max(1, (operations.count / unit + 99) / 100)
+    var group = [Int](repeating: -1, count: nodes.count)
+    for (index, operation) in operations.enumerated() { group[operation] = index / size }
+    let inputs = inputPositions
+    for position in nodes.indices.reversed() where group[position] >= 0 {
+      for input in inputs[position] where !nodes[input].hasOperation { group[input] = group[position] }
+    }
+    let count = (group.max() ?? -1) + 1
+    for position in nodes.indices where group[position] < 0 { group[position] = max(0, count - 1) }
+    let labels = (0..<max(count, 1)).map { index -> String in
+      let members = operations.filter { group[$0] == index }.map { nodes[$0].operationName ?? "" }
+      let shown = members.prefix(4).joined(separator: " → ") + (members.count > 4 ? " → …" : "")
+      guard period > 0 else { return "part \(index + 1): " + shown }
+      let (first, last) = (index * size / period + 1, (index + 1) * size / period)
+      return (first == last ? "repetition \(first): " : "repetitions \(first)–\(last): ") + shown
+    }
+    return (group, labels)
   }
 
   // MARK: Backward steps
