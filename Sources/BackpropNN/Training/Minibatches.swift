@@ -78,11 +78,40 @@ public struct Minibatches<Scalar: TensorScalar>: Sequence {
     self.init(tensors: [inputs], labels: labels, batchSize: batchSize, order: Array(0..<count))
   }
 
-  private init(tensors: [Tensor<Scalar>], labels: [Int], batchSize: Int, order: [Int]) {
+  private init(tensors: [Tensor<Scalar>], labels: [Int], batchSize: Int, order: [Int], shard: [[Int]]? = nil)
+  {
     self.tensors = tensors
     self.labels = labels
     self.batchSize = batchSize
     self.order = order
+    self.shard = shard
+  }
+
+  /// A rank's share of each batch, when the batches are sharded (see ``sharded(rank:of:)``).
+  private let shard: [[Int]]?
+
+  /// This rank's part of every batch, for data-parallel training (see `DataParallel`): each
+  /// batch of these minibatches is cut into `size` contiguous parts as equal as they can be, and
+  /// rank `rank` gets part `rank`. Every rank sees the same batches in the same order (the
+  /// shuffle came from the seed), so together the ranks see each batch exactly once. With a
+  /// batch size divisible by `size`, every part has `batchSize / size` samples.
+  ///
+  /// - Precondition: `0 <= rank < size`.
+  public func sharded(rank: Int, of size: Int) -> Minibatches {
+    check(
+      size >= 1 && rank >= 0 && rank < size,
+      "Minibatches.sharded(rank: \(rank), of: \(size)): not a rank of \(size)")
+    var parts: [[Int]] = []
+    var start = 0
+    while start < order.count {
+      let batch = Array(order[start..<Swift.min(start + batchSize, order.count)])
+      let lower = batch.count * rank / size
+      let upper = batch.count * (rank + 1) / size
+      parts.append(Array(batch[lower..<upper]))
+      start += batchSize
+    }
+    return Minibatches(
+      tensors: tensors, labels: labels, batchSize: batchSize, order: parts.flatMap { $0 }, shard: parts)
   }
 
   private static func sampleCount(_ tensors: [Tensor<Scalar>], labels: [Int], batchSize: Int) -> Int {
@@ -97,10 +126,21 @@ public struct Minibatches<Scalar: TensorScalar>: Sequence {
   }
 
   /// The number of batches in a pass.
-  public var count: Int { (order.count + batchSize - 1) / batchSize }
+  public var count: Int { shard?.count ?? (order.count + batchSize - 1) / batchSize }
 
   /// The batches of this pass, in order.
   public func makeIterator() -> AnyIterator<Batch> {
+    if let shard {
+      var next = 0
+      return AnyIterator {
+        guard next < shard.count else { return nil }
+        let indices = shard[next]
+        next += 1
+        return Batch(
+          tensors: tensors.map { $0.gathering(atIndices: indices, alongAxis: 0) },
+          labels: labels.isEmpty ? [] : indices.map { labels[$0] }, indices: indices)
+      }
+    }
     var start = 0
     return AnyIterator {
       guard start < order.count else { return nil }
