@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 // Layers, lowest first. Each target only sees the ones below it:
@@ -13,12 +13,20 @@ import PackageDescription
 //                      metrics, progress, learning phase), Serialization/ (checkpoints, state
 //                      dictionaries)
 //   Backprop         — umbrella: `import Backprop` re-exports everything
+//   CMPI             — MPI through pkg-config (`ompi-c`), only with the `MPI` trait: BackpropNN's
+//                      MPICommunicator
 let package = Package(
   name: "Backprop",
   // Synchronization's Atomic and Mutex (the thread pool) need these; Linux has no minimum.
   platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
   products: [
     .library(name: "Backprop", targets: ["Backprop"])
+  ],
+  // Off by default, so that the default build needs nothing but the toolchain.
+  traits: [
+    .trait(
+      name: "MPI",
+      description: "Data-parallel training across processes and machines over MPI (MPICommunicator)")
   ],
   targets: [
     // Packed AVX2+FMA matrix-product micro-kernels, chosen at run time (portable C elsewhere).
@@ -33,7 +41,13 @@ let package = Package(
     .target(name: "BackpropFiles", dependencies: ["BackpropTensor"]),
     .target(
       name: "BackpropNN",
-      dependencies: ["BackpropKernels", "BackpropTensor", "BackpropAutodiff", "BackpropFiles"]),
+      dependencies: [
+        "BackpropKernels", "BackpropTensor", "BackpropAutodiff", "BackpropFiles",
+        .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+      ]),
+    // MPI's C library, with a header of inline functions for the constants mpi.h defines as macros.
+    .systemLibrary(
+      name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"]), .brew(["open-mpi"])]),
     .target(
       name: "Backprop", dependencies: ["BackpropTensor", "BackpropAutodiff", "BackpropFiles", "BackpropNN"]),
 
@@ -56,6 +70,8 @@ let package = Package(
     // `swift run -c release Benchmark`: a program, never a timed test.
     .executableTarget(name: "Benchmark", dependencies: ["Backprop"], path: "Benchmarks/Benchmark"),
 
+    // Data-parallel training across processes, run by Scripts/test-mpi under mpirun (MPI trait).
+    .executableTarget(name: "MPIRanks", dependencies: ["Backprop"], path: "Tests/MPIRanks"),
     .target(name: "BackpropTestSupport", dependencies: ["Backprop"], path: "Tests/BackpropTestSupport"),
     .testTarget(
       name: "BackpropTensorTests", dependencies: ["BackpropTensor", "BackpropKernels", "BackpropTestSupport"]),

@@ -136,6 +136,44 @@ extension ReadmeTests {
   }
 }
 
+/// The README's data-parallel example's helpers: a model, its batches and its loss.
+enum DataParallelExample {
+  static func makeModel() -> Sequential<Double> {
+    var rng = SeededRandomNumberGenerator(seed: 1)
+    return Sequential { Dense<Double>(inputSize: 2, outputSize: 1, using: &rng) }
+  }
+  static var batches: Minibatches<Double> {
+    var rng = SeededRandomNumberGenerator(seed: 2)
+    return Minibatches(
+      tensors: [Tensor(randomUniform: [8, 2], using: &rng), Tensor(randomUniform: [8, 1], using: &rng)],
+      batchSize: 4, shuffledUsing: &rng)
+  }
+  static func loss(_ model: Sequential<Double>, _ batch: Minibatches<Double>.Batch) -> Variable<Double> {
+    meanSquaredError(predicted: model(Variable(batch.tensors[0])), target: batch.tensors[1])
+  }
+}
+
+extension ReadmeTests {
+  @Test("The data-parallel example runs on two in-process ranks")
+  func dataParallel() throws {
+    let makeModel = DataParallelExample.makeModel
+    let loss = DataParallelExample.loss
+    let batches = DataParallelExample.batches
+    // snippet: data-parallel
+    try LocalCommunicator.run(ranks: 2) { communicator in  // or: let communicator = try MPICommunicator()
+      let model = makeModel()  // any seed: rank 0's values win
+      let parallel = try DataParallel(
+        model: model, optimizer: Adam(parameters: model.parameters), communicator: communicator)
+      for batch in batches.sharded(rank: communicator.rank, of: communicator.size) {
+        parallel.zeroGrad()
+        loss(model, batch).backward()
+        try parallel.step()  // averages the gradients, then steps
+      }
+    }
+    // end snippet
+  }
+}
+
 /// The README's and the DocC articles' tagged code blocks against their copies in the tests.
 @Suite("README snippets")
 struct ReadmeSnippetTests {

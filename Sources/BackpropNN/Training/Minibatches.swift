@@ -15,9 +15,9 @@ import BackpropTensor
 /// ```
 ///
 /// Each pass draws a new order from the generator, so a seeded run sees the same batches.
-public struct Minibatches<Scalar: TensorScalar>: Sequence {
+public struct Minibatches<Scalar: TensorScalar>: Sequence, Sendable {
   /// One minibatch.
-  public struct Batch {
+  public struct Batch: Sendable {
     /// The batch's slices of each tensor, in the order the tensors were given.
     public let tensors: [Tensor<Scalar>]
     /// The batch's labels (empty without labels).
