@@ -106,7 +106,7 @@
       var start = timespec()
       clock_gettime(CLOCK_MONOTONIC, &start)
       var done: Int32 = 0
-      var pause = 1_000  // ns, doubling to 1 ms
+      var pause = 1_000  // ns, doubling to 100 µs
       while true {
         try Self.check(test(&done), call, rank)
         if done != 0 { return }
@@ -117,7 +117,7 @@
         }
         var interval = timespec(tv_sec: 0, tv_nsec: pause)
         nanosleep(&interval, nil)
-        pause = min(pause * 2, 1_000_000)
+        pause = min(pause * 2, 100_000)
       }
     }
 
