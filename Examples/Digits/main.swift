@@ -108,7 +108,9 @@ func run(_ name: String, _ model: Sequential<Float>, sampleShape: [Int]) -> Doub
   let test = testX.reshaped(to: [testY.count] + sampleShape)
   let progress = speaks && world == nil ? TrainingProgress(totalEpochs: epochs) : nil
   let parallel = world.map { world in
-    collective { () throws(CommunicatorError) in try DataParallel(model: model, optimizer: adam, communicator: world) }
+    collective { () throws(CommunicatorError) in
+      try DataParallel(model: model, optimizer: adam, communicator: world)
+    }
   }
   var losses: [Double] = []
   var accuracies: [Double] = []
