@@ -159,6 +159,57 @@ public final class DataParallel<Scalar: TensorScalar> {
   }
 }
 
+extension DataParallel {
+  /// Writes a checkpoint of the model and the optimiser (see ``Checkpoint``) from rank 0 only,
+  /// atomically; every rank returns once it is written, or throws if it could not be.
+  ///
+  /// - Throws: On rank 0 the ``FileError`` of the write; on the other ranks a
+  ///   ``CommunicatorError`` saying that rank 0 could not write it.
+  public func saveCheckpoint(to path: String) throws {
+    var failure: (any Error)? = nil
+    if communicator.rank == 0 {
+      do { try Checkpoint.save(model, optimizer: optimizer, to: path) } catch { failure = error }
+    }
+    if try count(failure != nil) > 0 {
+      throw failure
+        ?? CommunicatorError(
+          call: "DataParallel.saveCheckpoint", rank: communicator.rank,
+          .mismatch("rank 0 could not write \(path)"))
+    }
+  }
+
+  /// Loads a checkpoint into the model and the optimiser on every rank, all or nothing on every
+  /// rank: when any rank cannot load it, every rank's model and optimiser are left as they were.
+  ///
+  /// Every rank reads `path`, so it must be readable on every machine (a shared file system, or
+  /// a copy on each).
+  ///
+  /// - Throws: On a rank that could not load it, the ``FileError``; on the others a
+  ///   ``CommunicatorError`` naming how many ranks could not.
+  public func loadCheckpoint(from path: String) throws {
+    let before = Checkpoint.encode(model, optimizer: optimizer)
+    var failure: (any Error)? = nil
+    do { try Checkpoint.load(from: path, into: model, optimizer: optimizer) } catch { failure = error }
+    let failed = try count(failure != nil)
+    guard failed > 0 else { return }
+    if let failure { throw failure }
+    // This rank loaded it, another could not: back to where this rank was.
+    try Checkpoint.decode(before, into: model, optimizer: optimizer)
+    throw CommunicatorError(
+      call: "DataParallel.loadCheckpoint", rank: communicator.rank,
+      .mismatch("\(failed) rank(s) could not load \(path); this rank's model and optimiser are unchanged"))
+  }
+
+  /// The number of ranks on which `condition` holds.
+  private func count(_ condition: Bool) throws(CommunicatorError) -> Int {
+    var flag = [condition ? 1.0 : 0.0]
+    try flag.withUnsafeMutableBufferPointer { (buffer) throws(CommunicatorError) in
+      try communicator.allReduce(buffer)
+    }
+    return Int(flag[0])
+  }
+}
+
 /// FNV-1a, 64 bits, of `text`'s UTF-8.
 private func fnv1a(_ text: String) -> UInt64 {
   var hash: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -1,5 +1,6 @@
 import Backprop
 import BackpropTestSupport
+import Foundation
 import Synchronization
 import Testing
 
@@ -185,5 +186,46 @@ struct DataParallelTests {
         if communicator.rank == 0 { try communicator.barrier() }
       }
     }
+  }
+
+  @Test("Checkpoints: rank 0 writes; loading is all or nothing on every rank")
+  func checkpoints() throws {
+    let directory = FileManager.default.temporaryDirectory.appending(
+      path: "data-parallel-\(UInt64.random(in: 0...UInt64.max))")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let good = directory.appending(path: "step.safetensors").path
+    let missing = directory.appending(path: "missing.safetensors").path
+    let outcomes = Mutex<[String]>([])
+    try LocalCommunicator.run(ranks: 2) { communicator in
+      let model = Self.makeModel(seed: 1)
+      let parallel = try DataParallel(
+        model: model, optimizer: Adam(parameters: model.parameters, learningRate: 1e-2),
+        communicator: communicator)
+      meanSquaredError(predicted: model(Variable(Self.data.inputs)), target: Self.data.targets).backward()
+      try parallel.step()
+      try parallel.saveCheckpoint(to: good)
+      let saved = model.parameters.map(\.value)
+      // Another step, then back to the checkpoint on both ranks.
+      parallel.zeroGrad()
+      meanSquaredError(predicted: model(Variable(Self.data.inputs)), target: Self.data.targets).backward()
+      try parallel.step()
+      let stepped = model.parameters.map(\.value)
+      try parallel.loadCheckpoint(from: good)
+      #expect(model.parameters.map(\.value) == saved)
+      // Rank 1 cannot read its file: neither rank changes.
+      for parameter in model.parameters {
+        parameter.value = stepped[model.parameters.firstIndex { $0 === parameter }!]
+      }
+      do {
+        try parallel.loadCheckpoint(from: communicator.rank == 0 ? good : missing)
+        outcomes.withLock { $0.append("loaded") }
+      } catch {
+        outcomes.withLock { $0.append("rank \(communicator.rank): \(type(of: error))") }
+      }
+      #expect(model.parameters.map(\.value) == stepped, "rank \(communicator.rank)")
+    }
+    #expect(outcomes.withLock { $0 }.sorted() == ["rank 0: CommunicatorError", "rank 1: FileError"])
+    #expect(FileManager.default.fileExists(atPath: good))
   }
 }
