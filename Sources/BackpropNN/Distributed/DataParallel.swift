@@ -163,7 +163,7 @@ extension DataParallel {
   /// Writes a checkpoint of the model and the optimiser (see ``Checkpoint``) from rank 0 only,
   /// atomically; every rank returns once it is written, or throws if it could not be.
   ///
-  /// - Throws: On rank 0 the ``FileError`` of the write; on the other ranks a
+  /// - Throws: On rank 0 the `FileError` of the write; on the other ranks a
   ///   ``CommunicatorError`` saying that rank 0 could not write it.
   public func saveCheckpoint(to path: String) throws {
     var failure: (any Error)? = nil
@@ -184,7 +184,7 @@ extension DataParallel {
   /// Every rank reads `path`, so it must be readable on every machine (a shared file system, or
   /// a copy on each).
   ///
-  /// - Throws: On a rank that could not load it, the ``FileError``; on the others a
+  /// - Throws: On a rank that could not load it, the `FileError`; on the others a
   ///   ``CommunicatorError`` naming how many ranks could not.
   public func loadCheckpoint(from path: String) throws {
     let before = Checkpoint.encode(model, optimizer: optimizer)
