@@ -121,7 +121,7 @@ struct BackwardPassPage<Scalar: TensorScalar> {
       data.field("backward") { backwardSteps(into: data) }
       data.field("traces") { traces(into: data) }
     }
-    return pageTemplate(title: escapedHTML(title), data: escapedScriptData(data.text))
+    return pageTemplate(title: escapedMarkup(title), data: escapedScriptData(data.text))
   }
 
   // MARK: Nodes
@@ -460,21 +460,7 @@ final class JSONWriter {
   }
 
   func string(_ value: String) {
-    text += "\""
-    for scalar in value.unicodeScalars {
-      switch scalar {
-      case "\"": text += "\\\""
-      case "\\": text += "\\\\"
-      case "\n": text += "\\n"
-      case "\r": text += "\\r"
-      case "\t": text += "\\t"
-      case _ where scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029:
-        let hex = String(scalar.value, radix: 16)
-        text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: text.unicodeScalars.append(scalar)
-      }
-    }
-    text += "\""
+    text += jsonQuoted(value)
     needsComma = true
   }
 
@@ -500,22 +486,6 @@ final class JSONWriter {
     text += "null"
     needsComma = true
   }
-}
-
-/// `text` with HTML's special characters escaped, for element content and attributes.
-func escapedHTML(_ text: String) -> String {
-  var result = ""
-  for character in text {
-    switch character {
-    case "&": result += "&amp;"
-    case "<": result += "&lt;"
-    case ">": result += "&gt;"
-    case "\"": result += "&quot;"
-    case "'": result += "&#39;"
-    default: result.append(character)
-    }
-  }
-  return result
 }
 
 /// JSON for a `<script type="application/json">` element: `<` written as `\u003c`, so that no

@@ -1,3 +1,5 @@
+import BackpropTensor
+
 /// A JSON value (RFC 8259), as the safetensors header needs it: objects keep their members in
 /// file order, and numbers keep their text so that integers are read exactly.
 enum JSON: Equatable {
@@ -40,24 +42,8 @@ enum JSON: Equatable {
     return value
   }
 
-  /// `text` as a JSON string literal: quotes, backslashes and control characters escaped.
-  static func quoted(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": result += "\\\""
-      case "\\": result += "\\\\"
-      case "\n": result += "\\n"
-      case "\r": result += "\\r"
-      case "\t": result += "\\t"
-      case _ where scalar.value < 0x20:
-        let digits = String(scalar.value, radix: 16)
-        result += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
-      default: result.unicodeScalars.append(scalar)
-      }
-    }
-    return result + "\""
-  }
+  /// `text` as a JSON string literal (see `jsonQuoted`).
+  static func quoted(_ text: String) -> String { jsonQuoted(text) }
 
   /// Why some bytes are not JSON, and at which byte.
   struct ParseError: Error {

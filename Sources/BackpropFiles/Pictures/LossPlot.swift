@@ -114,21 +114,8 @@ public struct LossPlot: Sendable {
   }
 }
 
-/// `text` with the five XML special characters escaped.
-func escaped(_ text: String) -> String {
-  var result = ""
-  for character in text {
-    switch character {
-    case "&": result += "&amp;"
-    case "<": result += "&lt;"
-    case ">": result += "&gt;"
-    case "\"": result += "&quot;"
-    case "'": result += "&apos;"
-    default: result.append(character)
-    }
-  }
-  return result
-}
+/// `text` with the five XML special characters escaped (see `escapedMarkup`).
+func escaped(_ text: String) -> String { escapedMarkup(text) }
 
 /// log₁₀ of a positive number, without Foundation.
 private func log10Positive(_ x: Double) -> Double { Double._log(x) / Double._log(10) }
