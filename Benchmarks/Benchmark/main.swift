@@ -2,6 +2,7 @@
 // [--memory-steps N] [--memory-workload mlp_step|cnn_mnist_step] [--scale F]`.
 //
 // Workloads (see PERFORMANCE.md, "Measuring"): articles_step, scalar_graph, rosenbrock_scalar, hvp, jvp, mlp_step,
+// data_parallel (only when named, built with the MPI trait, under mpirun),
 // cnn_digits_step, cnn_mnist_step, conv2d, transformer_step, digits_train,
 // gemm, memory. Each number is the median of `--runs` runs (at least 5) after a warm-up. Benchmarks are
 // programs, never timed tests.
@@ -529,6 +530,73 @@ func forwardMode(runs: Int) -> [Result] {
   return results
 }
 
+/// Whether this process prints: always, except on the ranks other than 0 of a data-parallel run.
+nonisolated(unsafe) var printsResults = true
+
+#if MPI
+  /// cnn_mnist_step's network trained data-parallel on the ranks of `mpirun`: each rank takes
+  /// its share of the batch of 64 and `DataParallel` averages the gradients. Images per second of
+  /// the whole batch, to set beside cnn_mnist_step's on one rank (64 images ÷ its time).
+  func dataParallelThroughput(runs: Int) -> [Result] {
+    let world: MPICommunicator
+    do {
+      world = try MPICommunicator()
+    } catch {
+      print("data_parallel: \(error)")
+      return []
+    }
+    printsResults = world.rank == 0
+    var rng = SeededRandomNumberGenerator(seed: 1)
+    let model = Sequential {
+      Conv2D<Float>(
+        inputChannelCount: 1, outputChannelCount: 32, kernelSize: 3, activation: .relu, using: &rng)
+      MaxPool2D<Float>(kernelSize: 2)
+      Conv2D<Float>(
+        inputChannelCount: 32, outputChannelCount: 64, kernelSize: 3, activation: .relu, using: &rng)
+      MaxPool2D<Float>(kernelSize: 2)
+      Flatten<Float>()
+      Dense<Float>(inputSize: 64 * 5 * 5, outputSize: 128, activation: .relu, using: &rng)
+      Dense<Float>(inputSize: 128, outputSize: 10, using: &rng)
+    }
+    let sgd = SGD(parameters: model.parameters, learningRate: 0.01)
+    let share = 64 / world.size
+    let x = Variable(Tensor<Float>(randomUniform: [share, 1, 28, 28], using: &rng))
+    let labels = (0..<share).map { $0 % 10 }
+    guard let parallel = try? DataParallel(model: model, optimizer: sgd, communicator: world) else {
+      return []
+    }
+    // A fixed number of steps on every rank (median's warm-up is timed, and would give the ranks
+    // different numbers of collective calls): 5 to warm up, then `runs` timed batches of 5.
+    let clock = ContinuousClock()
+    func timedStep() -> Double {
+      let elapsed = clock.measure {
+        parallel.zeroGrad()
+        softmaxCrossEntropy(logits: model(x), target: labels).backward()
+        try? parallel.step()
+      }
+      let (whole, fraction) = elapsed.components
+      return Double(whole) + Double(fraction) * 1e-18
+    }
+    for _ in 0..<5 { _ = timedStep() }
+    var samples = (0..<max(runs, 5)).map { _ in (0..<5).map { _ in timedStep() }.reduce(0, +) / 5 }
+    samples.sort()
+    let seconds = samples[samples.count / 2]
+    // Every rank takes the same median, so that the ranks agree on the number printed.
+    var slowest = [seconds]
+    try? slowest.withUnsafeMutableBufferPointer { (buffer) throws(CommunicatorError) in
+      try world.allReduce(buffer)
+    }
+    let step = slowest[0] / Double(world.size)
+    return [
+      Result(
+        name: "data_parallel_step", value: step * 1e3, unit: "ms/step",
+        detail: "cnn_mnist_step's network, batch 64 over \(world.size) ranks, SGD"),
+      Result(
+        name: "data_parallel_images", value: 64 / step, unit: "images/s", detail: "\(world.size) ranks"),
+    ]
+  }
+#endif
+
 let options = Options(CommandLine.arguments)
 var results: [Result] = []
 // Every workload runs in one scope with the requested thread count.
@@ -537,6 +605,12 @@ ParallelExecution.withThreadCount(options.threads) {
   if options.wants("scalar_graph") { results.append(scalarGraph(runs: options.runs)) }
   if options.wants("rosenbrock_scalar") { results += rosenbrockScalar(runs: options.runs) }
   if options.wants("hvp") { results += hessianVectorProducts(runs: options.runs) }
+  #if MPI
+    // Only when asked for: it needs mpirun.
+    if options.only?.contains("data_parallel") == true {
+      results += dataParallelThroughput(runs: options.runs)
+    }
+  #endif
   if options.wants("jvp") { results += forwardMode(runs: options.runs) }
   if options.wants("mlp_step") {
     results.append(mlpStep(runs: options.runs))
@@ -563,7 +637,9 @@ ParallelExecution.withThreadCount(options.threads) {
   }
 }
 
-if options.json {
+if !printsResults {
+  // A rank other than 0 of a data-parallel run: rank 0 prints.
+} else if options.json {
   let entries = results.map {
     "  {\"name\": \"\($0.name)\", \"value\": \($0.value), \"unit\": \"\($0.unit)\", \"detail\": \"\($0.detail)\"}"
   }

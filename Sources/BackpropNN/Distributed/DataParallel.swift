@@ -113,6 +113,8 @@ public final class DataParallel<Scalar: TensorScalar> {
   /// - Throws: ``CommunicatorError`` when a collective call fails, or with
   ///   ``CommunicatorError/Problem/mismatch(_:)`` on every rank when some ranks have gradients
   ///   and others none (a step without a backward pass).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func step() throws(CommunicatorError) {
     let ranks = Scalar(communicator.size)
     for bucket in buckets {

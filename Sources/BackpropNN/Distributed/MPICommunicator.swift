@@ -102,22 +102,31 @@
     }
 
     /// Calls `test` (`MPI_Test` of the call's request) until it says done or the timeout passes.
+    ///
+    /// A non-blocking collective advances only while MPI is called, so for its first 10 ms the
+    /// wait calls `MPI_Test` back to back (yielding the core in between). Sleeping between tests
+    /// from the start tripled the step of cnn_mnist_step's network on two ranks. After that it
+    /// sleeps between tests, up to 1 ms, so that a rank waiting for a slow peer does not burn its
+    /// core.
     private func wait(_ call: String, _ test: (inout Int32) -> Int32) throws(CommunicatorError) {
       var start = timespec()
       clock_gettime(CLOCK_MONOTONIC, &start)
       var done: Int32 = 0
-      var pause = 1_000  // ns, doubling to 100 µs
+      var pause = 10_000  // ns, doubling to 1 ms once spinning is over
       while true {
         try Self.check(test(&done), call, rank)
         if done != 0 { return }
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
-        if Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) * 1e-9 > timeout {
-          throw CommunicatorError(call: call, rank: rank, .timedOut(timeout))
+        let elapsed = Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) * 1e-9
+        if elapsed > timeout { throw CommunicatorError(call: call, rank: rank, .timedOut(timeout)) }
+        if elapsed < 0.01 {
+          sched_yield()
+        } else {
+          var interval = timespec(tv_sec: 0, tv_nsec: pause)
+          nanosleep(&interval, nil)
+          pause = min(pause * 2, 1_000_000)
         }
-        var interval = timespec(tv_sec: 0, tv_nsec: pause)
-        nanosleep(&interval, nil)
-        pause = min(pause * 2, 100_000)
       }
     }
 
