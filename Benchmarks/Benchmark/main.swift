@@ -581,7 +581,7 @@ nonisolated(unsafe) var printsResults = true
     var samples = (0..<max(runs, 5)).map { _ in (0..<5).map { _ in timedStep() }.reduce(0, +) / 5 }
     samples.sort()
     let seconds = samples[samples.count / 2]
-    // Every rank takes the same median, so that the ranks agree on the number printed.
+    // The mean of the ranks' medians, so that every rank agrees on the number printed.
     var slowest = [seconds]
     try? slowest.withUnsafeMutableBufferPointer { (buffer) throws(CommunicatorError) in
       try world.allReduce(buffer)
