@@ -21,6 +21,7 @@
 
 #include "BackpropKernels.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,12 +45,32 @@ enum {
 };
 
 // Per-thread packing buffers, grown on demand and kept: a product does not allocate once its
-// thread has seen one of that size.
+// thread has seen one of that size. A thread that exits frees them (the key's destructor runs
+// before the thread's _Thread_local variables go), so threads that come and go, such as
+// LocalCommunicator's ranks, leave nothing behind.
 static _Thread_local void *packA = NULL, *packB = NULL, *swapped = NULL;
 static _Thread_local size_t packACapacity = 0, packBCapacity = 0, swappedCapacity = 0;
+static pthread_key_t buffersKey;
+static pthread_once_t buffersKeyOnce = PTHREAD_ONCE_INIT;
+
+static void freeBuffers(void *unused) {
+  (void)unused;
+  free(packA);
+  free(packB);
+  free(swapped);
+  packA = packB = swapped = NULL;
+  packACapacity = packBCapacity = swappedCapacity = 0;
+}
+
+static void makeBuffersKey(void) { pthread_key_create(&buffersKey, freeBuffers); }
 
 static void *buffer(void **pointer, size_t *capacity, size_t bytes) {
   if (bytes > *capacity) {
+    if (*capacity == 0) {
+      // The thread's first buffer: have the thread free them all when it exits.
+      pthread_once(&buffersKeyOnce, makeBuffersKey);
+      pthread_setspecific(buffersKey, (void *)1);
+    }
     free(*pointer);
     size_t rounded = (bytes + 63) & ~(size_t)63;
     *pointer = aligned_alloc(64, rounded);
