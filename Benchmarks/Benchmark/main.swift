@@ -278,10 +278,10 @@ func cnnMNISTStep(runs: Int) -> Result {
     detail: "MNIST CNN, batch 64 of 28×28, Float, SGD")
 }
 
-/// One training step of the MNIST network, ready to repeat.
-func makeMNISTStep() -> () -> Void {
-  var rng = SeededRandomNumberGenerator(seed: 1)
-  let model = Sequential {
+/// PyTorch's MNIST CNN (conv3×3(32)-ReLU-maxpool2-conv3×3(64)-ReLU-maxpool2-flatten-dense 128-
+/// ReLU-dense 10), the network of cnn_mnist_step and data_parallel.
+func mnistCNN(using rng: inout SeededRandomNumberGenerator) -> Sequential<Float> {
+  Sequential {
     Conv2D<Float>(inputChannelCount: 1, outputChannelCount: 32, kernelSize: 3, activation: .relu, using: &rng)
     MaxPool2D<Float>(kernelSize: 2)
     Conv2D<Float>(
@@ -291,6 +291,12 @@ func makeMNISTStep() -> () -> Void {
     Dense<Float>(inputSize: 64 * 5 * 5, outputSize: 128, activation: .relu, using: &rng)
     Dense<Float>(inputSize: 128, outputSize: 10, using: &rng)
   }
+}
+
+/// One training step of the MNIST network, ready to repeat.
+func makeMNISTStep() -> () -> Void {
+  var rng = SeededRandomNumberGenerator(seed: 1)
+  let model = mnistCNN(using: &rng)
   let sgd = SGD(parameters: model.parameters, learningRate: 0.01)
   let x = Variable(Tensor<Float>(randomUniform: [64, 1, 28, 28], using: &rng))
   let labels = (0..<64).map { $0 % 10 }
@@ -547,17 +553,7 @@ nonisolated(unsafe) var printsResults = true
     }
     printsResults = world.rank == 0
     var rng = SeededRandomNumberGenerator(seed: 1)
-    let model = Sequential {
-      Conv2D<Float>(
-        inputChannelCount: 1, outputChannelCount: 32, kernelSize: 3, activation: .relu, using: &rng)
-      MaxPool2D<Float>(kernelSize: 2)
-      Conv2D<Float>(
-        inputChannelCount: 32, outputChannelCount: 64, kernelSize: 3, activation: .relu, using: &rng)
-      MaxPool2D<Float>(kernelSize: 2)
-      Flatten<Float>()
-      Dense<Float>(inputSize: 64 * 5 * 5, outputSize: 128, activation: .relu, using: &rng)
-      Dense<Float>(inputSize: 128, outputSize: 10, using: &rng)
-    }
+    let model = mnistCNN(using: &rng)
     let sgd = SGD(parameters: model.parameters, learningRate: 0.01)
     let share = 64 / world.size
     let x = Variable(Tensor<Float>(randomUniform: [share, 1, 28, 28], using: &rng))
