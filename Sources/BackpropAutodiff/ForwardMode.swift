@@ -15,8 +15,14 @@ import BackpropTensor
 /// The variables handed to `function` require gradients, so `function` may itself call
 /// ``gradients(of:withRespectTo:seed:createGraph:)`` with `createGraph: true` on them: the `jvp`
 /// of a gradient is a Hessian-vector product (forward over reverse). So the function's graph is
-/// recorded while it runs; for forward mode that keeps nothing, push dual variables that do not
-/// require gradients through the function instead.
+/// recorded while it runs, and freed when `jvp` returns. Inside ``withoutGradients(_:)`` the
+/// variables require no gradient and nothing is recorded: each operation's value and tangent die
+/// as soon as the next operation has read them, so memory does not grow with the depth of the
+/// function (as under PyTorch's `no_grad`, tangents still flow):
+///
+/// ```swift
+/// let (y, jv) = withoutGradients { jvp(of: network, at: x, tangent: v) }   // keeps no tape
+/// ```
 ///
 /// - Parameters:
 ///   - function: A differentiable function of its input variables.
@@ -33,7 +39,7 @@ public func jvp<Scalar>(
   var mode = GradientMode.current
   mode.recordsTangents = false
   return GradientMode.with(mode) {
-    let inputs = zip(points, tangents).map { Variable($0, tangent: $1, requiresGrad: true) }
+    let inputs = zip(points, tangents).map { Variable($0, tangent: $1, requiresGrad: mode.isRecording) }
     let output = function(inputs)
     checkDifferentiable("jvp(of:at:tangents:)", output)
     return (output.value, output.tangent?.value ?? Tensor(zeros: output.shape))
@@ -135,7 +141,7 @@ private func checkTangents<Scalar>(_ call: String, points: [Tensor<Scalar>], tan
 /// forward.
 private func checkDifferentiable<Scalar>(_ call: String, _ output: Variable<Scalar>) {
   check(
-    output.requiresGrad,
+    output.requiresGrad || output.node.pointee.carriesTangent,
     "\(call): the function returned a constant of shape \(output.shape), computed without its inputs")
 }
 

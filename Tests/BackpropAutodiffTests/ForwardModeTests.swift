@@ -64,6 +64,40 @@ struct ForwardModeTests {
     #expect(isClose(hv, hessianVectorProduct(of: loss, at: point, vector: vector), absoluteTolerance: 1e-12))
   }
 
+  @Test(
+    "Inside withoutGradients, jvp records nothing: the same value and tangent, no variable requires a gradient"
+  )
+  func jvpWithoutGradients() {
+    var rng = SeededRandomNumberGenerator(seed: 12)
+    let points = (0..<2).map { _ in
+      Tensor<Double>(randomUniform: [2, 3], lowerBound: -1, upperBound: 1, using: &rng)
+    }
+    let tangents = (0..<2).map { _ in
+      Tensor<Double>(randomUniform: [2, 3], lowerBound: -1, upperBound: 1, using: &rng)
+    }
+    let taped = jvp(of: Self.f, at: points, tangents: tangents)
+    var recorded = [Bool]()
+    let untaped = withoutGradients {
+      jvp(
+        of: { inputs in
+          let output = Self.f(inputs)
+          recorded = inputs.map(\.requiresGrad) + [output.requiresGrad]
+          return output
+        }, at: points, tangents: tangents)
+    }
+    #expect(recorded == [false, false, false])
+    #expect(untaped.value == taped.value)
+    #expect(untaped.tangent == taped.tangent)
+    countingLiveVariables { counter in
+      withoutGradients {
+        _ = jvp(
+          of: { x in (0..<20).reduce(x) { h, _ in tanh(h * 1.1) }.sum() }, at: points[0], tangent: tangents[0]
+        )
+      }
+      #expect(counter.count == 0)
+    }
+  }
+
   @Test("Forward and reverse Jacobians agree; automatic picks forward for fewer inputs than outputs")
   func jacobianModes() {
     let point = Tensor<Double>([0.5, -1.5])
