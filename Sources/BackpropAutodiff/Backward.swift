@@ -55,6 +55,7 @@ extension Variable {
   private func accumulate<G: GradientAlgebra<Scalar>>(seed: G) {
     _ = Tape.run(from: self, seed: seed, targets: []) { leaf, gradient in
       leaf.pointee.grad = leaf.pointee.grad.map { $0 + gradient.tensor } ?? gradient.tensor
+      if leaf.pointee.hasGradientHook { runGradientHook(of: leaf) }
     }
   }
 }

@@ -30,6 +30,9 @@ struct Node<Scalar: TensorScalar> {
   @usableFromInline var version: UInt32 = 0
   /// See ``Variable/grad``.
   @usableFromInline var grad: Tensor<Scalar>?
+  /// `true` for a parameter given a hook (see ``Variable/onGradientAccumulated``): a backward pass
+  /// finishes its gradient as soon as it is final.
+  var hasGradientHook = false
   /// How many nodes of other graphs read this one and are alive.
   var foreignUses: Int32 = 0
   /// The operation that produced the node; ``NoOperation`` for a leaf.
@@ -205,6 +208,12 @@ final class Graph<Scalar: TensorScalar>: ManagedBuffer<GraphState<Scalar>, Node<
     get { state.pointee.readsForeignResults }
     set { state.pointee.readsForeignResults = newValue }
   }
+  /// `true` once a node read a parameter with a gradient hook: the backward pass then finishes
+  /// such parameters as soon as their gradients are final, not after the walk.
+  var readsHookedParameters: Bool {
+    get { state.pointee.readsHookedParameters }
+    set { state.pointee.readsHookedParameters = newValue }
+  }
 
   /// The bookkeeping, read through its address: `header`, a class's stored property, would be
   /// checked for exclusive access at run time on every use.
@@ -313,6 +322,8 @@ struct GraphState<Scalar: TensorScalar> {
   var foreignInputCount = 0
   /// See ``Graph/readsForeignResults``.
   var readsForeignResults = false
+  /// See ``Graph/readsHookedParameters``.
+  var readsHookedParameters = false
 
   init(firstCapacity: Int) { self.firstCapacity = firstCapacity }
 }

@@ -88,9 +88,11 @@ extension Variable {
     for position in nodes.indices where !belongs(nodes[position], to: graph) {
       nodes[position].pointee.foreignUses += 1
       let readsResult = nodes[position].pointee.hasOperation
+      let readsHooked = nodes[position].pointee.hasGradientHook
       graph._withUnsafeGuaranteedRef { graph in
         graph.foreignInputCount += 1
         if readsResult { graph.readsForeignResults = true }
+        if readsHooked { graph.readsHookedParameters = true }
       }
     }
     let result = Variable(showing: node)

@@ -202,6 +202,8 @@ final class Annotations {
   /// `true` when ``tangent`` reads this node, so that keeping it here would keep the node alive
   /// forever: it is dropped when the node's variable dies (see `Variable.attachTangent`).
   var tangentDiesWithVariable = false
+  /// See ``Variable/onGradientAccumulated``: a `GradientHook` of the node's scalar type.
+  var gradientHook: AnyObject?
 
   init(name: String?, origin: OperationOrigin?, counter: LiveVariableCounter?) {
     self.name = name
