@@ -62,8 +62,12 @@ enum Tape {
     from root: Variable<Scalar>, seed: G, targets: [NodePointer<Scalar>],
     accumulate: (NodePointer<Scalar>, G) -> Void
   ) -> [G?] {
-    // `root`, borrowed for the whole call, keeps every node on the tape alive.
-    if !root.node.pointee.graph._withUnsafeGuaranteedRef({ $0.readsForeignResults }) {
+    // `root`, borrowed for the whole call, keeps every node on the tape alive. The ordered walk
+    // finishes each leaf as soon as its gradient is final, which gradient hooks need; the chain's
+    // walk finishes the leaves last.
+    if !root.node.pointee.graph._withUnsafeGuaranteedRef({
+      $0.readsForeignResults || $0.readsHookedParameters
+    }) {
       return walkChain(from: root.node, seed: seed, targets: targets, accumulate: accumulate)
     }
     return withOrder(from: root.node) { order in
@@ -75,9 +79,7 @@ enum Tape {
   /// that graph and leaves: the graph's positions are then a recording order already, and the walk
   /// goes down them from `root` without ordering anything first. A node below `root` that it does
   /// not depend on receives no gradient and is skipped. Leaves get slots past `root`'s position as
-  /// their first gradient arrives, and are finished last, in that order — except parameters with a
-  /// gradient hook, finished as soon as the walk has passed their first reader, so that the hook
-  /// runs while the walk goes on.
+  /// their first gradient arrives, and are finished last, in that order.
   ///
   /// The nodes are visited in the order the depth-first walk gives (inputs of a chain come in
   /// recording order there too), so every sum adds the same gradients in the same order.
@@ -109,20 +111,9 @@ enum Tape {
           }
           if node.pointee.isParameter { accumulate(node, gradient) }
         }
-        // Hooked parameters, by their first reader's position, latest first.
-        let hooked = graph.readsHookedParameters ? hookedParameters(of: graph, below: top) : []
-        var nextHooked = 0
         var position = top + 1
         while position > 0 {
           position -= 1
-          // Every reader of these parameters is above `position`: their gradients are final.
-          while nextHooked < hooked.count && hooked[nextHooked].firstReader > position {
-            let leaf = hooked[nextHooked].parameter
-            nextHooked += 1
-            if leaf.pointee.tapeIndex >= 0, let gradient = slots[leaf.pointee.tapeIndex].take() {
-              finish(leaf, gradient)
-            }
-          }
           guard let upstream = slots[position].take() else { continue }
           let node = graph.address(of: position)
           finish(node, upstream)
@@ -152,26 +143,6 @@ enum Tape {
         return found
       }
     }
-  }
-
-  /// The parameters with gradient hooks that the nodes of `graph` up to position `top` read, each
-  /// with the position of its first reader, ordered by that position, latest first.
-  @inline(never)
-  private static func hookedParameters<Scalar>(of graph: Graph<Scalar>, below top: Int) -> [(
-    parameter: NodePointer<Scalar>, firstReader: Int
-  )] {
-    // Found going up the positions, so in increasing order of first reader: reversed at the end.
-    var found: [(parameter: NodePointer<Scalar>, firstReader: Int)] = []
-    var seen: Set<NodePointer<Scalar>> = []
-    for position in 0...top {
-      let node = graph.address(of: position)
-      guard node.pointee.hasOperation else { continue }
-      let inputs = node.pointee.inputs
-      for i in inputs.indices where inputs[i].pointee.hasGradientHook && seen.insert(inputs[i]).inserted {
-        found.append((inputs[i], position))
-      }
-    }
-    return found.reversed()
   }
 
   /// ``run(from:seed:targets:accumulate:)`` over the nodes in `order`, whose tape indices it
