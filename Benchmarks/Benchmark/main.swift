@@ -543,7 +543,9 @@ nonisolated(unsafe) var printsResults = true
 #if MPI
   /// cnn_mnist_step's network trained data-parallel on the ranks of `mpirun`: each rank takes
   /// its share of the batch of 64 and `DataParallel` averages the gradients. Images per second of
-  /// the whole batch, to set beside cnn_mnist_step's on one rank (64 images ÷ its time).
+  /// the whole batch, to set beside cnn_mnist_step's on one rank (64 images ÷ its time), and the
+  /// time `step()` waits for the reductions, with DDP's 25 MB buckets (the whole network in one,
+  /// reduced after the backward pass) and with 256 KB buckets (started during it).
   func dataParallelThroughput(runs: Int) -> [Result] {
     let world: MPICommunicator
     do {
@@ -553,44 +555,62 @@ nonisolated(unsafe) var printsResults = true
       return []
     }
     printsResults = world.rank == 0
-    var rng = SeededRandomNumberGenerator(seed: 1)
-    let model = mnistCNN(using: &rng)
-    let sgd = SGD(parameters: model.parameters, learningRate: 0.01)
-    let share = 64 / world.size
-    let x = Variable(Tensor<Float>(randomUniform: [share, 1, 28, 28], using: &rng))
-    let labels = (0..<share).map { $0 % 10 }
-    guard let parallel = try? DataParallel(model: model, optimizer: sgd, communicator: world) else {
-      return []
-    }
-    // A fixed number of steps on every rank (median's warm-up is timed, and would give the ranks
-    // different numbers of collective calls): 5 to warm up, then `runs` timed batches of 5.
-    let clock = ContinuousClock()
-    func timedStep() -> Double {
-      let elapsed = clock.measure {
-        parallel.zeroGrad()
-        softmaxCrossEntropy(logits: model(x), target: labels).backward()
-        try? parallel.step()
+    var results: [Result] = []
+    for (capacity, label) in [(25_000_000, ""), (262_144, "_256k_buckets")] {
+      var rng = SeededRandomNumberGenerator(seed: 1)
+      let model = mnistCNN(using: &rng)
+      let sgd = SGD(parameters: model.parameters, learningRate: 0.01)
+      let share = 64 / world.size
+      let x = Variable(Tensor<Float>(randomUniform: [share, 1, 28, 28], using: &rng))
+      let labels = (0..<share).map { $0 % 10 }
+      guard
+        let parallel = try? DataParallel(
+          model: model, optimizer: sgd, communicator: world, bucketCapacity: capacity)
+      else { return [] }
+      // A fixed number of steps on every rank (median's warm-up is timed, and would give the
+      // ranks different numbers of collective calls): 5 to warm up, then `runs` timed batches of 5.
+      let clock = ContinuousClock()
+      func seconds(_ duration: Duration) -> Double {
+        let (whole, fraction) = duration.components
+        return Double(whole) + Double(fraction) * 1e-18
       }
-      let (whole, fraction) = elapsed.components
-      return Double(whole) + Double(fraction) * 1e-18
+      func timedSteps() -> (step: Double, wait: Double) {
+        var (step, wait) = (0.0, 0.0)
+        for _ in 0..<5 {
+          let start = clock.now
+          parallel.zeroGrad()
+          softmaxCrossEntropy(logits: model(x), target: labels).backward()
+          let backward = clock.now
+          try? parallel.step()
+          step += seconds(clock.now - start) / 5
+          wait += seconds(clock.now - backward) / 5
+        }
+        return (step, wait)
+      }
+      _ = timedSteps()
+      let samples = (0..<max(runs, 5)).map { _ in timedSteps() }
+      // The mean of the ranks' medians, so that every rank agrees on the numbers printed.
+      var medians = [
+        samples.map(\.step).sorted()[samples.count / 2], samples.map(\.wait).sorted()[samples.count / 2],
+      ]
+      try? medians.withUnsafeMutableBufferPointer { (buffer) throws(CommunicatorError) in
+        try world.allReduce(buffer)
+      }
+      let (step, wait) = (medians[0] / Double(world.size), medians[1] / Double(world.size))
+      results += [
+        Result(
+          name: "data_parallel_step\(label)", value: step * 1e3, unit: "ms/step",
+          detail:
+            "cnn_mnist_step's network, batch 64 over \(world.size) ranks, SGD, buckets of \(capacity) bytes"),
+        Result(
+          name: "data_parallel_images\(label)", value: 64 / step, unit: "images/s",
+          detail: "\(world.size) ranks"),
+        Result(
+          name: "data_parallel_wait\(label)", value: wait * 1e3, unit: "ms/step",
+          detail: "step() after backward(): the reductions left to wait for, and the optimiser"),
+      ]
     }
-    for _ in 0..<5 { _ = timedStep() }
-    var samples = (0..<max(runs, 5)).map { _ in (0..<5).map { _ in timedStep() }.reduce(0, +) / 5 }
-    samples.sort()
-    let seconds = samples[samples.count / 2]
-    // The mean of the ranks' medians, so that every rank agrees on the number printed.
-    var slowest = [seconds]
-    try? slowest.withUnsafeMutableBufferPointer { (buffer) throws(CommunicatorError) in
-      try world.allReduce(buffer)
-    }
-    let step = slowest[0] / Double(world.size)
-    return [
-      Result(
-        name: "data_parallel_step", value: step * 1e3, unit: "ms/step",
-        detail: "cnn_mnist_step's network, batch 64 over \(world.size) ranks, SGD"),
-      Result(
-        name: "data_parallel_images", value: 64 / step, unit: "images/s", detail: "\(world.size) ranks"),
-    ]
+    return results
   }
 #endif
 

@@ -19,4 +19,15 @@ static inline void *backprop_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Status *backprop_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline MPI_Request backprop_mpi_request_null(void) { return MPI_REQUEST_NULL; }
 
+// Non-blocking all-reduces whose requests Swift keeps as raw memory of
+// backprop_mpi_request_size() bytes, so that it never names MPI_Request.
+static inline size_t backprop_mpi_request_size(void) { return sizeof(MPI_Request); }
+static inline int backprop_mpi_iallreduce_sum(void *buffer, int count, int is_float, void *request) {
+  return MPI_Iallreduce(MPI_IN_PLACE, buffer, count, is_float ? MPI_FLOAT : MPI_DOUBLE, MPI_SUM,
+                        MPI_COMM_WORLD, (MPI_Request *)request);
+}
+static inline int backprop_mpi_test(void *request, int *done) {
+  return MPI_Test((MPI_Request *)request, done, MPI_STATUS_IGNORE);
+}
+
 #endif

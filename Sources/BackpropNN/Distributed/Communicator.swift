@@ -27,6 +27,38 @@ public protocol Communicator: AnyObject {
   func broadcast(_ buffer: UnsafeMutableBufferPointer<Double>, from root: Int) throws(CommunicatorError)
   /// Returns once every rank has called it.
   func barrier() throws(CommunicatorError)
+
+  /// Starts ``allReduce(_:)-(UnsafeMutableBufferPointer<Float>)`` and returns without waiting for
+  /// it: `buffer` holds the sum once ``wait(for:)`` has returned for the request, and must stay
+  /// valid and untouched until then. Calls started on every rank in the same order overlap
+  /// whatever the rank does next: `DataParallel` starts each bucket of gradients during the
+  /// backward pass.
+  ///
+  /// A communicator that cannot overlap (the default implementation) finishes the call here and
+  /// returns a completed request.
+  func startAllReduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError)
+    -> CollectiveRequest
+  /// ``startAllReduce(_:)-(UnsafeMutableBufferPointer<Float>)`` for `Double`.
+  func startAllReduce(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError)
+    -> CollectiveRequest
+  /// Whether a started call has finished, letting it advance (MPI moves a non-blocking call on
+  /// only while the rank calls into it).
+  func test(_ request: CollectiveRequest) throws(CommunicatorError) -> Bool
+  /// Returns once a started call has finished on this rank.
+  func wait(for request: CollectiveRequest) throws(CommunicatorError)
+}
+
+/// A collective call started by ``Communicator/startAllReduce(_:)-(UnsafeMutableBufferPointer<Float>)``,
+/// to wait for with ``Communicator/wait(for:)``.
+public struct CollectiveRequest: Hashable, Sendable {
+  /// The communicator's number for the call; ``completed`` for one that has finished already.
+  public let identifier: Int
+
+  /// - Parameter identifier: The communicator's number for the call.
+  public init(identifier: Int) { self.identifier = identifier }
+
+  /// A call that finished when it was started.
+  public static let completed = CollectiveRequest(identifier: -1)
 }
 
 /// Why a collective operation failed, and which call it was.
@@ -74,6 +106,30 @@ public struct CommunicatorError: Error, CustomStringConvertible, Sendable, Equat
 }
 
 extension Communicator {
+  /// Finishes the call before returning: ``CollectiveRequest/completed``.
+  public func startAllReduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError)
+    -> CollectiveRequest
+  {
+    try allReduce(buffer)
+    return .completed
+  }
+
+  /// Finishes the call before returning: ``CollectiveRequest/completed``.
+  public func startAllReduce(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError)
+    -> CollectiveRequest
+  {
+    try allReduce(buffer)
+    return .completed
+  }
+
+  /// `true`: the default ``startAllReduce(_:)-(UnsafeMutableBufferPointer<Float>)`` finishes its
+  /// calls when they start.
+  public func test(_ request: CollectiveRequest) throws(CommunicatorError) -> Bool { true }
+
+  /// Returns at once: the default ``startAllReduce(_:)-(UnsafeMutableBufferPointer<Float>)``
+  /// finishes its calls when they start.
+  public func wait(for request: CollectiveRequest) throws(CommunicatorError) {}
+
   /// Sums `tensor` over the ranks, in place (see ``allReduce(_:)-(UnsafeMutableBufferPointer<Float>)``).
   public func allReduce<Scalar: TensorScalar>(_ tensor: inout Tensor<Scalar>) throws(CommunicatorError) {
     try withBuffer(of: &tensor) { (buffer: UnsafeMutableRawBufferPointer) throws(CommunicatorError) in

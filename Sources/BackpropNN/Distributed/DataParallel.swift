@@ -22,16 +22,27 @@ import BackpropTensor
 /// - Construction broadcasts every parameter and buffer (``NamedTensor/Role/buffer``, such as
 ///   BatchNorm's running statistics) from rank 0, after checking that every rank's model has
 ///   the same tensors of the same shapes.
-/// - ``step()`` averages the gradients in buckets of at most ``bucketCapacity`` bytes, in
-///   reverse order of the parameters (the order in which a backward pass finishes them), every
-///   rank in the same order; then it steps the optimiser, and broadcasts the buffers from rank 0
-///   again, as PyTorch's DDP does with `broadcast_buffers`. A rank that calls it without a
-///   backward pass while others had one makes every rank throw.
+/// - The gradients are averaged in buckets of at most ``bucketCapacity`` bytes, in reverse order
+///   of the parameters (the order in which a backward pass finishes them), every rank in the same
+///   order. Each parameter has a gradient hook (``Variable/onGradientAccumulated``): as soon as
+///   `backward()` has finished every gradient of a bucket, and every bucket before it has
+///   started, the bucket's all-reduce starts
+///   (``Communicator/startAllReduce(_:)-(UnsafeMutableBufferPointer<Float>)``), so that
+///   communication overlaps the rest of the backward pass.
+/// - ``step()`` starts the buckets that have not started (a parameter that this backward pass
+///   did not reach counts as a zero gradient), waits for all of them, steps the optimiser and
+///   broadcasts the buffers from rank 0 again, as PyTorch's DDP does with `broadcast_buffers`. A
+///   rank that calls it without a backward pass while others had one makes every rank throw.
 ///
 /// Each rank's loss should be the mean over its shard and the shards equal in size: the mean of
-/// the ranks' gradients is then the gradient of the mean over the whole batch. Batch
+/// the ranks' gradients is then the gradient of the mean over the whole batch. Every rank must
+/// run the same number of backward passes between two steps; with more than one (gradient
+/// accumulation), the buckets started during the first are reduced again in ``step()``. Batch
 /// normalisation normalises each shard by its own statistics, as DDP without `SyncBatchNorm`
 /// does, so a model with it trains like one process only up to that difference.
+///
+/// The wrapper sets the optimiser's parameters' ``Variable/onGradientAccumulated`` and removes
+/// those hooks when it is freed: one `DataParallel` per model at a time.
 public final class DataParallel<Scalar: TensorScalar> {
   /// The replica on this rank.
   public let model: any Layer<Scalar>
@@ -41,8 +52,16 @@ public final class DataParallel<Scalar: TensorScalar> {
   public let communicator: any Communicator
   /// The largest bucket of gradients reduced in one call, in bytes; 25 MB by default, as DDP's.
   public let bucketCapacity: Int
-  /// The parameters in the buckets, each bucket a range of `parameters` in reverse order.
-  private let buckets: [[Variable<Scalar>]]
+  /// The buckets, in the order in which they are reduced.
+  private let buckets: [GradientBucket<Scalar>]
+  /// The model's buffers, broadcast from rank 0 after every step.
+  private let buffers: [Variable<Scalar>]
+  /// How many buckets have started reducing since the last step, in order.
+  private var started = 0
+  /// `true` when a parameter's gradient was finished twice since the last step.
+  private var repeatedBackward = false
+  /// An error of a reduction started in a gradient hook (which cannot throw), for ``step()``.
+  private var failure: CommunicatorError? = nil
 
   /// Wraps `model` and `optimizer` and makes every rank's replica equal rank 0's.
   ///
@@ -64,21 +83,23 @@ public final class DataParallel<Scalar: TensorScalar> {
     self.optimizer = optimizer
     self.communicator = communicator
     self.bucketCapacity = bucketCapacity
-    var buckets: [[Variable<Scalar>]] = []
+    var groups: [[Variable<Scalar>]] = []
     var bytes = bucketCapacity
     for parameter in optimizer.parameters.reversed() {
       let size = parameter.value.scalarCount * MemoryLayout<Scalar>.stride
-      if bytes + size > bucketCapacity || buckets.isEmpty {
-        buckets.append([])
+      if bytes + size > bucketCapacity || groups.isEmpty {
+        groups.append([])
         bytes = 0
       }
-      buckets[buckets.count - 1].append(parameter)
+      groups[groups.count - 1].append(parameter)
       bytes += size
     }
-    self.buckets = buckets
+    buckets = groups.map(GradientBucket.init)
+    let named = model.namedTensors
+    buffers = named.filter { $0.role == .buffer }.map(\.variable)
 
     // Every rank must hold the same tensors: compare a hash of the names and shapes with rank 0's.
-    let description = model.namedTensors.map { "\($0.name)\($0.variable.shape)" }.joined(separator: ";")
+    let description = named.map { "\($0.name)\($0.variable.shape)" }.joined(separator: ";")
     let hash = fnv1a(description)
     var shared = [Double(hash >> 32), Double(hash & 0xffff_ffff)]
     let mine = shared
@@ -98,8 +119,19 @@ public final class DataParallel<Scalar: TensorScalar> {
             : "this rank's model (\(description.prefix(200))) differs from rank 0's in its tensors' names or shapes"
         ))
     }
-    for named in model.namedTensors {
+    for named in named {
       try communicator.broadcast(&named.variable.value, from: 0)
+    }
+    for (index, bucket) in buckets.enumerated() {
+      for parameter in bucket.parameters {
+        parameter.onGradientAccumulated = { [weak self] _ in self?.gradientFinished(inBucket: index) }
+      }
+    }
+  }
+
+  deinit {
+    for bucket in buckets {
+      for parameter in bucket.parameters { parameter.onGradientAccumulated = nil }
     }
   }
 
@@ -116,49 +148,165 @@ public final class DataParallel<Scalar: TensorScalar> {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func step() throws(CommunicatorError) {
-    let ranks = Scalar(communicator.size)
+    defer {
+      started = 0
+      repeatedBackward = false
+      failure = nil
+      for bucket in buckets { bucket.reset() }
+    }
+    if let failure { throw failure }
+    if repeatedBackward {
+      // The buckets started during the first backward pass hold part of the gradients.
+      for bucket in buckets[..<started] { try bucket.wait(communicator) }
+      started = 0
+    }
+    while started < buckets.count {
+      try buckets[started].start(communicator)
+      started += 1
+    }
+    var ranksWithGradients: [Int] = []
     for bucket in buckets {
-      let count = bucket.reduce(0) { $0 + $1.value.scalarCount }
-      // The bucket's gradients, and one more element: 1 on a rank that has any gradient.
-      var flat = [Scalar](repeating: 0, count: count + 1)
-      var offset = 0
-      var hasGradient = false
-      for parameter in bucket {
-        let n = parameter.value.scalarCount
-        if let gradient = parameter.grad {
-          hasGradient = true
-          gradient.withUnsafeBufferPointer { source in
-            for index in 0..<n { flat[offset + index] = source[index] }
-          }
-        }
-        offset += n
-      }
-      flat[count] = hasGradient ? 1 : 0
-      var tensor = Tensor(flat)
-      try communicator.allReduce(&tensor)
-      let reduced = tensor.scalars
-      let withGradients = Int(reduced[count])
-      if withGradients != 0 && withGradients != communicator.size {
+      try bucket.wait(communicator)
+      ranksWithGradients.append(bucket.ranksWithGradients)
+    }
+    for (bucket, ranks) in zip(buckets, ranksWithGradients) where ranks != 0 {
+      guard ranks == communicator.size else {
         throw CommunicatorError(
           call: "DataParallel.step", rank: communicator.rank,
           .mismatch(
-            "\(communicator.size - withGradients) of \(communicator.size) ranks called step() without a "
-              + "backward pass (this rank \(hasGradient ? "had" : "had no") gradients)"))
+            "\(communicator.size - ranks) of \(communicator.size) ranks called step() without a "
+              + "backward pass (this rank \(bucket.hadGradients ? "had" : "had no") gradients)"))
       }
-      if withGradients == 0 { continue }
-      offset = 0
-      for parameter in bucket {
-        let n = parameter.value.scalarCount
-        let averaged = Array(reduced[offset..<(offset + n)]).map { $0 / ranks }
-        parameter.grad = try! Tensor(shape: parameter.shape, scalars: averaged)
-        offset += n
-      }
+      bucket.average(over: communicator.size)
     }
     optimizer.step()
-    for named in model.namedTensors where named.role == .buffer {
-      try communicator.broadcast(&named.variable.value, from: 0)
+    for buffer in buffers {
+      try communicator.broadcast(&buffer.value, from: 0)
     }
   }
+
+  /// A gradient hook: one more parameter of bucket `index` has its gradient. Starts every bucket
+  /// that is complete and whose predecessors have started, then lets the started ones advance.
+  private func gradientFinished(inBucket index: Int) {
+    let bucket = buckets[index]
+    bucket.finished += 1
+    if bucket.finished > bucket.parameters.count { repeatedBackward = true }
+    guard !repeatedBackward, failure == nil else { return }
+    do throws(CommunicatorError) {
+      while started < buckets.count && buckets[started].finished == buckets[started].parameters.count {
+        try buckets[started].start(communicator)
+        started += 1
+      }
+      for bucket in buckets[..<started] { try bucket.test(communicator) }
+    } catch {
+      failure = error
+    }
+  }
+}
+
+/// One bucket of ``DataParallel``: its parameters, and the flat buffer its gradients are reduced
+/// in, allocated once: the gradients, then one element that is 1 on a rank that had any.
+private final class GradientBucket<Scalar: TensorScalar> {
+  let parameters: [Variable<Scalar>]
+  let buffer: UnsafeMutableBufferPointer<Scalar>
+  /// How many of the parameters' gradients the backward passes since the last step finished.
+  var finished = 0
+  /// The reduction, while it runs.
+  var request: CollectiveRequest? = nil
+  /// Whether this rank had a gradient for any of the parameters when the reduction started.
+  var hadGradients = false
+
+  init(_ parameters: [Variable<Scalar>]) {
+    self.parameters = parameters
+    let count = parameters.reduce(0) { $0 + $1.value.scalarCount }
+    buffer = .allocate(capacity: count + 1)
+    buffer.initialize(repeating: 0)
+  }
+
+  deinit { buffer.deallocate() }
+
+  /// The number of ranks that had gradients, once the reduction has finished.
+  var ranksWithGradients: Int { Int(buffer[buffer.count - 1].rounded()) }
+
+  /// Copies the gradients in (zeros for a parameter without one) and starts their sum.
+  func start(_ communicator: any Communicator) throws(CommunicatorError) {
+    let base = UnsafeMutableRawPointer(buffer.baseAddress!)
+    let stride = MemoryLayout<Scalar>.stride
+    var offset = 0
+    hadGradients = false
+    for parameter in parameters {
+      let bytes = parameter.value.scalarCount * stride
+      if let gradient = parameter.grad {
+        hadGradients = true
+        gradient.withUnsafeBufferPointer { source in
+          (base + offset).copyMemory(from: UnsafeRawPointer(source.baseAddress!), byteCount: bytes)
+        }
+      } else {
+        (base + offset).initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+      }
+      offset += bytes
+    }
+    buffer[buffer.count - 1] = hadGradients ? 1 : 0
+    if Scalar.self == Float.self {
+      request = try communicator.startAllReduce(
+        UnsafeMutableRawBufferPointer(buffer).bindMemory(to: Float.self))
+    } else {
+      request = try communicator.startAllReduce(
+        UnsafeMutableRawBufferPointer(buffer).bindMemory(to: Double.self))
+    }
+  }
+
+  /// Lets the reduction advance.
+  func test(_ communicator: any Communicator) throws(CommunicatorError) {
+    if let request, try communicator.test(request) { self.request = nil }
+  }
+
+  /// Waits for the reduction.
+  func wait(_ communicator: any Communicator) throws(CommunicatorError) {
+    if let request { try communicator.wait(for: request) }
+    request = nil
+  }
+
+  /// Sets each parameter's gradient to its sum divided by `ranks`.
+  func average(over ranks: Int) {
+    let stride = MemoryLayout<Scalar>.stride
+    var offset = 0
+    if Scalar.self == Float.self {
+      divide(
+        UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: Float.self), buffer.count - 1,
+        Float(ranks))
+    } else {
+      divide(
+        UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: Double.self), buffer.count - 1,
+        Double(ranks))
+    }
+    for parameter in parameters {
+      let bytes = parameter.value.scalarCount * stride
+      var gradient = Tensor<Scalar>(zeros: parameter.shape)
+      gradient.withUnsafeMutableBufferPointer { target in
+        UnsafeMutableRawPointer(target.baseAddress!).copyMemory(
+          from: UnsafeRawPointer(buffer.baseAddress!) + offset, byteCount: bytes)
+      }
+      parameter.grad = gradient
+      offset += bytes
+    }
+  }
+
+  /// Forgets the last step.
+  func reset() {
+    finished = 0
+    request = nil
+  }
+}
+
+/// Divides `count` scalars at `scalars` by `divisor`, in place.
+private func divide(_ scalars: UnsafeMutablePointer<Float>, _ count: Int, _ divisor: Float) {
+  for index in 0..<count { scalars[index] /= divisor }
+}
+
+/// Divides `count` scalars at `scalars` by `divisor`, in place.
+private func divide(_ scalars: UnsafeMutablePointer<Double>, _ count: Int, _ divisor: Double) {
+  for index in 0..<count { scalars[index] /= divisor }
 }
 
 extension DataParallel {

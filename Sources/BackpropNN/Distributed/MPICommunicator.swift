@@ -70,6 +70,65 @@
       try share(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count, isFloat: false, root)
     }
 
+    /// Starts summing every rank's `buffer` into each (`MPI_Iallreduce`); see
+    /// ``Communicator/startAllReduce(_:)-(UnsafeMutableBufferPointer<Float>)``.
+    public func startAllReduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError)
+      -> CollectiveRequest
+    {
+      try start(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count, isFloat: true)
+    }
+
+    /// Starts summing every rank's `buffer` into each (`MPI_Iallreduce`); see
+    /// ``Communicator/startAllReduce(_:)-(UnsafeMutableBufferPointer<Double>)``.
+    public func startAllReduce(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError)
+      -> CollectiveRequest
+    {
+      try start(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count, isFloat: false)
+    }
+
+    /// Whether a started call has finished (`MPI_Test`, which also moves it on).
+    public func test(_ request: CollectiveRequest) throws(CommunicatorError) -> Bool {
+      guard let memory = pending[request.identifier] else { return true }
+      var done: Int32 = 0
+      try Self.check(backprop_mpi_test(memory, &done), "MPI_Test", rank)
+      if done != 0 { finish(request) }
+      return done != 0
+    }
+
+    /// Returns once a started call has finished, or throws
+    /// ``CommunicatorError/Problem/timedOut(_:)`` after ``timeout`` seconds.
+    public func wait(for request: CollectiveRequest) throws(CommunicatorError) {
+      guard let memory = pending[request.identifier] else { return }
+      try wait("MPI_Iallreduce") { done in backprop_mpi_test(memory, &done) }
+      finish(request)
+    }
+
+    /// The started calls' `MPI_Request`s, by identifier, each in memory of its own.
+    private var pending: [Int: UnsafeMutableRawPointer] = [:]
+    /// The last identifier given out.
+    private var lastRequest = 0
+
+    private func start(_ buffer: UnsafeMutableRawPointer?, count: Int, isFloat: Bool)
+      throws(CommunicatorError)
+      -> CollectiveRequest
+    {
+      let memory = UnsafeMutableRawPointer.allocate(byteCount: backprop_mpi_request_size(), alignment: 16)
+      let code = backprop_mpi_iallreduce_sum(buffer, Int32(count), isFloat ? 1 : 0, memory)
+      guard code == backprop_mpi_success() else {
+        memory.deallocate()
+        try Self.check(code, "MPI_Iallreduce", rank)
+        return .completed
+      }
+      lastRequest += 1
+      pending[lastRequest] = memory
+      return CollectiveRequest(identifier: lastRequest)
+    }
+
+    /// Forgets a finished request (MPI has set it to `MPI_REQUEST_NULL`).
+    private func finish(_ request: CollectiveRequest) {
+      pending.removeValue(forKey: request.identifier)?.deallocate()
+    }
+
     /// Returns once every rank has called it (`MPI_Ibarrier`).
     public func barrier() throws(CommunicatorError) {
       var request = backprop_mpi_request_null()

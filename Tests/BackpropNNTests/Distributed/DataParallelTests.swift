@@ -57,13 +57,25 @@ struct DataParallelTests {
     "N ranks on their shards end with one process's parameters (SGD, Adam, AdamW; 2 and 3 ranks)",
     arguments: Kind.allCases, [2, 3])
   func equalsOneProcess(kind: Kind, ranks: Int) throws {
+    try checkEqualsOneProcess(kind: kind, ranks: ranks, bucketCapacity: 25_000_000)
+  }
+
+  @Test(
+    "Buckets of one parameter each, started during backward(), give the same parameters",
+    arguments: Kind.allCases)
+  func smallBuckets(kind: Kind) throws {
+    try checkEqualsOneProcess(kind: kind, ranks: 2, bucketCapacity: 8)
+  }
+
+  func checkEqualsOneProcess(kind: Kind, ranks: Int, bucketCapacity: Int) throws {
     let expected = Self.trainAlone(kind)
     let results = Mutex<[Int: [Tensor<Double>]]>([:])
     try LocalCommunicator.run(ranks: ranks) { communicator in
       // Each rank starts from other weights: construction makes them rank 0's.
       let model = Self.makeModel(seed: communicator.rank == 0 ? 1 : 100 + UInt64(communicator.rank))
       let parallel = try DataParallel(
-        model: model, optimizer: Self.optimizer(kind, model.parameters), communicator: communicator)
+        model: model, optimizer: Self.optimizer(kind, model.parameters), communicator: communicator,
+        bucketCapacity: bucketCapacity)
       var rng = SeededRandomNumberGenerator(seed: 9)
       let batches = Minibatches(
         tensors: [Self.data.inputs, Self.data.targets], batchSize: 12, shuffledUsing: &rng
@@ -86,6 +98,99 @@ struct DataParallelTests {
       }
       // Every rank reduces in the same order, so the replicas are bit-equal.
       #expect(values == all[0], "rank \(rank) differs from rank 0")
+    }
+  }
+
+  /// A communicator that notes, at each all-reduce it starts, how many of `watched` have
+  /// gradients.
+  final class LoggingCommunicator: Communicator {
+    let inner: LocalCommunicator
+    var watched: [Variable<Double>] = []
+    var log: [Int] = []
+    init(_ inner: LocalCommunicator) { self.inner = inner }
+    var rank: Int { inner.rank }
+    var size: Int { inner.size }
+    func allReduce(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) {
+      try inner.allReduce(buffer)
+    }
+    func allReduce(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError) {
+      try inner.allReduce(buffer)
+    }
+    func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, from root: Int) throws(CommunicatorError) {
+      try inner.broadcast(buffer, from: root)
+    }
+    func broadcast(_ buffer: UnsafeMutableBufferPointer<Double>, from root: Int) throws(CommunicatorError) {
+      try inner.broadcast(buffer, from: root)
+    }
+    func barrier() throws(CommunicatorError) { try inner.barrier() }
+    func startAllReduce(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError)
+      -> CollectiveRequest
+    {
+      log.append(watched.filter { $0.grad != nil }.count)
+      try inner.allReduce(buffer)
+      return .completed
+    }
+  }
+
+  @Test("Each bucket's all-reduce starts during backward(), as soon as its gradients are final")
+  func overlap() throws {
+    try LocalCommunicator.run(ranks: 1) { local in
+      let communicator = LoggingCommunicator(local)
+      let model = Self.makeModel(seed: 1)
+      communicator.watched = model.parameters
+      // Buckets of one parameter each: the second layer's bias and weight, then the first's, in
+      // the order the backward pass finishes them.
+      let parallel = try DataParallel(
+        model: model, optimizer: SGD(parameters: model.parameters, learningRate: 0.1),
+        communicator: communicator,
+        bucketCapacity: 8)
+      for _ in 0..<2 {
+        communicator.log = []
+        parallel.zeroGrad()
+        meanSquaredError(predicted: model(Variable(Self.data.inputs)), target: Self.data.targets).backward()
+        // Each bucket started as soon as its parameter's gradient was final, before the
+        // gradients of the parameters used before it existed.
+        #expect(communicator.log == [1, 2, 3, 4])
+        try parallel.step()
+        #expect(communicator.log.count == 4)
+      }
+    }
+  }
+
+  @Test("Two backward passes before a step (accumulated gradients) average the sums, as one process")
+  func accumulatedGradients() throws {
+    let alone = Self.makeModel(seed: 1)
+    let sgd = SGD(parameters: alone.parameters, learningRate: 0.1)
+    for half in 0..<2 {
+      let inputs = Self.data.inputs[(half * 12)..<((half + 1) * 12)]
+      let targets = Self.data.targets[(half * 12)..<((half + 1) * 12)]
+      meanSquaredError(predicted: alone(Variable(inputs)), target: targets).backward()
+    }
+    sgd.step()
+    let expected = alone.parameters.map(\.value)
+    let results = Mutex<[Int: [Tensor<Double>]]>([:])
+    try LocalCommunicator.run(ranks: 2) { communicator in
+      let model = Self.makeModel(seed: 1)
+      let parallel = try DataParallel(
+        model: model, optimizer: SGD(parameters: model.parameters, learningRate: 0.1),
+        communicator: communicator,
+        bucketCapacity: 8)
+      parallel.zeroGrad()
+      // Rank r takes rows 6r..<6r+6 of each half: two backward passes of the mean over 6 rows.
+      for half in 0..<2 {
+        let start = half * 12 + communicator.rank * 6
+        let inputs = Self.data.inputs[start..<(start + 6)]
+        let targets = Self.data.targets[start..<(start + 6)]
+        meanSquaredError(predicted: model(Variable(inputs)), target: targets).backward()
+      }
+      try parallel.step()
+      let values = model.parameters.map(\.value)
+      results.withLock { $0[communicator.rank] = values }
+    }
+    for (rank, values) in results.withLock({ $0 }) {
+      for (value, one) in zip(values, expected) {
+        #expect(isClose(value, one, absoluteTolerance: 1e-12, relativeTolerance: 1e-10), "rank \(rank)")
+      }
     }
   }
 
