@@ -24,7 +24,7 @@ import BackpropTensor
 ///   the same tensors of the same shapes.
 /// - The gradients are averaged in buckets of at most ``bucketCapacity`` bytes, in reverse order
 ///   of the parameters (the order in which a backward pass finishes them), every rank in the same
-///   order. Each parameter has a gradient hook (``Variable/onGradientAccumulated``): as soon as
+///   order. Each parameter has a gradient hook (`Variable.onGradientAccumulated`): as soon as
 ///   `backward()` has finished every gradient of a bucket, and every bucket before it has
 ///   started, the bucket's all-reduce starts
 ///   (``Communicator/startAllReduce(_:)-(UnsafeMutableBufferPointer<Float>)``), so that
@@ -41,7 +41,7 @@ import BackpropTensor
 /// normalisation normalises each shard by its own statistics, as DDP without `SyncBatchNorm`
 /// does, so a model with it trains like one process only up to that difference.
 ///
-/// The wrapper sets the optimiser's parameters' ``Variable/onGradientAccumulated`` and removes
+/// The wrapper sets the optimiser's parameters' `Variable.onGradientAccumulated` and removes
 /// those hooks when it is freed: one `DataParallel` per model at a time.
 public final class DataParallel<Scalar: TensorScalar> {
   /// The replica on this rank.
