@@ -208,8 +208,9 @@ final class Graph<Scalar: TensorScalar>: ManagedBuffer<GraphState<Scalar>, Node<
     get { state.pointee.readsForeignResults }
     set { state.pointee.readsForeignResults = newValue }
   }
-  /// `true` once a node read a parameter with a gradient hook: the backward pass then finishes
-  /// such parameters as soon as their gradients are final, not after the walk.
+  /// `true` once a node read a parameter with a gradient hook: the backward pass then takes the
+  /// ordered walk, which finishes each parameter as soon as its gradient is final, not after the
+  /// walk as the chain's walk does.
   var readsHookedParameters: Bool {
     get { state.pointee.readsHookedParameters }
     set { state.pointee.readsHookedParameters = newValue }

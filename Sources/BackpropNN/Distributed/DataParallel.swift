@@ -239,7 +239,9 @@ private final class GradientBucket<Scalar: TensorScalar> {
       if let gradient = parameter.grad {
         hadGradients = true
         gradient.withUnsafeBufferPointer { source in
-          (base + offset).copyMemory(from: UnsafeRawPointer(source.baseAddress!), byteCount: bytes)
+          // An empty tensor may have no address.
+          guard let source = source.baseAddress else { return }
+          (base + offset).copyMemory(from: UnsafeRawPointer(source), byteCount: bytes)
         }
       } else {
         (base + offset).initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
@@ -284,7 +286,8 @@ private final class GradientBucket<Scalar: TensorScalar> {
       let bytes = parameter.value.scalarCount * stride
       var gradient = Tensor<Scalar>(zeros: parameter.shape)
       gradient.withUnsafeMutableBufferPointer { target in
-        UnsafeMutableRawPointer(target.baseAddress!).copyMemory(
+        guard let target = target.baseAddress else { return }
+        UnsafeMutableRawPointer(target).copyMemory(
           from: UnsafeRawPointer(buffer.baseAddress!) + offset, byteCount: bytes)
       }
       parameter.grad = gradient
