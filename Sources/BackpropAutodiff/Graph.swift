@@ -177,17 +177,21 @@ func belongs<Scalar>(_ node: NodePointer<Scalar>, to graph: Unmanaged<Graph<Scal
 /// frees itself. Nothing is reference-counted per node and no destructor recurses: a graph is
 /// released by popping, and a chain of 100,000 operations by one loop.
 ///
-/// **Memory.** The first chunk of nodes is allocated with the graph (one node for a leaf, eight
-/// for a recorded graph); later ones hold 64 nodes each and are kept for reuse when their graph
-/// dies (``ChunkCache``). A node's address never changes while it lives, so a pullback can record
+/// **Memory.** The first chunk of nodes is allocated with the graph (one node for a leaf, five
+/// for a recorded graph, which keeps the allocation under 1 KiB); later ones hold 64 nodes each
+/// and are kept for reuse when their graph dies (``ChunkCache``). A node's address never changes while it lives, so a pullback can record
 /// new nodes into the graph it reads.
 ///
 /// **Threads.** Counts are plain integers: a graph belongs to one thread at a time, as its
 /// variables do.
 @usableFromInline
 final class Graph<Scalar: TensorScalar>: ManagedBuffer<GraphState<Scalar>, Node<Scalar>> {
-  /// A recorded graph's first chunk, allocated with the graph itself.
-  private static var firstOperationCapacity: Int { 8 }
+  /// A recorded graph's first chunk, allocated with the graph itself: five nodes, so that the
+  /// allocation (968 bytes) stays in glibc's small bins. Scalar code starts many small graphs
+  /// and frees them together (each `x[i] * x[i]` that reads only leaves starts one); with eight
+  /// nodes (1.4 KiB) they went through the sorted large bins, 280 instructions of `malloc` per
+  /// recorded operation of rosenbrock_scalar.
+  private static var firstOperationCapacity: Int { 5 }
   /// log₂ of a later chunk's capacity.
   private static var chunkShift: Int { 6 }
 
@@ -221,6 +225,14 @@ final class Graph<Scalar: TensorScalar>: ManagedBuffer<GraphState<Scalar>, Node<
   @inline(__always)
   private var state: UnsafeMutablePointer<GraphState<Scalar>> { withUnsafeMutablePointerToHeader { $0 } }
 
+  /// The address of the bookkeeping's ``GraphState/inlineTable``.
+  private var inlineTable: UnsafeMutablePointer<NodePointer<Scalar>?> {
+    withUnsafeMutablePointerToHeader {
+      (UnsafeMutableRawPointer($0) + MemoryLayout<GraphState<Scalar>>.offset(of: \.inlineTable)!)
+        .assumingMemoryBound(to: NodePointer<Scalar>?.self)
+    }
+  }
+
   /// The first chunk, allocated with the graph: one node for a leaf, ``firstOperationCapacity``
   /// for a recorded graph.
   @inline(__always)
@@ -233,9 +245,9 @@ final class Graph<Scalar: TensorScalar>: ManagedBuffer<GraphState<Scalar>, Node<
   fileprivate func freeChunks() {
     guard let laterChunks = state.pointee.laterChunks else { return }
     for chunk in 0..<state.pointee.laterChunkCount {
-      ChunkCache.give(UnsafeMutableRawPointer(laterChunks[chunk]), bytes: Self.chunkBytes)
+      ChunkCache.give(UnsafeMutableRawPointer(laterChunks[chunk].unsafelyUnwrapped), bytes: Self.chunkBytes)
     }
-    laterChunks.deallocate()
+    if laterChunks != inlineTable { laterChunks.deallocate() }
     state.pointee.laterChunks = nil
   }
 
@@ -248,7 +260,7 @@ final class Graph<Scalar: TensorScalar>: ManagedBuffer<GraphState<Scalar>, Node<
     let firstCapacity = state.pointee.firstCapacity
     if position < firstCapacity { return firstChunk + position }
     let later = position - firstCapacity
-    return state.pointee.laterChunks.unsafelyUnwrapped[later >> Self.chunkShift]
+    return state.pointee.laterChunks.unsafelyUnwrapped[later >> Self.chunkShift].unsafelyUnwrapped
       + (later & (1 << Self.chunkShift - 1))
   }
 
@@ -290,14 +302,18 @@ final class Graph<Scalar: TensorScalar>: ManagedBuffer<GraphState<Scalar>, Node<
       state.pointee.laterChunkCount < Int(Int32.max) >> Self.chunkShift,
       "Graph: more nodes than a graph can hold")
     if state.pointee.laterChunkCount == state.pointee.tableCapacity {
-      let capacity = max(4, 2 * state.pointee.tableCapacity)
-      let larger = UnsafeMutablePointer<NodePointer<Scalar>>.allocate(capacity: capacity)
-      if let laterChunks = state.pointee.laterChunks {
+      if state.pointee.tableCapacity == 0 {
+        state.pointee.laterChunks = inlineTable
+        state.pointee.tableCapacity = GraphState<Scalar>.inlineTableCapacity
+      } else {
+        let capacity = 2 * state.pointee.tableCapacity
+        let larger = UnsafeMutablePointer<NodePointer<Scalar>?>.allocate(capacity: capacity)
+        let laterChunks = state.pointee.laterChunks.unsafelyUnwrapped
         larger.moveInitialize(from: laterChunks, count: state.pointee.laterChunkCount)
-        laterChunks.deallocate()
+        if laterChunks != inlineTable { laterChunks.deallocate() }
+        state.pointee.laterChunks = larger
+        state.pointee.tableCapacity = capacity
       }
-      state.pointee.laterChunks = larger
-      state.pointee.tableCapacity = capacity
     }
     let chunk = ChunkCache.take(bytes: Self.chunkBytes, alignment: MemoryLayout<Node<Scalar>>.alignment)
     state.pointee.laterChunks.unsafelyUnwrapped[state.pointee.laterChunkCount] = chunk.bindMemory(
@@ -313,8 +329,9 @@ struct GraphState<Scalar: TensorScalar> {
   let firstCapacity: Int
   /// See ``Graph/count``.
   var count = 0
-  /// The later chunks, each 64 nodes, in a table that doubles when full.
-  var laterChunks: UnsafeMutablePointer<NodePointer<Scalar>>? = nil
+  /// The later chunks, each 64 nodes, in a table that doubles when full: ``inlineTable`` for the
+  /// first ``inlineTableCapacity``, then an allocation.
+  var laterChunks: UnsafeMutablePointer<NodePointer<Scalar>?>? = nil
   /// How many later chunks exist.
   var laterChunkCount = 0
   /// How many later chunks the table holds.
@@ -325,6 +342,11 @@ struct GraphState<Scalar: TensorScalar> {
   var readsForeignResults = false
   /// See ``Graph/readsHookedParameters``.
   var readsHookedParameters = false
+  /// The first entries of the chunk table, so that a graph a little larger than its first chunk
+  /// allocates no table.
+  var inlineTable: (NodePointer<Scalar>?, NodePointer<Scalar>?) = (nil, nil)
+  /// How many chunks ``inlineTable`` holds.
+  static var inlineTableCapacity: Int { 2 }
 
   init(firstCapacity: Int) { self.firstCapacity = firstCapacity }
 }
@@ -343,7 +365,7 @@ enum ChunkCache {
     let bytes: Int
   }
   /// The kept chunks, read and written only while `lock` is held.
-  nonisolated(unsafe) private static var kept: [Kept] = []
+  @exclusivity(unchecked) nonisolated(unsafe) private static var kept: [Kept] = []
   /// A pthread mutex, which ThreadSanitizer understands (`Synchronization.Mutex` waits on futexes
   /// it does not see, and its accesses were reported as races).
   nonisolated(unsafe) private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
