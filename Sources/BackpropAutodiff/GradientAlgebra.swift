@@ -137,9 +137,16 @@ extension Tensor: GradientAlgebra {
     matmul(a, b, transposeA: transposeA, transposeB: transposeB, shapedLike: like)
   }
   /// Summed back to `operand`'s shape; `self` when the shapes are equal.
+  ///
+  /// Inlined, so that a pullback of one-scalar tensors (a scalar graph's every operation) tests
+  /// the shapes in place and returns its product without a call.
+  @inline(__always)
   public func unbroadcasted(like operand: Tensor) -> Tensor {
-    hasSameShape(as: operand) ? self : unbroadcasted(to: operand.shape)
+    hasSameShape(as: operand) ? self : unbroadcastedOutOfLine(to: operand)
   }
+  /// ``unbroadcasted(to:)`` to `operand`'s shape, out of line.
+  @inline(never)
+  private func unbroadcastedOutOfLine(to operand: Tensor) -> Tensor { unbroadcasted(to: operand.shape) }
   /// The tensor itself.
   public static func _backwardInput(_ variable: Variable<Scalar>) -> Tensor { variable.value }
   /// `false`: tensors record nothing.

@@ -447,6 +447,12 @@ extension Tensor {
   /// - Precondition: the shapes broadcast.
   @inlinable
   public func zeroed(whereNotPositive mask: Tensor) -> Tensor {
+    if case .single(let rank, let gradient) = contents, case .single(let maskRank, let input) = mask.contents
+    {
+      // One scalar each (a scalar graph's ReLU): the choice in place, where the generic `zip`
+      // entry point, all another module can call, took about 80 instructions.
+      return Tensor(rank: Swift.max(rank, maskRank), single: input > 0 ? Scalar(gradient) : 0)
+    }
     guard !isSingle, hasSameShape(as: mask) else {
       return Tensor.zip(self, mask, operation: "zeroed(whereNotPositive:)") { g, x in x > 0 ? g : 0 }
     }
