@@ -45,6 +45,7 @@ struct BackwardPassPage<Scalar: TensorScalar> {
   let names: GraphNames<Scalar>
 
   init(root: Variable<Scalar>) {
+    let root = root.shownGraph()
     self.root = root
     nodes = root.requiresGrad ? root.graphNodes() : [root]
     names = GraphNames(nodes)

@@ -32,6 +32,47 @@ extension Variable {
   }
 }
 
+/// An operation that stands for several, for speed: graph pictures, chain-rule traces and
+/// backward-pass pages show the steps it stands for (``Variable/shownGraph()``).
+protocol ShownAsSteps<Scalar>: DifferentiableOperation {
+  /// Records the steps on `inputs` (the operation's inputs, or their copies) and returns their
+  /// result, whose value is the operation's.
+  func recordSteps(on inputs: [Variable<Scalar>]) -> Variable<Scalar>
+}
+
+extension Variable {
+  /// The graph that pictures, traces and pages show: this variable, or, when operations that
+  /// stand for several steps (``ShownAsSteps``) are reachable, a copy of the graph above them in
+  /// which each such operation is recorded as its steps. Leaves and the nodes that do not read a
+  /// copied one are shared; a copied node keeps its operation, value and name, so the copy shows
+  /// what the separate steps would have recorded, with the same values and gradients.
+  func shownGraph() -> Variable {
+    let nodes = graphNodes()
+    guard nodes.contains(where: { $0.operation is any ShownAsSteps<Scalar> }) else { return self }
+    var mode = GradientMode.current
+    mode.isRecording = true
+    return GradientMode.with(mode) {
+      var copies: [ObjectIdentifier: Variable] = [:]
+      for node in nodes {
+        guard let operation = node.operation else { continue }
+        let original = node.inputs
+        let inputs = original.map { copies[ObjectIdentifier($0)] ?? $0 }
+        let copy: Variable
+        if let steps = operation as? any ShownAsSteps<Scalar> {
+          copy = steps.recordSteps(on: inputs)
+        } else if zip(inputs, original).contains(where: { $0 !== $1 }) {
+          copy = Variable.record(operation, Operands(inputs), value: node.value)
+        } else {
+          continue
+        }
+        copy.name = node.name
+        copies[ObjectIdentifier(node)] = copy
+      }
+      return copies[ObjectIdentifier(self)] ?? self
+    }
+  }
+}
+
 /// Display names for the variables of one graph, shared by the Graphviz export and the
 /// chain-rule trace: a variable's ``Variable/name`` when it has one; else, for a one-element
 /// constant, its value (`0.5`); else `v<k>`, where k is the variable's position in

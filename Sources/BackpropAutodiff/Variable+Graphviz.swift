@@ -31,12 +31,13 @@ extension Variable {
   public func graphviz(maxShownElements: Int = 8, showsGradients: Bool = true, showsTangents: Bool = true)
     -> String
   {
-    let nodes = graphNodes()
+    let root = shownGraph()
+    let nodes = root.graphNodes()
     let names = GraphNames(nodes)
     var gradientOf: [ObjectIdentifier: Tensor<Scalar>] = [:]
     if showsGradients && value.scalarCount == 1 && requiresGrad {
       let differentiable = nodes.filter { $0.requiresGrad }
-      let found = gradients(of: self, withRespectTo: differentiable)
+      let found = gradients(of: root, withRespectTo: differentiable)
       for (node, gradient) in zip(differentiable, found) {
         gradientOf[ObjectIdentifier(node)] = gradient.value
       }
@@ -63,7 +64,7 @@ extension Variable {
       style.append(
         node.isParameter
           ? "fillcolor=\"#dbe9ff\"" : node.requiresGrad ? "fillcolor=\"#ffffff\"" : "fillcolor=\"#eeeeee\"")
-      if node === self { style.append("penwidth=2") }
+      if node === root { style.append("penwidth=2") }
       lines.append(
         "  v\(position) [label=\(quoted(label.joined(separator: "\n"))), \(style.joined(separator: ", "))];")
       if let operation = node.operation {

@@ -66,6 +66,11 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     .init(name: "sum", arity: .unary) { $0[0].sum() },
     .init(name: "sum(alongAxes:)", arity: .unary) { $0[0].sum(alongAxes: [-1]) },
     .init(name: "sum(squeezingAxes:)", arity: .unary) { $0[0].sum(squeezingAxes: [0]) },
+    .init(name: "squaredError", arity: .sameShape) { squaredError(predicted: $0[0], target: $0[1]) },
+    .init(name: "squaredError (constant target)", arity: .unary) { v in
+      let pattern = (0..<v[0].value.scalarCount).map { Scalar($0 % 3) - 1 }
+      return squaredError(predicted: v[0], target: try! Tensor(shape: v[0].shape, scalars: pattern))
+    },
     // Composites
     .init(name: "mean", arity: .unary) { $0[0].mean() },
     .init(name: "mean(alongAxes:)", arity: .unary) { $0[0].mean(alongAxes: [0]) },
@@ -75,7 +80,6 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     .init(name: "logSumExp", arity: .unary) { logSumExp($0[0], alongAxes: [-1]) },
     .init(name: "logSoftmax", arity: .unary) { logSoftmax($0[0]) },
     .init(name: "softmax", arity: .unary) { softmax($0[0]) },
-    .init(name: "squaredError", arity: .sameShape) { squaredError(predicted: $0[0], target: $0[1]) },
     .init(name: "meanSquaredError", arity: .sameShape) {
       meanSquaredError(predicted: $0[0], target: $0[1])
     },

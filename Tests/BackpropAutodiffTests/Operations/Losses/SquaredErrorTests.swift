@@ -16,4 +16,36 @@ struct SquaredErrorTests {
     squaredError(predicted: p.detached(), target: e).backward()
     #expect(isClose(e.grad!.scalar, 0.488))
   }
+
+  @Test(
+    "One node on the tape; pictures, traces and pages show the four steps with the steps' values and gradients"
+  )
+  func oneNodeShownAsFourSteps() {
+    var rng = SeededRandomNumberGenerator(seed: 3)
+    let w = Variable(Tensor<Double>(randomUniform: [3, 2], using: &rng), requiresGrad: true, name: "w")
+    let x = Variable(Tensor<Double>(randomUniform: [4, 3], using: &rng))
+    let target = Tensor<Double>(randomUniform: [4, 2], using: &rng)
+    let y = Variable(target, name: "y")
+    let p = sigmoid(matmul(x, w)).named("p")
+    /// The four steps written out, as the operation shows them.
+    func steps(_ difference: Variable<Double>) -> Variable<Double> {
+      difference.name = "(p − y)"
+      return ((difference * difference).sum() * 0.5).named("J")
+    }
+    for (loss, written, inputCount) in [
+      (squaredError(predicted: p, target: target).named("J"), steps(p - target), 1),
+      (squaredError(predicted: p, target: y).named("J"), steps(p - y), 2),
+    ] {
+      #expect(loss.operationName == "squaredError" && loss.inputs.count == inputCount)
+      #expect(loss.value == written.value)
+      #expect(
+        gradients(of: loss, withRespectTo: [w, p]).map(\.value)
+          == gradients(of: written, withRespectTo: [w, p]).map(\.value))
+      #expect(loss.graphviz() == written.graphviz())
+      #expect(
+        chainRuleTrace(of: loss, withRespectTo: w, at: [0, 1]).description
+          == chainRuleTrace(of: written, withRespectTo: w, at: [0, 1]).description)
+      #expect(loss.backwardPassPage() == written.backwardPassPage())
+    }
+  }
 }
