@@ -71,6 +71,13 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
       let pattern = (0..<v[0].value.scalarCount).map { Scalar($0 % 3) - 1 }
       return squaredError(predicted: v[0], target: try! Tensor(shape: v[0].shape, scalars: pattern))
     },
+    .init(name: "meanSquaredError", arity: .sameShape) {
+      meanSquaredError(predicted: $0[0], target: $0[1])
+    },
+    .init(name: "meanSquaredError (constant target)", arity: .unary) { v in
+      let pattern = (0..<v[0].value.scalarCount).map { Scalar($0 % 3) - 1 }
+      return meanSquaredError(predicted: v[0], target: try! Tensor(shape: v[0].shape, scalars: pattern))
+    },
     // Composites
     .init(name: "mean", arity: .unary) { $0[0].mean() },
     .init(name: "mean(alongAxes:)", arity: .unary) { $0[0].mean(alongAxes: [0]) },
@@ -80,9 +87,6 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     .init(name: "logSumExp", arity: .unary) { logSumExp($0[0], alongAxes: [-1]) },
     .init(name: "logSoftmax", arity: .unary) { logSoftmax($0[0]) },
     .init(name: "softmax", arity: .unary) { softmax($0[0]) },
-    .init(name: "meanSquaredError", arity: .sameShape) {
-      meanSquaredError(predicted: $0[0], target: $0[1])
-    },
     .init(name: "softmaxCrossEntropy", arity: .unary) { v in
       // a fixed target distribution along the last axis, independent of the input's value
       let pattern = (0..<v[0].value.scalarCount).map { Scalar($0 % 3) }

@@ -13,17 +13,18 @@ import BackpropTensor
 ///   with every target (PyTorch only warns). Broadcast explicitly (``Variable/broadcasted(to:)``)
 ///   when that is what you mean.
 ///
-/// When `predicted` has a name, the difference is named `"(<predicted> − <target>)"` (`y` for an
-/// unnamed target) for graph pictures and chain-rule traces.
+/// It is recorded as one operation. Graph pictures, chain-rule traces and backward-pass pages
+/// show its steps, a difference, its square and their mean; when `predicted` has a name, the
+/// difference is named `"(<predicted> − <target>)"` (`y` for an unnamed target).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, target: Variable<Scalar>) -> Variable<
   Scalar
 > {
   checkLossShapes("meanSquaredError(predicted:target:)", predicted.value, target.value)
-  let difference = predicted - target
-  if let name = predicted.name { difference.name = "(\(name) − \(target.name ?? "y"))" }
-  return (difference * difference).mean()
+  return Variable.record(
+    meanSquaredErrorOperation(predicted, constantTarget: nil), predicted, target,
+    value: SquaredError.value(predicted.value - target.value, isMean: true))
 }
 
 /// The mean of (p − e)² over every element against a constant target.
@@ -36,10 +37,19 @@ public func meanSquaredError<Scalar>(predicted: Variable<Scalar>, target: Tensor
   Scalar
 > {
   checkLossShapes("meanSquaredError(predicted:target:)", predicted.value, target)
-  // The target stays a tensor: `p − e` records no leaf for it.
-  let difference = predicted - target
-  if let name = predicted.name { difference.name = "(\(name) − y)" }
-  return (difference * difference).mean()
+  // The target stays a tensor: no leaf is recorded for it.
+  return Variable.record(
+    meanSquaredErrorOperation(predicted, constantTarget: target), predicted,
+    value: SquaredError.value(predicted.value - target, isMean: true))
+}
+
+/// The operation of `meanSquaredError`, c = 1/n, after checking that there is an element.
+private func meanSquaredErrorOperation<Scalar>(_ predicted: Variable<Scalar>, constantTarget: Tensor<Scalar>?)
+  -> SquaredError<Scalar>
+{
+  let count = predicted.value.scalarCount
+  check(count > 0, "meanSquaredError(predicted:target:): the prediction of shape \(predicted.shape) is empty")
+  return SquaredError(constantTarget: constantTarget, isMean: true)
 }
 
 /// Stops with a message naming `loss` and both shapes unless `predicted` and `target` have the

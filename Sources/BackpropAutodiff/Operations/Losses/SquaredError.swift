@@ -1,19 +1,32 @@
 import BackpropTensor
 
-/// J = ½ Σ (p − e)², one node for the articles' four steps (a difference, its square, a sum and
-/// a half), which graph pictures, chain-rule traces and backward-pass pages still show as those
-/// four steps (``recordSteps(on:)``).
+/// J = c·Σ (p − e)², one node for the steps a difference, its square, a sum and a constant
+/// factor: c = ½ for the articles' `squaredError`, 1/n for `meanSquaredError` over n elements
+/// (whose sum and factor are what `mean()` records). Graph pictures, chain-rule traces and
+/// backward-pass pages still show those steps (``recordSteps(on:)``).
 ///
-/// ∂J/∂p = p − e: the half cancels the square's 2. The upstream gradient g (one element) gives
-/// g·(p − e) for the prediction and g·(e − p) for a target that is an input. These are the bits
-/// of the four steps' pullbacks: those compute (g·½)·d twice and add the two, which is g·d
-/// exactly.
+/// ∂J/∂p = 2c·(p − e). The pullback computes, for the upstream gradient g (one element),
+/// t = (g·c)·(p − e) and t + t for the prediction, −(t + t) for a target that is an input: the
+/// steps' own pullbacks in the same order (the factor's, the sum's broadcast, the square's two
+/// products added), so the gradients are their bits.
 struct SquaredError<Scalar: TensorScalar>: ShownAsSteps {
   /// The target when it is a constant tensor rather than the operation's second input.
   let constantTarget: Tensor<Scalar>?
-  var name: String { "squaredError" }
+  /// `true` for the mean, c = 1/n; `false` for c = ½. (c itself is not stored: with it the
+  /// operation outgrew an existential's inline buffer, and every node boxed it.)
+  let isMean: Bool
+  var name: String { isMean ? "meanSquaredError" : "squaredError" }
   func derivativeFormula(_ t: DerivativeTerm) -> String? {
-    t.input == 0 ? "\(t.operand(0)) − \(t.operand(1))" : "\(t.operand(1)) − \(t.operand(0))"
+    let p = t.operand(0, at: t.inputIndex)
+    let e = constantTarget == nil ? t.operand(1, at: t.inputIndex) : "y"
+    let difference = t.input == 0 ? "\(p) − \(e)" : "\(e) − \(p)"
+    return isMean ? "2(\(difference))/\(t.operandShapes[0].reduce(1, *))" : difference
+  }
+
+  /// The value c·Σ (p − e)², computed as the steps compute it.
+  static func value(_ difference: Tensor<Scalar>, isMean: Bool) -> Tensor<Scalar> {
+    let squares = difference * difference
+    return isMean ? squares.sum() * (1 / Scalar(difference.scalarCount)) : squares.sum() * 0.5
   }
 
   /// p − e, as the algebra's value: recorded from the prediction for higher order.
@@ -28,26 +41,31 @@ struct SquaredError<Scalar: TensorScalar>: ShownAsSteps {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    let gradient = g * difference(inputs)
+    let factor = isMean ? 1 / Scalar(inputs[0].tensor.scalarCount) : 0.5
+    let half = (g * factor) * difference(inputs)
+    let gradient = half + half
     guard constantTarget == nil else { return Operands(gradient) }
     return Operands(needed[0] ? gradient : nil, needed[1] ? -gradient : nil)
   }
-  /// The four steps, recorded on `inputs`: `((p − e)·(p − e)).sum() · 0.5`, the difference named
-  /// `"(<p> − <e>)"` when the prediction has a name (`y` for a constant or unnamed target).
+
+  /// The steps, recorded on `inputs`: `((p − e)·(p − e)).sum() · ½`, or `.mean()`, the
+  /// difference named `"(<p> − <e>)"` when the prediction has a name (`y` for a constant or
+  /// unnamed target).
   func recordSteps(on inputs: [Variable<Scalar>]) -> Variable<Scalar> {
     let predicted = inputs[0]
     let difference = constantTarget.map { predicted - $0 } ?? predicted - inputs[1]
     if let name = predicted.name {
       difference.name = "(\(name) − \((constantTarget == nil ? inputs[1].name : nil) ?? "y"))"
     }
-    return (difference * difference).sum() * 0.5
+    let squares = difference * difference
+    return isMean ? squares.mean() : squares.sum() * 0.5
   }
 
   func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
-    // dJ = Σ (p − e)·(dp − de).
-    let d = difference(inputs)
+    // dJ = 2c·Σ (p − e)·(dp − de).
     let change = constantTarget == nil ? tangentSum(t[0], t[1].map { -$0 }) : t[0]!
-    return (d * change).unbroadcasted(to: output.shape)
+    let factor = isMean ? 1 / Scalar(inputs[0].tensor.scalarCount) : 0.5
+    return ((difference(inputs) * change) * (2 * factor)).unbroadcasted(to: output.shape)
   }
 }
 
@@ -66,9 +84,9 @@ struct SquaredError<Scalar: TensorScalar>: ShownAsSteps {
 @_specialize(where Scalar == Double)
 public func squaredError<Scalar>(predicted: Variable<Scalar>, target: Variable<Scalar>) -> Variable<Scalar> {
   checkLossShapes("squaredError(predicted:target:)", predicted.value, target.value)
-  let difference = predicted.value - target.value
   return Variable.record(
-    SquaredError(constantTarget: nil), predicted, target, value: (difference * difference).sum() * 0.5)
+    SquaredError(constantTarget: nil, isMean: false), predicted, target,
+    value: SquaredError.value(predicted.value - target.value, isMean: false))
 }
 
 /// The articles' cost J = ½ Σ (p − e)² against a constant target.
@@ -80,7 +98,7 @@ public func squaredError<Scalar>(predicted: Variable<Scalar>, target: Variable<S
 public func squaredError<Scalar>(predicted: Variable<Scalar>, target: Tensor<Scalar>) -> Variable<Scalar> {
   checkLossShapes("squaredError(predicted:target:)", predicted.value, target)
   // The target stays a tensor: no leaf is recorded for it.
-  let difference = predicted.value - target
   return Variable.record(
-    SquaredError(constantTarget: target), predicted, value: (difference * difference).sum() * 0.5)
+    SquaredError(constantTarget: target, isMean: false), predicted,
+    value: SquaredError.value(predicted.value - target, isMean: false))
 }

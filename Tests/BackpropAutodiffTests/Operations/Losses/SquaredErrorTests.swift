@@ -27,16 +27,24 @@ struct SquaredErrorTests {
     let target = Tensor<Double>(randomUniform: [4, 2], using: &rng)
     let y = Variable(target, name: "y")
     let p = sigmoid(matmul(x, w)).named("p")
-    /// The four steps written out, as the operation shows them.
-    func steps(_ difference: Variable<Double>) -> Variable<Double> {
+    /// The steps written out, as the operation shows them.
+    func steps(_ difference: Variable<Double>, mean: Bool = false) -> Variable<Double> {
       difference.name = "(p − y)"
-      return ((difference * difference).sum() * 0.5).named("J")
+      let squares = difference * difference
+      return (mean ? squares.mean() : squares.sum() * 0.5).named("J")
     }
-    for (loss, written, inputCount) in [
-      (squaredError(predicted: p, target: target).named("J"), steps(p - target), 1),
-      (squaredError(predicted: p, target: y).named("J"), steps(p - y), 2),
+    for (loss, written, name, inputCount) in [
+      (squaredError(predicted: p, target: target).named("J"), steps(p - target), "squaredError", 1),
+      (squaredError(predicted: p, target: y).named("J"), steps(p - y), "squaredError", 2),
+      (
+        meanSquaredError(predicted: p, target: target).named("J"), steps(p - target, mean: true),
+        "meanSquaredError", 1
+      ),
+      (
+        meanSquaredError(predicted: p, target: y).named("J"), steps(p - y, mean: true), "meanSquaredError", 2
+      ),
     ] {
-      #expect(loss.operationName == "squaredError" && loss.inputs.count == inputCount)
+      #expect(loss.operationName == name && loss.inputs.count == inputCount)
       #expect(loss.value == written.value)
       #expect(
         gradients(of: loss, withRespectTo: [w, p]).map(\.value)
