@@ -56,4 +56,25 @@ struct SquaredErrorTests {
       #expect(loss.backwardPassPage() == written.backwardPassPage())
     }
   }
+
+  @Test(
+    "A loss read by later operations: the copy records them again on the steps, and shows what the steps would"
+  )
+  func lossReadByLaterOperations() {
+    var rng = SeededRandomNumberGenerator(seed: 4)
+    let x = Variable(Tensor<Double>(randomUniform: [2, 3], using: &rng), requiresGrad: true, name: "x")
+    let target = Tensor<Double>(randomUniform: [2, 3], using: &rng)
+    let p = tanh(x).named("p")
+    let written = (p - target).named("(p − y)")
+    let steps = ((written * written).sum() * 0.5).named("J")
+    let loss = (sigmoid(x).sum() + squaredError(predicted: p, target: target).named("J")) * 2
+    let expected = (sigmoid(x).sum() + steps) * 2
+    #expect(loss.value == expected.value)
+    #expect(loss.graphviz() == expected.graphviz())
+    #expect(
+      chainRuleTrace(of: loss, withRespectTo: x, at: [1, 2]).description
+        == chainRuleTrace(of: expected, withRespectTo: x, at: [1, 2]).description)
+    #expect(loss.backwardPassPage() == expected.backwardPassPage())
+    #expect(loss.operationName == "* constant" && loss.inputs[0].inputs[1].operationName == "squaredError")
+  }
 }
