@@ -104,19 +104,13 @@ enum Tape {
         // need no deinitialising pass: that pass destroyed each one through the value witnesses.
         defer { for k in 0..<leaves.count { leaves[k].pointee.tapeIndex = -1 } }
         slots[top] = seed
-        /// Records `gradient` for `node`: a target's is kept, a parameter's accumulated.
-        func finish(_ node: NodePointer<Scalar>, _ gradient: G) {
-          if !targets.isEmpty {
-            for (t, target) in targets.enumerated() where target == node { found[t] = gradient }
-          }
-          if node.pointee.isParameter { accumulate(node, gradient) }
-        }
         var position = top + 1
         while position > 0 {
           position -= 1
           guard let upstream = slots[position].take() else { continue }
           let node = graph.address(of: position)
-          finish(node, upstream)
+          if !targets.isEmpty { keep(upstream, of: node, targets: targets, in: &found) }
+          if node.pointee.isParameter { accumulate(node, upstream) }
           guard node.pointee.hasOperation else { continue }
           propagate(
             upstream, through: node, detectsAnomalies: detectsAnomalies,
@@ -138,11 +132,25 @@ enum Tape {
             })
         }
         for k in 0..<leaves.count {
-          if let gradient = slots[top + 1 + k].take() { finish(leaves[k], gradient) }
+          guard let gradient = slots[top + 1 + k].take() else { continue }
+          if !targets.isEmpty { keep(gradient, of: leaves[k], targets: targets, in: &found) }
+          if leaves[k].pointee.isParameter { accumulate(leaves[k], gradient) }
         }
         return found
       }
     }
+  }
+
+  /// Keeps `gradient` in `found` at every position where `targets` holds `node`.
+  ///
+  /// Out of line, so that the walks stay small enough for the pullback call to be inlined; and a
+  /// function of its own, not a closure over `found`, whose captured array was checked for
+  /// exclusive access at run time on every node (about 80 instructions).
+  @inline(never)
+  private static func keep<Scalar, G>(
+    _ gradient: G, of node: NodePointer<Scalar>, targets: [NodePointer<Scalar>], in found: inout [G?]
+  ) {
+    for (t, target) in targets.enumerated() where target == node { found[t] = gradient }
   }
 
   /// ``run(from:seed:targets:accumulate:)`` over the nodes in `order`, whose tape indices it
