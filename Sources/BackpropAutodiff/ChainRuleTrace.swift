@@ -128,8 +128,7 @@ func chainRuleTrace<Scalar>(
     target = flatIndex(index, in: variable.shape)
   }
 
-  let output = output.shownGraph()
-  let nodes = output.graphNodes()
+  let (output, nodes) = output.shownGraph()
   let names = GraphNames(nodes)
   // The variables that `variable` is reachable from: only their inputs are followed.
   var leadsToTarget = Set<ObjectIdentifier>()

@@ -45,9 +45,9 @@ struct BackwardPassPage<Scalar: TensorScalar> {
   let names: GraphNames<Scalar>
 
   init(root: Variable<Scalar>) {
-    let root = root.shownGraph()
-    self.root = root
-    nodes = root.requiresGrad ? root.graphNodes() : [root]
+    let shown = root.shownGraph()
+    self.root = shown.root
+    nodes = shown.root.requiresGrad ? shown.nodes : [shown.root]
     names = GraphNames(nodes)
   }
 

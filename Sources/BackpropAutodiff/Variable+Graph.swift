@@ -46,9 +46,11 @@ extension Variable {
   /// which each such operation is recorded as its steps. Leaves and the nodes that do not read a
   /// copied one are shared; a copied node keeps its operation, value and name, so the copy shows
   /// what the separate steps would have recorded, with the same values and gradients.
-  func shownGraph() -> Variable {
+  ///
+  /// - Returns: The root to show and its ``graphNodes()``.
+  func shownGraph() -> (root: Variable, nodes: [Variable]) {
     let nodes = graphNodes()
-    guard nodes.contains(where: { $0.operation is any ShownAsSteps<Scalar> }) else { return self }
+    guard nodes.contains(where: { $0.operation is any ShownAsSteps<Scalar> }) else { return (self, nodes) }
     var mode = GradientMode.current
     mode.isRecording = true
     return GradientMode.with(mode) {
@@ -68,7 +70,8 @@ extension Variable {
         copy.name = node.name
         copies[ObjectIdentifier(node)] = copy
       }
-      return copies[ObjectIdentifier(self)] ?? self
+      let root = copies[ObjectIdentifier(self)] ?? self
+      return (root, root.graphNodes())
     }
   }
 }

@@ -31,8 +31,7 @@ extension Variable {
   public func graphviz(maxShownElements: Int = 8, showsGradients: Bool = true, showsTangents: Bool = true)
     -> String
   {
-    let root = shownGraph()
-    let nodes = root.graphNodes()
+    let (root, nodes) = shownGraph()
     let names = GraphNames(nodes)
     var gradientOf: [ObjectIdentifier: Tensor<Scalar>] = [:]
     if showsGradients && value.scalarCount == 1 && requiresGrad {

@@ -16,12 +16,6 @@ struct SquaredError<Scalar: TensorScalar>: ShownAsSteps {
   /// operation outgrew an existential's inline buffer, and every node boxed it.)
   let isMean: Bool
   var name: String { isMean ? "meanSquaredError" : "squaredError" }
-  func derivativeFormula(_ t: DerivativeTerm) -> String? {
-    let p = t.operand(0, at: t.inputIndex)
-    let e = constantTarget == nil ? t.operand(1, at: t.inputIndex) : "y"
-    let difference = t.input == 0 ? "\(p) − \(e)" : "\(e) − \(p)"
-    return isMean ? "2(\(difference))/\(t.operandShapes[0].reduce(1, *))" : difference
-  }
 
   /// The value c·Σ (p − e)², computed as the steps compute it.
   static func value(_ difference: Tensor<Scalar>, isMean: Bool) -> Tensor<Scalar> {
