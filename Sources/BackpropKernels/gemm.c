@@ -515,6 +515,74 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packRowsAVX2_double(const d
   return p;
 }
 
+// Six taps of one image's columns (dense windows: stride 1, dilation 1), read straight from the
+// zero-padded image: tap r's column row is ho runs of wo scalars, one padded row (wp) apart,
+// starting at taps[r]. Positions p0 ..< p0 + kc go into a panel whose p-steps are mr apart, eight
+// (Float) or four (Double) at a time, transposed in registers as packRowsAVX2_* does. A group of
+// positions that crosses into the next output row takes the rest of its lanes from that row (a
+// second load and a blend), so wo must be at least a vector's lanes. Returns how many values of
+// p it packed; the caller packs the rest.
+static const int crossingMasks[16] = {0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1};
+#define PACK_WINDOWS_AVX2(T, LANES, VEC, LOAD, BLEND, CAST, TRANSPOSE_STORE)                        \
+  __attribute__((target("avx2,fma"))) static ptrdiff_t packWindowsAVX2_##T(                        \
+      const T *const taps[6], ptrdiff_t wp, ptrdiff_t wo, ptrdiff_t p0, ptrdiff_t mr, ptrdiff_t kc, T *d) { \
+    ptrdiff_t p = 0, y = p0 / wo, x = p0 % wo;                                                     \
+    for (; p + LANES <= kc; p += LANES, d += LANES * mr) {                                         \
+      ptrdiff_t at = y * wp + x;                                                                   \
+      VEC r[6];                                                                                    \
+      if (x + LANES <= wo) {                                                                       \
+        for (int j = 0; j < 6; j++) r[j] = LOAD(taps[j] + at);                                     \
+        x += LANES;                                                                                \
+      } else {                                                                                     \
+        /* Lanes from (wo - x) on are the next row's first positions. */                           \
+        ptrdiff_t left = wo - x, next = at + wp - wo;                                              \
+        VEC mask = CAST(_mm256_loadu_si256((const __m256i *)(crossingMasks + 8 - left * (8 / LANES)))); \
+        for (int j = 0; j < 6; j++) r[j] = BLEND(LOAD(taps[j] + at), LOAD(taps[j] + next), mask);  \
+        y += 1, x = LANES - left;                                                                  \
+      }                                                                                            \
+      if (x == wo) y += 1, x = 0;                                                                  \
+      TRANSPOSE_STORE(r, mr, d);                                                                   \
+    }                                                                                              \
+    return p;                                                                                      \
+  }
+// Six rows of eight Floats, transposed into eight p-steps of six (mr apart).
+#define STORE_6x8_FLOAT(r, mr, d)                                                                  \
+  do {                                                                                             \
+    __m256 t01lo = _mm256_unpacklo_ps(r[0], r[1]), t01hi = _mm256_unpackhi_ps(r[0], r[1]);         \
+    __m256 t23lo = _mm256_unpacklo_ps(r[2], r[3]), t23hi = _mm256_unpackhi_ps(r[2], r[3]);         \
+    __m256 t45lo = _mm256_unpacklo_ps(r[4], r[5]), t45hi = _mm256_unpackhi_ps(r[4], r[5]);         \
+    __m256 rows03[4] = {_mm256_shuffle_ps(t01lo, t23lo, 0x44), _mm256_shuffle_ps(t01lo, t23lo, 0xEE), \
+                        _mm256_shuffle_ps(t01hi, t23hi, 0x44), _mm256_shuffle_ps(t01hi, t23hi, 0xEE)}; \
+    __m256 rows45[2] = {t45lo, t45hi};                                                             \
+    for (int half = 0; half < 2; half++) {                                                         \
+      float *e = d + half * 4 * mr;                                                                \
+      for (int q = 0; q < 4; q++) {                                                                \
+        __m128 top = half ? _mm256_extractf128_ps(rows03[q], 1) : _mm256_castps256_ps128(rows03[q]); \
+        __m128 pair = half ? _mm256_extractf128_ps(rows45[q / 2], 1) : _mm256_castps256_ps128(rows45[q / 2]); \
+        _mm_storeu_ps(e + q * mr, top);                                                            \
+        if (q % 2 == 0) _mm_storel_pi((__m64 *)(e + q * mr + 4), pair);                            \
+        else _mm_storeh_pi((__m64 *)(e + q * mr + 4), pair);                                       \
+      }                                                                                            \
+    }                                                                                              \
+  } while (0)
+// Six rows of four Doubles, transposed into four p-steps of six (mr apart).
+#define STORE_6x4_DOUBLE(r, mr, d)                                                                 \
+  do {                                                                                             \
+    __m256d t01lo = _mm256_unpacklo_pd(r[0], r[1]), t01hi = _mm256_unpackhi_pd(r[0], r[1]);        \
+    __m256d t23lo = _mm256_unpacklo_pd(r[2], r[3]), t23hi = _mm256_unpackhi_pd(r[2], r[3]);        \
+    __m256d t45lo = _mm256_unpacklo_pd(r[4], r[5]), t45hi = _mm256_unpackhi_pd(r[4], r[5]);        \
+    _mm256_storeu_pd(d + 0 * mr, _mm256_permute2f128_pd(t01lo, t23lo, 0x20));                      \
+    _mm_storeu_pd(d + 0 * mr + 4, _mm256_castpd256_pd128(t45lo));                                  \
+    _mm256_storeu_pd(d + 1 * mr, _mm256_permute2f128_pd(t01hi, t23hi, 0x20));                      \
+    _mm_storeu_pd(d + 1 * mr + 4, _mm256_castpd256_pd128(t45hi));                                  \
+    _mm256_storeu_pd(d + 2 * mr, _mm256_permute2f128_pd(t01lo, t23lo, 0x31));                      \
+    _mm_storeu_pd(d + 2 * mr + 4, _mm256_extractf128_pd(t45lo, 1));                                \
+    _mm256_storeu_pd(d + 3 * mr, _mm256_permute2f128_pd(t01hi, t23hi, 0x31));                      \
+    _mm_storeu_pd(d + 3 * mr + 4, _mm256_extractf128_pd(t45hi, 1));                                \
+  } while (0)
+PACK_WINDOWS_AVX2(float, 8, __m256, _mm256_loadu_ps, _mm256_blendv_ps, _mm256_castsi256_ps, STORE_6x8_FLOAT)
+PACK_WINDOWS_AVX2(double, 4, __m256d, _mm256_loadu_pd, _mm256_blendv_pd, _mm256_castsi256_pd, STORE_6x4_DOUBLE)
+
 // The first `columns` of an nr-wide panel of B (column stride ldb, contiguous along p; `columns`
 // a multiple of 8 Floats or 4 Doubles), eight (Float) or four (Double) values of p at a time, transposed in registers. Returns how many values of p
 // it packed; the caller packs the rest.
@@ -567,6 +635,9 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_double(cons
     ptrdiff_t (*packColumns)(const T *b, ptrdiff_t ldb, ptrdiff_t columns, ptrdiff_t kc, T *d); /* or NULL */ \
     ptrdiff_t columnBlock;           /* the multiple of columns that packColumns takes */           \
     int readsBInPlace;               /* whether a small row-major block of B is read unpacked */   \
+    /* Six taps of an image's columns, read from the padded image (packWindowsAVX2_*), or NULL. */ \
+    ptrdiff_t (*packWindows)(const T *const taps[6], ptrdiff_t wp, ptrdiff_t wo, ptrdiff_t p0, ptrdiff_t mr, \
+                             ptrdiff_t kc, T *d);                                                  \
   } Config_##T;
 CONFIG(float)
 CONFIG(double)
@@ -574,16 +645,16 @@ CONFIG(double)
 #define SAME_KERNEL(k) {k, k, k, k, k, k, k, k, k, k, k, k, k}
 
 static const Config_float portableFloat = {"portable", MR, NR32, SAME_KERNEL(kernelPortable_float),
-                                           SAME_KERNEL(kernelPortable_float), NULL, NULL, NULL, 0, 0};
+                                           SAME_KERNEL(kernelPortable_float), NULL, NULL, NULL, 0, 0, NULL};
 static const Config_double portableDouble = {"portable", MR, NR64, SAME_KERNEL(kernelPortable_double),
-                                             SAME_KERNEL(kernelPortable_double), NULL, NULL, NULL, 0, 0};
+                                             SAME_KERNEL(kernelPortable_double), NULL, NULL, NULL, 0, 0, NULL};
 
 #if BP_NEON
 // The full tile also serves short panels.
 static const Config_float neonFloat = {"neon", MR, NR32, SAME_KERNEL(kernelNEON_float),
-                                       SAME_KERNEL(kernelNEON_float), NULL, NULL, NULL, 0, 1};
+                                       SAME_KERNEL(kernelNEON_float), NULL, NULL, NULL, 0, 1, NULL};
 static const Config_double neonDouble = {"neon", MR, NR64, SAME_KERNEL(kernelNEON_double),
-                                         SAME_KERNEL(kernelNEON_double), NULL, NULL, NULL, 0, 1};
+                                         SAME_KERNEL(kernelNEON_double), NULL, NULL, NULL, 0, 1, NULL};
 #endif
 
 #if BP_X86
@@ -613,15 +684,17 @@ PACKERS(double, NR64, NR512_64)
    kernelAVX512_##T##_10x##V, kernelAVX512_##T##_10x##V, kernelAVX512_##T##_12x##V,                  \
    kernelAVX512_##T##_12x##V}
 static const Config_float avx2Float = {"avx2+fma", MR, NR32, AVX2_KERNELS(float), AVX2_KERNELS(float),
-                                       kernelAVX2_float_2wide, packRows6_float, packColumnsAVX2Tile_float, 8, 1};
+                                       kernelAVX2_float_2wide, packRows6_float, packColumnsAVX2Tile_float, 8, 1,
+                                       packWindowsAVX2_float};
 static const Config_double avx2Double = {"avx2+fma", MR, NR64, AVX2_KERNELS(double), AVX2_KERNELS(double),
-                                         kernelAVX2_double_2wide, packRows6_double, packColumnsAVX2Tile_double, 4, 1};
+                                         kernelAVX2_double_2wide, packRows6_double, packColumnsAVX2Tile_double, 4, 1,
+                                         packWindowsAVX2_double};
 static const Config_float avx512Float = {"avx512", MR512, NR512_32, AVX512_KERNELS(float, 2),
                                          AVX512_KERNELS(float, 1), kernelAVX512_float_2wide, packRows12_float,
-                                         packColumnsAVX512Tile_float, 8, 1};
+                                         packColumnsAVX512Tile_float, 8, 1, packWindowsAVX2_float};
 static const Config_double avx512Double = {"avx512", MR512, NR512_64, AVX512_KERNELS(double, 2),
                                            AVX512_KERNELS(double, 1), kernelAVX512_double_2wide, packRows12_double,
-                                           packColumnsAVX512Tile_double, 4, 1};
+                                           packColumnsAVX512Tile_double, 4, 1, packWindowsAVX2_double};
 #endif
 
 #define CHOOSE(T, SUFFIX)                                                                          \
@@ -922,7 +995,63 @@ PACK(double)
     const Config_##T *config = config_##T(kernelChoice);                                           \
     gemm_##SUFFIX(config, NULL, 0, 0, packedA, (m + config->mr - 1) / config->mr * config->mr, b,  \
                   transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 0);  \
+  }                                                                                                \
+  void bp_gemm_prepacked_add_##SUFFIX(int kernelChoice, const T *packedA, int transposeB, ptrdiff_t m, \
+                                      ptrdiff_t n, ptrdiff_t k, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc, \
+                                      ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                      \
+    if (TO_ACCELERATE(kernelChoice, n, k, rowBegin, rowEnd)) {                                     \
+      accelerate_##T(0, transposeB, n, k, packedA, k, b, ldb, c, ldc, rowBegin, rowEnd, 1);        \
+      return;                                                                                      \
+    }                                                                                              \
+    const Config_##T *config = config_##T(kernelChoice);                                           \
+    gemm_##SUFFIX(config, NULL, 0, 0, packedA, (m + config->mr - 1) / config->mr * config->mr, b,  \
+                  transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 1);  \
   }
+
+// The columns of one image under dense windows, packed as bp_gemm_pack_a_* packs op(A): for
+// each KC block of positions, the mr-tall panels of taps, p-major, zeros past the last tap. Tap
+// (channel, i, j) at position (y, x) is padded[channel·hp·wp + (i + y)·wp + j + x].
+#define PACK_WINDOWS(T, SUFFIX)                                                                    \
+  void bp_gemm_pack_windows_##SUFFIX(int kernelChoice, const T *padded, ptrdiff_t channels, ptrdiff_t hp, \
+                                     ptrdiff_t wp, ptrdiff_t kh, ptrdiff_t kw, T *packed) {        \
+    ptrdiff_t m = channels * kh * kw, ho = hp - kh + 1, wo = wp - kw + 1, k = ho * wo;             \
+    if (m <= 0 || ho <= 0 || wo <= 0) return;                                                      \
+    if (TO_ACCELERATE(kernelChoice, 1, k, 0, m)) {                                                 \
+      /* For Accelerate, the columns row-major, as bp_gemm_pack_a_* leaves op(A). */               \
+      for (ptrdiff_t t = 0; t < m; t++) {                                                          \
+        const T *row = padded + t / (kh * kw) * hp * wp + t / kw % kh * wp + t % kw;               \
+        for (ptrdiff_t y = 0; y < ho; y++) memcpy(packed + t * k + y * wo, row + y * wp, sizeof(T) * (size_t)wo); \
+      }                                                                                            \
+      return;                                                                                      \
+    }                                                                                              \
+    const Config_##T *config = config_##T(kernelChoice);                                           \
+    ptrdiff_t mr = config->mr, mPadded = (m + mr - 1) / mr * mr;                                   \
+    int vectors = config->packWindows && wo >= 32 / (ptrdiff_t)sizeof(T);                         \
+    for (ptrdiff_t pc = 0; pc < k; pc += KC) {                                                     \
+      ptrdiff_t kc = minimum(KC, k - pc);                                                          \
+      for (ptrdiff_t i = 0; i < mPadded; i += mr) {                                                \
+        T *d = packed + pc * mPadded + i * kc;                                                     \
+        /* Tap t = (channel, ti, tj) starts at channel·hp·wp + ti·wp + tj; step to the next. */    \
+        const T *taps[MR_MAX];                                                                     \
+        ptrdiff_t channel = i / (kh * kw), ti = i / kw % kh, tj = i % kw;                          \
+        for (ptrdiff_t r = 0; r < mr; r++) {                                                       \
+          taps[r] = i + r < m ? padded + channel * hp * wp + ti * wp + tj : NULL;                  \
+          if (++tj == kw && (tj = 0, ++ti == kh)) ti = 0, channel++;                               \
+        }                                                                                          \
+        ptrdiff_t p = 0;                                                                           \
+        if (vectors && i + mr <= m) {                                                              \
+          /* Whole panels six taps at a time (a 12-tall panel in two halves). */                   \
+          for (ptrdiff_t r = 0; r < mr; r += 6) p = config->packWindows(taps + r, wp, wo, pc, mr, kc, d + r); \
+        }                                                                                          \
+        for (ptrdiff_t y = (pc + p) / wo, x = (pc + p) % wo; p < kc; p++) {                        \
+          for (ptrdiff_t r = 0; r < mr; r++) d[p * mr + r] = taps[r] ? taps[r][y * wp + x] : (T)0; \
+          if (++x == wo) y++, x = 0;                                                               \
+        }                                                                                          \
+      }                                                                                            \
+    }                                                                                              \
+  }
+PACK_WINDOWS(float, f32)
+PACK_WINDOWS(double, f64)
 
 ptrdiff_t bp_gemm_packed_a_count(ptrdiff_t m, ptrdiff_t k) { return (m + MR_MAX - 1) / MR_MAX * MR_MAX * k; }
 

@@ -1,3 +1,5 @@
+import BackpropKernels
+
 /// 2-D convolutions and their two gradients as tensor functions: one matrix product per image
 /// with the image's windows as columns (im2col).
 ///
@@ -130,7 +132,9 @@ extension Tensor {
   /// gradient `[N, O, Ho, Wo]`: each image's upstream gradient times its columns transposed,
   /// summed over the batch. `[O, C, kh, kw]`.
   ///
-  /// Without `columns`, each image's columns are made again in a scratch buffer.
+  /// Without `columns`, each image's columns are made again in a scratch buffer; with dense
+  /// windows (stride 1, dilation 1) they are packed for the matrix kernels straight from a
+  /// zero-padded copy of the image, which gives the same bits.
   ///
   /// - Parameters:
   ///   - images: The convolution's images `[N, C, H, W]`.
@@ -177,6 +181,7 @@ extension Tensor {
     {
       // The images go in order on this thread, and each product is added to the result at once:
       // the bits of summing the products afterwards, without the batch of products.
+      let packsWindows = columns == nil && transposes && geometry.packsWindows(of: Scalar.self, filters: o)
       return finished(
         withUnsafeBufferPointer { g in
           images.withUnsafeBufferPointer { x in
@@ -184,16 +189,25 @@ extension Tensor {
               Tensor(uncheckedShape: [m, width], count: m * width) { out in
                 let (g, x, out) = (g.baseAddress!, x.baseAddress!, out.baseAddress!)
                 out.initialize(repeating: 0, count: m * width)
-                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: kept == nil ? rows * positions : 1) {
-                  scratch in
+                let scratchCount =
+                  kept != nil ? 1 : packsWindows ? geometry.packedWindowsScratch : rows * positions
+                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: scratchCount) { scratch in
                   for image in 0..<n {
+                    let upstream = g + image * o * positions
+                    if packsWindows {
+                      let packed = geometry.packWindows(
+                        of: x + image * geometry.imageCount, scratch: scratch.baseAddress!)
+                      MatrixKernels.prepackedProduct(
+                        packed, upstream, out, m: m, k: positions, n: width, transposeB: true, adding: true,
+                        onCallingThread: false)
+                      continue
+                    }
                     var imageColumns = UnsafePointer(scratch.baseAddress!)
                     if let kept {
                       imageColumns = kept + image * rows * positions
                     } else {
                       geometry.unfold(x + image * geometry.imageCount, into: scratch.baseAddress!)
                     }
-                    let upstream = g + image * o * positions
                     MatrixKernels.addProduct(
                       transposes ? imageColumns : upstream, transposes ? upstream : imageColumns, out, m: m,
                       k: positions, n: width, transposeA: false, transposeB: true)
@@ -214,17 +228,29 @@ extension Tensor {
         .unbroadcasted(to: [m, width]))
     }
     // One product per image, summed over the batch afterwards in a fixed order, so that the bits
-    // do not depend on how the images split across threads.
+    // do not depend on how the images split across threads. When the columns are the left
+    // operand and the windows are dense, they are packed straight from the padded image, never
+    // written as a matrix; the packed panels hold the same values, so the bits are the same.
+    let packsWindows = transposes && geometry.packsWindows(of: Scalar.self, filters: o)
     let products = withUnsafeBufferPointer { g in
       images.withUnsafeBufferPointer { x in
         Tensor(uncheckedShape: [n, m, width], count: n * m * width) { out in
           let (g, x, out) = (g.baseAddress!, x.baseAddress!, out.baseAddress!)
-          geometry.forEachImage(scratch: rows * positions) { image, columns, onCallingThread in
-            geometry.unfold(x + image * geometry.imageCount, into: columns)
+          let scratch = packsWindows ? geometry.packedWindowsScratch : rows * positions
+          geometry.forEachImage(scratch: scratch) { image, columns, onCallingThread in
             let upstream = g + image * o * positions
+            let result = out + image * m * width
+            if packsWindows {
+              let packed = geometry.packWindows(of: x + image * geometry.imageCount, scratch: columns)
+              MatrixKernels.prepackedProduct(
+                packed, upstream, result, m: m, k: positions, n: width, transposeB: true, adding: false,
+                onCallingThread: onCallingThread)
+              return
+            }
+            geometry.unfold(x + image * geometry.imageCount, into: columns)
             MatrixKernels.product(
               transposes ? UnsafePointer(columns) : upstream, packed: nil,
-              transposes ? upstream : UnsafePointer(columns), out + image * m * width, m: m, k: positions,
+              transposes ? upstream : UnsafePointer(columns), result, m: m, k: positions,
               n: width,
               transposeA: false, transposeB: true, onCallingThread: onCallingThread)
           }
@@ -328,6 +354,56 @@ struct ConvolutionGeometry {
   ) {
     Tensor.unfold(
       image, count: 1, channels: c, imageSize: (h, w), windows, outputSize: (ho, wo), into: columns)
+  }
+
+  /// Whether an image's columns can be packed straight from its padded copy as the left operand
+  /// of a product with `filters` columns (``packWindows(of:scratch:)``): dense windows, `Float`
+  /// or `Double`, a product large enough for the packed kernels, and output rows at least a
+  /// vector wide (8 scalars), which the vector path needs.
+  func packsWindows<Scalar: TensorScalar>(of _: Scalar.Type, filters: Int) -> Bool {
+    isDense && (Scalar.self == Float.self || Scalar.self == Double.self) && wo >= 8
+      && rows * positions * filters >= MatrixKernels.packedThreshold
+  }
+
+  /// The scalars of scratch that ``packWindows(of:scratch:)`` needs: the padded image and the
+  /// packed columns.
+  var packedWindowsScratch: Int {
+    c * (h + 2 * windows.padding[0]) * (w + 2 * windows.padding[1]) + bp_gemm_packed_a_count(rows, positions)
+  }
+
+  /// One image's columns packed as the left operand of the matrix kernels
+  /// (`bp_gemm_pack_windows_*`), made in `scratch` (``packedWindowsScratch`` scalars) from a
+  /// zero-padded copy of the image: the same panels that packing its columns would give.
+  /// - Precondition: ``packsWindows(of:filters:)``.
+  func packWindows<Scalar: TensorScalar>(
+    of image: UnsafePointer<Scalar>, scratch: UnsafeMutablePointer<Scalar>
+  ) -> UnsafePointer<Scalar> {
+    let (ph, pw) = (windows.padding[0], windows.padding[1])
+    let (hp, wp) = (h + 2 * ph, w + 2 * pw)
+    let packed = scratch + c * hp * wp
+    var padded = UnsafePointer(scratch)
+    if ph > 0 || pw > 0 {
+      scratch.initialize(repeating: 0, count: c * hp * wp)
+      for plane in 0..<c {
+        Tensor.copyRuns(
+          scratch + plane * hp * wp + ph * wp + pw, stride: wp, from: image + plane * h * w, stride: w,
+          runs: h,
+          length: w)
+      }
+    } else {
+      padded = image
+    }
+    let (kh, kw, kernel) = (windows.kernelSize[0], windows.kernelSize[1], Int32(BP_KERNEL_AUTOMATIC))
+    if Scalar.self == Float.self {
+      bp_gemm_pack_windows_f32(
+        kernel, UnsafeRawPointer(padded).assumingMemoryBound(to: Float.self), c, hp, wp, kh, kw,
+        UnsafeMutableRawPointer(packed).assumingMemoryBound(to: Float.self))
+    } else {
+      bp_gemm_pack_windows_f64(
+        kernel, UnsafeRawPointer(padded).assumingMemoryBound(to: Double.self), c, hp, wp, kh, kw,
+        UnsafeMutableRawPointer(packed).assumingMemoryBound(to: Double.self))
+    }
+    return UnsafePointer(packed)
   }
 
   /// One image's columns added back into the image (which it initialises).

@@ -350,6 +350,17 @@ enum MatrixKernels {
       }
       return
     }
+    prepackedProduct(
+      packed, b, c, m: m, k: k, n: n, transposeB: transposeB, adding: false, onCallingThread: onCallingThread)
+  }
+
+  /// C = op(A)·op(B), or C += op(A)·op(B) when `adding`, with op(A) read from `packed`
+  /// (`bp_gemm_pack_a_*` or `bp_gemm_pack_windows_*`): on the calling thread alone, or split into
+  /// blocks across threads. Either gives the bits of the product from A itself.
+  static func prepackedProduct<T: TensorScalar>(
+    _ packed: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>,
+    m: Int, k: Int, n: Int, transposeB: Bool, adding: Bool, onCallingThread: Bool
+  ) {
     let operands = Operands(a: packed, b: b, c: c)
     let whole = Block(rows: 0..<m, columns: 0..<n)
     let multiply = { @Sendable (block: Block) in
@@ -359,15 +370,15 @@ enum MatrixKernels {
         UnsafeRawPointer(operands.a), UnsafeRawPointer(operands.b + (transposeB ? j0 * k : j0)),
         UnsafeMutableRawPointer(operands.c + j0)
       )
-      let (kernel, ldb) = (Int32(BP_KERNEL_AUTOMATIC), transposeB ? k : n)
+      let (kernel, ldb, tb) = (Int32(BP_KERNEL_AUTOMATIC), transposeB ? k : n, Int32(transposeB ? 1 : 0))
       if T.self == Float.self {
-        bp_gemm_prepacked_f32(
-          kernel, packed.assumingMemoryBound(to: Float.self), transposeB ? 1 : 0, m, block.columns.count, k,
+        (adding ? bp_gemm_prepacked_add_f32 : bp_gemm_prepacked_f32)(
+          kernel, packed.assumingMemoryBound(to: Float.self), tb, m, block.columns.count, k,
           b.assumingMemoryBound(to: Float.self), ldb, c.assumingMemoryBound(to: Float.self), n,
           block.rows.lowerBound, block.rows.upperBound)
       } else {
-        bp_gemm_prepacked_f64(
-          kernel, packed.assumingMemoryBound(to: Double.self), transposeB ? 1 : 0, m, block.columns.count, k,
+        (adding ? bp_gemm_prepacked_add_f64 : bp_gemm_prepacked_f64)(
+          kernel, packed.assumingMemoryBound(to: Double.self), tb, m, block.columns.count, k,
           b.assumingMemoryBound(to: Double.self), ldb, c.assumingMemoryBound(to: Double.self), n,
           block.rows.lowerBound, block.rows.upperBound)
       }

@@ -45,6 +45,8 @@ struct TensorConvolutionTests {
       (
         [1, 2, 9, 8], [4, 2, 3, 2], SlidingWindows(kernelSize: [3, 2], padding: [2, 1], dilation: [2, 1])
       ),
+      // Dense windows without padding, output rows of 9: positions cross rows inside a vector.
+      ([3, 3, 12, 11], [4, 3, 3, 3], SlidingWindows(kernelSize: [3, 3])),
       // Columns above the kept limit (4.7 MB): made image by image in a scratch buffer.
       ([2, 16, 64, 64], [8, 16, 3, 3], SlidingWindows(kernelSize: [3, 3], padding: [1, 1])),
     ]

@@ -85,11 +85,46 @@ REFERENCE_PRODUCT(double)
           bp_gemm_prepacked_##SUFFIX(kernel, packed, tb, m, n, k, b, ldb, prepacked, n, 0, m);     \
           if (memcmp(prepacked, c, sizeof(T) * m * n) != 0)                                        \
             FAIL("bp_gemm_prepacked_" #SUFFIX " (kernel %d) %tdx%tdx%td differs from bp_gemm_" #SUFFIX, kernel, m, k, n); \
+          for (ptrdiff_t i = 0; i < m * n; i++) prepacked[i] = (T)1;                               \
+          bp_gemm_prepacked_add_##SUFFIX(kernel, packed, tb, m, n, k, b, ldb, prepacked, n, 0, m);  \
+          if (memcmp(prepacked, added, sizeof(T) * m * n) != 0)                                    \
+            FAIL("bp_gemm_prepacked_add_" #SUFFIX " (kernel %d) %tdx%tdx%td differs from bp_gemm_add_" #SUFFIX, kernel, \
+                 m, k, n);                                                                         \
           free(a), free(b), free(c), free(added), free(packed), free(want), free(prepacked);      \
         }                                                                                          \
   }
 CHECK_PRODUCTS(float, f32, 1e-5)
 CHECK_PRODUCTS(double, f64, 1e-13)
+
+// An image's columns packed straight from its padded copy must be the panels that packing its
+// columns (im2col by the definition) gives: the same bytes. Sizes cover rows narrower than a
+// vector (the scalar path), positions that cross output rows mid-vector, more positions than one
+// block of the inner dimension, and taps that fill no whole panel.
+#define CHECK_PACKED_WINDOWS(T, SUFFIX)                                                            \
+  static void check_packed_windows_##SUFFIX(int kernel) {                                         \
+    const ptrdiff_t shapes[][5] = {{1, 3, 3, 1, 1}, {2, 10, 30, 3, 3}, {16, 30, 30, 3, 3}, {3, 12, 9, 2, 2}, \
+                                   {5, 13, 13, 3, 3}, {1, 28, 28, 3, 3}, {7, 8, 19, 1, 5}, {2, 40, 11, 4, 3}}; \
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {                                \
+      ptrdiff_t c = shapes[s][0], hp = shapes[s][1], wp = shapes[s][2], kh = shapes[s][3], kw = shapes[s][4]; \
+      ptrdiff_t ho = hp - kh + 1, wo = wp - kw + 1, m = c * kh * kw, k = ho * wo;                  \
+      T *image = malloc(sizeof(T) * c * hp * wp), *columns = malloc(sizeof(T) * m * k);            \
+      T *want = calloc(bp_gemm_packed_a_count(m, k), sizeof(T)), *got = calloc(bp_gemm_packed_a_count(m, k), sizeof(T)); \
+      for (ptrdiff_t i = 0; i < c * hp * wp; i++) image[i] = (T)uniform(-1, 1);                    \
+      for (ptrdiff_t t = 0; t < m; t++)                                                            \
+        for (ptrdiff_t y = 0; y < ho; y++)                                                         \
+          for (ptrdiff_t x = 0; x < wo; x++)                                                       \
+            columns[t * k + y * wo + x] =                                                          \
+                image[t / (kh * kw) * hp * wp + (t / kw % kh + y) * wp + t % kw + x];              \
+      bp_gemm_pack_a_##SUFFIX(kernel, 0, m, k, columns, k, want);                                 \
+      bp_gemm_pack_windows_##SUFFIX(kernel, image, c, hp, wp, kh, kw, got);                        \
+      if (memcmp(want, got, sizeof(T) * (size_t)bp_gemm_packed_a_count(m, k)) != 0)                \
+        FAIL("bp_gemm_pack_windows_" #SUFFIX " (kernel %d) %td×%td×%td, %td×%td windows differs from packing " \
+             "the columns", kernel, c, hp, wp, kh, kw);                                            \
+      free(image), free(columns), free(want), free(got);                                           \
+    }                                                                                              \
+  }
+CHECK_PACKED_WINDOWS(float, f32)
+CHECK_PACKED_WINDOWS(double, f64)
 
 // Small products, unpacked, against the same reference.
 #define CHECK_SMALL_PRODUCTS(T, SUFFIX, TOLERANCE)                                                 \
@@ -277,6 +312,8 @@ int main(void) {
   for (int kernel = BP_KERNEL_AUTOMATIC; kernel <= BP_KERNEL_PORTABLE; kernel++) {
     check_products_f32(kernel);
     check_products_f64(kernel);
+    check_packed_windows_f32(kernel);
+    check_packed_windows_f64(kernel);
   }
   check_small_products_f32();
   check_small_products_f64();

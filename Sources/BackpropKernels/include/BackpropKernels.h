@@ -75,6 +75,29 @@ void bp_gemm_prepacked_f32(int kernel, const float *packedA, int transposeB, ptr
                            ptrdiff_t k, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                            ptrdiff_t rowBegin, ptrdiff_t rowEnd);
 
+/// The columns (im2col) of one image under dense windows (stride 1, dilation 1), packed into
+/// `packed` as bp_gemm_pack_a_f32 packs them (m = channels·kh·kw taps by k = ho·wo positions,
+/// bp_gemm_packed_a_count(m, k) scalars), read straight from the zero-padded image
+/// `[channels, hp, wp]`: the columns themselves are never written. ho = hp − kh + 1 and
+/// wo = wp − kw + 1 must be positive.
+void bp_gemm_pack_windows_f32(int kernel, const float *padded, ptrdiff_t channels, ptrdiff_t hp, ptrdiff_t wp,
+                              ptrdiff_t kh, ptrdiff_t kw, float *packed);
+
+/// The Double version of bp_gemm_pack_windows_f32.
+void bp_gemm_pack_windows_f64(int kernel, const double *padded, ptrdiff_t channels, ptrdiff_t hp,
+                              ptrdiff_t wp, ptrdiff_t kh, ptrdiff_t kw, double *packed);
+
+/// C += op(A)·op(B), as bp_gemm_add_f32, with op(A) read from the buffer of bp_gemm_pack_a_f32
+/// or bp_gemm_pack_windows_f32. Gives the same bits as bp_gemm_add_f32.
+void bp_gemm_prepacked_add_f32(int kernel, const float *packedA, int transposeB, ptrdiff_t m, ptrdiff_t n,
+                               ptrdiff_t k, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                               ptrdiff_t rowBegin, ptrdiff_t rowEnd);
+
+/// The Double version of bp_gemm_prepacked_add_f32.
+void bp_gemm_prepacked_add_f64(int kernel, const double *packedA, int transposeB, ptrdiff_t m, ptrdiff_t n,
+                               ptrdiff_t k, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc,
+                               ptrdiff_t rowBegin, ptrdiff_t rowEnd);
+
 /// The Double version of bp_gemm_pack_a_f32.
 void bp_gemm_pack_a_f64(int kernel, int transposeA, ptrdiff_t m, ptrdiff_t k, const double *a, ptrdiff_t lda,
                         double *packed);
