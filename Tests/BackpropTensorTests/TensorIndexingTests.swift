@@ -38,6 +38,12 @@ struct TensorIndexingTests {
     #expect(
       ones.scatteringAdd(atIndices: [2, 0, 2], alongAxis: 1, extent: 4)
         == Tensor([[1, 0, 2, 0], [1, 0, 2, 0]]))
+    #expect(
+      ones.scatteringAdd(atIndices: [-1, 0, 3], alongAxis: 1, extent: 4)
+        == Tensor([[1, 0, 0, 2], [1, 0, 0, 2]]))
+    #expect(
+      ones.scatteringAdd(atIndices: [1, -2], alongAxis: 0, extent: 3)
+        == Tensor([[0, 0, 0], [2, 2, 2], [0, 0, 0]]))
   }
 
   @Test("concatenate joins along an existing axis, stack along a new one")
@@ -81,6 +87,20 @@ struct TensorIndexingTests {
     #expect(
       gatherMessage.contains(
         "gathering(atIndices:alongAxis:): index 3 out of range for axis 1 of shape [2, 3]"))
+    // Single elements (along the last axis) are checked as they are scattered, rows before.
+    let element = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Double>(ones: [2, 3]).scatteringAdd(atIndices: [0, -5, 1], alongAxis: 1, extent: 4)
+    }
+    let elementMessage = String(decoding: element?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(
+      elementMessage.contains(
+        "scatteringAdd(atIndices:alongAxis:extent:): index -5 out of range for extent 4"))
+    let slice = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Double>(ones: [2, 3]).scatteringAdd(atIndices: [2, 0], alongAxis: 0, extent: 2)
+    }
+    let sliceMessage = String(decoding: slice?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(
+      sliceMessage.contains("scatteringAdd(atIndices:alongAxis:extent:): index 2 out of range for extent 2"))
     let joined = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = concatenate([Tensor<Double>(zeros: [2, 3]), Tensor<Double>(zeros: [3, 2])], alongAxis: 0)
     }
