@@ -583,6 +583,29 @@ static const int crossingMasks[16] = {0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1
 PACK_WINDOWS_AVX2(float, 8, __m256, _mm256_loadu_ps, _mm256_blendv_ps, _mm256_castsi256_ps, STORE_6x8_FLOAT)
 PACK_WINDOWS_AVX2(double, 4, __m256d, _mm256_loadu_pd, _mm256_blendv_pd, _mm256_castsi256_pd, STORE_6x4_DOUBLE)
 
+// A last panel of B narrower than nr (row-major, rows rsb apart): each row's `cols` values and
+// zeros to nr, eight Floats or four Doubles at a time, the row's end through a masked load
+// (which reads nothing past the mask; masked stores, slow on AMD processors, are not used).
+#define PACK_NARROW_AVX2(T, LANES, VEC, LOADU, MASKLOAD, STOREU, ZERO, MASK)                       \
+  __attribute__((target("avx2,fma"))) static void packNarrowAVX2_##T(const T *b, ptrdiff_t rsb, ptrdiff_t nr, \
+                                                                     ptrdiff_t cols, ptrdiff_t kc, T *d) { \
+    ptrdiff_t whole = cols / LANES * LANES, rest = cols - whole;                                   \
+    __m256i mask = MASK(rest);                                                                     \
+    for (ptrdiff_t p = 0; p < kc; p++, b += rsb, d += nr) {                                        \
+      ptrdiff_t j = 0;                                                                             \
+      for (; j < whole; j += LANES) STOREU(d + j, LOADU(b + j));                                   \
+      if (rest > 0) STOREU(d + j, MASKLOAD(b + j, mask)), j += LANES;                              \
+      for (; j < nr; j += LANES) STOREU(d + j, ZERO());                                            \
+    }                                                                                              \
+  }
+static const int narrowMasks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+#define NARROW_MASK32(k) _mm256_loadu_si256((const __m256i *)(narrowMasks + 8 - (k)))
+#define NARROW_MASK64(k) _mm256_loadu_si256((const __m256i *)(narrowMasks + 8 - 2 * (k)))
+PACK_NARROW_AVX2(float, 8, __m256, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_storeu_ps, _mm256_setzero_ps,
+                 NARROW_MASK32)
+PACK_NARROW_AVX2(double, 4, __m256d, _mm256_loadu_pd, _mm256_maskload_pd, _mm256_storeu_pd, _mm256_setzero_pd,
+                 NARROW_MASK64)
+
 // The first `columns` of an nr-wide panel of B (column stride ldb, contiguous along p; `columns`
 // a multiple of 8 Floats or 4 Doubles), eight (Float) or four (Double) values of p at a time, transposed in registers. Returns how many values of p
 // it packed; the caller packs the rest.
@@ -638,6 +661,8 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_double(cons
     /* Six taps of an image's columns, read from the padded image (packWindowsAVX2_*), or NULL. */ \
     ptrdiff_t (*packWindows)(const T *const taps[6], ptrdiff_t wp, ptrdiff_t wo, ptrdiff_t p0, ptrdiff_t mr, \
                              ptrdiff_t kc, T *d);                                                  \
+    /* A last, narrower panel of row-major B (packNarrowAVX2_*), or NULL. */                        \
+    void (*packNarrow)(const T *b, ptrdiff_t rsb, ptrdiff_t nr, ptrdiff_t cols, ptrdiff_t kc, T *d); \
   } Config_##T;
 CONFIG(float)
 CONFIG(double)
@@ -645,16 +670,16 @@ CONFIG(double)
 #define SAME_KERNEL(k) {k, k, k, k, k, k, k, k, k, k, k, k, k}
 
 static const Config_float portableFloat = {"portable", MR, NR32, SAME_KERNEL(kernelPortable_float),
-                                           SAME_KERNEL(kernelPortable_float), NULL, NULL, NULL, 0, 0, NULL};
+                                           SAME_KERNEL(kernelPortable_float), NULL, NULL, NULL, 0, 0, NULL, NULL};
 static const Config_double portableDouble = {"portable", MR, NR64, SAME_KERNEL(kernelPortable_double),
-                                             SAME_KERNEL(kernelPortable_double), NULL, NULL, NULL, 0, 0, NULL};
+                                             SAME_KERNEL(kernelPortable_double), NULL, NULL, NULL, 0, 0, NULL, NULL};
 
 #if BP_NEON
 // The full tile also serves short panels.
 static const Config_float neonFloat = {"neon", MR, NR32, SAME_KERNEL(kernelNEON_float),
-                                       SAME_KERNEL(kernelNEON_float), NULL, NULL, NULL, 0, 1, NULL};
+                                       SAME_KERNEL(kernelNEON_float), NULL, NULL, NULL, 0, 1, NULL, NULL};
 static const Config_double neonDouble = {"neon", MR, NR64, SAME_KERNEL(kernelNEON_double),
-                                         SAME_KERNEL(kernelNEON_double), NULL, NULL, NULL, 0, 1, NULL};
+                                         SAME_KERNEL(kernelNEON_double), NULL, NULL, NULL, 0, 1, NULL, NULL};
 #endif
 
 #if BP_X86
@@ -685,16 +710,16 @@ PACKERS(double, NR64, NR512_64)
    kernelAVX512_##T##_12x##V}
 static const Config_float avx2Float = {"avx2+fma", MR, NR32, AVX2_KERNELS(float), AVX2_KERNELS(float),
                                        kernelAVX2_float_2wide, packRows6_float, packColumnsAVX2Tile_float, 8, 1,
-                                       packWindowsAVX2_float};
+                                       packWindowsAVX2_float, packNarrowAVX2_float};
 static const Config_double avx2Double = {"avx2+fma", MR, NR64, AVX2_KERNELS(double), AVX2_KERNELS(double),
                                          kernelAVX2_double_2wide, packRows6_double, packColumnsAVX2Tile_double, 4, 1,
-                                         packWindowsAVX2_double};
+                                         packWindowsAVX2_double, packNarrowAVX2_double};
 static const Config_float avx512Float = {"avx512", MR512, NR512_32, AVX512_KERNELS(float, 2),
                                          AVX512_KERNELS(float, 1), kernelAVX512_float_2wide, packRows12_float,
-                                         packColumnsAVX512Tile_float, 8, 1, packWindowsAVX2_float};
+                                         packColumnsAVX512Tile_float, 8, 1, packWindowsAVX2_float, packNarrowAVX2_float};
 static const Config_double avx512Double = {"avx512", MR512, NR512_64, AVX512_KERNELS(double, 2),
                                            AVX512_KERNELS(double, 1), kernelAVX512_double_2wide, packRows12_double,
-                                           packColumnsAVX512Tile_double, 4, 1, packWindowsAVX2_double};
+                                           packColumnsAVX512Tile_double, 4, 1, packWindowsAVX2_double, packNarrowAVX2_double};
 #endif
 
 #define CHOOSE(T, SUFFIX)                                                                          \
@@ -840,14 +865,18 @@ ptrdiff_t bp_gemm_tile_columns(void) { return config_float(BP_KERNEL_AUTOMATIC)-
       }                                                                                            \
     }                                                                                              \
     if (full < nc) {                                                                               \
-      /* The last, narrower panel: stored transposed, its whole blocks of columns are           \
-         transposed in registers too; the rest element by element, and zeros past its end. */  \
+      /* The last, narrower panel: row-major, in vectors where the path has them; stored         \
+         transposed, its whole blocks of columns are transposed in registers too; the rest       \
+         element by element, and zeros past its end. */                                         \
       ptrdiff_t cols = nc - full, blocks = 0, done = 0;                                            \
       T *d = dst + full * kc;                                                                      \
       const T *columns = b + p0 * rsb + (j0 + full) * csb;                                         \
       if (csb != 1 && rsb == 1 && config->packColumns) {                                           \
         blocks = cols / config->columnBlock * config->columnBlock;                                 \
         if (blocks > 0) done = config->packColumns(columns, csb, blocks, kc, d);                   \
+      } else if (csb == 1 && config->packNarrow) {                                                 \
+        config->packNarrow(columns, rsb, nr, cols, kc, d);                                         \
+        return;                                                                                    \
       }                                                                                            \
       for (ptrdiff_t p = 0; p < kc; p++) {                                                         \
         const T *src = columns + p * rsb;                                                          \
