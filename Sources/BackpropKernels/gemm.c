@@ -22,6 +22,7 @@
 #include "BackpropKernels.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -658,7 +659,8 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packColumnsAVX2_double(cons
     ptrdiff_t (*packColumns)(const T *b, ptrdiff_t ldb, ptrdiff_t columns, ptrdiff_t kc, T *d); /* or NULL */ \
     ptrdiff_t columnBlock;           /* the multiple of columns that packColumns takes */           \
     int readsBInPlace;               /* whether a small row-major block of B is read unpacked */   \
-    /* Six taps of an image's columns, read from the padded image (packWindowsAVX2_*), or NULL. */ \
+    /* Six rows of A from six starts: an image's taps in its padded copy, wo positions to an     \
+       output row (packWindowsAVX2_*), or a short panel's rows; or NULL. */                       \
     ptrdiff_t (*packWindows)(const T *const taps[6], ptrdiff_t wp, ptrdiff_t wo, ptrdiff_t p0, ptrdiff_t mr, \
                              ptrdiff_t kc, T *d);                                                  \
     /* A last, narrower panel of row-major B (packNarrowAVX2_*), or NULL. */                        \
@@ -833,11 +835,20 @@ ptrdiff_t bp_gemm_tile_columns(void) { return config_float(BP_KERNEL_AUTOMATIC)-
       }                                                                                            \
     }                                                                                              \
     if (full < mc) {                                                                               \
-      ptrdiff_t rows = mc - full;                                                                  \
+      /* The last, shorter panel: rows contiguous along p go through the six-row transposes,      \
+         the missing rows read from a row of zeros; the rest element by element. */             \
+      ptrdiff_t rows = mc - full, p = 0;                                                           \
       T *d = dst + full * kc;                                                                      \
-      for (ptrdiff_t p = 0; p < kc; p++) {                                                         \
+      if (rsa != 1 && csa == 1 && config->packWindows) {                                           \
+        static const T zeros[KC];                                                                  \
+        const T *starts[MR_MAX];                                                                   \
+        for (ptrdiff_t r = 0; r < mr; r++) starts[r] = r < rows ? a + (i0 + full + r) * rsa + p0 : zeros; \
+        /* Rows that never end: positions never cross into a next one. */                          \
+        for (ptrdiff_t r = 0; r < mr; r += 6) p = config->packWindows(starts + r, 0, PTRDIFF_MAX, 0, mr, kc, d + r); \
+      }                                                                                            \
+      for (; p < kc; p++) {                                                                        \
         const T *src = a + (i0 + full) * rsa + (p0 + p) * csa;                                     \
-        for (ptrdiff_t r = 0; r < mr; r++) *d++ = r < rows ? src[r * rsa] : (T)0;                  \
+        for (ptrdiff_t r = 0; r < mr; r++) d[p * mr + r] = r < rows ? src[r * rsa] : (T)0;         \
       }                                                                                            \
     }                                                                                              \
   }                                                                                                \
