@@ -171,41 +171,28 @@ extension Tensor {
       "scatteringAdd(atIndices:alongAxis:extent:): \(indices.count) indices for extent \(shape[axis]) of axis \(axis)"
     )
     check(extent >= 0, "scatteringAdd(atIndices:alongAxis:extent:): extent \(extent) is negative")
-    let message = { (index: Int) in
+    let positions = Tensor.positions(indices, extent: extent) { index in
       "scatteringAdd(atIndices:alongAxis:extent:): index \(index) out of range for extent \(extent)"
     }
     let outer = shape[..<axis].reduce(1, *)
     let inner = shape[(axis + 1)...].reduce(1, *)
     var resultShape = shape
     resultShape[axis] = extent
-    if inner == 1 && outer > 0 {
-      // Single elements (max pooling's gradient): each index is checked as it is used, one
-      // predicted branch in the loop, instead of in a pass of its own over all of them first.
-      return withUnsafeBufferPointer { x in
-        Tensor(uncheckedShape: resultShape, count: resultShape.reduce(1, *)) { out in
-          out.initialize(repeating: 0)
-          indices.withUnsafeBufferPointer { indices in
-            for block in 0..<outer {
-              let (target, source) = (
-                out.baseAddress! + block * extent, x.baseAddress! + block * indices.count
-              )
-              for k in 0..<indices.count {
-                let index = indices[k]
-                let position = index < 0 ? index &+ extent : index
-                if UInt(bitPattern: position) >= UInt(bitPattern: extent) { checkFailed(message(index)) }
-                target[position] += source[k]
-              }
-            }
-          }
-        }
-      }
-    }
-    let positions = Tensor.positions(indices, extent: extent, message: message)
     return withUnsafeBufferPointer { x in
       Tensor(uncheckedShape: resultShape, count: resultShape.reduce(1, *)) { out in
         out.initialize(repeating: 0)
         var i = 0
         for block in 0..<outer {
+          if inner == 1 {
+            // Positions are checked, so the loop needs no overflow checks.
+            guard !positions.isEmpty else { continue }
+            let (target, source) = (out.baseAddress! + block * extent, x.baseAddress! + i)
+            positions.withUnsafeBufferPointer { positions in
+              for k in 0..<positions.count { target[positions[k]] += source[k] }
+            }
+            i += positions.count
+            continue
+          }
           for position in positions {
             let target = (block * extent + position) * inner
             for j in 0..<inner { out[target + j] += x[i + j] }

@@ -87,7 +87,7 @@ struct TensorIndexingTests {
     #expect(
       gatherMessage.contains(
         "gathering(atIndices:alongAxis:): index 3 out of range for axis 1 of shape [2, 3]"))
-    // Single elements (along the last axis) are checked as they are scattered, rows before.
+    // Single elements (along the last axis) and rows.
     let element = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor<Double>(ones: [2, 3]).scatteringAdd(atIndices: [0, -5, 1], alongAxis: 1, extent: 4)
     }
@@ -101,6 +101,11 @@ struct TensorIndexingTests {
     let sliceMessage = String(decoding: slice?.standardErrorContent ?? [], as: UTF8.self)
     #expect(
       sliceMessage.contains("scatteringAdd(atIndices:alongAxis:extent:): index 2 out of range for extent 2"))
+    let negative = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Double>(zeros: [2, 0]).scatteringAdd(atIndices: [], alongAxis: 1, extent: -1)
+    }
+    let negativeMessage = String(decoding: negative?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(negativeMessage.contains("scatteringAdd(atIndices:alongAxis:extent:): extent -1 is negative"))
     let joined = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = concatenate([Tensor<Double>(zeros: [2, 3]), Tensor<Double>(zeros: [3, 2])], alongAxis: 0)
     }
