@@ -16,8 +16,10 @@ static const int tailMasks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0,
 // tests it. A run of one vector (an 8×8 image's rows of Float) is one load and one store. Masked
 // stores are slow on AMD processors (microcoded), so a tail avoids them: a copy moves the run's
 // last whole vector again, overlapping the one before with the same values; an addition adds
-// the tail element by element. Only runs shorter than a vector take masked loads and stores.
-#define AVX_RUNS(NAME, ADDING, T, SUFFIX, VEC, LANES, LOAD, STORE, ADD, MASKLOAD, MASKSTORE, MASK)  \
+// the tail in half a vector and then element by element. Only runs shorter than a vector take
+// masked loads and stores.
+#define AVX_RUNS(NAME, ADDING, T, SUFFIX, VEC, LANES, LOAD, STORE, ADD, MASKLOAD, MASKSTORE, MASK, HLOAD, \
+                 HSTORE, HADD)                                                                     \
   __attribute__((target("avx"))) static void NAME##_##SUFFIX(T *dst, ptrdiff_t dstStride,          \
                                                              const T *src, ptrdiff_t srcStride,    \
                                                              ptrdiff_t runs, ptrdiff_t length) {   \
@@ -42,7 +44,12 @@ static const int tailMasks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0,
       }                                                                                            \
       if (tail == 0) continue;                                                                     \
       if (ADDING) {                                                                                \
-        for (ptrdiff_t t = full; t < length; t++) dst[t] += src[t];                                \
+        ptrdiff_t t = full;                                                                        \
+        if (tail >= LANES / 2) {                                                                   \
+          HSTORE(dst + t, HADD(HLOAD(dst + t), HLOAD(src + t)));                                   \
+          t += LANES / 2;                                                                          \
+        }                                                                                          \
+        for (; t < length; t++) dst[t] += src[t];                                                  \
       } else {                                                                                     \
         STORE(dst + length - LANES, LOAD(src + length - LANES));                                   \
       }                                                                                            \
@@ -54,9 +61,9 @@ static const int tailMasks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0,
 #define MASK32(k) _mm256_loadu_si256((const __m256i *)(tailMasks + 8 - (k)))
 #define MASK64(k) _mm256_loadu_si256((const __m256i *)(tailMasks + 8 - 2 * (k)))
 AVX_RUNS_BOTH(float, f32, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps, _mm256_maskload_ps,
-         _mm256_maskstore_ps, MASK32)
+              _mm256_maskstore_ps, MASK32, _mm_loadu_ps, _mm_storeu_ps, _mm_add_ps)
 AVX_RUNS_BOTH(double, f64, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_pd, _mm256_maskload_pd,
-         _mm256_maskstore_pd, MASK64)
+              _mm256_maskstore_pd, MASK64, _mm_loadu_pd, _mm_storeu_pd, _mm_add_pd)
 #endif
 
 #if BP_NEON
