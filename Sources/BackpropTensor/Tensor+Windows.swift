@@ -389,24 +389,25 @@ extension Tensor {
     let (ho, wo) = (output[0], output[1])
     let planes = shape[0] * shape[1]
     let window = windows.kernelSize + windows.stride + windows.padding + windows.dilation
-    var offsets = [Int](repeating: 0, count: planes * ho * wo)
-    withUnsafeBufferPointer { x in
-      offsets.withUnsafeMutableBufferPointer { out in
-        guard let x = UnsafeRawPointer(x.baseAddress), let out = out.baseAddress else { return }
+    // Every window of every plane gets its offset from the kernel, so the array is not zeroed
+    // first.
+    return withUnsafeBufferPointer { x in
+      [Int](unsafeUninitializedCapacity: planes * ho * wo) { out, initialized in
+        guard let x = UnsafeRawPointer(x.baseAddress), let start = out.baseAddress else { return }
+        initialized = out.count
         // Each image's windows are its own, so the images split across threads.
         ParallelExecution.forEachShare(of: planes, isLarge: planes * h * w >= 1 << 18) { share in
           let (first, end) = (share.lowerBound, share.upperBound)
           if Scalar.self == Float.self {
             let x = x.assumingMemoryBound(to: Float.self)
-            bp_window_maximum_offsets_f32(x, first, end, h, w, window, ho, wo, out)
+            bp_window_maximum_offsets_f32(x, first, end, h, w, window, ho, wo, start)
           } else {
             let x = x.assumingMemoryBound(to: Double.self)
-            bp_window_maximum_offsets_f64(x, first, end, h, w, window, ho, wo, out)
+            bp_window_maximum_offsets_f64(x, first, end, h, w, window, ho, wo, start)
           }
         }
       }
     }
-    return offsets
   }
 
   /// The largest element of every window of every channel (max pooling's forward pass), and
