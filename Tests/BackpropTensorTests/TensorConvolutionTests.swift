@@ -7,9 +7,9 @@ import Testing
 struct TensorConvolutionTests {
   /// The convolution and its gradients as `unfolded`, `matmul` and `folded` compute them for the
   /// whole batch: the functions must give these bits.
-  static func composite(
-    _ x: Tensor<Float>, _ filter: Tensor<Float>, _ g: Tensor<Float>, _ windows: SlidingWindows
-  ) -> (output: Tensor<Float>, inputGradient: Tensor<Float>, filterGradient: Tensor<Float>) {
+  static func composite<Scalar: TensorScalar>(
+    _ x: Tensor<Scalar>, _ filter: Tensor<Scalar>, _ g: Tensor<Scalar>, _ windows: SlidingWindows
+  ) -> (output: Tensor<Scalar>, inputGradient: Tensor<Scalar>, filterGradient: Tensor<Scalar>) {
     let (n, o) = (x.shape[0], filter.shape[0])
     let rows = filter.scalarCount / o
     let weights = filter.reshaped(to: [o, rows])
@@ -76,6 +76,30 @@ struct TensorConvolutionTests {
         g.convolutionFilterGradient(images: x, windows, columns: x.unfolded(windows))
           == expected.filterGradient,
         "\(label)")
+    }
+  }
+
+  @Test("In Double too, the gradients of dense windows give the bits of unfolded, matmul and folded")
+  func matchesTheCompositeInDouble() {
+    var rng = SeededRandomNumberGenerator(seed: 7)
+    let windows = SlidingWindows(kernelSize: [3, 3], padding: [1, 1])
+    // Image by image (more positions than one block of the inner dimension, or the images split
+    // across threads), and adding each image's product in turn (fewer, on one thread).
+    for threads in [1, 2] {
+      ParallelExecution.withThreadCount(threads) { matchesTheCompositeInDouble(using: &rng, windows) }
+    }
+  }
+
+  func matchesTheCompositeInDouble(using rng: inout SeededRandomNumberGenerator, _ windows: SlidingWindows) {
+    for imagesShape in [[2, 4, 20, 18], [3, 4, 9, 10]] {
+      let x = Tensor<Double>(randomUniform: imagesShape, using: &rng)
+      let filter = Tensor<Double>(randomUniform: [5, 4, 3, 3], using: &rng)
+      let g = Tensor<Double>(randomUniform: [imagesShape[0], 5] + Array(imagesShape[2...]), using: &rng)
+      let expected = Self.composite(x, filter, g, windows)
+      #expect(g.convolutionFilterGradient(images: x, windows) == expected.filterGradient, "\(imagesShape)")
+      #expect(
+        g.convolutionInputGradient(filter: filter, windows, imageSize: Array(imagesShape[2...]))
+          == expected.inputGradient, "\(imagesShape)")
     }
   }
 
