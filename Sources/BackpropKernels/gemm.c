@@ -1025,27 +1025,26 @@ PACK(double)
         packA_##T(config, a, rsa, csa, ic, minimum(MC, m - ic), pc, kc, packed + pc * mPadded + ic * kc); \
     }                                                                                              \
   }                                                                                                \
-  void bp_gemm_prepacked_##SUFFIX(int kernelChoice, const T *packedA, int transposeB, ptrdiff_t m, ptrdiff_t n, \
-                                  ptrdiff_t k, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc,     \
-                                  ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                          \
+  static void prepacked_##SUFFIX(int kernelChoice, const T *packedA, int transposeB, ptrdiff_t m, ptrdiff_t n, \
+                                 ptrdiff_t k, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc, ptrdiff_t rowBegin, \
+                                 ptrdiff_t rowEnd, int adding) {                                  \
     if (TO_ACCELERATE(kernelChoice, n, k, rowBegin, rowEnd)) {                                     \
-      accelerate_##T(0, transposeB, n, k, packedA, k, b, ldb, c, ldc, rowBegin, rowEnd, 0);        \
+      accelerate_##T(0, transposeB, n, k, packedA, k, b, ldb, c, ldc, rowBegin, rowEnd, adding);   \
       return;                                                                                      \
     }                                                                                              \
     const Config_##T *config = config_##T(kernelChoice);                                           \
     gemm_##SUFFIX(config, NULL, 0, 0, packedA, (m + config->mr - 1) / config->mr * config->mr, b,  \
-                  transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 0);  \
+                  transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, adding); \
+  }                                                                                                \
+  void bp_gemm_prepacked_##SUFFIX(int kernelChoice, const T *packedA, int transposeB, ptrdiff_t m, ptrdiff_t n, \
+                                  ptrdiff_t k, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc,     \
+                                  ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                          \
+    prepacked_##SUFFIX(kernelChoice, packedA, transposeB, m, n, k, b, ldb, c, ldc, rowBegin, rowEnd, 0); \
   }                                                                                                \
   void bp_gemm_prepacked_add_##SUFFIX(int kernelChoice, const T *packedA, int transposeB, ptrdiff_t m, \
                                       ptrdiff_t n, ptrdiff_t k, const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc, \
                                       ptrdiff_t rowBegin, ptrdiff_t rowEnd) {                      \
-    if (TO_ACCELERATE(kernelChoice, n, k, rowBegin, rowEnd)) {                                     \
-      accelerate_##T(0, transposeB, n, k, packedA, k, b, ldb, c, ldc, rowBegin, rowEnd, 1);        \
-      return;                                                                                      \
-    }                                                                                              \
-    const Config_##T *config = config_##T(kernelChoice);                                           \
-    gemm_##SUFFIX(config, NULL, 0, 0, packedA, (m + config->mr - 1) / config->mr * config->mr, b,  \
-                  transposeB ? 1 : ldb, transposeB ? ldb : 1, n, k, c, ldc, rowBegin, rowEnd, 1);  \
+    prepacked_##SUFFIX(kernelChoice, packedA, transposeB, m, n, k, b, ldb, c, ldc, rowBegin, rowEnd, 1); \
   }
 
 // The columns of one image under dense windows, packed as bp_gemm_pack_a_* packs op(A): for
