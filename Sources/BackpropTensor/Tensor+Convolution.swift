@@ -236,21 +236,22 @@ extension Tensor {
       images.withUnsafeBufferPointer { x in
         Tensor(uncheckedShape: [n, m, width], count: n * m * width) { out in
           let (g, x, out) = (g.baseAddress!, x.baseAddress!, out.baseAddress!)
-          let scratch = packsWindows ? geometry.packedWindowsScratch : rows * positions
-          geometry.forEachImage(scratch: scratch) { image, columns, onCallingThread in
+          let scratchCount = packsWindows ? geometry.packedWindowsScratch : rows * positions
+          geometry.forEachImage(scratch: scratchCount) { image, scratch, onCallingThread in
             let upstream = g + image * o * positions
             let result = out + image * m * width
             if packsWindows {
-              let packed = geometry.packWindows(of: x + image * geometry.imageCount, scratch: columns)
+              let packed = geometry.packWindows(of: x + image * geometry.imageCount, scratch: scratch)
               MatrixKernels.prepackedProduct(
                 packed, upstream, result, m: m, k: positions, n: width, transposeB: true, adding: false,
                 onCallingThread: onCallingThread)
               return
             }
-            geometry.unfold(x + image * geometry.imageCount, into: columns)
+            let columns = UnsafePointer(scratch)
+            geometry.unfold(x + image * geometry.imageCount, into: scratch)
             MatrixKernels.product(
-              transposes ? UnsafePointer(columns) : upstream, packed: nil,
-              transposes ? upstream : UnsafePointer(columns), result, m: m, k: positions,
+              transposes ? columns : upstream, packed: nil, transposes ? upstream : columns, result, m: m,
+              k: positions,
               n: width,
               transposeA: false, transposeB: true, onCallingThread: onCallingThread)
           }
@@ -381,17 +382,10 @@ struct ConvolutionGeometry {
     let (ph, pw) = (windows.padding[0], windows.padding[1])
     let (hp, wp) = (h + 2 * ph, w + 2 * pw)
     let packed = scratch + c * hp * wp
-    var padded = UnsafePointer(scratch)
+    var padded = image
     if ph > 0 || pw > 0 {
-      scratch.initialize(repeating: 0, count: c * hp * wp)
-      for plane in 0..<c {
-        Tensor.copyRuns(
-          scratch + plane * hp * wp + ph * wp + pw, stride: wp, from: image + plane * h * w, stride: w,
-          runs: h,
-          length: w)
-      }
-    } else {
-      padded = image
+      Tensor.pad(image, count: c, size: (h, w), padding: (ph, pw), into: scratch)
+      padded = UnsafePointer(scratch)
     }
     let (kh, kw, kernel) = (windows.kernelSize[0], windows.kernelSize[1], Int32(BP_KERNEL_AUTOMATIC))
     if Scalar.self == Float.self {

@@ -303,15 +303,24 @@ extension Tensor {
     guard padding.h > 0 || padding.w > 0 else { return body(images) }
     let (hp, wp) = (size.h + 2 * padding.h, size.w + 2 * padding.w)
     withUnsafeTemporaryAllocation(of: Scalar.self, capacity: count * hp * wp) { padded in
-      let base = padded.baseAddress!
-      base.initialize(repeating: 0, count: count * hp * wp)
-      for plane in 0..<count {
-        copyRuns(
-          base + plane * hp * wp + padding.h * wp + padding.w, stride: wp,
-          from: images + plane * size.h * size.w,
-          stride: size.w, runs: size.h, length: size.w)
-      }
-      body(base)
+      pad(images, count: count, size: size, padding: padding, into: padded.baseAddress!)
+      body(padded.baseAddress!)
+    }
+  }
+
+  /// `count` planes of `size` from `images` surrounded by `padding` zeros, written to `padded`
+  /// (`count` planes of the padded size, which it initialises).
+  static func pad(
+    _ images: UnsafePointer<Scalar>, count: Int, size: (h: Int, w: Int), padding: (h: Int, w: Int),
+    into padded: UnsafeMutablePointer<Scalar>
+  ) {
+    let (hp, wp) = (size.h + 2 * padding.h, size.w + 2 * padding.w)
+    padded.initialize(repeating: 0, count: count * hp * wp)
+    for plane in 0..<count {
+      copyRuns(
+        padded + plane * hp * wp + padding.h * wp + padding.w, stride: wp,
+        from: images + plane * size.h * size.w,
+        stride: size.w, runs: size.h, length: size.w)
     }
   }
 
