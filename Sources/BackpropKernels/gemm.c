@@ -459,6 +459,45 @@ WIDE_SHORT_KERNEL(kernelAVX512_double_2wide, "avx512f", MR512, double, __m512d, 
 #endif
 
 #if BP_X86
+// Six rows of eight Floats in registers (t01lo holds (r0, r1) pairs for p = 0, 1 | 4, 5, t01hi for
+// 2, 3 | 6, 7, likewise the rest; rows03 holds rows 0-3 for p = q and q + 4), transposed into eight
+// p-steps of six, mr apart.
+#define STORE_6x8_FLOAT(r, mr, d)                                                                  \
+  do {                                                                                             \
+    __m256 t01lo = _mm256_unpacklo_ps(r[0], r[1]), t01hi = _mm256_unpackhi_ps(r[0], r[1]);         \
+    __m256 t23lo = _mm256_unpacklo_ps(r[2], r[3]), t23hi = _mm256_unpackhi_ps(r[2], r[3]);         \
+    __m256 t45lo = _mm256_unpacklo_ps(r[4], r[5]), t45hi = _mm256_unpackhi_ps(r[4], r[5]);         \
+    __m256 rows03[4] = {_mm256_shuffle_ps(t01lo, t23lo, 0x44), _mm256_shuffle_ps(t01lo, t23lo, 0xEE), \
+                        _mm256_shuffle_ps(t01hi, t23hi, 0x44), _mm256_shuffle_ps(t01hi, t23hi, 0xEE)}; \
+    __m256 rows45[2] = {t45lo, t45hi};                                                             \
+    for (int half = 0; half < 2; half++) {                                                         \
+      float *e = d + half * 4 * mr;                                                                \
+      for (int q = 0; q < 4; q++) {                                                                \
+        __m128 top = half ? _mm256_extractf128_ps(rows03[q], 1) : _mm256_castps256_ps128(rows03[q]); \
+        __m128 pair = half ? _mm256_extractf128_ps(rows45[q / 2], 1) : _mm256_castps256_ps128(rows45[q / 2]); \
+        _mm_storeu_ps(e + q * mr, top);                                                            \
+        if (q % 2 == 0) _mm_storel_pi((__m64 *)(e + q * mr + 4), pair);                            \
+        else _mm_storeh_pi((__m64 *)(e + q * mr + 4), pair);                                       \
+      }                                                                                            \
+    }                                                                                              \
+  } while (0)
+
+// Six rows of four Doubles, transposed into four p-steps of six (mr apart).
+#define STORE_6x4_DOUBLE(r, mr, d)                                                                 \
+  do {                                                                                             \
+    __m256d t01lo = _mm256_unpacklo_pd(r[0], r[1]), t01hi = _mm256_unpackhi_pd(r[0], r[1]);        \
+    __m256d t23lo = _mm256_unpacklo_pd(r[2], r[3]), t23hi = _mm256_unpackhi_pd(r[2], r[3]);        \
+    __m256d t45lo = _mm256_unpacklo_pd(r[4], r[5]), t45hi = _mm256_unpackhi_pd(r[4], r[5]);        \
+    _mm256_storeu_pd(d + 0 * mr, _mm256_permute2f128_pd(t01lo, t23lo, 0x20));                      \
+    _mm_storeu_pd(d + 0 * mr + 4, _mm256_castpd256_pd128(t45lo));                                  \
+    _mm256_storeu_pd(d + 1 * mr, _mm256_permute2f128_pd(t01hi, t23hi, 0x20));                      \
+    _mm_storeu_pd(d + 1 * mr + 4, _mm256_castpd256_pd128(t45hi));                                  \
+    _mm256_storeu_pd(d + 2 * mr, _mm256_permute2f128_pd(t01lo, t23lo, 0x31));                      \
+    _mm_storeu_pd(d + 2 * mr + 4, _mm256_extractf128_pd(t45lo, 1));                                \
+    _mm256_storeu_pd(d + 3 * mr, _mm256_permute2f128_pd(t01hi, t23hi, 0x31));                      \
+    _mm_storeu_pd(d + 3 * mr + 4, _mm256_extractf128_pd(t45hi, 1));                                \
+  } while (0)
+
 // Six rows of A (row stride lda, contiguous along p) into a panel whose p-steps are mr apart (a
 // whole 6-row panel, or half of a 12-row one), eight (Float) or four (Double) values of p at a time: the rows are loaded as vectors and transposed in registers, so
 // that a panel costs a few shuffles and full-width stores per block instead of one scalar store
@@ -467,28 +506,9 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packRowsAVX2_float(const fl
                                                                           ptrdiff_t kc, float *d) {
   ptrdiff_t p = 0;
   for (; p + 8 <= kc; p += 8, d += 8 * mr) {
-    __m256 r0 = _mm256_loadu_ps(a + p), r1 = _mm256_loadu_ps(a + lda + p),
-           r2 = _mm256_loadu_ps(a + 2 * lda + p), r3 = _mm256_loadu_ps(a + 3 * lda + p),
-           r4 = _mm256_loadu_ps(a + 4 * lda + p), r5 = _mm256_loadu_ps(a + 5 * lda + p);
-    // t01 holds (r0, r1) pairs for p = 0, 1 | 4, 5 (lo) and 2, 3 | 6, 7 (hi); likewise the rest.
-    __m256 t01lo = _mm256_unpacklo_ps(r0, r1), t01hi = _mm256_unpackhi_ps(r0, r1);
-    __m256 t23lo = _mm256_unpacklo_ps(r2, r3), t23hi = _mm256_unpackhi_ps(r2, r3);
-    __m256 t45lo = _mm256_unpacklo_ps(r4, r5), t45hi = _mm256_unpackhi_ps(r4, r5);
-    // Rows 0-3 for p = q (low 128 bits) and q + 4 (high 128 bits).
-    __m256 q0 = _mm256_shuffle_ps(t01lo, t23lo, 0x44), q1 = _mm256_shuffle_ps(t01lo, t23lo, 0xEE);
-    __m256 q2 = _mm256_shuffle_ps(t01hi, t23hi, 0x44), q3 = _mm256_shuffle_ps(t01hi, t23hi, 0xEE);
-    __m256 rows03[4] = {q0, q1, q2, q3};
-    __m256 rows45[2] = {t45lo, t45hi};
-    for (int half = 0; half < 2; half++) {
-      float *e = d + half * 4 * mr;
-      for (int q = 0; q < 4; q++) {
-        __m128 top = half ? _mm256_extractf128_ps(rows03[q], 1) : _mm256_castps256_ps128(rows03[q]);
-        __m128 pair = half ? _mm256_extractf128_ps(rows45[q / 2], 1) : _mm256_castps256_ps128(rows45[q / 2]);
-        _mm_storeu_ps(e + q * mr, top);
-        if (q % 2 == 0) _mm_storel_pi((__m64 *)(e + q * mr + 4), pair);
-        else _mm_storeh_pi((__m64 *)(e + q * mr + 4), pair);
-      }
-    }
+    __m256 r[6];
+    for (int j = 0; j < 6; j++) r[j] = _mm256_loadu_ps(a + j * lda + p);
+    STORE_6x8_FLOAT(r, mr, d);
   }
   return p;
 }
@@ -497,21 +517,9 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packRowsAVX2_double(const d
                                                                            ptrdiff_t kc, double *d) {
   ptrdiff_t p = 0;
   for (; p + 4 <= kc; p += 4, d += 4 * mr) {
-    __m256d r0 = _mm256_loadu_pd(a + p), r1 = _mm256_loadu_pd(a + lda + p),
-            r2 = _mm256_loadu_pd(a + 2 * lda + p), r3 = _mm256_loadu_pd(a + 3 * lda + p),
-            r4 = _mm256_loadu_pd(a + 4 * lda + p), r5 = _mm256_loadu_pd(a + 5 * lda + p);
-    // t01lo holds (r0, r1) for p = 0 | 2, t01hi for p = 1 | 3; likewise the rest.
-    __m256d t01lo = _mm256_unpacklo_pd(r0, r1), t01hi = _mm256_unpackhi_pd(r0, r1);
-    __m256d t23lo = _mm256_unpacklo_pd(r2, r3), t23hi = _mm256_unpackhi_pd(r2, r3);
-    __m256d t45lo = _mm256_unpacklo_pd(r4, r5), t45hi = _mm256_unpackhi_pd(r4, r5);
-    _mm256_storeu_pd(d + 0 * mr, _mm256_permute2f128_pd(t01lo, t23lo, 0x20));
-    _mm_storeu_pd(d + 0 * mr + 4, _mm256_castpd256_pd128(t45lo));
-    _mm256_storeu_pd(d + 1 * mr, _mm256_permute2f128_pd(t01hi, t23hi, 0x20));
-    _mm_storeu_pd(d + 1 * mr + 4, _mm256_castpd256_pd128(t45hi));
-    _mm256_storeu_pd(d + 2 * mr, _mm256_permute2f128_pd(t01lo, t23lo, 0x31));
-    _mm_storeu_pd(d + 2 * mr + 4, _mm256_extractf128_pd(t45lo, 1));
-    _mm256_storeu_pd(d + 3 * mr, _mm256_permute2f128_pd(t01hi, t23hi, 0x31));
-    _mm_storeu_pd(d + 3 * mr + 4, _mm256_extractf128_pd(t45hi, 1));
+    __m256d r[6];
+    for (int j = 0; j < 6; j++) r[j] = _mm256_loadu_pd(a + j * lda + p);
+    STORE_6x4_DOUBLE(r, mr, d);
   }
   return p;
 }
@@ -546,41 +554,6 @@ static const int crossingMasks[16] = {0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1
     }                                                                                              \
     return p;                                                                                      \
   }
-// Six rows of eight Floats, transposed into eight p-steps of six (mr apart).
-#define STORE_6x8_FLOAT(r, mr, d)                                                                  \
-  do {                                                                                             \
-    __m256 t01lo = _mm256_unpacklo_ps(r[0], r[1]), t01hi = _mm256_unpackhi_ps(r[0], r[1]);         \
-    __m256 t23lo = _mm256_unpacklo_ps(r[2], r[3]), t23hi = _mm256_unpackhi_ps(r[2], r[3]);         \
-    __m256 t45lo = _mm256_unpacklo_ps(r[4], r[5]), t45hi = _mm256_unpackhi_ps(r[4], r[5]);         \
-    __m256 rows03[4] = {_mm256_shuffle_ps(t01lo, t23lo, 0x44), _mm256_shuffle_ps(t01lo, t23lo, 0xEE), \
-                        _mm256_shuffle_ps(t01hi, t23hi, 0x44), _mm256_shuffle_ps(t01hi, t23hi, 0xEE)}; \
-    __m256 rows45[2] = {t45lo, t45hi};                                                             \
-    for (int half = 0; half < 2; half++) {                                                         \
-      float *e = d + half * 4 * mr;                                                                \
-      for (int q = 0; q < 4; q++) {                                                                \
-        __m128 top = half ? _mm256_extractf128_ps(rows03[q], 1) : _mm256_castps256_ps128(rows03[q]); \
-        __m128 pair = half ? _mm256_extractf128_ps(rows45[q / 2], 1) : _mm256_castps256_ps128(rows45[q / 2]); \
-        _mm_storeu_ps(e + q * mr, top);                                                            \
-        if (q % 2 == 0) _mm_storel_pi((__m64 *)(e + q * mr + 4), pair);                            \
-        else _mm_storeh_pi((__m64 *)(e + q * mr + 4), pair);                                       \
-      }                                                                                            \
-    }                                                                                              \
-  } while (0)
-// Six rows of four Doubles, transposed into four p-steps of six (mr apart).
-#define STORE_6x4_DOUBLE(r, mr, d)                                                                 \
-  do {                                                                                             \
-    __m256d t01lo = _mm256_unpacklo_pd(r[0], r[1]), t01hi = _mm256_unpackhi_pd(r[0], r[1]);        \
-    __m256d t23lo = _mm256_unpacklo_pd(r[2], r[3]), t23hi = _mm256_unpackhi_pd(r[2], r[3]);        \
-    __m256d t45lo = _mm256_unpacklo_pd(r[4], r[5]), t45hi = _mm256_unpackhi_pd(r[4], r[5]);        \
-    _mm256_storeu_pd(d + 0 * mr, _mm256_permute2f128_pd(t01lo, t23lo, 0x20));                      \
-    _mm_storeu_pd(d + 0 * mr + 4, _mm256_castpd256_pd128(t45lo));                                  \
-    _mm256_storeu_pd(d + 1 * mr, _mm256_permute2f128_pd(t01hi, t23hi, 0x20));                      \
-    _mm_storeu_pd(d + 1 * mr + 4, _mm256_castpd256_pd128(t45hi));                                  \
-    _mm256_storeu_pd(d + 2 * mr, _mm256_permute2f128_pd(t01lo, t23lo, 0x31));                      \
-    _mm_storeu_pd(d + 2 * mr + 4, _mm256_extractf128_pd(t45lo, 1));                                \
-    _mm256_storeu_pd(d + 3 * mr, _mm256_permute2f128_pd(t01hi, t23hi, 0x31));                      \
-    _mm_storeu_pd(d + 3 * mr + 4, _mm256_extractf128_pd(t45hi, 1));                                \
-  } while (0)
 PACK_WINDOWS_AVX2(float, 8, __m256, _mm256_loadu_ps, _mm256_blendv_ps, _mm256_castsi256_ps, STORE_6x8_FLOAT)
 PACK_WINDOWS_AVX2(double, 4, __m256d, _mm256_loadu_pd, _mm256_blendv_pd, _mm256_castsi256_pd, STORE_6x4_DOUBLE)
 
