@@ -531,7 +531,8 @@ __attribute__((target("avx2,fma"))) static ptrdiff_t packRowsAVX2_double(const d
 // positions that crosses into the next output row takes the rest of its lanes from that row (a
 // second load and a blend), so wo must be at least a vector's lanes. Returns how many values of
 // p it packed; the caller packs the rest.
-static const int crossingMasks[16] = {0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1};
+// Masks whose first k 32-bit lanes are set, at firstLanes + 8 − k.
+static const int firstLanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 #define PACK_WINDOWS_AVX2(T, LANES, VEC, LOAD, BLEND, CAST, TRANSPOSE_STORE)                        \
   __attribute__((target("avx2,fma"))) static ptrdiff_t packWindowsAVX2_##T(                        \
       const T *const taps[6], ptrdiff_t wp, ptrdiff_t wo, ptrdiff_t p0, ptrdiff_t mr, ptrdiff_t kc, T *d) { \
@@ -543,10 +544,10 @@ static const int crossingMasks[16] = {0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1
         for (int j = 0; j < 6; j++) r[j] = LOAD(taps[j] + at);                                     \
         x += LANES;                                                                                \
       } else {                                                                                     \
-        /* Lanes from (wo - x) on are the next row's first positions. */                           \
+        /* The first (wo − x) lanes are this row's last positions, the rest the next row's first. */ \
         ptrdiff_t left = wo - x, next = at + wp - wo;                                              \
-        VEC mask = CAST(_mm256_loadu_si256((const __m256i *)(crossingMasks + 8 - left * (8 / LANES)))); \
-        for (int j = 0; j < 6; j++) r[j] = BLEND(LOAD(taps[j] + at), LOAD(taps[j] + next), mask);  \
+        VEC mask = CAST(_mm256_loadu_si256((const __m256i *)(firstLanes + 8 - left * (8 / LANES)))); \
+        for (int j = 0; j < 6; j++) r[j] = BLEND(LOAD(taps[j] + next), LOAD(taps[j] + at), mask);  \
         y += 1, x = LANES - left;                                                                  \
       }                                                                                            \
       if (x == wo) y += 1, x = 0;                                                                  \
@@ -572,9 +573,8 @@ PACK_WINDOWS_AVX2(double, 4, __m256d, _mm256_loadu_pd, _mm256_blendv_pd, _mm256_
       for (; j < nr; j += LANES) STOREU(d + j, ZERO());                                            \
     }                                                                                              \
   }
-static const int narrowMasks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-#define NARROW_MASK32(k) _mm256_loadu_si256((const __m256i *)(narrowMasks + 8 - (k)))
-#define NARROW_MASK64(k) _mm256_loadu_si256((const __m256i *)(narrowMasks + 8 - 2 * (k)))
+#define NARROW_MASK32(k) _mm256_loadu_si256((const __m256i *)(firstLanes + 8 - (k)))
+#define NARROW_MASK64(k) _mm256_loadu_si256((const __m256i *)(firstLanes + 8 - 2 * (k)))
 PACK_NARROW_AVX2(float, 8, __m256, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_storeu_ps, _mm256_setzero_ps,
                  NARROW_MASK32)
 PACK_NARROW_AVX2(double, 4, __m256d, _mm256_loadu_pd, _mm256_maskload_pd, _mm256_storeu_pd, _mm256_setzero_pd,
