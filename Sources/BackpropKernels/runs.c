@@ -28,6 +28,19 @@ static const int tailMasks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0,
         STORE(dst, ADDING ? ADD(LOAD(dst), LOAD(src)) : LOAD(src));                                \
       return;                                                                                      \
     }                                                                                              \
+    if (!ADDING && length > LANES && length <= 4 * LANES) {                                        \
+      /* Runs of two to four vectors (28 Floats, a 28-wide image's rows): the first vectors and  \
+         the last, overlapping the one before with the same values, without a loop. */           \
+      ptrdiff_t last = length - LANES;                                                             \
+      for (ptrdiff_t r = 0; r < runs; r++, dst += dstStride, src += srcStride) {                   \
+        VEC first = LOAD(src), end = LOAD(src + last);                                             \
+        if (length > 2 * LANES) STORE(dst + LANES, LOAD(src + LANES));                             \
+        if (length > 3 * LANES) STORE(dst + 2 * LANES, LOAD(src + 2 * LANES));                     \
+        STORE(dst, first);                                                                         \
+        STORE(dst + last, end);                                                                    \
+      }                                                                                            \
+      return;                                                                                      \
+    }                                                                                              \
     ptrdiff_t full = length / LANES * LANES, tail = length - full;                                 \
     if (full == 0) {                                                                               \
       __m256i mask = MASK(tail);                                                                   \
