@@ -42,7 +42,7 @@
 enum {
   MR = 6, NR32 = 16, NR64 = 8,               // the portable, AVX2 and NEON tile
   MR512 = 12, NR512_32 = 32, NR512_64 = 16,  // the AVX-512 tile
-  MR_MAX = 12, KC = 256, MC = 96, NC = 2048, DIRECT_B_BYTES = 64 << 10, FEW_ROWS = 64
+  MR_MAX = 12, KC = 256, MC = 96, NC = 2048, DIRECT_B_BYTES = 64 << 10, FEW_ROWS = 64, SHALLOW = 64
 };
 
 // Per-thread packing buffers, grown on demand and kept: a product does not allocate once its
@@ -893,15 +893,17 @@ PACK(double)
     for (ptrdiff_t jc = 0; jc < n; jc += NC) {                                                     \
       ptrdiff_t nc = minimum(NC, n - jc);                                                          \
       /* A block of B is read where it is (a row of panel jr is nr scalars at b + p·rsb + jr),  \
-         which saves the packing pass, when its rows span little memory or when few rows of C  \
-         (at most FEW_ROWS, a few panels of A) would share the packed copy; a last panel        \
-         narrower than nr is packed alone. Otherwise the rows are too far apart for the cache   \
-         to serve every panel of A, and the block is packed; so is a block whose rows are a      \
-         multiple of 4 KiB apart (at 1024 Floats, reading it in place ran at 70 % of packing). */ \
+         which saves the packing pass, when its rows span little memory, when few rows of C    \
+         (at most FEW_ROWS, a few panels of A) would share the packed copy, or when the block  \
+         is shallow (at most SHALLOW rows, whose panel stays in L1 for every panel of A); a    \
+         last panel narrower than nr is packed alone. Otherwise the rows are too far apart for  \
+         the cache to serve every panel of A, and the block is packed; so is a block whose rows \
+         are a multiple of 4 KiB apart (at 1024 Floats, reading it in place ran at 70 % of       \
+         packing). */                                                                           \
       size_t rowBytes = (size_t)rsb * sizeof(T);                                                   \
       int direct = config->readsBInPlace && csb == 1 &&                                            \
                    ((size_t)kcMax * rowBytes <= DIRECT_B_BYTES ||                                  \
-                    (rowEnd - rowBegin <= FEW_ROWS && rowBytes % 4096 != 0));                      \
+                    ((rowEnd - rowBegin <= FEW_ROWS || kcMax <= SHALLOW) && rowBytes % 4096 != 0)); \
       ptrdiff_t ldb = direct ? rsb : nr, fullColumns = direct ? nc / nr * nr : nc;                 \
       for (ptrdiff_t pc = 0; pc < k; pc += KC) {                                                   \
         ptrdiff_t kc = minimum(KC, k - pc);                                                        \
