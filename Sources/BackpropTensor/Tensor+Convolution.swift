@@ -35,7 +35,13 @@ extension Tensor {
   /// the same bits.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  package func convolvedKeepingColumns(with filter: Tensor, bias: Tensor? = nil, _ windows: SlidingWindows)
+  ///
+  /// With `rectified`, each image's output also goes through ReLU, max(z, 0), while it is in the
+  /// cache: the values of `convolved(with:bias:_:).relu()` without a second pass over the batch's
+  /// output, for a convolution layer whose ReLU is recorded with it.
+  package func convolvedKeepingColumns(
+    with filter: Tensor, bias: Tensor? = nil, _ windows: SlidingWindows, rectified: Bool = false
+  )
     -> (output: Tensor, columns: Tensor?)
   {
     let geometry = ConvolutionGeometry(images: shape, filter: filter.shape, windows, operation: "convolved")
@@ -60,7 +66,11 @@ extension Tensor {
                 MatrixKernels.product(
                   f, packed: packed, columns, output, m: o, k: rows, n: positions,
                   transposeA: false, transposeB: false, onCallingThread: onCallingThread)
-                if let bias { Tensor.addRows(bias, to: output, rows: o, length: positions) }
+                if rectified {
+                  Tensor.rectifyRows(of: output, adding: bias, rows: o, length: positions)
+                } else if let bias {
+                  Tensor.addRows(bias, to: output, rows: o, length: positions)
+                }
               }
             }
           }
@@ -265,12 +275,39 @@ extension Tensor {
 extension Tensor {
   /// Adds `values[r]` to each of the `length` scalars of row `r` of `matrix`, as broadcasting a
   /// `[rows, 1]` tensor would.
+  ///
+  /// Specialised, as ``rectifyRows(of:adding:rows:length:)`` is: the closure of
+  /// ``convolvedKeepingColumns(with:bias:_:rectified:)`` that calls them per image is not always
+  /// inlined into that function's specialisations.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   fileprivate static func addRows(
     _ values: UnsafePointer<Scalar>, to matrix: UnsafeMutablePointer<Scalar>, rows: Int, length: Int
   ) {
     for r in 0..<rows {
       let (row, value) = (matrix + r * length, values[r])
       for j in 0..<length { row[j] += value }
+    }
+  }
+
+  /// Replaces each scalar z of row `r` of `matrix` by relu(z + values[r]), or relu(z + 0) without
+  /// `values`: the bits of adding the bias and then ``relu()``, which gives 0 for NaN and +0
+  /// for −0 (z + 0 differs from z only at −0, which ReLU makes +0 either way).
+  ///
+  /// Written as max(0, s) + 0, which compiles to vector compares, masks and adds: `s > 0 ? s : 0`
+  /// stored in place compiled to a branch per element that stored only the zeros, mispredicting
+  /// on a layer's mixed signs. max(0, s) is 0 for NaN, and the + 0 turns its −0 into +0.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  fileprivate static func rectifyRows(
+    of matrix: UnsafeMutablePointer<Scalar>, adding values: UnsafePointer<Scalar>?, rows: Int, length: Int
+  ) {
+    for r in 0..<rows {
+      let (row, value) = (matrix + r * length, values?[r] ?? 0)
+      for j in 0..<length {
+        let sum = row[j] + value
+        row[j] = Swift.max(0, sum) + 0
+      }
     }
   }
 

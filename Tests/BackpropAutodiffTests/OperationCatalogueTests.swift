@@ -101,6 +101,9 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     .init(name: "conv2d with bias, padding 1", arity: .biasedConvolution) {
       conv2d($0[0], $0[1], bias: $0[2], padding: 1)
     },
+    .init(name: "conv2d → relu, with bias, padding 1", arity: .biasedConvolution) {
+      rectifiedConv2d($0[0], $0[1], bias: $0[2], stride: 1, padding: 1, dilation: 1)
+    },
     .init(name: "conv2d stride 2, padding 1", arity: .convolution) {
       conv2d($0[0], $0[1], stride: 2, padding: 1)
     },

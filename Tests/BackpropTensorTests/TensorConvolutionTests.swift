@@ -103,6 +103,38 @@ struct TensorConvolutionTests {
     }
   }
 
+  @Test(
+    "A rectified convolution gives the bits of relu() after it, with and without a bias, kept columns and image by image, NaN and −0 included"
+  )
+  func rectifiedMatchesReLU() {
+    var rng = SeededRandomNumberGenerator(seed: 8)
+    let windows = SlidingWindows(kernelSize: [3, 3], padding: [1, 1])
+    // Columns of 1 × 18 × 36 positions are kept; 40 × 144 × 4,096 are not.
+    for (imagesShape, filterShape) in [([1, 2, 6, 6], [3, 2, 3, 3]), ([40, 16, 64, 64], [4, 16, 3, 3])] {
+      var x = Tensor<Float>(randomUniform: imagesShape, lowerBound: -1, upperBound: 1, using: &rng)
+      x[scalarAt: [0, 0, 1, 1]] = .nan  // its windows' outputs are NaN, and ReLU makes them 0
+      let filter = Tensor<Float>(randomUniform: filterShape, lowerBound: -1, upperBound: 1, using: &rng)
+      for bias in [
+        nil, Tensor<Float>(randomUniform: [filterShape[0]], lowerBound: -1, upperBound: 1, using: &rng),
+      ] {
+        let (rectified, columns) = x.convolvedKeepingColumns(
+          with: filter, bias: bias, windows, rectified: true)
+        let expected = x.convolved(with: filter, bias: bias, windows).relu()
+        #expect(rectified == expected, "\(imagesShape), bias: \(bias != nil)")
+        #expect(rectified.scalars.allSatisfy { $0 >= 0 && $0.sign == .plus })
+        #expect((columns != nil) == (imagesShape[0] == 1))
+      }
+    }
+    // A filter of zeros with a bias of −0 gives −0 + −0 = −0 before ReLU, and +0 after.
+    let x = Tensor<Double>(ones: [1, 1, 2, 2])
+    let negativeZero = Tensor<Double>([-0.0])
+    let output = x.convolvedKeepingColumns(
+      with: Tensor(ones: [1, 1, 1, 1]) * -0.0, bias: negativeZero, SlidingWindows(kernelSize: [1, 1]),
+      rectified: true
+    ).output
+    #expect(output.scalars.allSatisfy { $0 == 0 && $0.sign == .plus })
+  }
+
   @Test("Convolutions split by images give the same bits on 1, 2 and 3 threads")
   func threadsAgreeBitForBit() {
     var rng = SeededRandomNumberGenerator(seed: 6)

@@ -94,6 +94,10 @@ public final class Conv2D<Scalar: TensorScalar>: Layer, CustomStringConvertible 
     check(
       shape.count == 4 && shape[1] == channels,
       "\(self): input of shape \(shape); expected [batch, \(channels), height, width]")
+    if activation.isReLU {
+      // One node, shown as the convolution and its ReLU; the same values and gradients.
+      return rectifiedConv2d(input, weight, bias: bias, stride: stride, padding: padding)
+    }
     return activation(conv2d(input, weight, bias: bias, stride: stride, padding: padding))
   }
 

@@ -119,6 +119,9 @@ public struct Activation<Scalar: TensorScalar> {
   /// half their inputs), Glorot uniform for the others.
   public let weightInitializer: Initializer
   let function: (Variable<Scalar>) -> Variable<Scalar>
+  /// `true` for ``relu``, which a convolution layer records with its convolution as one node
+  /// (shown as the two steps) and computes in the same pass.
+  let isReLU: Bool
 
   /// A custom activation built from differentiable operations; its gradient comes from the tape.
   ///
@@ -131,8 +134,16 @@ public struct Activation<Scalar: TensorScalar> {
     name: String = "custom", weightInitializer: Initializer = .glorotUniform,
     _ function: @escaping (Variable<Scalar>) -> Variable<Scalar>
   ) {
+    self.init(name: name, weightInitializer: weightInitializer, isReLU: false, function)
+  }
+
+  private init(
+    name: String, weightInitializer: Initializer, isReLU: Bool,
+    _ function: @escaping (Variable<Scalar>) -> Variable<Scalar>
+  ) {
     self.name = name
     self.weightInitializer = weightInitializer
+    self.isReLU = isReLU
     self.function = function
   }
 
@@ -141,7 +152,7 @@ public struct Activation<Scalar: TensorScalar> {
 
   /// max(x, 0).
   public static var relu: Activation {
-    Activation(name: "relu", weightInitializer: .heNormal) { BackpropAutodiff.relu($0) }
+    Activation(name: "relu", weightInitializer: .heNormal, isReLU: true) { BackpropAutodiff.relu($0) }
   }
   /// 1 / (1 + e^−x).
   public static var sigmoid: Activation { Activation(name: "sigmoid") { BackpropAutodiff.sigmoid($0) } }

@@ -2,6 +2,8 @@ import Backprop
 import BackpropTestSupport
 import Testing
 
+@testable import BackpropAutodiff
+
 @Suite("Convolution layers")
 struct ConvolutionLayerTests {
   @Test("Conv2D: PyTorch's shapes, bias per channel, He-normal filters for ReLU with fan-in C·k²")
@@ -15,6 +17,29 @@ struct ConvolutionLayerTests {
     #expect(abs(variance - 2.0 / 72) < 0.004)
     let y = layer(Variable(Tensor<Double>(ones: [2, 8, 5, 4])))
     #expect(y.shape == [2, 64, 5, 4])
+  }
+
+  @Test("Conv2D with ReLU records one node, shown as conv2d and relu, with the bits of the two operations")
+  func reluIsRecordedWithTheConvolution() {
+    var rng = SeededRandomNumberGenerator(seed: 2)
+    let layer = Conv2D<Float>(
+      inputChannelCount: 3, outputChannelCount: 5, kernelSize: 3, padding: 1, activation: .relu, using: &rng)
+    let x = Variable(Tensor<Float>(randomUniform: [4, 3, 7, 6], lowerBound: -1, upperBound: 1, using: &rng))
+    let g = Tensor<Float>(randomUniform: [4, 5, 7, 6], lowerBound: -1, upperBound: 1, using: &rng)
+    let y = layer(x)
+    (y * g).sum().backward()
+    let gradients = layer.parameters.map(\.grad)
+    layer.parameters.forEach { $0.zeroGrad() }
+    let separate = relu(conv2d(x, layer.weight, bias: layer.bias, padding: 1))
+    (separate * g).sum().backward()
+    #expect(y.value == separate.value)
+    #expect(gradients == layer.parameters.map(\.grad))
+    #expect(y.operation?.name == "conv2d → relu")
+    #expect(y.graphviz().contains("relu"))
+    // Any other activation is recorded after the convolution as before.
+    let tanhLayer = Conv2D<Float>(
+      inputChannelCount: 3, outputChannelCount: 5, kernelSize: 3, activation: .tanh, using: &rng)
+    #expect(tanhLayer(x).operation?.name == "tanh")
   }
 
   @Test("A convolutional network in Sequential: pooling, flattening and a dense head learn")

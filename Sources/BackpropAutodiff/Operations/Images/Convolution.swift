@@ -95,6 +95,16 @@ public func conv2d<Scalar>(
   _ input: Variable<Scalar>, _ filter: Variable<Scalar>, bias: Variable<Scalar>? = nil, stride: Int = 1,
   padding: Int = 0, dilation: Int = 1
 ) -> Variable<Scalar> {
+  recordConvolution(
+    input, filter, bias: bias, stride: stride, padding: padding, dilation: dilation, rectified: false)
+}
+
+/// Checks the shapes of a convolution, computes it (and its ReLU when `rectified`) and records
+/// ``Convolution`` or ``RectifiedConvolution``.
+func recordConvolution<Scalar>(
+  _ input: Variable<Scalar>, _ filter: Variable<Scalar>, bias: Variable<Scalar>?, stride: Int, padding: Int,
+  dilation: Int, rectified: Bool
+) -> Variable<Scalar> {
   let (shape, filterShape) = (input.shape, filter.shape)
   check(
     shape.count == 4 && filterShape.count == 4 && shape[1] == filterShape[1],
@@ -112,7 +122,13 @@ public func conv2d<Scalar>(
       bias.shape == [filterShape[0]],
       "conv2d: bias of shape \(bias.shape) for \(filterShape[0]) filters; expected [\(filterShape[0])]")
   }
-  let (value, columns) = input.value.convolvedKeepingColumns(with: filter.value, bias: bias?.value, windows)
+  let (value, columns) = input.value.convolvedKeepingColumns(
+    with: filter.value, bias: bias?.value, windows, rectified: rectified)
+  if rectified {
+    let operation = RectifiedConvolution(windows: windows, columns: columns)
+    guard let bias else { return Variable.record(operation, input, filter, value: value) }
+    return Variable.record(operation, Operands([input, filter, bias]), value: value)
+  }
   let operation = Convolution(windows: windows, columns: columns)
   guard let bias else { return Variable.record(operation, input, filter, value: value) }
   return Variable.record(operation, Operands([input, filter, bias]), value: value)
