@@ -174,6 +174,35 @@ extension Tensor {
     let positions = Tensor.positions(indices, extent: extent) { index in
       "scatteringAdd(atIndices:alongAxis:extent:): index \(index) out of range for extent \(extent)"
     }
+    return scattered(at: positions, alongAxis: axis, extent: extent)
+  }
+
+  /// ``scatteringAdd(atIndices:alongAxis:extent:)`` with positions already known to be in
+  /// `0..<extent`: a gather's, checked when it was recorded against the extent it scatters back
+  /// into (a gather's pullback). They are not checked again, which saves a pass over them (a
+  /// max pool's backward reads one position per output element). Debug builds check them.
+  ///
+  /// - Precondition: `positions.count == shape[axis]`, `extent` is not negative, and every
+  ///   position is in `0..<extent`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  package func scatteringAdd(atCheckedPositions positions: [Int], alongAxis axis: Int, extent: Int) -> Tensor
+  {
+    let shape = self.shape
+    let axis = Tensor.normalize(
+      axis: axis, rank: shape.count, operation: "scatteringAdd(atCheckedPositions:alongAxis:extent:)")
+    check(
+      positions.count == shape[axis] && extent >= 0,
+      "scatteringAdd(atCheckedPositions:alongAxis:extent:): \(positions.count) positions for extent "
+        + "\(shape[axis]) of axis \(axis), scattered into \(extent)")
+    assert(positions.allSatisfy { $0 >= 0 && $0 < extent }, "scatteringAdd: a position outside 0..<\(extent)")
+    return scattered(at: positions, alongAxis: axis, extent: extent)
+  }
+
+  /// Zeros with `extent` slices along `axis` (non-negative), to which slice `i` of this tensor is
+  /// added at `positions[i]`, each in `0..<extent`.
+  private func scattered(at positions: [Int], alongAxis axis: Int, extent: Int) -> Tensor {
+    let shape = self.shape
     let outer = shape[..<axis].reduce(1, *)
     let inner = shape[(axis + 1)...].reduce(1, *)
     var resultShape = shape

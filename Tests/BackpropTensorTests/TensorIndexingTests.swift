@@ -44,6 +44,18 @@ struct TensorIndexingTests {
     #expect(
       ones.scatteringAdd(atIndices: [1, -2], alongAxis: 0, extent: 3)
         == Tensor([[0, 0, 0], [2, 2, 2], [0, 0, 0]]))
+    // A gather's pullback scatters at positions checked when it was recorded: the same sums.
+    var rng = SeededRandomNumberGenerator(seed: 1)
+    let values = Tensor<Float>(randomUniform: [3, 500, 2], using: &rng)
+    let positions = (0..<500).map { ($0 * 7) % 300 }
+    #expect(
+      values.scatteringAdd(atCheckedPositions: positions, alongAxis: 1, extent: 300)
+        == values.scatteringAdd(atIndices: positions, alongAxis: 1, extent: 300))
+    let flat = values.reshaped(to: [3000])
+    let flatPositions = (0..<3000).map { ($0 * 13) % 1000 }
+    #expect(
+      flat.scatteringAdd(atCheckedPositions: flatPositions, alongAxis: -1, extent: 1000)
+        == flat.scatteringAdd(atIndices: flatPositions, alongAxis: 0, extent: 1000))
   }
 
   @Test("concatenate joins along an existing axis, stack along a new one")

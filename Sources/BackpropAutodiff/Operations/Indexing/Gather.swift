@@ -4,6 +4,8 @@ import BackpropTensor
 /// gradient adds the upstream slices back at their indices (``ScatterAdd``); an index that
 /// appears twice receives both.
 struct Gather<Scalar: TensorScalar>: DifferentiableOperation {
+  /// Positions in `0..<extent` of the input along ``axis``, checked (and negative indices
+  /// counted from the end) before the gather is recorded: its pullback does not check them again.
   let indices: [Int]
   /// Non-negative.
   let axis: Int
@@ -12,7 +14,15 @@ struct Gather<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    Operands(g.scatteringAdd(atIndices: indices, alongAxis: axis, extent: inputs[0].shape[axis]))
+    let extent = inputs[0].shape[axis]
+    guard G._recordsOperations else {
+      // The indices were checked against this extent when the gather was recorded (a changed
+      // input would have stopped the backward pass), so they are not checked again.
+      return Operands(
+        unsafeBitCast(
+          g.tensor.scatteringAdd(atCheckedPositions: indices, alongAxis: axis, extent: extent), to: G.self))
+    }
+    return Operands(g.scatteringAdd(atIndices: indices, alongAxis: axis, extent: extent))
   }
   func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
     t[0]!.gathering(atIndices: indices, alongAxis: axis)
