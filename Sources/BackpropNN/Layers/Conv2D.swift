@@ -84,7 +84,9 @@ public final class Conv2D<Scalar: TensorScalar>: Layer, CustomStringConvertible 
   }
 
   /// activation(conv2d(x, weight, bias: bias)) for images `[N, C, H, W]`: the bias is added
-  /// inside the convolution, as `F.conv2d` does.
+  /// inside the convolution, as `F.conv2d` does. With ``Activation/relu`` the ReLU is taken in
+  /// the same pass and recorded with the convolution as one operation, which graph pictures and
+  /// traces show as `conv2d` and `relu`; the values and gradients are those of the two.
   ///
   /// - Precondition: the input is `[N, C, H, W]` with this layer's C; otherwise the program stops
   ///   with a message naming the layer and the input's shape.
