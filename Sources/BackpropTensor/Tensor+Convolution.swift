@@ -397,9 +397,10 @@ struct ConvolutionGeometry {
   /// Whether an image's columns can be packed straight from its padded copy as the left operand
   /// of a product with `filters` columns (``packWindows(of:scratch:)``): dense windows, `Float`
   /// or `Double`, a product large enough for the packed kernels, and output rows at least a
-  /// vector wide (8 scalars), which the vector path needs.
+  /// vector wide (8 `Float`s or 4 `Double`s), which the vector path needs.
   func packsWindows<Scalar: TensorScalar>(of _: Scalar.Type, filters: Int) -> Bool {
-    isDense && (Scalar.self == Float.self || Scalar.self == Double.self) && wo >= 8
+    isDense && (Scalar.self == Float.self || Scalar.self == Double.self)
+      && wo >= 32 / MemoryLayout<Scalar>.size
       && rows * positions * filters >= MatrixKernels.packedThreshold
   }
 

@@ -103,7 +103,8 @@ CHECK_PRODUCTS(double, f64, 1e-13)
 #define CHECK_PACKED_WINDOWS(T, SUFFIX)                                                            \
   static void check_packed_windows_##SUFFIX(int kernel) {                                         \
     const ptrdiff_t shapes[][5] = {{1, 3, 3, 1, 1}, {2, 10, 30, 3, 3}, {16, 30, 30, 3, 3}, {3, 12, 9, 2, 2}, \
-                                   {5, 13, 13, 3, 3}, {1, 28, 28, 3, 3}, {7, 8, 19, 1, 5}, {2, 40, 11, 4, 3}}; \
+                                   {5, 13, 13, 3, 3}, {1, 28, 28, 3, 3}, {7, 8, 19, 1, 5}, {2, 40, 11, 4, 3}, \
+                                   {4, 9, 7, 3, 3}, {3, 11, 10, 2, 5}};                            \
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {                                \
       ptrdiff_t c = shapes[s][0], hp = shapes[s][1], wp = shapes[s][2], kh = shapes[s][3], kw = shapes[s][4]; \
       ptrdiff_t ho = hp - kh + 1, wo = wp - kw + 1, m = c * kh * kw, k = ho * wo;                  \
