@@ -17,8 +17,9 @@
 #include "cpu.h"
 
 #if BP_X86 || BP_NEON
-// erf(i/128) and 2/√π·e^(−(i/128)²) for i = 0 ... 512, rounded to Float.
-static const float erfTable[513 * 2] = {
+// erf(i/128) and 2/√π·e^(−(i/128)²) for i = 0 ... 512, rounded to Float. Each pair is read as
+// one 8-byte element by the x86 gathers, so the pairs never straddle a cache line.
+static const float erfTable[513 * 2] __attribute__((aligned(64))) = {
   0.000000000e+00f, 1.128379226e+00f, 8.815282956e-03f, 1.128310323e+00f,
   1.762948930e-02f, 1.128103733e+00f, 2.644154429e-02f, 1.127759457e+00f,
   3.525037318e-02f, 1.127277732e+00f, 4.405490309e-02f, 1.126658678e+00f,
@@ -325,9 +326,17 @@ __attribute__((target("avx2,fma"))) static __m256 erf8(__m256 x) {
   __m256 z = _mm256_add_ps(a, shift);
   __m256i i = _mm256_sub_epi32(_mm256_castps_si256(z), _mm256_castps_si256(shift));
   i = _mm256_min_epu32(i, _mm256_set1_epi32(512));
-  __m256i twice = _mm256_slli_epi32(i, 1);
-  __m256 erfR = _mm256_i32gather_ps(erfTable, twice, 4);
-  __m256 scale = _mm256_i32gather_ps(erfTable + 1, twice, 4);
+  // Each entry's pair (erf r, s(r)) as one 8-byte element: two gathers of four pairs, split into
+  // the eight values and the eight scales. Gathering the values and the scales apart took two
+  // gathers of eight; gathers cost per element on Zen 4 and Intel alike.
+  __m256d pairsLow = _mm256_i32gather_pd((const double *)erfTable, _mm256_castsi256_si128(i), 8);
+  __m256d pairsHigh = _mm256_i32gather_pd((const double *)erfTable, _mm256_extracti128_si256(i, 1), 8);
+  // [e0 s0 e1 s1 | e2 s2 e3 s3] and [e4 s4 e5 s5 | e6 s6 e7 s7] -> evens and odds, in order.
+  __m256 lo = _mm256_castpd_ps(pairsLow), hi = _mm256_castpd_ps(pairsHigh);
+  __m256 evens = _mm256_shuffle_ps(lo, hi, 0x88), odds = _mm256_shuffle_ps(lo, hi, 0xDD);
+  // evens = e0 e1 e4 e5 | e2 e3 e6 e7 -> e0 e1 e2 e3 e4 e5 e6 e7
+  __m256 erfR = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(evens), 0xD8));
+  __m256 scale = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(odds), 0xD8));
   __m256 r = _mm256_sub_ps(z, shift);
   __m256 d = _mm256_sub_ps(a, r);
   __m256 d2 = _mm256_mul_ps(d, d);
@@ -418,14 +427,6 @@ AVX512 static __m512 exp16(__m512 x) {
   return y;
 }
 
-// Sixteen table entries as two AVX2 gathers of eight: Zen 4's 512-bit gather costs more than two
-// 256-bit ones (erf 14 % slower), and Intel's cost the same.
-AVX512 static inline __m512 gather16(const float *table, __m512i index) {
-  __m256 low = _mm256_i32gather_ps(table, _mm512_castsi512_si256(index), 4);
-  __m256 high = _mm256_i32gather_ps(table, _mm512_extracti64x4_epi64(index, 1), 4);
-  return _mm512_insertf32x8(_mm512_castps256_ps512(low), high, 1);
-}
-
 AVX512 static __m512 erf16(__m512 x) {
   const __m512 shift = _mm512_set1_ps(0x1p16f);
   __m512 a = _mm512_abs_ps(x);
@@ -433,8 +434,13 @@ AVX512 static __m512 erf16(__m512 x) {
   __m512 z = _mm512_add_ps(a, shift);
   __m512i i = _mm512_sub_epi32(_mm512_castps_si512(z), _mm512_castps_si512(shift));
   i = _mm512_min_epu32(i, _mm512_set1_epi32(512));
-  __m512i twice = _mm512_slli_epi32(i, 1);
-  __m512 erfR = gather16(erfTable, twice), scale = gather16(erfTable + 1, twice);
+  // The pairs as 8-byte elements, as in erf8: two gathers of eight pairs, split by permutes.
+  __m512d pairsLow = _mm512_i32gather_pd(_mm512_castsi512_si256(i), (const double *)erfTable, 8);
+  __m512d pairsHigh = _mm512_i32gather_pd(_mm512_extracti64x4_epi64(i, 1), (const double *)erfTable, 8);
+  __m512 lo = _mm512_castpd_ps(pairsLow), hi = _mm512_castpd_ps(pairsHigh);
+  __m512i evenIndex = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  __m512i oddIndex = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  __m512 erfR = _mm512_permutex2var_ps(lo, evenIndex, hi), scale = _mm512_permutex2var_ps(lo, oddIndex, hi);
   __m512 r = _mm512_sub_ps(z, shift);
   __m512 d = _mm512_sub_ps(a, r);
   __m512 d2 = _mm512_mul_ps(d, d);
