@@ -283,7 +283,7 @@ static const float erfTable[513 * 2] __attribute__((aligned(64))) = {
 #if BP_X86
 
 // e^x = 2^n·(1 + p(r)), x = n·ln 2 + r with |r| ≤ ln 2 / 2, p of degree 5.
-__attribute__((target("avx2,fma"))) static __m256 exp8(__m256 x) {
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 exp8(__m256 x) {
   const __m256 shift = _mm256_set1_ps(0x1.8p23f);
   __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shift);
   __m256 n = _mm256_sub_ps(z, shift);
@@ -319,7 +319,7 @@ __attribute__((target("avx2,fma"))) static __m256 exp8(__m256 x) {
 
 // erf |x| ≈ erf r + s(r)·d·(1 − r·d − d²/3), r = |x| rounded to a multiple of 1/128, d = |x| − r,
 // s(r) = 2/√π·e^(−r²) from the table; 1 beyond 3.9375 and for infinities; the sign copied back.
-__attribute__((target("avx2,fma"))) static __m256 erf8(__m256 x) {
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 erf8(__m256 x) {
   const __m256 sign = _mm256_set1_ps(-0.0f), shift = _mm256_set1_ps(0x1p16f);
   __m256 a = _mm256_andnot_ps(sign, x);
   __m256 large = _mm256_cmp_ps(a, _mm256_set1_ps(3.9375f), _CMP_GT_OQ);
@@ -359,13 +359,13 @@ __attribute__((target("avx2,fma"))) static __m256 erf8(__m256 x) {
   }
 // GELU, x·Φ(x) = ½x(1 + erf(x/√2)), and its derivative Φ(x) + x·φ(x) = ½(1 + erf(x/√2)) +
 // x·e^(−x²/2)/√(2π), from the vectors above.
-__attribute__((target("avx2,fma"))) static __m256 gelu8(__m256 x) {
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 gelu8(__m256 x) {
   const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
   __m256 cdf = _mm256_mul_ps(half, _mm256_add_ps(one, erf8(_mm256_mul_ps(x, _mm256_set1_ps(0x1.6a09e6p-1f)))));
   return _mm256_mul_ps(x, cdf);
 }
 
-__attribute__((target("avx2,fma"))) static __m256 geluDerivative8(__m256 x) {
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 geluDerivative8(__m256 x) {
   const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
   __m256 cdf = _mm256_mul_ps(half, _mm256_add_ps(one, erf8(_mm256_mul_ps(x, _mm256_set1_ps(0x1.6a09e6p-1f)))));
   __m256 density = exp8(_mm256_mul_ps(_mm256_mul_ps(x, x), _mm256_set1_ps(-0.5f)));
