@@ -33,12 +33,12 @@ extension Tensor {
   /// Image by image, the columns are made and multiplied at once, while they are in the cache:
   /// into the kept columns, or into a scratch buffer that the next image overwrites. Both give
   /// the same bits.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
   ///
   /// With `rectified`, each image's output also goes through ReLU, max(z, 0), while it is in the
   /// cache: the values of `convolved(with:bias:_:).relu()` without a second pass over the batch's
   /// output, for a convolution layer whose ReLU is recorded with it.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   package func convolvedKeepingColumns(
     with filter: Tensor, bias: Tensor? = nil, _ windows: SlidingWindows, rectified: Bool = false
   )
