@@ -273,6 +273,58 @@ extension Tensor {
 }
 
 extension Tensor {
+  /// This upstream gradient `[N, O, H, W]` where `output` is positive and 0 elsewhere (ReLU's
+  /// pullback, read from its output), and that masked gradient's sums over N, H and W, `[O]` (a
+  /// per-channel bias's gradient): the bits of ``zeroed(whereNotPositive:)`` and of
+  /// `unbroadcasted(to: [O, 1, 1])` on its result, in one pass over the batch. Each image's rows
+  /// are summed while they are in the cache, in the order of the whole tensor's reduction (each
+  /// row's sum, then the images' sums added in turn), instead of read back from memory.
+  ///
+  /// - Precondition: both are `[N, O, H, W]` of the same shape.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  package func zeroedWithChannelSums(whereNotPositive output: Tensor) -> (masked: Tensor, sums: Tensor) {
+    let shape = self.shape
+    check(
+      shape.count == 4 && output.hasSameShape(as: self),
+      "zeroedWithChannelSums(whereNotPositive:): gradient \(shape) and output \(output.shape) must be one [N, O, H, W]"
+    )
+    let (n, o, length) = (shape[0], shape[1], shape[2] * shape[3])
+    var sums = [Scalar](repeating: 0, count: o)
+    let masked = withUnsafeBufferPointer { g in
+      output.withUnsafeBufferPointer { y in
+        Tensor.makeBuffer(count: g.count) { out in
+          guard g.count > 0 else { return }
+          let (g, y, out) = (g.baseAddress!, y.baseAddress!, out.baseAddress!)
+          withUnsafeTemporaryAllocation(of: Scalar.self, capacity: o) { imageSums in
+            for image in 0..<n {
+              let start = image * o * length
+              for i in start..<(start + o * length) {
+                let (gradient, value) = (g[i], y[i])
+                out[i] = value > 0 ? gradient : 0
+              }
+              Tensor.sumRows(out + start, rows: o, length: length, into: imageSums.baseAddress!)
+              for channel in 0..<o { sums[channel] += imageSums[channel] }
+            }
+          }
+        }
+      }
+    }
+    return (Tensor(uncheckedShape: shape, buffer: masked), Tensor(uncheckedShape: [o], scalars: sums))
+  }
+
+  /// The sum of each of `rows` rows of `length` scalars, as ``sum(alongAxes:)`` makes them
+  /// (``rowSums`` where it applies, the same order as ``combined(_:count:initial:_:)``).
+  private static func sumRows(
+    _ matrix: UnsafePointer<Scalar>, rows: Int, length: Int, into sums: UnsafeMutablePointer<Scalar>
+  ) {
+    if let rowSums, length >= 8 {
+      rowSums(matrix, rows, length, sums)
+      return
+    }
+    for r in 0..<rows { sums[r] = Tensor.combined(matrix + r * length, count: length, initial: 0, +) }
+  }
+
   /// Adds `values[r]` to each of the `length` scalars of row `r` of `matrix`, as broadcasting a
   /// `[rows, 1]` tensor would.
   ///

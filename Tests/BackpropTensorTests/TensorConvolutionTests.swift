@@ -137,6 +137,22 @@ struct TensorConvolutionTests {
     #expect(output.scalars.allSatisfy { $0 == 0 && $0.sign == .plus })
   }
 
+  @Test(
+    "ReLU's mask and the bias gradient in one pass give the bits of zeroed(whereNotPositive:) and unbroadcasted(to:)"
+  )
+  func maskWithChannelSums() {
+    var rng = SeededRandomNumberGenerator(seed: 10)
+    // Rows of 676 (the row-sum kernel), of 4 (the scalar sums), and an empty batch.
+    for shape in [[5, 3, 26, 26], [3, 4, 2, 2], [0, 2, 3, 3]] {
+      let g = Tensor<Float>(randomUniform: shape, lowerBound: -1, upperBound: 1, using: &rng)
+      let output = Tensor<Float>(randomUniform: shape, lowerBound: -1, upperBound: 1, using: &rng).relu()
+      let (masked, sums) = g.zeroedWithChannelSums(whereNotPositive: output)
+      let expected = g.zeroed(whereNotPositive: output)
+      #expect(masked == expected, "\(shape)")
+      #expect(sums == expected.unbroadcasted(to: [shape[1], 1, 1]).reshaped(to: [shape[1]]), "\(shape)")
+    }
+  }
+
   @Test("Convolutions split by images give the same bits on 1, 2 and 3 threads")
   func threadsAgreeBitForBit() {
     var rng = SeededRandomNumberGenerator(seed: 6)

@@ -21,7 +21,18 @@ struct RectifiedConvolution<Scalar: TensorScalar>: ShownAsSteps {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    convolution.pullback(g.zeroed(whereNotPositive: output), inputs: inputs, output: output, needed: needed)
+    guard !G._recordsOperations && inputs.count == 3 && needed[2] else {
+      return convolution.pullback(
+        g.zeroed(whereNotPositive: output), inputs: inputs, output: output, needed: needed)
+    }
+    // For tensors, the bias's gradient (the masked gradient summed over N, H and W) is made in the
+    // masking pass, image by image, with the bits of summing the masked tensor afterwards.
+    let (masked, sums) = g.tensor.zeroedWithChannelSums(whereNotPositive: output.tensor)
+    var withoutBias = needed
+    withoutBias.bits &= ~4
+    let gradients = convolution.pullback(
+      unsafeBitCast(masked, to: G.self), inputs: inputs, output: output, needed: withoutBias)
+    return Operands([gradients[0], gradients[1], unsafeBitCast(sums, to: G.self)])
   }
 
   func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
