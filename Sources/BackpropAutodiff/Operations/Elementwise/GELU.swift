@@ -10,7 +10,12 @@ struct GELU<Scalar: TensorScalar>: DifferentiableOperation {
   func pullback<G: GradientAlgebra<Scalar>>(_ g: G, inputs: PullbackInputs<G>, output: G, needed: InputMask)
     -> Operands<G?>
   {
-    Operands(g * inputs[0].geluDerivative())
+    guard !G._recordsOperations else { return Operands(g * inputs[0].geluDerivative()) }
+    // For tensors, the product goes into the derivative's own buffer (d·g is g·d, the same bits):
+    // no third tensor of the layer's size.
+    var product = inputs[0].tensor.geluDerivative()
+    product *= g.tensor
+    return Operands(unsafeBitCast(product, to: G.self))
   }
   func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
     t[0]! * inputs[0].geluDerivative()

@@ -13,6 +13,20 @@ struct GELUTests {
     #expect(isClose(x.grad!, Tensor([-0.08331547058768657, 0.5, 1.0833154705876864])))
   }
 
+  @Test("The gradient is the upstream gradient times the derivative, bit for bit (recorded: to rounding)")
+  func gradientIsTheProduct() {
+    var rng = SeededRandomNumberGenerator(seed: 4)
+    let x = Variable(
+      Tensor<Float>(randomUniform: [3, 37], lowerBound: -4, upperBound: 4, using: &rng), requiresGrad: true)
+    let g = Tensor<Float>(randomUniform: [3, 37], lowerBound: -1, upperBound: 1, using: &rng)
+    let expected = g * x.value.geluDerivative()
+    (gelu(x) * g).sum().backward()
+    #expect(x.grad == expected)
+    // Recorded, the derivative is made of its parts (erf, e^x), so it agrees to rounding.
+    let recorded = gradients(of: (gelu(x) * g).sum(), withRespectTo: [x], createGraph: true)[0]
+    #expect(isClose(recorded.value, expected, absoluteTolerance: 1e-6, relativeTolerance: 1e-5))
+  }
+
   @Test("Float (vectorised kernel) agrees with Double, value and gradient, tails included")
   func floatAgreesWithDouble() {
     var rng = SeededRandomNumberGenerator(seed: 12)
