@@ -124,12 +124,11 @@ func recordConvolution<Scalar>(
   }
   let (value, columns) = input.value.convolvedKeepingColumns(
     with: filter.value, bias: bias?.value, windows, rectified: rectified)
-  if rectified {
-    let operation = RectifiedConvolution(windows: windows, columns: columns)
+  func record(_ operation: some DifferentiableOperation<Scalar>) -> Variable<Scalar> {
     guard let bias else { return Variable.record(operation, input, filter, value: value) }
     return Variable.record(operation, Operands([input, filter, bias]), value: value)
   }
-  let operation = Convolution(windows: windows, columns: columns)
-  guard let bias else { return Variable.record(operation, input, filter, value: value) }
-  return Variable.record(operation, Operands([input, filter, bias]), value: value)
+  return rectified
+    ? record(RectifiedConvolution(windows: windows, columns: columns))
+    : record(Convolution(windows: windows, columns: columns))
 }
