@@ -247,9 +247,9 @@ extension Tensor {
   /// which it initialises, on the calling thread: the adjoint of
   /// ``unfold(_:count:channels:imageSize:_:outputSize:into:)``.
   ///
-  /// For stride 1 and dilation 1 each column row is added into a zero-padded image with one
-  /// kernel call, and the image is cut out of the padding. Each pixel adds its taps in the same
-  /// order as the run-by-run path, so the sums are the same bits.
+  /// For stride 1 and dilation 1 a C kernel (`bp_fold_dense_*`) gathers each pixel's taps
+  /// instead: every vector of an image row sums its taps in a register and is stored once. Each
+  /// pixel adds its taps in the same order as the run-by-run path, so the sums are the same bits.
   static func fold(
     _ columns: UnsafePointer<Scalar>, count: Int, channels c: Int, imageSize: (h: Int, w: Int),
     _ windows: SlidingWindows, outputSize: (ho: Int, wo: Int), into images: UnsafeMutablePointer<Scalar>
@@ -257,10 +257,18 @@ extension Tensor {
     let (h, w) = imageSize
     let (kh, kw) = (windows.kernelSize[0], windows.kernelSize[1])
     let (ph, pw) = (windows.padding[0], windows.padding[1])
-    let (hp, wp) = (h + 2 * ph, w + 2 * pw)
     let (ho, wo) = outputSize
-    let (rows, positions) = (c * kh * kw, ho * wo)
-    guard windows.stride == [1, 1] && windows.dilation == [1, 1] else {
+    let (rows, positions, planes) = (c * kh * kw, ho * wo, count * c)
+    let isDense = windows.stride == [1, 1] && windows.dilation == [1, 1]
+    if isDense && Scalar.self == Float.self {
+      bp_fold_dense_f32(
+        UnsafeRawPointer(columns).assumingMemoryBound(to: Float.self), planes, kh, kw, ho, wo, ph, pw, h, w,
+        UnsafeMutableRawPointer(images).assumingMemoryBound(to: Float.self))
+    } else if isDense && Scalar.self == Double.self {
+      bp_fold_dense_f64(
+        UnsafeRawPointer(columns).assumingMemoryBound(to: Double.self), planes, kh, kw, ho, wo, ph, pw, h, w,
+        UnsafeMutableRawPointer(images).assumingMemoryBound(to: Double.self))
+    } else {
       images.initialize(repeating: 0, count: count * c * h * w)
       for image in 0..<count {
         forEachTap(windows, channels: c, imageSize: imageSize, outputSize: outputSize) {
@@ -270,26 +278,6 @@ extension Tensor {
             source,
             count: runLength, step: step)
         }
-      }
-      return
-    }
-    let planes = count * c
-    let accumulate = { (padded: UnsafeMutablePointer<Scalar>) in
-      padded.initialize(repeating: 0, count: planes * hp * wp)
-      forEachDenseTap(count: count, channels: c, kernelSize: (kh, kw), paddedSize: (hp, wp)) {
-        image, row, tap in
-        addRuns(
-          padded + tap, stride: wp, from: columns + (image * rows + row) * positions, stride: wo, runs: ho,
-          length: wo)
-      }
-    }
-    guard ph > 0 || pw > 0 else { return accumulate(images) }
-    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: planes * hp * wp) { padded in
-      accumulate(padded.baseAddress!)
-      for plane in 0..<planes {
-        copyRuns(
-          images + plane * h * w, stride: w, from: padded.baseAddress! + plane * hp * wp + ph * wp + pw,
-          stride: wp, runs: h, length: w)
       }
     }
   }
@@ -325,54 +313,29 @@ extension Tensor {
   }
 
   /// `runs` runs of `length` scalars from `source` to `destination`, each run `sourceStride` and
-  /// `destinationStride` scalars after the previous one (a C kernel for `Float` and `Double`).
+  /// `destinationStride` scalars after the previous one (`bp_copy_runs_*` for `Float` and
+  /// `Double`).
   @inline(__always)
   static func copyRuns(
     _ destination: UnsafeMutablePointer<Scalar>, stride destinationStride: Int,
     from source: UnsafePointer<Scalar>,
     stride sourceStride: Int, runs: Int, length: Int
   ) {
-    moveRuns(destination, destinationStride, source, sourceStride, runs, length, adding: false)
-  }
-
-  /// Like ``copyRuns(_:stride:from:stride:runs:length:)``, adding the runs to `destination`.
-  @inline(__always)
-  static func addRuns(
-    _ destination: UnsafeMutablePointer<Scalar>, stride destinationStride: Int,
-    from source: UnsafePointer<Scalar>,
-    stride sourceStride: Int, runs: Int, length: Int
-  ) {
-    moveRuns(destination, destinationStride, source, sourceStride, runs, length, adding: true)
-  }
-
-  /// `bp_copy_runs_*` or `bp_add_runs_*` for the tensor's scalar type.
-  @inline(__always)
-  private static func moveRuns(
-    _ destination: UnsafeMutablePointer<Scalar>, _ destinationStride: Int, _ source: UnsafePointer<Scalar>,
-    _ sourceStride: Int, _ runs: Int, _ length: Int, adding: Bool
-  ) {
     if Scalar.self == Float.self {
-      let (d, s) = (
-        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self),
-        UnsafeRawPointer(source).assumingMemoryBound(to: Float.self)
-      )
-      (adding ? bp_add_runs_f32 : bp_copy_runs_f32)(d, destinationStride, s, sourceStride, runs, length)
+      bp_copy_runs_f32(
+        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self), destinationStride,
+        UnsafeRawPointer(source).assumingMemoryBound(to: Float.self), sourceStride, runs, length)
     } else if Scalar.self == Double.self {
-      let (d, s) = (
-        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Double.self),
-        UnsafeRawPointer(source).assumingMemoryBound(to: Double.self)
-      )
-      (adding ? bp_add_runs_f64 : bp_copy_runs_f64)(d, destinationStride, s, sourceStride, runs, length)
+      bp_copy_runs_f64(
+        UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Double.self), destinationStride,
+        UnsafeRawPointer(source).assumingMemoryBound(to: Double.self), sourceStride, runs, length)
     } else {
       for r in 0..<runs {
-        for t in 0..<length {
-          let value = source[r * sourceStride + t]
-          destination[r * destinationStride + t] =
-            adding ? destination[r * destinationStride + t] + value : value
-        }
+        for t in 0..<length { destination[r * destinationStride + t] = source[r * sourceStride + t] }
       }
     }
   }
+
 
   /// Where the largest element of every window of every channel is (for max pooling): for
   /// images `[N, C, H, W]`, the offset into the tensor's scalars of each window's maximum, in

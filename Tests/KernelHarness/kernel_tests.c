@@ -219,10 +219,6 @@ static void check_elementwise(void) {
       for (int r = 0; r < RUNS; r++)                                                               \
         for (int t = 0; t < length; t++) want[r * STRIDE + t] = src[r * STRIDE + t];               \
       if (memcmp(dst, want, sizeof dst) != 0) FAIL("bp_copy_runs_" #SUFFIX ", runs of %td", length); \
-      bp_add_runs_##SUFFIX(dst, STRIDE, src, STRIDE, RUNS, length);                                \
-      for (int r = 0; r < RUNS; r++)                                                               \
-        for (int t = 0; t < length; t++) want[r * STRIDE + t] += src[r * STRIDE + t];              \
-      if (memcmp(dst, want, sizeof dst) != 0) FAIL("bp_add_runs_" #SUFFIX ", runs of %td", length); \
     }                                                                                              \
     for (ptrdiff_t length = 1; length <= 70; length += 7) {                                        \
       enum { ROWS = 19 };                                                                          \
@@ -242,6 +238,43 @@ static void check_elementwise(void) {
   }
 CHECK_RUNS_AND_SUMS(float, f32)
 CHECK_RUNS_AND_SUMS(double, f64)
+
+// col2im of dense windows against adding each tap's column row into a zeroed padded image, tap
+// by tap, and cutting the image out: bit for bit (the same sums in the same order). Rows wider
+// and narrower than a vector, padding wider than the window, and more blocks of a row than the
+// vector path takes.
+#define CHECK_FOLD(T, SUFFIX)                                                                      \
+  static void check_fold_##SUFFIX(void) {                                                          \
+    const ptrdiff_t shapes[][6] = {{28, 28, 3, 3, 1, 1}, {14, 14, 3, 3, 1, 1}, {8, 8, 3, 3, 1, 1},   \
+                                   {5, 11, 2, 3, 0, 1},  {7, 9, 5, 5, 2, 2},   {6, 6, 3, 3, 3, 3},   \
+                                   {3, 3, 3, 3, 1, 1},   {9, 40, 1, 1, 0, 0},  {4, 70, 3, 7, 1, 3},  \
+                                   {3, 230, 3, 3, 1, 1}, {6, 5, 1, 4, 0, 2},   {2, 17, 2, 2, 1, 0},  \
+                                   {3, 300, 3, 5, 1, 2}};                                           \
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {                                \
+      ptrdiff_t h = shapes[s][0], w = shapes[s][1], kh = shapes[s][2], kw = shapes[s][3];          \
+      ptrdiff_t ph = shapes[s][4], pw = shapes[s][5], planes = 3;                                  \
+      ptrdiff_t hp = h + 2 * ph, wp = w + 2 * pw, ho = hp - kh + 1, wo = wp - kw + 1;              \
+      ptrdiff_t positions = ho * wo, count = planes * kh * kw * positions;                         \
+      T *columns = malloc(sizeof(T) * (size_t)count), *out = malloc(sizeof(T) * (size_t)(planes * h * w)); \
+      T *padded = calloc((size_t)(planes * hp * wp), sizeof(T)), *want = malloc(sizeof(T) * (size_t)(planes * h * w)); \
+      for (ptrdiff_t i = 0; i < count; i++) columns[i] = i % 17 == 3 ? (T)-0.0 : (T)uniform(-1, 1); \
+      for (ptrdiff_t q = 0; q < planes; q++)                                                       \
+        for (ptrdiff_t i = 0; i < kh; i++)                                                         \
+          for (ptrdiff_t j = 0; j < kw; j++)                                                       \
+            for (ptrdiff_t y = 0; y < ho; y++)                                                     \
+              for (ptrdiff_t x = 0; x < wo; x++)                                                   \
+                padded[(q * hp + y + i) * wp + x + j] += columns[((q * kh + i) * kw + j) * positions + y * wo + x]; \
+      for (ptrdiff_t q = 0; q < planes; q++)                                                       \
+        for (ptrdiff_t y = 0; y < h; y++)                                                          \
+          for (ptrdiff_t x = 0; x < w; x++) want[(q * h + y) * w + x] = padded[(q * hp + y + ph) * wp + x + pw]; \
+      bp_fold_dense_##SUFFIX(columns, planes, kh, kw, ho, wo, ph, pw, h, w, out);                  \
+      if (memcmp(out, want, sizeof(T) * (size_t)(planes * h * w)) != 0)                            \
+        FAIL("bp_fold_dense_" #SUFFIX ", %td×%td images, %td×%td windows, padding %td, %td", h, w, kh, kw, ph, pw); \
+      free(columns), free(out), free(padded), free(want);                                          \
+    }                                                                                              \
+  }
+CHECK_FOLD(float, f32)
+CHECK_FOLD(double, f64)
 
 #define CHECK_POOLING(T, SUFFIX)                                                                   \
   static void check_pooling_##SUFFIX(void) {                                                       \
@@ -321,6 +354,8 @@ int main(void) {
   check_elementwise();
   check_runs_and_sums_f32();
   check_runs_and_sums_f64();
+  check_fold_f32();
+  check_fold_f64();
   check_pooling_f32();
   check_pooling_f64();
   check_adam_f32();

@@ -1,9 +1,9 @@
 // The C kernels of BackpropTensor: packed, register-blocked matrix products and small ones; max
-// pooling's search; square roots, and e^x, erf x and GELU for Float; copies of runs for im2col;
-// row sums; and Adam's fused update. Each has AVX2 and (where it pays) AVX-512 paths on x86-64
-// and a NEON path on AArch64, chosen at run time, and a portable path; on Apple platforms the
-// products go to Accelerate. Only Swift's Tensor calls these; they are not part of Backprop's
-// public API.
+// pooling's search; square roots, and e^x, erf x and GELU for Float; copies of runs for im2col,
+// and col2im; row sums; and Adam's fused update. Each has AVX2 and (where it pays) AVX-512
+// paths on x86-64 and a NEON path on AArch64, chosen at run time, and a portable path; on Apple
+// platforms the products go to Accelerate. Only Swift's Tensor calls these; they are not part of
+// Backprop's public API.
 #ifndef BACKPROP_KERNELS_H
 #define BACKPROP_KERNELS_H
 
@@ -148,15 +148,21 @@ void bp_window_maximum_offsets_f64(const double *x, ptrdiff_t firstPlane, ptrdif
 /// dst[r·dstStride + t] = src[r·srcStride + t] for r < runs, t < length (im2col's runs).
 void bp_copy_runs_f32(float *dst, ptrdiff_t dstStride, const float *src, ptrdiff_t srcStride, ptrdiff_t runs,
                       ptrdiff_t length);
-/// dst[r·dstStride + t] += src[r·srcStride + t] for r < runs, t < length (col2im's runs).
-void bp_add_runs_f32(float *dst, ptrdiff_t dstStride, const float *src, ptrdiff_t srcStride, ptrdiff_t runs,
-                     ptrdiff_t length);
 /// The Double version of bp_copy_runs_f32.
 void bp_copy_runs_f64(double *dst, ptrdiff_t dstStride, const double *src, ptrdiff_t srcStride, ptrdiff_t runs,
                       ptrdiff_t length);
-/// The Double version of bp_add_runs_f32.
-void bp_add_runs_f64(double *dst, ptrdiff_t dstStride, const double *src, ptrdiff_t srcStride, ptrdiff_t runs,
-                     ptrdiff_t length);
+
+/// col2im of dense windows (stride 1, dilation 1): `planes` planes of h×w (one channel of one
+/// image each, in turn) from their columns, kh·kw rows of ho·wo positions per plane, in turn. Pixel
+/// (y, x) is the sum, in tap order from zero, of tap (i, j)'s column row at output position
+/// (y + ph − i, x + pw − j) wherever that is inside ho×wo: the bits of adding the column rows into
+/// a zeroed padded image tap by tap and cutting the image out.
+void bp_fold_dense_f32(const float *columns, ptrdiff_t planes, ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t ho,
+                       ptrdiff_t wo, ptrdiff_t ph, ptrdiff_t pw, ptrdiff_t h, ptrdiff_t w, float *out);
+
+/// The Double version of bp_fold_dense_f32.
+void bp_fold_dense_f64(const double *columns, ptrdiff_t planes, ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t ho,
+                       ptrdiff_t wo, ptrdiff_t ph, ptrdiff_t pw, ptrdiff_t h, ptrdiff_t w, double *out);
 
 /// y[i] = √x[i] for n Floats, correctly rounded (AVX eight at a time, or sqrtf).
 void bp_sqrt_f32(const float *x, float *y, ptrdiff_t n);
