@@ -336,7 +336,6 @@ extension Tensor {
     }
   }
 
-
   /// Where the largest element of every window of every channel is (for max pooling): for
   /// images `[N, C, H, W]`, the offset into the tensor's scalars of each window's maximum, in
   /// the row-major order of an output `[N, C, Ho, Wo]`.
