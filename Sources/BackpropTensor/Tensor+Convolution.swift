@@ -299,10 +299,7 @@ extension Tensor {
           withUnsafeTemporaryAllocation(of: Scalar.self, capacity: o) { imageSums in
             for image in 0..<n {
               let start = image * o * length
-              for i in start..<(start + o * length) {
-                let (gradient, value) = (g[i], y[i])
-                out[i] = value > 0 ? gradient : 0
-              }
+              Tensor.mask(g + start, where: y + start, into: out + start, count: o * length)
               Tensor.sumRows(out + start, rows: o, length: length, into: imageSums.baseAddress!)
               for channel in 0..<o { sums[channel] += imageSums[channel] }
             }
@@ -311,6 +308,131 @@ extension Tensor {
       }
     }
     return (Tensor(uncheckedShape: shape, buffer: masked), Tensor(uncheckedShape: [o], scalars: sums))
+  }
+
+  /// The filter's and the bias's gradients of relu(conv2d(images, filter) + bias) for this
+  /// upstream gradient `[N, O, Ho, Wo]` and the layer's `output` y, when the images' gradient is
+  /// not wanted (a network's first layer): ``convolutionFilterGradient(images:_:columns:)`` of the
+  /// gradient masked where y > 0, and the masked gradient's sums over N, Ho and Wo as
+  /// ``zeroedWithChannelSums(whereNotPositive:)`` makes them, with the same bits, but without the
+  /// masked gradient as a tensor. Image by image, the mask goes into a scratch buffer of one
+  /// image's gradient, whose rows are summed and whose product is taken while it is in the cache.
+  ///
+  /// Each image's product is the one the filter gradient makes for it, and the products are added
+  /// in turn to zeros, as that function or its sum over the batch adds them.
+  ///
+  /// - Returns: `nil` when the images would split across threads, which the filter gradient does
+  ///   with all of the masked gradient in hand.
+  /// - Precondition: the shapes are those of a convolution of `images` and its output.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  package func rectifiedFilterGradient(
+    output: Tensor, images: Tensor, _ windows: SlidingWindows, columns: Tensor?
+  ) -> (filter: Tensor, bias: Tensor)? {
+    let imagesShape = images.shape
+    check(
+      shape.count == 4 && imagesShape.count == 4 && output.hasSameShape(as: self),
+      "rectifiedFilterGradient: upstream \(shape) and output \(output.shape) must be one [N, O, Ho, Wo] "
+        + "and images \(imagesShape) [N, C, H, W]")
+    let filterShape = [shape[1], imagesShape[1]] + windows.kernelSize
+    let geometry = ConvolutionGeometry(
+      images: imagesShape, filter: filterShape, windows, operation: "rectifiedFilterGradient")
+    let (n, o, rows, positions) = (geometry.n, geometry.o, geometry.rows, geometry.positions)
+    check(
+      shape == [n, o, geometry.ho, geometry.wo],
+      "rectifiedFilterGradient: upstream \(shape) ≠ the convolution's output \([n, o, geometry.ho, geometry.wo])"
+    )
+    if let columns {
+      check(
+        columns.shape == [n, rows, positions],
+        "rectifiedFilterGradient: columns \(columns.shape) ≠ the images' columns \([n, rows, positions])")
+    }
+    guard n > 0 && !geometry.splitsByImages else { return nil }
+    // The choices of convolutionFilterGradient(images:_:columns:), which see its comments.
+    let transposes = o <= rows
+    let (m, width) = transposes ? (rows, o) : (o, rows)
+    let addsInPlace = MatrixKernels.addsProducts(of: Scalar.self, m: m, k: positions, n: width)
+    let packsWindows =
+      columns == nil && transposes && geometry.packsWindows(of: Scalar.self, filters: o)
+    var sums = [Scalar](repeating: 0, count: o)
+    let gradient = withUnsafeBufferPointer { g in
+      output.withUnsafeBufferPointer { y in
+        images.withUnsafeBufferPointer { x in
+          Tensor.withScalars(of: columns) { kept in
+            Tensor(uncheckedShape: [m, width], count: m * width) { out in
+              let (g, y, x, out) = (g.baseAddress!, y.baseAddress!, x.baseAddress!, out.baseAddress!)
+              out.initialize(repeating: 0, count: m * width)
+              let scratchCount =
+                kept != nil ? 1 : packsWindows ? geometry.packedWindowsScratch : rows * positions
+              let productCount = addsInPlace ? 1 : m * width
+              withUnsafeTemporaryAllocation(of: Scalar.self, capacity: o * positions + o + productCount) {
+                buffer in
+                let (masked, imageSums) = (buffer.baseAddress!, buffer.baseAddress! + o * positions)
+                let product = imageSums + o
+                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: scratchCount) { scratch in
+                  for image in 0..<n {
+                    // ReLU's pullback and the bias's sums, as zeroedWithChannelSums makes them.
+                    let start = image * o * positions
+                    Tensor.mask(g + start, where: y + start, into: masked, count: o * positions)
+                    Tensor.sumRows(masked, rows: o, length: positions, into: imageSums)
+                    for channel in 0..<o { sums[channel] += imageSums[channel] }
+                    // This image's product, added to the others.
+                    let upstream = UnsafePointer(masked)
+                    if packsWindows {
+                      let packed = geometry.packWindows(
+                        of: x + image * geometry.imageCount, scratch: scratch.baseAddress!)
+                      MatrixKernels.prepackedProduct(
+                        packed, upstream, addsInPlace ? out : product, m: m, k: positions, n: width,
+                        transposeB: true, adding: addsInPlace, onCallingThread: false)
+                    } else {
+                      var imageColumns = UnsafePointer(scratch.baseAddress!)
+                      if let kept {
+                        imageColumns = kept + image * rows * positions
+                      } else {
+                        geometry.unfold(x + image * geometry.imageCount, into: scratch.baseAddress!)
+                      }
+                      let (a, b) = transposes ? (imageColumns, upstream) : (upstream, imageColumns)
+                      if addsInPlace {
+                        MatrixKernels.addProduct(
+                          a, b, out, m: m, k: positions, n: width, transposeA: false, transposeB: true)
+                      } else {
+                        MatrixKernels.product(
+                          a, packed: nil, b, product, m: m, k: positions, n: width, transposeA: false,
+                          transposeB: true, onCallingThread: false)
+                      }
+                    }
+                    // The batch's sum of products, in order (sum(alongAxes: [0])).
+                    if !addsInPlace { for j in 0..<(m * width) { out[j] += product[j] } }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return (
+      (transposes ? gradient.transposed() : gradient).reshaped(to: filterShape),
+      Tensor(uncheckedShape: [o], scalars: sums)
+    )
+  }
+
+  /// `count` scalars of `gradient` where `output` is positive and 0 elsewhere, into `masked`
+  /// (ReLU's pullback read from its output).
+  ///
+  /// A function of its own, specialised: inlined into the loops over images that call it, the
+  /// select compiled to a branch per scalar, which mispredicts on a layer's mixed signs; here it
+  /// is vector compares and masks.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private static func mask(
+    _ gradient: UnsafePointer<Scalar>, where output: UnsafePointer<Scalar>,
+    into masked: UnsafeMutablePointer<Scalar>, count: Int
+  ) {
+    for i in 0..<count {
+      let (g, y) = (gradient[i], output[i])
+      masked[i] = y > 0 ? g : 0
+    }
   }
 
   /// The sum of each of `rows` rows of `length` scalars, as ``sum(alongAxes:)`` makes them

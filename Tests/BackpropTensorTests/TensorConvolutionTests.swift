@@ -153,6 +153,50 @@ struct TensorConvolutionTests {
     }
   }
 
+  @Test("A first layer's filter and bias gradients, masked image by image, give the bits of masking first")
+  func rectifiedFilterGradient() {
+    func check<Scalar: TensorScalar>(
+      _: Scalar.Type, images: [Int], filters: Int, _ windows: SlidingWindows, keepsColumns: Bool
+    ) {
+      var rng = SeededRandomNumberGenerator(seed: 14)
+      let x = Tensor<Scalar>(randomUniform: images, lowerBound: -1, upperBound: 1, using: &rng)
+      let filter = Tensor<Scalar>(
+        randomUniform: [filters, images[1]] + windows.kernelSize, lowerBound: -1, upperBound: 1, using: &rng)
+      let (output, columns) = x.convolvedKeepingColumns(with: filter, windows, rectified: true)
+      #expect((columns != nil) == keepsColumns, "\(images)")
+      let g = Tensor<Scalar>(randomUniform: output.shape, lowerBound: -1, upperBound: 1, using: &rng)
+      let masked = g.zeroed(whereNotPositive: output)
+      let fused = ParallelExecution.withThreadCount(1) {
+        g.rectifiedFilterGradient(output: output, images: x, windows, columns: columns)
+      }
+      #expect(
+        fused?.filter == masked.convolutionFilterGradient(images: x, windows, columns: columns), "\(images)")
+      #expect(
+        fused?.bias == masked.unbroadcasted(to: [filters, 1, 1]).reshaped(to: [filters]), "\(images)")
+    }
+    let dense = SlidingWindows(kernelSize: [3, 3], padding: [1, 1])
+    // Kept columns, with more filters than taps (the product not transposed).
+    check(Float.self, images: [3, 1, 12, 12], filters: 16, dense, keepsColumns: true)
+    check(Double.self, images: [3, 1, 12, 12], filters: 16, dense, keepsColumns: true)
+    check(Float.self, images: [3, 1, 26, 26], filters: 32, dense, keepsColumns: true)
+    // Image by image: columns packed from the image, and products too deep to add in place.
+    check(Float.self, images: [10, 16, 30, 30], filters: 8, dense, keepsColumns: false)
+    // Products added in place (no more positions than a block of the inner dimension).
+    check(Float.self, images: [14, 64, 12, 12], filters: 8, dense, keepsColumns: false)
+    check(Double.self, images: [7, 64, 12, 12], filters: 8, dense, keepsColumns: false)
+    // Strided windows: the columns made by im2col.
+    check(
+      Float.self, images: [10, 16, 60, 60], filters: 8, SlidingWindows(kernelSize: [3, 3], stride: [2, 2]),
+      keepsColumns: false)
+    // Split across threads, the images go through the masked tensor instead.
+    let x = Tensor<Float>(ones: [4, 16, 30, 30])
+    let output = Tensor<Float>(ones: [4, 8, 30, 30])
+    let split = ParallelExecution.withThreadCount(2) {
+      output.rectifiedFilterGradient(output: output, images: x, dense, columns: nil)
+    }
+    #expect(split == nil)
+  }
+
   @Test("Convolutions split by images give the same bits on 1, 2 and 3 threads")
   func threadsAgreeBitForBit() {
     var rng = SeededRandomNumberGenerator(seed: 6)

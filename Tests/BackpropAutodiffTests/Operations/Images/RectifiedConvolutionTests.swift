@@ -8,11 +8,11 @@ import Testing
 struct RectifiedConvolutionTests {
   @Test("relu(conv2d(…)) as one node: the bits of the two operations, value and gradients, Float and Double")
   func matchesTheTwoSteps() {
-    func check<Scalar: TensorScalar>(_: Scalar.Type, batch: Int) {
+    func check<Scalar: TensorScalar>(_: Scalar.Type, batch: Int, imagesNeedGradient: Bool = true) {
       var rng = SeededRandomNumberGenerator(seed: 12)
       let x = Variable(
         Tensor<Scalar>(randomUniform: [batch, 3, 9, 8], lowerBound: -1, upperBound: 1, using: &rng),
-        requiresGrad: true)
+        requiresGrad: imagesNeedGradient)
       let w = Variable(
         Tensor<Scalar>(randomUniform: [4, 3, 3, 3], lowerBound: -1, upperBound: 1, using: &rng),
         requiresGrad: true)
@@ -33,10 +33,13 @@ struct RectifiedConvolutionTests {
         for variable in [x, w, b] { variable.zeroGrad() }
       }
     }
-    // 2 images keep their columns; 400 do not, and go image by image.
+    // 2 images keep their columns; 400 do not, and go image by image. Images that need no
+    // gradient (a first layer) take the mask image by image into the filter's gradient.
     for batch in [2, 400] {
       check(Float.self, batch: batch)
       check(Double.self, batch: batch)
+      check(Float.self, batch: batch, imagesNeedGradient: false)
+      check(Double.self, batch: batch, imagesNeedGradient: false)
     }
   }
 
