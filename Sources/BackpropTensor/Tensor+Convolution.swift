@@ -157,24 +157,9 @@ extension Tensor {
   public func convolutionFilterGradient(images: Tensor, _ windows: SlidingWindows, columns: Tensor? = nil)
     -> Tensor
   {
-    let imagesShape = images.shape
-    check(
-      shape.count == 4 && imagesShape.count == 4,
-      "convolutionFilterGradient: upstream \(shape) must be [N, O, Ho, Wo] and images \(imagesShape) [N, C, H, W]"
-    )
-    let filterShape = [shape[1], imagesShape[1]] + windows.kernelSize
-    let geometry = ConvolutionGeometry(
-      images: imagesShape, filter: filterShape, windows, operation: "convolutionFilterGradient")
+    let (geometry, filterShape) = filterGradientGeometry(
+      images: images.shape, windows, columns: columns, operation: "convolutionFilterGradient")
     let (n, o, rows, positions) = (geometry.n, geometry.o, geometry.rows, geometry.positions)
-    check(
-      shape == [n, o, geometry.ho, geometry.wo],
-      "convolutionFilterGradient: upstream \(shape) ≠ the convolution's output \([n, o, geometry.ho, geometry.wo])"
-    )
-    if let columns {
-      check(
-        columns.shape == [n, rows, positions],
-        "convolutionFilterGradient: columns \(columns.shape) ≠ the images' columns \([n, rows, positions])")
-    }
     // The gradient is gᵢ·colsᵢᵀ summed over the images, [O, rows]; when the filters are no more
     // than the rows, it is computed as its transpose colsᵢ·gᵢᵀ, [rows, O], and transposed at the
     // end: the longer side then runs along the micro-kernel's rows, and the image's columns are
@@ -329,24 +314,12 @@ extension Tensor {
   package func rectifiedFilterGradient(
     output: Tensor, images: Tensor, _ windows: SlidingWindows, columns: Tensor?
   ) -> (filter: Tensor, bias: Tensor)? {
-    let imagesShape = images.shape
     check(
-      shape.count == 4 && imagesShape.count == 4 && output.hasSameShape(as: self),
-      "rectifiedFilterGradient: upstream \(shape) and output \(output.shape) must be one [N, O, Ho, Wo] "
-        + "and images \(imagesShape) [N, C, H, W]")
-    let filterShape = [shape[1], imagesShape[1]] + windows.kernelSize
-    let geometry = ConvolutionGeometry(
-      images: imagesShape, filter: filterShape, windows, operation: "rectifiedFilterGradient")
+      output.hasSameShape(as: self),
+      "rectifiedFilterGradient: output \(output.shape) ≠ upstream \(shape)")
+    let (geometry, filterShape) = filterGradientGeometry(
+      images: images.shape, windows, columns: columns, operation: "rectifiedFilterGradient")
     let (n, o, rows, positions) = (geometry.n, geometry.o, geometry.rows, geometry.positions)
-    check(
-      shape == [n, o, geometry.ho, geometry.wo],
-      "rectifiedFilterGradient: upstream \(shape) ≠ the convolution's output \([n, o, geometry.ho, geometry.wo])"
-    )
-    if let columns {
-      check(
-        columns.shape == [n, rows, positions],
-        "rectifiedFilterGradient: columns \(columns.shape) ≠ the images' columns \([n, rows, positions])")
-    }
     guard n > 0 && !geometry.splitsByImages else { return nil }
     // The choices of convolutionFilterGradient(images:_:columns:), which see its comments.
     let transposes = o <= rows
@@ -415,6 +388,30 @@ extension Tensor {
       (transposes ? gradient.transposed() : gradient).reshaped(to: filterShape),
       Tensor(uncheckedShape: [o], scalars: sums)
     )
+  }
+
+  /// The geometry of a filter gradient for this upstream gradient and images of `imagesShape`,
+  /// and the filters' shape `[O, C, kh, kw]`, after checking the shapes (and the kept columns'),
+  /// naming `operation`.
+  private func filterGradientGeometry(
+    images imagesShape: [Int], _ windows: SlidingWindows, columns: Tensor?, operation: String
+  ) -> (ConvolutionGeometry, filterShape: [Int]) {
+    check(
+      shape.count == 4 && imagesShape.count == 4,
+      "\(operation): upstream \(shape) must be [N, O, Ho, Wo] and images \(imagesShape) [N, C, H, W]")
+    let filterShape = [shape[1], imagesShape[1]] + windows.kernelSize
+    let geometry = ConvolutionGeometry(
+      images: imagesShape, filter: filterShape, windows, operation: operation)
+    let (n, o, rows, positions) = (geometry.n, geometry.o, geometry.rows, geometry.positions)
+    check(
+      shape == [n, o, geometry.ho, geometry.wo],
+      "\(operation): upstream \(shape) ≠ the convolution's output \([n, o, geometry.ho, geometry.wo])")
+    if let columns {
+      check(
+        columns.shape == [n, rows, positions],
+        "\(operation): columns \(columns.shape) ≠ the images' columns \([n, rows, positions])")
+    }
+    return (geometry, filterShape)
   }
 
   /// `count` scalars of `gradient` where `output` is positive and 0 elsewhere, into `masked`
