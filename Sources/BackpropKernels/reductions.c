@@ -1,120 +1,169 @@
-// Sums of the rows of a matrix, each in the order of Tensor.combined: four partial sums over
-// the elements j ≡ 0, 1, 2, 3 (mod 4) from the left, the last length mod 4 elements into the
-// first, then (s₀ + s₁) + (s₂ + s₃). With AVX, eight (Float) or four (Double) rows go at once:
-// a block of each row is loaded, transposed in registers, and lane l of each partial sum adds
-// row l's elements in that order, so the results are the same bits as the scalar loop. With NEON
-// the four partial sums of one row are the lanes of a vector.
+// Sums of the rows of a matrix, each in one order on every path: lane l of L partial sums (L = 32
+// for Float, 16 for Double: two 512-bit registers) adds the row's elements j ≡ l (mod L) from the
+// left, starting from +0; then the lanes fold in halves, lane i adding lane i + w for w = L/2,
+// …, 4; then (s₀ + s₁) + (s₂ + s₃). Each lane is a sequence of additions in element order, so
+// any vector width that holds whole lanes gives the same bits: AVX-512 as two registers, AVX as
+// four, NEON as eight, the portable loop as an array. A lane that a short tail leaves out adds
+// +0, which changes nothing (a partial sum that starts from +0 is never −0).
 
 #include "BackpropKernels.h"
 
 #include "cpu.h"
-#include "transpose.h"
 
-#define ROW_SUM(T)                                                                                 \
-  static T rowSum_##T(const T *x, ptrdiff_t j, ptrdiff_t length, T a, T b, T c, T d) {             \
-    for (; j + 4 <= length; j += 4) {                                                              \
-      a = a + x[j];                                                                                \
-      b = b + x[j + 1];                                                                            \
-      c = c + x[j + 2];                                                                            \
-      d = d + x[j + 3];                                                                            \
-    }                                                                                              \
-    for (; j < length; j++) a = a + x[j];                                                          \
-    return (a + b) + (c + d);                                                                      \
+#define LANES_float 32
+#define LANES_double 16
+
+// The lanes' fold and the last four partial sums, in place in `l`.
+#define FOLD(T)                                                                                    \
+  static T fold_##T(T *l) {                                                                        \
+    for (int w = LANES_##T / 2; w >= 4; w /= 2)                                                    \
+      for (int i = 0; i < w; i++) l[i] = l[i] + l[i + w];                                          \
+    return (l[0] + l[1]) + (l[2] + l[3]);                                                          \
+  }                                                                                                \
+  /* The lanes from element j of the row on, then the fold. */                                    \
+  static T finish_##T(const T *x, ptrdiff_t j, ptrdiff_t length, T *l) {                          \
+    for (; j + LANES_##T <= length; j += LANES_##T)                                                \
+      for (int k = 0; k < LANES_##T; k++) l[k] = l[k] + x[j + k];                                  \
+    for (int k = 0; j + k < length; k++) l[k] = l[k] + x[j + k];                                  \
+    return fold_##T(l);                                                                            \
+  }                                                                                                \
+  static T rowSum_##T(const T *x, ptrdiff_t length) {                                              \
+    T l[LANES_##T] = {0};                                                                          \
+    return finish_##T(x, 0, length, l);                                                            \
   }
-ROW_SUM(float)
-ROW_SUM(double)
+FOLD(float)
+FOLD(double)
 
 #if BP_X86
-// Eight rows at a time (four for Double); lane l of partial sum s[i] is row l's.
-__attribute__((target("avx"))) static void rowSumsAVX_float(const float *x, ptrdiff_t rows, ptrdiff_t length,
-                                                             float *out) {
-  ptrdiff_t r = 0;
-  for (; r + 8 <= rows; r += 8) {
-    const float *row = x + r * length;
-    __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    ptrdiff_t j = 0;
-    for (; j + 8 <= length; j += 8) {
-      __m256 c[8];
-      for (int k = 0; k < 8; k++) c[k] = _mm256_loadu_ps(row + k * length + j);
-      transpose8x8(c);  // c[k]: column j + k of each row
-      for (int k = 0; k < 8; k++) s[k % 4] = _mm256_add_ps(s[k % 4], c[k]);
-    }
-    float a[8], b[8], c[8], d[8];
-    _mm256_storeu_ps(a, s[0]), _mm256_storeu_ps(b, s[1]), _mm256_storeu_ps(c, s[2]), _mm256_storeu_ps(d, s[3]);
-    for (int l = 0; l < 8; l++) out[r + l] = rowSum_float(row + l * length, j, length, a[l], b[l], c[l], d[l]);
-  }
-  for (; r < rows; r++) out[r] = rowSum_float(x + r * length, 0, length, 0, 0, 0, 0);
+// The last four partial sums of a 128-bit register.
+__attribute__((target("avx"))) static inline float last4_float(__m128 s) {
+  float l[4];
+  _mm_storeu_ps(l, s);
+  return (l[0] + l[1]) + (l[2] + l[3]);
 }
 
-__attribute__((target("avx"))) static void rowSumsAVX_double(const double *x, ptrdiff_t rows, ptrdiff_t length,
-                                                              double *out) {
-  ptrdiff_t r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const double *row = x + r * length;
-    __m256d s[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
-    ptrdiff_t j = 0;
-    for (; j + 4 <= length; j += 4) {
-      __m256d c[4];
-      for (int k = 0; k < 4; k++) c[k] = _mm256_loadu_pd(row + k * length + j);
-      transpose4x4(c);  // c[k]: column j + k of each row
-      for (int k = 0; k < 4; k++) s[k] = _mm256_add_pd(s[k], c[k]);
-    }
-    double a[4], b[4], c[4], d[4];
-    _mm256_storeu_pd(a, s[0]), _mm256_storeu_pd(b, s[1]), _mm256_storeu_pd(c, s[2]), _mm256_storeu_pd(d, s[3]);
-    for (int l = 0; l < 4; l++) out[r + l] = rowSum_double(row + l * length, j, length, a[l], b[l], c[l], d[l]);
+__attribute__((target("avx"))) static inline double last4_double(__m256d s) {
+  double l[4];
+  _mm256_storeu_pd(l, s);
+  return (l[0] + l[1]) + (l[2] + l[3]);
+}
+
+// Lanes 0–15 in a, 16–31 in b; a tail of t < 32 elements is loaded with its lanes masked.
+__attribute__((target("avx512f"))) static float rowSumAVX512_float(const float *x, ptrdiff_t length) {
+  __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps();
+  ptrdiff_t j = 0;
+  for (; j + 32 <= length; j += 32) {
+    a = _mm512_add_ps(a, _mm512_loadu_ps(x + j));
+    b = _mm512_add_ps(b, _mm512_loadu_ps(x + j + 16));
   }
-  for (; r < rows; r++) out[r] = rowSum_double(x + r * length, 0, length, 0, 0, 0, 0);
+  ptrdiff_t t = length - j;
+  if (t > 0) {
+    a = _mm512_add_ps(a, _mm512_maskz_loadu_ps((__mmask16)(t >= 16 ? 0xFFFF : (1u << t) - 1), x + j));
+    if (t > 16) b = _mm512_add_ps(b, _mm512_maskz_loadu_ps((__mmask16)((1u << (t - 16)) - 1), x + j + 16));
+  }
+  __m512 v16 = _mm512_add_ps(a, b);
+  __m256 v8 = _mm256_add_ps(_mm512_castps512_ps256(v16),
+                            _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v16), 1)));
+  return last4_float(_mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1)));
+}
+
+__attribute__((target("avx512f"))) static double rowSumAVX512_double(const double *x, ptrdiff_t length) {
+  __m512d a = _mm512_setzero_pd(), b = _mm512_setzero_pd();
+  ptrdiff_t j = 0;
+  for (; j + 16 <= length; j += 16) {
+    a = _mm512_add_pd(a, _mm512_loadu_pd(x + j));
+    b = _mm512_add_pd(b, _mm512_loadu_pd(x + j + 8));
+  }
+  ptrdiff_t t = length - j;
+  if (t > 0) {
+    a = _mm512_add_pd(a, _mm512_maskz_loadu_pd((__mmask8)(t >= 8 ? 0xFF : (1u << t) - 1), x + j));
+    if (t > 8) b = _mm512_add_pd(b, _mm512_maskz_loadu_pd((__mmask8)((1u << (t - 8)) - 1), x + j + 8));
+  }
+  __m512d v8 = _mm512_add_pd(a, b);
+  return last4_double(_mm256_add_pd(_mm512_castpd512_pd256(v8), _mm512_extractf64x4_pd(v8, 1)));
+}
+
+// Lanes 0–7, 8–15, 16–23 and 24–31 in four registers (0–3, …, 12–15 for Double); a tail is
+// loaded with AVX's masked loads, the masks cut from a row of all-ones and zeros.
+static const int32_t tailMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+__attribute__((target("avx"))) static inline __m256i firstLanes(ptrdiff_t count, int width) {
+  ptrdiff_t k = count < 0 ? 0 : count > width ? width : count;  // 32-bit lanes of the mask
+  return _mm256_loadu_si256((const __m256i *)(tailMask + 8 - k * (8 / width)));
+}
+
+__attribute__((target("avx"))) static float rowSumAVX_float(const float *x, ptrdiff_t length) {
+  __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  ptrdiff_t j = 0;
+  for (; j + 32 <= length; j += 32)
+    for (int k = 0; k < 4; k++) s[k] = _mm256_add_ps(s[k], _mm256_loadu_ps(x + j + 8 * k));
+  for (int k = 0; j + 8 * k < length; k++)
+    s[k] = _mm256_add_ps(s[k], _mm256_maskload_ps(x + j + 8 * k, firstLanes(length - j - 8 * k, 8)));
+  __m256 v8 = _mm256_add_ps(_mm256_add_ps(s[0], s[2]), _mm256_add_ps(s[1], s[3]));
+  return last4_float(_mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1)));
+}
+
+__attribute__((target("avx"))) static double rowSumAVX_double(const double *x, ptrdiff_t length) {
+  __m256d s[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  ptrdiff_t j = 0;
+  for (; j + 16 <= length; j += 16)
+    for (int k = 0; k < 4; k++) s[k] = _mm256_add_pd(s[k], _mm256_loadu_pd(x + j + 4 * k));
+  for (int k = 0; j + 4 * k < length; k++)
+    s[k] = _mm256_add_pd(s[k], _mm256_maskload_pd(x + j + 4 * k, firstLanes(length - j - 4 * k, 4)));
+  return last4_double(_mm256_add_pd(_mm256_add_pd(s[0], s[2]), _mm256_add_pd(s[1], s[3])));
 }
 #endif
 
 #if BP_NEON
-// One row at a time: the four partial sums are the four lanes of one vector (two of Double), each
-// adding its elements in the scalar loop's order, so the results are the same bits.
-static void rowSumsNEON_float(const float *x, ptrdiff_t rows, ptrdiff_t length, float *out) {
-  for (ptrdiff_t r = 0; r < rows; r++) {
-    const float *row = x + r * length;
-    float32x4_t s = vdupq_n_f32(0);
-    ptrdiff_t j = 0;
-    for (; j + 4 <= length; j += 4) s = vaddq_f32(s, vld1q_f32(row + j));
-    out[r] = rowSum_float(row, j, length, vgetq_lane_f32(s, 0), vgetq_lane_f32(s, 1),
-                          vgetq_lane_f32(s, 2), vgetq_lane_f32(s, 3));
-  }
+// Eight registers of four lanes (two for Double); the tail and the fold go through the portable
+// code, lane by lane.
+static float rowSumNEON_float(const float *x, ptrdiff_t length) {
+  float32x4_t s[8];
+  for (int k = 0; k < 8; k++) s[k] = vdupq_n_f32(0);
+  ptrdiff_t j = 0;
+  for (; j + 32 <= length; j += 32)
+    for (int k = 0; k < 8; k++) s[k] = vaddq_f32(s[k], vld1q_f32(x + j + 4 * k));
+  float l[32];
+  for (int k = 0; k < 8; k++) vst1q_f32(l + 4 * k, s[k]);
+  return finish_float(x, j, length, l);
 }
 
-static void rowSumsNEON_double(const double *x, ptrdiff_t rows, ptrdiff_t length, double *out) {
-  for (ptrdiff_t r = 0; r < rows; r++) {
-    const double *row = x + r * length;
-    float64x2_t s01 = vdupq_n_f64(0), s23 = vdupq_n_f64(0);
-    ptrdiff_t j = 0;
-    for (; j + 4 <= length; j += 4) {
-      s01 = vaddq_f64(s01, vld1q_f64(row + j));
-      s23 = vaddq_f64(s23, vld1q_f64(row + j + 2));
-    }
-    out[r] = rowSum_double(row, j, length, vgetq_lane_f64(s01, 0), vgetq_lane_f64(s01, 1),
-                           vgetq_lane_f64(s23, 0), vgetq_lane_f64(s23, 1));
-  }
+static double rowSumNEON_double(const double *x, ptrdiff_t length) {
+  float64x2_t s[8];
+  for (int k = 0; k < 8; k++) s[k] = vdupq_n_f64(0);
+  ptrdiff_t j = 0;
+  for (; j + 16 <= length; j += 16)
+    for (int k = 0; k < 8; k++) s[k] = vaddq_f64(s[k], vld1q_f64(x + j + 2 * k));
+  double l[16];
+  for (int k = 0; k < 8; k++) vst1q_f64(l + 2 * k, s[k]);
+  return finish_double(x, j, length, l);
 }
-#define ROW_SUMS_NEON(T, ...) rowSumsNEON_##T(__VA_ARGS__)
+#endif
+
+#if BP_X86
+#define ROW_SUM_AVX512(T, x, length) rowSumAVX512_##T(x, length)
+#define ROW_SUM_AVX(T, x, length) rowSumAVX_##T(x, length)
 #else
-#define ROW_SUMS_NEON(T, ...) ((void)0)
+#define ROW_SUM_AVX512(T, x, length) 0
+#define ROW_SUM_AVX(T, x, length) 0
+#endif
+#if BP_NEON
+#define ROW_SUM_NEON(T, x, length) rowSumNEON_##T(x, length)
+#else
+#define ROW_SUM_NEON(T, x, length) 0
 #endif
 
 #define ROW_SUMS(T, SUFFIX)                                                                        \
   void bp_row_sums_##SUFFIX(const T *x, ptrdiff_t rows, ptrdiff_t length, T *out) {                \
-    if (BP_X86 && bp_has_avx()) {                                                                  \
-      ROW_SUMS_AVX(T, x, rows, length, out);                                                       \
-      return;                                                                                      \
+    if (bp_has_avx512()) {                                                                         \
+      for (ptrdiff_t r = 0; r < rows; r++) out[r] = ROW_SUM_AVX512(T, x + r * length, length);     \
+    } else if (bp_has_avx()) {                                                                     \
+      for (ptrdiff_t r = 0; r < rows; r++) out[r] = ROW_SUM_AVX(T, x + r * length, length);        \
+    } else if (bp_has_neon()) {                                                                    \
+      for (ptrdiff_t r = 0; r < rows; r++) out[r] = ROW_SUM_NEON(T, x + r * length, length);       \
+    } else {                                                                                       \
+      for (ptrdiff_t r = 0; r < rows; r++) out[r] = rowSum_##T(x + r * length, length);            \
     }                                                                                              \
-    if (BP_NEON && bp_has_neon()) {                                                                \
-      ROW_SUMS_NEON(T, x, rows, length, out);                                                      \
-      return;                                                                                      \
-    }                                                                                              \
-    for (ptrdiff_t r = 0; r < rows; r++) out[r] = rowSum_##T(x + r * length, 0, length, 0, 0, 0, 0); \
   }
-#if BP_X86
-#define ROW_SUMS_AVX(T, ...) rowSumsAVX_##T(__VA_ARGS__)
-#else
-#define ROW_SUMS_AVX(T, ...) ((void)0)
-#endif
 ROW_SUMS(float, f32)
 ROW_SUMS(double, f64)

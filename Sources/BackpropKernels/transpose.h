@@ -1,5 +1,5 @@
 // In-register transposes for the kernels that read blocks across rows: the packing of a
-// transposed operand (gemm.c) and the row sums (reductions.c). Internal to BackpropKernels.
+// transposed operand (gemm.c). Internal to BackpropKernels.
 #ifndef BACKPROP_KERNELS_TRANSPOSE_H
 #define BACKPROP_KERNELS_TRANSPOSE_H
 

@@ -433,11 +433,11 @@ extension Tensor {
   }
 
   /// The sum of each of `rows` rows of `length` scalars, as ``sum(alongAxes:)`` makes them
-  /// (``rowSums`` where it applies, the same order as ``combined(_:count:initial:_:)``).
+  /// (``rowSums`` for `Float` and `Double`).
   private static func sumRows(
     _ matrix: UnsafePointer<Scalar>, rows: Int, length: Int, into sums: UnsafeMutablePointer<Scalar>
   ) {
-    if let rowSums, length >= 8 {
+    if let rowSums {
       rowSums(matrix, rows, length, sums)
       return
     }

@@ -4,12 +4,16 @@ import BackpropKernels
 /// against the input); `squeezingAxes` removes them.
 extension Tensor: AxisReductions {
   /// The sum of all scalars, as a rank-0 tensor.
-  @inlinable
+  ///
+  /// The additions go in a fixed order, the same on every processor: 32 partial sums for `Float`
+  /// (16 for `Double`), each over every 32nd element from the left, folded in halves at the end
+  /// (`bp_row_sums_*` in BackpropKernels). Partial sums keep the vector units busy and the
+  /// rounding error lower than one running total, as NumPy's pairwise and PyTorch's cascade
+  /// summation do.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func sum() -> Tensor {
-    Tensor(
-      withUnsafeBufferPointer { x in
-        x.baseAddress.map { Tensor.combined($0, count: x.count, initial: 0, +) } ?? 0
-      })
+    Tensor(withUnsafeBufferPointer { x in x.baseAddress.map { Tensor.total(of: $0, count: x.count) } ?? 0 })
   }
 
   /// Σ x² over all scalars, in four partial sums so that the additions do not wait on each
@@ -42,8 +46,7 @@ extension Tensor: AxisReductions {
   public func mean() -> Tensor {
     check(scalarCount > 0, "mean(): tensor of shape \(shape) is empty")
     return Tensor(
-      withUnsafeBufferPointer { Tensor.combined($0.baseAddress!, count: $0.count, initial: 0, +) }
-        / Scalar(scalarCount))
+      withUnsafeBufferPointer { Tensor.total(of: $0.baseAddress!, count: $0.count) } / Scalar(scalarCount))
   }
 
   /// The sums along `axes`, keeping each reduced dimension with extent 1.
@@ -56,8 +59,8 @@ extension Tensor: AxisReductions {
     reduce(alongAxes: axes, operation: "sum(alongAxes:)", initial: 0, +, rowSums: Tensor.rowSums)
   }
 
-  /// `bp_row_sums_*` for `Float` and `Double`: the sums of the rows, eight or four rows at a
-  /// time, each in the order of ``combined(_:count:initial:_:)`` with `+`; `nil` for other types.
+  /// `bp_row_sums_*` for `Float` and `Double`: the sums of the rows, each in the order of
+  /// ``sum()``; `nil` for other types.
   static var rowSums: ((UnsafePointer<Scalar>, Int, Int, UnsafeMutablePointer<Scalar>) -> Void)? {
     if Scalar.self == Float.self {
       return { x, rows, length, out in
@@ -74,6 +77,15 @@ extension Tensor: AxisReductions {
       }
     }
     return nil
+  }
+
+  /// The sum of `count` scalars from `x`, in the order of ``sum()`` (``rowSums``) for `Float` and
+  /// `Double`, in that of ``combined(_:count:initial:_:)`` for other scalar types.
+  static func total(of x: UnsafePointer<Scalar>, count: Int) -> Scalar {
+    guard let rowSums else { return combined(x, count: count, initial: 0, +) }
+    var sum: Scalar = 0
+    rowSums(x, 1, count, &sum)
+    return sum
   }
 
   /// The sums along `axes`, removing the reduced dimensions.
@@ -169,15 +181,15 @@ extension Tensor: AxisReductions {
     let inputStrides = Tensor.broadcastStrides(of: shape, toRank: rank)
     var outputStrides = Tensor.broadcastStrides(of: resultShape, toRank: rank)
     for axis in axes { outputStrides[axis] = 0 }
-    // When the (merged) last axis is reduced and `rowSums` is given, every row's combination is
-    // made first, several rows at a time, in the order `combined` would use.
+    // When the (merged) last axis is reduced and `rowSums` is given, every row's sum is made
+    // first, in the kernel's order, and the rows of one target are added in turn.
     var length = 1
-    var rowSums = scalarCount >= 64 ? rowSums : nil
+    var rowSums = rowSums
     if rowSums != nil {
       let coalesced = coalescedAxes(shape, [inputStrides, outputStrides])
       length = coalesced.shape.last ?? 1
       let lastAxisReduced = coalesced.strides[0].last == 1 && coalesced.strides[1].last == 0
-      if !lastAxisReduced || length < 8 { rowSums = nil }
+      if !lastAxisReduced { rowSums = nil }
     }
     let result = withUnsafeBufferPointer { x in
       Tensor.makeBuffer(count: resultShape.reduce(1, *)) { out in
@@ -214,8 +226,8 @@ extension Tensor: AxisReductions {
 
 extension Tensor {
   /// `count` scalars from `row` combined into `initial` with four independent partial results,
-  /// so that the combinations do not wait on each other: with one accumulator every addition
-  /// waited for the previous one (a bias gradient's sum, a loss's total).
+  /// so that the combinations do not wait on each other (a maximum along the last axis; sums of
+  /// `Float` and `Double` go through ``total(of:count:)``).
   @inlinable @inline(__always)
   static func combined(
     _ row: UnsafePointer<Scalar>, count: Int, initial: Scalar, _ combine: (Scalar, Scalar) -> Scalar

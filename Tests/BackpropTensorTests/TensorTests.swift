@@ -167,22 +167,21 @@ struct TensorTests {
     #expect(rows[scalarAt: [1, 2, 0]] == (0..<5).reduce(0) { $0 + matrix[scalarAt: [1, 2, $1]] })
   }
 
-  @Test("Sums along the last axis give the bits of four partial sums per row, however many rows")
+  @Test("Sums give the bits of 32 (Float) or 16 (Double) partial sums folded in halves, however many rows")
   func rowSums() {
-    /// Row by row in `Tensor.combined`'s order: partial sums over j ≡ 0, 1, 2, 3 (mod 4), the
-    /// tail into the first, then (s₀ + s₁) + (s₂ + s₃); rows of the same target added in turn.
+    /// Row by row in `sum()`'s order: lane l adds the elements j ≡ l (mod L) from +0, lane i
+    /// adds lane i + w for w = L/2, …, 4, then (s₀ + s₁) + (s₂ + s₃); rows of the same target
+    /// added in turn.
     func expected<Scalar: TensorScalar>(_ x: [Scalar], rows: Int, length: Int, targets: Int) -> [Scalar] {
+      let lanes = Scalar.self == Float.self ? 32 : 16
       var out = [Scalar](repeating: 0, count: targets)
       for r in 0..<rows {
-        var s: [Scalar] = [0, 0, 0, 0]
-        var j = 0
-        while j + 4 <= length {
-          for k in 0..<4 { s[k] = s[k] + x[r * length + j + k] }
-          j += 4
-        }
-        while j < length {
-          s[0] = s[0] + x[r * length + j]
-          j += 1
+        var s = [Scalar](repeating: 0, count: lanes)
+        for j in 0..<length { s[j % lanes] = s[j % lanes] + x[r * length + j] }
+        var w = lanes / 2
+        while w >= 4 {
+          for i in 0..<w { s[i] = s[i] + s[i + w] }
+          w /= 2
         }
         out[r % targets] = out[r % targets] + ((s[0] + s[1]) + (s[2] + s[3]))
       }
@@ -190,8 +189,10 @@ struct TensorTests {
     }
     func check<Scalar: TensorScalar>(_: Scalar.Type) {
       var rng = SeededRandomNumberGenerator(seed: 12)
-      // Rows that are and are not multiples of 8 and 4, lengths with tails of 0 to 7.
-      for (rows, length) in [(3, 37), (13, 8), (9, 64), (17, 29), (8, 12), (33, 15)] {
+      // Lengths shorter and longer than the lanes, with and without tails.
+      for (rows, length) in [
+        (3, 37), (13, 8), (9, 64), (17, 29), (8, 12), (33, 15), (1, 1), (2, 200), (1, 4_099),
+      ] {
         let x = Tensor<Scalar>(randomUniform: [rows, length], lowerBound: -1, upperBound: 1, using: &rng)
         #expect(
           x.sum(alongAxes: [1]).scalars == expected(x.scalars, rows: rows, length: length, targets: rows),
@@ -202,6 +203,12 @@ struct TensorTests {
           y.sum(alongAxes: [0, 2]).scalars
             == expected(y.scalars, rows: 2 * rows, length: length, targets: rows),
           "\(Scalar.self) 2×\(rows)×\(length)")
+        // The total and the mean: one row.
+        #expect(x.sum().scalars == expected(x.scalars, rows: 1, length: rows * length, targets: 1))
+        #expect(
+          x.mean().scalars == [
+            expected(x.scalars, rows: 1, length: rows * length, targets: 1)[0] / Scalar(rows * length)
+          ])
       }
     }
     check(Float.self)

@@ -220,17 +220,16 @@ static void check_elementwise(void) {
         for (int t = 0; t < length; t++) want[r * STRIDE + t] = src[r * STRIDE + t];               \
       if (memcmp(dst, want, sizeof dst) != 0) FAIL("bp_copy_runs_" #SUFFIX ", runs of %td", length); \
     }                                                                                              \
-    for (ptrdiff_t length = 1; length <= 70; length += 7) {                                        \
-      enum { ROWS = 19 };                                                                          \
-      T x[ROWS * 70], out[ROWS];                                                                   \
+    for (ptrdiff_t length = 1; length <= 140; length += 7) {                                       \
+      enum { ROWS = 19, LANES = 64 / sizeof(T) * 2 };                                              \
+      T x[ROWS * 140], out[ROWS];                                                                  \
       for (int i = 0; i < ROWS * length; i++) x[i] = (T)uniform(-1, 1);                            \
       bp_row_sums_##SUFFIX(x, ROWS, length, out);                                                  \
       for (int r = 0; r < ROWS; r++) {                                                             \
-        T s[4] = {0, 0, 0, 0};                                                                     \
-        ptrdiff_t j = 0;                                                                           \
-        for (; j + 4 <= length; j += 4)                                                            \
-          for (int l = 0; l < 4; l++) s[l] += x[r * length + j + l];                               \
-        for (; j < length; j++) s[0] += x[r * length + j];                                         \
+        T s[LANES] = {0};                                                                          \
+        for (ptrdiff_t j = 0; j < length; j++) s[j % LANES] += x[r * length + j];                  \
+        for (int w = LANES / 2; w >= 4; w /= 2)                                                    \
+          for (int i = 0; i < w; i++) s[i] += s[i + w];                                            \
         T want = (s[0] + s[1]) + (s[2] + s[3]);                                                    \
         if (out[r] != want) FAIL("bp_row_sums_" #SUFFIX ", row %d of %td: %g, want %g", r, length, (double)out[r], (double)want); \
       }                                                                                            \

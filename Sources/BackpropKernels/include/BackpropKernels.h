@@ -195,9 +195,11 @@ void bp_adam_f64(double *value, double *first, double *second, const double *gra
                  double learningRate, double beta1, double beta2, double correction1, double correction2,
                  double epsilon, double decay);
 
-/// out[r] = the sum of row r of x (rows × length, rows contiguous), in Tensor.combined's order:
-/// four partial sums over the elements j ≡ 0, 1, 2, 3 (mod 4), the last length mod 4 elements
-/// into the first, then (s₀ + s₁) + (s₂ + s₃). The same bits on every path.
+/// out[r] = the sum of row r of x (rows × length, rows contiguous), in one order on every path
+/// (the same bits): L partial sums (L = 32 for Float, 16 for Double), lane l adding the elements
+/// j ≡ l (mod L) from the left starting from +0; then lane i adds lane i + w for w = L/2, …, 4;
+/// then (s₀ + s₁) + (s₂ + s₃). This is the order of every sum of Float or Double scalars in
+/// BackpropTensor (sum(), mean(), sums along axes that end with the last).
 void bp_row_sums_f32(const float *x, ptrdiff_t rows, ptrdiff_t length, float *out);
 
 /// The Double version of bp_row_sums_f32.
