@@ -171,47 +171,13 @@ extension Tensor {
     let finished = { (gradient: Tensor) -> Tensor in
       (transposes ? gradient.transposed() : gradient).reshaped(to: filterShape)
     }
-    if n > 0 && !geometry.splitsByImages
-      && MatrixKernels.addsProducts(of: Scalar.self, m: m, k: positions, n: width)
+    // The images in order on this thread, each product added to the result at once: the bits of
+    // summing the products afterwards, without the batch of products.
+    if MatrixKernels.addsProducts(of: Scalar.self, m: m, k: positions, n: width),
+      let gradients = convolutionGradientsByImage(
+        images: images, filter: nil, windows, columns: columns, rectifiedOutput: nil)
     {
-      // The images go in order on this thread, and each product is added to the result at once:
-      // the bits of summing the products afterwards, without the batch of products.
-      let packsWindows = columns == nil && transposes && geometry.packsWindows(of: Scalar.self, filters: o)
-      return finished(
-        withUnsafeBufferPointer { g in
-          images.withUnsafeBufferPointer { x in
-            Tensor.withScalars(of: columns) { kept in
-              Tensor(uncheckedShape: [m, width], count: m * width) { out in
-                let (g, x, out) = (g.baseAddress!, x.baseAddress!, out.baseAddress!)
-                out.initialize(repeating: 0, count: m * width)
-                let scratchCount =
-                  kept != nil ? 1 : packsWindows ? geometry.packedWindowsScratch : rows * positions
-                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: scratchCount) { scratch in
-                  for image in 0..<n {
-                    let upstream = g + image * o * positions
-                    if packsWindows {
-                      let packed = geometry.packWindows(
-                        of: x + image * geometry.imageCount, scratch: scratch.baseAddress!)
-                      MatrixKernels.prepackedProduct(
-                        packed, upstream, out, m: m, k: positions, n: width, transposeB: true, adding: true,
-                        onCallingThread: false)
-                      continue
-                    }
-                    var imageColumns = UnsafePointer(scratch.baseAddress!)
-                    if let kept {
-                      imageColumns = kept + image * rows * positions
-                    } else {
-                      geometry.unfold(x + image * geometry.imageCount, into: scratch.baseAddress!)
-                    }
-                    MatrixKernels.addProduct(
-                      transposes ? imageColumns : upstream, transposes ? upstream : imageColumns, out, m: m,
-                      k: positions, n: width, transposeA: false, transposeB: true)
-                  }
-                }
-              }
-            }
-          }
-        })
+      return gradients.filter
     }
     if let columns {
       let upstream = reshaped(to: [n, o, positions])
@@ -295,30 +261,40 @@ extension Tensor {
     return (Tensor(uncheckedShape: shape, buffer: masked), Tensor(uncheckedShape: [o], scalars: sums))
   }
 
-  /// The filter's and the bias's gradients of relu(conv2d(images, filter) + bias) for this
-  /// upstream gradient `[N, O, Ho, Wo]` and the layer's `output` y, when the images' gradient is
-  /// not wanted (a network's first layer): ``convolutionFilterGradient(images:_:columns:)`` of the
-  /// gradient masked where y > 0, and the masked gradient's sums over N, Ho and Wo as
-  /// ``zeroedWithChannelSums(whereNotPositive:)`` makes them, with the same bits, but without the
-  /// masked gradient as a tensor. Image by image, the mask goes into a scratch buffer of one
-  /// image's gradient, whose rows are summed and whose product is taken while it is in the cache.
+  /// A convolution's gradients for this upstream gradient `[N, O, Ho, Wo]` in one pass over the
+  /// batch, image by image: the filter's (``convolutionFilterGradient(images:_:columns:)``); the
+  /// images' too when `filter` is given (``convolutionInputGradient(filter:_:imageSize:)``); and
+  /// with `rectifiedOutput` y, those of relu(conv2d(images, filter) + bias) instead, with the
+  /// bias's: the gradient masked where y > 0, and its sums over N, Ho and Wo, as
+  /// ``zeroedWithChannelSums(whereNotPositive:)`` makes them, without the masked gradient as a
+  /// tensor.
   ///
-  /// Each image's product is the one the filter gradient makes for it, and the products are added
-  /// in turn to zeros, as that function or its sum over the batch adds them.
+  /// Each image's upstream gradient (or its mask, in a scratch buffer of one image) is read from
+  /// memory once and is still in the cache for the image's second product, and for its rows'
+  /// sums; the separate functions read the batch's gradient once each. Every product is the one
+  /// those functions make for the image, and the filter's products are added in turn to zeros, as
+  /// that function or its sum over the batch adds them: the results are the same bits.
   ///
-  /// - Returns: `nil` when the images would split across threads, which the filter gradient does
-  ///   with all of the masked gradient in hand.
-  /// - Precondition: the shapes are those of a convolution of `images` and its output.
+  /// - Returns: `nil` when the images would split across threads, which the separate functions
+  ///   do with all of the (masked) gradient in hand.
+  /// - Precondition: the shapes are those of a convolution of `images` with `filter` and its
+  ///   output.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  package func rectifiedFilterGradient(
-    output: Tensor, images: Tensor, _ windows: SlidingWindows, columns: Tensor?
-  ) -> (filter: Tensor, bias: Tensor)? {
-    check(
-      output.hasSameShape(as: self),
-      "rectifiedFilterGradient: output \(output.shape) ≠ upstream \(shape)")
+  package func convolutionGradientsByImage(
+    images: Tensor, filter: Tensor?, _ windows: SlidingWindows, columns: Tensor?, rectifiedOutput: Tensor?
+  ) -> (input: Tensor?, filter: Tensor, bias: Tensor?)? {
+    let operation = "convolutionGradientsByImage"
+    if let rectifiedOutput {
+      check(
+        rectifiedOutput.hasSameShape(as: self),
+        "\(operation): output \(rectifiedOutput.shape) ≠ upstream \(shape)")
+    }
     let (geometry, filterShape) = filterGradientGeometry(
-      images: images.shape, windows, columns: columns, operation: "rectifiedFilterGradient")
+      images: images.shape, windows, columns: columns, operation: operation)
+    if let filter {
+      check(filter.shape == filterShape, "\(operation): filter \(filter.shape) ≠ \(filterShape)")
+    }
     let (n, o, rows, positions) = (geometry.n, geometry.o, geometry.rows, geometry.positions)
     guard n > 0 && !geometry.splitsByImages else { return nil }
     // The choices of convolutionFilterGradient(images:_:columns:), which see its comments.
@@ -327,55 +303,85 @@ extension Tensor {
     let addsInPlace = MatrixKernels.addsProducts(of: Scalar.self, m: m, k: positions, n: width)
     let packsWindows =
       columns == nil && transposes && geometry.packsWindows(of: Scalar.self, filters: o)
-    var sums = [Scalar](repeating: 0, count: o)
+    let masks = rectifiedOutput != nil
+    var sums = [Scalar](repeating: 0, count: masks ? o : 0)
+    var inputGradient: Tensor?
     let gradient = withUnsafeBufferPointer { g in
-      output.withUnsafeBufferPointer { y in
-        images.withUnsafeBufferPointer { x in
-          Tensor.withScalars(of: columns) { kept in
-            Tensor(uncheckedShape: [m, width], count: m * width) { out in
-              let (g, y, x, out) = (g.baseAddress!, y.baseAddress!, x.baseAddress!, out.baseAddress!)
-              out.initialize(repeating: 0, count: m * width)
-              let scratchCount =
-                kept != nil ? 1 : packsWindows ? geometry.packedWindowsScratch : rows * positions
-              let productCount = addsInPlace ? 1 : m * width
-              withUnsafeTemporaryAllocation(of: Scalar.self, capacity: o * positions + o + productCount) {
-                buffer in
-                let (masked, imageSums) = (buffer.baseAddress!, buffer.baseAddress! + o * positions)
-                let product = imageSums + o
-                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: scratchCount) { scratch in
-                  for image in 0..<n {
-                    // ReLU's pullback and the bias's sums, as zeroedWithChannelSums makes them.
-                    let start = image * o * positions
-                    Tensor.mask(g + start, where: y + start, into: masked, count: o * positions)
-                    Tensor.sumRows(masked, rows: o, length: positions, into: imageSums)
-                    for channel in 0..<o { sums[channel] += imageSums[channel] }
-                    // This image's product, added to the others.
-                    let upstream = UnsafePointer(masked)
-                    if packsWindows {
-                      let packed = geometry.packWindows(
-                        of: x + image * geometry.imageCount, scratch: scratch.baseAddress!)
-                      MatrixKernels.prepackedProduct(
-                        packed, upstream, addsInPlace ? out : product, m: m, k: positions, n: width,
-                        transposeB: true, adding: addsInPlace, onCallingThread: false)
-                    } else {
-                      var imageColumns = UnsafePointer(scratch.baseAddress!)
-                      if let kept {
-                        imageColumns = kept + image * rows * positions
-                      } else {
-                        geometry.unfold(x + image * geometry.imageCount, into: scratch.baseAddress!)
-                      }
-                      let (a, b) = transposes ? (imageColumns, upstream) : (upstream, imageColumns)
-                      if addsInPlace {
-                        MatrixKernels.addProduct(
-                          a, b, out, m: m, k: positions, n: width, transposeA: false, transposeB: true)
-                      } else {
-                        MatrixKernels.product(
-                          a, packed: nil, b, product, m: m, k: positions, n: width, transposeA: false,
-                          transposeB: true, onCallingThread: false)
+      Tensor.withScalars(of: rectifiedOutput) { y in
+        Tensor.withScalars(of: filter) { f in
+          images.withUnsafeBufferPointer { x in
+            Tensor.withScalars(of: columns) { kept in
+              Tensor(uncheckedShape: [m, width], count: m * width) { out in
+                let (g, x, out) = (g.baseAddress!, x.baseAddress!, out.baseAddress!)
+                out.initialize(repeating: 0, count: m * width)
+                // One scratch buffer for the image's columns: the gradient's, folded into the image
+                // before the filter's are made.
+                let filterScratch =
+                  kept != nil ? 1 : packsWindows ? geometry.packedWindowsScratch : rows * positions
+                let scratchCount = Swift.max(filterScratch, f != nil ? rows * positions : 1)
+                let (maskedCount, productCount) = (masks ? o * positions + o : 0, addsInPlace ? 0 : m * width)
+                let byImage = {
+                  (input: UnsafeMutablePointer<Scalar>?, packedFilter: UnsafePointer<Scalar>?) in
+                  withUnsafeTemporaryAllocation(of: Scalar.self, capacity: maskedCount + productCount + 1) {
+                    buffer in
+                    let (masked, product) = (buffer.baseAddress!, buffer.baseAddress! + maskedCount)
+                    let imageSums = masked + o * positions
+                    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: scratchCount) { scratch in
+                      let scratch = scratch.baseAddress!
+                      for image in 0..<n {
+                        var upstream = g + image * o * positions
+                        if let y {
+                          // ReLU's pullback and the bias's sums, as zeroedWithChannelSums makes them.
+                          let start = image * o * positions
+                          Tensor.mask(g + start, where: y + start, into: masked, count: o * positions)
+                          Tensor.sumRows(masked, rows: o, length: positions, into: imageSums)
+                          for channel in 0..<o { sums[channel] += imageSums[channel] }
+                          upstream = UnsafePointer(masked)
+                        }
+                        if let input, let f {
+                          // The image's gradient, as convolutionInputGradient makes it.
+                          MatrixKernels.product(
+                            f, packed: packedFilter, upstream, scratch, m: rows, k: o, n: positions,
+                            transposeA: true, transposeB: false, onCallingThread: false)
+                          geometry.fold(scratch, into: input + image * geometry.imageCount)
+                        }
+                        // The image's filter product, added to the others.
+                        if packsWindows {
+                          let packed = geometry.packWindows(
+                            of: x + image * geometry.imageCount, scratch: scratch)
+                          MatrixKernels.prepackedProduct(
+                            packed, upstream, addsInPlace ? out : product, m: m, k: positions, n: width,
+                            transposeB: true, adding: addsInPlace, onCallingThread: false)
+                        } else {
+                          var imageColumns = UnsafePointer(scratch)
+                          if let kept {
+                            imageColumns = kept + image * rows * positions
+                          } else {
+                            geometry.unfold(x + image * geometry.imageCount, into: scratch)
+                          }
+                          let (a, b) = transposes ? (imageColumns, upstream) : (upstream, imageColumns)
+                          if addsInPlace {
+                            MatrixKernels.addProduct(
+                              a, b, out, m: m, k: positions, n: width, transposeA: false, transposeB: true)
+                          } else {
+                            MatrixKernels.product(
+                              a, packed: nil, b, product, m: m, k: positions, n: width, transposeA: false,
+                              transposeB: true, onCallingThread: false)
+                          }
+                        }
+                        // The batch's sum of products, in order (sum(alongAxes: [0])).
+                        if !addsInPlace { for j in 0..<(m * width) { out[j] += product[j] } }
                       }
                     }
-                    // The batch's sum of products, in order (sum(alongAxes: [0])).
-                    if !addsInPlace { for j in 0..<(m * width) { out[j] += product[j] } }
+                  }
+                }
+                guard let f else { return byImage(nil, nil) }
+                inputGradient = Tensor(
+                  uncheckedShape: [n, geometry.c, geometry.h, geometry.w], count: n * geometry.imageCount
+                ) { input in
+                  MatrixKernels.withPackedOperand(f, m: rows, k: o, n: positions, transposeA: true) {
+                    packed in
+                    byImage(input.baseAddress!, packed)
                   }
                 }
               }
@@ -385,8 +391,9 @@ extension Tensor {
       }
     }
     return (
+      inputGradient,
       (transposes ? gradient.transposed() : gradient).reshaped(to: filterShape),
-      Tensor(uncheckedShape: [o], scalars: sums)
+      masks ? Tensor(uncheckedShape: [o], scalars: sums) : nil
     )
   }
 

@@ -153,8 +153,10 @@ struct TensorConvolutionTests {
     }
   }
 
-  @Test("A first layer's filter and bias gradients, masked image by image, give the bits of masking first")
-  func rectifiedFilterGradient() {
+  @Test(
+    "Gradients made image by image, masked or not, with the images' or without, give the separate functions' bits"
+  )
+  func gradientsByImage() {
     func check<Scalar: TensorScalar>(
       _: Scalar.Type, images: [Int], filters: Int, _ windows: SlidingWindows, keepsColumns: Bool
     ) {
@@ -165,14 +167,30 @@ struct TensorConvolutionTests {
       let (output, columns) = x.convolvedKeepingColumns(with: filter, windows, rectified: true)
       #expect((columns != nil) == keepsColumns, "\(images)")
       let g = Tensor<Scalar>(randomUniform: output.shape, lowerBound: -1, upperBound: 1, using: &rng)
-      let masked = g.zeroed(whereNotPositive: output)
-      let fused = ParallelExecution.withThreadCount(1) {
-        g.rectifiedFilterGradient(output: output, images: x, windows, columns: columns)
+      for rectified in [true, false] {
+        for withInput in [false, true] {
+          let upstream = rectified ? g.zeroed(whereNotPositive: output) : g
+          let fused = ParallelExecution.withThreadCount(1) {
+            g.convolutionGradientsByImage(
+              images: x, filter: withInput ? filter : nil, windows, columns: columns,
+              rectifiedOutput: rectified ? output : nil)
+          }
+          let label = "\(images) rectified \(rectified) input \(withInput)"
+          #expect(
+            fused?.filter == upstream.convolutionFilterGradient(images: x, windows, columns: columns),
+            "\(label)")
+          #expect(
+            fused?.input
+              == (withInput
+                ? upstream.convolutionInputGradient(filter: filter, windows, imageSize: Array(images[2...]))
+                : nil),
+            "\(label)")
+          #expect(
+            fused?.bias
+              == (rectified ? upstream.unbroadcasted(to: [filters, 1, 1]).reshaped(to: [filters]) : nil),
+            "\(label)")
+        }
       }
-      #expect(
-        fused?.filter == masked.convolutionFilterGradient(images: x, windows, columns: columns), "\(images)")
-      #expect(
-        fused?.bias == masked.unbroadcasted(to: [filters, 1, 1]).reshaped(to: [filters]), "\(images)")
     }
     let dense = SlidingWindows(kernelSize: [3, 3], padding: [1, 1])
     // Kept columns, with more filters than taps (the product not transposed).
@@ -188,11 +206,12 @@ struct TensorConvolutionTests {
     check(
       Float.self, images: [10, 16, 60, 60], filters: 8, SlidingWindows(kernelSize: [3, 3], stride: [2, 2]),
       keepsColumns: false)
-    // Split across threads, the images go through the masked tensor instead.
+    // Split across threads, the images go through the separate functions instead.
     let x = Tensor<Float>(ones: [4, 16, 30, 30])
     let output = Tensor<Float>(ones: [4, 8, 30, 30])
     let split = ParallelExecution.withThreadCount(2) {
-      output.rectifiedFilterGradient(output: output, images: x, dense, columns: nil)
+      output.convolutionGradientsByImage(
+        images: x, filter: Tensor(ones: [8, 16, 3, 3]), dense, columns: nil, rectifiedOutput: output)
     }
     #expect(split == nil)
   }

@@ -26,9 +26,21 @@ struct Convolution<Scalar: TensorScalar>: DifferentiableOperation {
     -> Operands<G?>
   {
     let (x, w) = (inputs[0], inputs[1])
-    let input =
-      needed[0] ? g.convolutionInputGradient(filter: w, windows, imageSize: Array(x.shape[2...])) : nil
-    let filter = needed[1] ? g.convolutionFilterGradient(images: x, windows, columns: columns) : nil
+    var (input, filter): (G?, G?) = (nil, nil)
+    // For tensors, both gradients in one pass over the batch, each image's upstream gradient read
+    // once for its two products (the same bits as the two functions).
+    if !G._recordsOperations && needed[0] && needed[1],
+      let gradients = g.tensor.convolutionGradientsByImage(
+        images: x.tensor, filter: w.tensor, windows, columns: columns, rectifiedOutput: nil)
+    {
+      (input, filter) = (
+        unsafeBitCast(gradients.input!, to: G.self), unsafeBitCast(gradients.filter, to: G.self)
+      )
+    } else {
+      input =
+        needed[0] ? g.convolutionInputGradient(filter: w, windows, imageSize: Array(x.shape[2...])) : nil
+      filter = needed[1] ? g.convolutionFilterGradient(images: x, windows, columns: columns) : nil
+    }
     guard inputs.count == 3 else { return Operands(input, filter) }
     let o = w.shape[0]
     let bias = needed[2] ? g.unbroadcasted(to: [o, 1, 1]).reshaped(to: [o]) : nil

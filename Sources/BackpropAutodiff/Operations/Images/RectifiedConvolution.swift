@@ -26,13 +26,17 @@ struct RectifiedConvolution<Scalar: TensorScalar>: ShownAsSteps {
         g.zeroed(whereNotPositive: output), inputs: inputs, output: output, needed: needed)
     }
     // For tensors, the bias's gradient (the masked gradient summed over N, H and W) is made in the
-    // masking pass, image by image, with the bits of summing the masked tensor afterwards. Without
-    // the images' gradient, each image's masked gradient goes straight into its filter product.
-    if !needed[0] && needed[1],
-      let (filter, bias) = g.tensor.rectifiedFilterGradient(
-        output: output.tensor, images: inputs[0].tensor, windows, columns: columns)
+    // masking pass, image by image, with the bits of summing the masked tensor afterwards; each
+    // image's masked gradient goes straight into its products while it is in the cache.
+    if needed[1],
+      let (input, filter, bias) = g.tensor.convolutionGradientsByImage(
+        images: inputs[0].tensor, filter: needed[0] ? inputs[1].tensor : nil, windows, columns: columns,
+        rectifiedOutput: output.tensor)
     {
-      return Operands([nil, unsafeBitCast(filter, to: G.self), unsafeBitCast(bias, to: G.self)])
+      return Operands([
+        input.map { unsafeBitCast($0, to: G.self) }, unsafeBitCast(filter, to: G.self),
+        bias.map { unsafeBitCast($0, to: G.self) },
+      ])
     }
     let (masked, sums) = g.tensor.zeroedWithChannelSums(whereNotPositive: output.tensor)
     var withoutBias = needed
