@@ -161,15 +161,17 @@ IMAGE_WINDOWS(double, imageWindows_double, 4, __m256d, _mm256_set1_pd, _mm256_cm
 
 #if BP_X86
 // The winning tap (0, 1, w or w + 1, in the scalar type) of each lane's 2×2 window from the even
-// and odd columns of its two rows. Each row's pair is compared first, then the two rows, which
+// and odd columns of its two rows, and its value into `maximum` (the element's bits, chosen by
+// the same blends). Each row's pair is compared first, then the two rows, which
 // picks the same tap as the row-major search: the left and the upper win ties, a NaN wins, and
 // the lower row's NaN wins over the upper's.
-#define PAIR_TAP(VEC, CMP, OR, BLEND, ZERO, ADD, left0, right0, left1, right1, one, w)             \
+#define PAIR_TAP(VEC, CMP, OR, BLEND, ZERO, ADD, left0, right0, left1, right1, one, w, maximum)    \
   ({                                                                                               \
     VEC wins0 = OR(CMP(right0, left0, _CMP_GT_OQ), CMP(right0, right0, _CMP_UNORD_Q));             \
     VEC wins1 = OR(CMP(right1, left1, _CMP_GT_OQ), CMP(right1, right1, _CMP_UNORD_Q));             \
     VEC top = BLEND(left0, right0, wins0), bottom = BLEND(left1, right1, wins1);                   \
     VEC down = OR(CMP(bottom, top, _CMP_GT_OQ), CMP(bottom, bottom, _CMP_UNORD_Q));                \
+    maximum = BLEND(top, bottom, down);                                                            \
     BLEND(BLEND(ZERO(), one, wins0), BLEND(w, ADD(w, one), wins1), down);                          \
   })
 
@@ -177,9 +179,10 @@ IMAGE_WINDOWS(double, imageWindows_double, 4, __m256d, _mm256_set1_pd, _mm256_cm
 // time, 8 or 4 windows from two plain loads per image row split into even and odd columns (the
 // last ones of a row overlapping the ones before): no gathers, even for rows of 4 windows.
 __attribute__((target("avx2"))) static void pairedWindows_float(const float *x, ptrdiff_t image, ptrdiff_t w,
-                                                                 ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t *out) {
+                                                                 ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t *out,
+                                                                 float *values) {
   // Taps travel as floats (0, 1, w, w + 1), exact below 2^24.
-  for (ptrdiff_t oi = 0; oi < ho; oi++, out += wo) {
+  for (ptrdiff_t oi = 0; oi < ho; oi++, out += wo, values = values ? values + wo : NULL) {
     const float *r0 = x + image + 2 * oi * w, *r1 = r0 + w;
     ptrdiff_t origin = image + 2 * oi * w;
     ptrdiff_t oj = 0;
@@ -193,8 +196,10 @@ __attribute__((target("avx2"))) static void pairedWindows_float(const float *x, 
 #define EVEN(a, b) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8))
 #define ODD(a, b) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8))
         __m256 left0 = EVEN(a0, b0), right0 = ODD(a0, b0), left1 = EVEN(a1, b1), right1 = ODD(a1, b1);
+        __m256 maximum;
         __m256 tap = PAIR_TAP(__m256, _mm256_cmp_ps, _mm256_or_ps, _mm256_blendv_ps, _mm256_setzero_ps,
-                              _mm256_add_ps, left0, right0, left1, right1, one, below);
+                              _mm256_add_ps, left0, right0, left1, right1, one, below, maximum);
+        if (values) _mm256_storeu_ps(values + oj, maximum);
         __m256i taps = _mm256_cvtps_epi32(tap);
         __m256i columns = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
         taps = _mm256_add_epi32(taps, _mm256_add_epi32(columns, _mm256_set1_epi32((int)(2 * oj))));
@@ -214,8 +219,10 @@ __attribute__((target("avx2"))) static void pairedWindows_float(const float *x, 
         __m128 a1 = _mm_loadu_ps(r1 + 2 * oj), b1 = _mm_loadu_ps(r1 + 2 * oj + 4);
         __m128 left0 = _mm_shuffle_ps(a0, b0, 0x88), right0 = _mm_shuffle_ps(a0, b0, 0xDD);
         __m128 left1 = _mm_shuffle_ps(a1, b1, 0x88), right1 = _mm_shuffle_ps(a1, b1, 0xDD);
+        __m128 maximum;
         __m128 tap = PAIR_TAP(__m128, _mm_cmp_ps, _mm_or_ps, _mm_blendv_ps, _mm_setzero_ps, _mm_add_ps, left0,
-                              right0, left1, right1, one, below);
+                              right0, left1, right1, one, below, maximum);
+        if (values) _mm_storeu_ps(values + oj, maximum);
         __m128i taps = _mm_add_epi32(_mm_cvtps_epi32(tap), _mm_setr_epi32(0, 2, 4, 6));
         taps = _mm_add_epi32(taps, _mm_set1_epi32((int)(2 * oj)));
         __m256i offsets = _mm256_add_epi64(_mm256_set1_epi64x(origin), _mm256_cvtepi32_epi64(taps));
@@ -227,8 +234,9 @@ __attribute__((target("avx2"))) static void pairedWindows_float(const float *x, 
 }
 
 __attribute__((target("avx2"))) static void pairedWindows_double(const double *x, ptrdiff_t image, ptrdiff_t w,
-                                                                  ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t *out) {
-  for (ptrdiff_t oi = 0; oi < ho; oi++, out += wo) {
+                                                                  ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t *out,
+                                                                  double *values) {
+  for (ptrdiff_t oi = 0; oi < ho; oi++, out += wo, values = values ? values + wo : NULL) {
     const double *r0 = x + image + 2 * oi * w, *r1 = r0 + w;
     ptrdiff_t origin = image + 2 * oi * w;
     __m256d one = _mm256_set1_pd(1), below = _mm256_set1_pd((double)w);
@@ -240,8 +248,10 @@ __attribute__((target("avx2"))) static void pairedWindows_double(const double *x
 #define EVEN(a, b) _mm256_permute4x64_pd(_mm256_unpacklo_pd(a, b), 0xD8)
 #define ODD(a, b) _mm256_permute4x64_pd(_mm256_unpackhi_pd(a, b), 0xD8)
       __m256d left0 = EVEN(a0, b0), right0 = ODD(a0, b0), left1 = EVEN(a1, b1), right1 = ODD(a1, b1);
+      __m256d maximum;
       __m256d tap = PAIR_TAP(__m256d, _mm256_cmp_pd, _mm256_or_pd, _mm256_blendv_pd, _mm256_setzero_pd,
-                             _mm256_add_pd, left0, right0, left1, right1, one, below);
+                             _mm256_add_pd, left0, right0, left1, right1, one, below, maximum);
+      if (values) _mm256_storeu_pd(values + oj, maximum);
       __m256i taps = _mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(tap));
       taps = _mm256_add_epi64(taps, _mm256_setr_epi64x(0, 2, 4, 6));
       _mm256_storeu_si256((__m256i *)(out + oj), _mm256_add_epi64(taps, _mm256_set1_epi64x(origin + 2 * oj)));
@@ -257,19 +267,20 @@ __attribute__((target("avx2"))) static void pairedWindows_double(const double *x
 // The same 2×2 windows at stride 2 with NEON: a de-interleaving load (LD2) splits each image row
 // into even and odd columns, four windows of Float or two of Double at a time (the last ones of
 // a row overlapping the ones before), and the winning tap is chosen as PAIR_TAP does.
-#define NEON_PAIR_TAP(T, Q, MASK, left0, right0, left1, right1, one, w)                               \
+#define NEON_PAIR_TAP(T, Q, MASK, left0, right0, left1, right1, one, w, maximum)                      \
   ({                                                                                               \
     MASK wins0 = vorrq_u##Q(vcgtq_##T(right0, left0), vmvnq_u##Q##_compat(vceqq_##T(right0, right0))); \
     MASK wins1 = vorrq_u##Q(vcgtq_##T(right1, left1), vmvnq_u##Q##_compat(vceqq_##T(right1, right1))); \
     __typeof__(left0) top = vbslq_##T(wins0, right0, left0), bottom = vbslq_##T(wins1, right1, left1); \
     MASK down = vorrq_u##Q(vcgtq_##T(bottom, top), vmvnq_u##Q##_compat(vceqq_##T(bottom, bottom)));  \
+    maximum = vbslq_##T(down, bottom, top);                                                        \
     vbslq_##T(down, vbslq_##T(wins1, vaddq_##T(w, one), w), vbslq_##T(wins0, one, vdupq_n_##T(0)));   \
   })
 #define vmvnq_u32_compat vmvnq_u32
 static inline uint64x2_t vmvnq_u64_compat(uint64x2_t x) { return vreinterpretq_u64_u32(vmvnq_u32(vreinterpretq_u32_u64(x))); }
 
 static void pairedWindowsNEON_float(const float *x, ptrdiff_t image, ptrdiff_t w, ptrdiff_t ho, ptrdiff_t wo,
-                                    ptrdiff_t *out) {
+                                    ptrdiff_t *out, float *values) {
   const float32x4_t one = vdupq_n_f32(1), below = vdupq_n_f32((float)w);
   const int32x4_t columns = {0, 2, 4, 6};
   for (ptrdiff_t oi = 0; oi < ho; oi++, out += wo) {
@@ -278,8 +289,10 @@ static void pairedWindowsNEON_float(const float *x, ptrdiff_t image, ptrdiff_t w
     for (ptrdiff_t oj = 0;; oj += 4) {
       if (oj + 4 > wo) oj = wo - 4;
       float32x4x2_t row0 = vld2q_f32(r0 + 2 * oj), row1 = vld2q_f32(r1 + 2 * oj);
+      float32x4_t maximum;
       float32x4_t tap = NEON_PAIR_TAP(f32, 32, uint32x4_t, row0.val[0], row0.val[1], row1.val[0], row1.val[1], one,
-                                      below);
+                                      below, maximum);
+      if (values) vst1q_f32(values + oi * wo + oj, maximum);
       int32x4_t taps = vaddq_s32(vaddq_s32(vcvtnq_s32_f32(tap), columns), vdupq_n_s32((int32_t)(2 * oj)));
       vst1q_s64((int64_t *)(out + oj), vaddq_s64(origin, vmovl_s32(vget_low_s32(taps))));
       vst1q_s64((int64_t *)(out + oj + 2), vaddq_s64(origin, vmovl_s32(vget_high_s32(taps))));
@@ -289,7 +302,7 @@ static void pairedWindowsNEON_float(const float *x, ptrdiff_t image, ptrdiff_t w
 }
 
 static void pairedWindowsNEON_double(const double *x, ptrdiff_t image, ptrdiff_t w, ptrdiff_t ho, ptrdiff_t wo,
-                                     ptrdiff_t *out) {
+                                     ptrdiff_t *out, double *values) {
   const float64x2_t one = vdupq_n_f64(1), below = vdupq_n_f64((double)w);
   const int64x2_t columns = {0, 2};
   for (ptrdiff_t oi = 0; oi < ho; oi++, out += wo) {
@@ -298,8 +311,10 @@ static void pairedWindowsNEON_double(const double *x, ptrdiff_t image, ptrdiff_t
     for (ptrdiff_t oj = 0;; oj += 2) {
       if (oj + 2 > wo) oj = wo - 2;
       float64x2x2_t row0 = vld2q_f64(r0 + 2 * oj), row1 = vld2q_f64(r1 + 2 * oj);
+      float64x2_t maximum;
       float64x2_t tap = NEON_PAIR_TAP(f64, 64, uint64x2_t, row0.val[0], row0.val[1], row1.val[0], row1.val[1], one,
-                                      below);
+                                      below, maximum);
+      if (values) vst1q_f64(values + oi * wo + oj, maximum);
       int64x2_t taps = vaddq_s64(vaddq_s64(vcvtnq_s64_f64(tap), columns), vdupq_n_s64(2 * oj));
       vst1q_s64((int64_t *)(out + oj), vaddq_s64(origin, taps));
       if (oj + 2 >= wo) break;
@@ -308,13 +323,21 @@ static void pairedWindowsNEON_double(const double *x, ptrdiff_t image, ptrdiff_t
 }
 #endif
 
+// values[k] = x[offsets[k]] for k < count.
+#define READ_VALUES(T)                                                                             \
+  static void readValues_##T(const T *x, const ptrdiff_t *offsets, ptrdiff_t count, T *values) {   \
+    for (ptrdiff_t k = 0; k < count; k++) values[k] = x[offsets[k]];                               \
+  }
+READ_VALUES(float)
+READ_VALUES(double)
+
 // Rows of windows; inside the image along the width, LANES windows at a time through `vector`;
-// 2×2 windows at stride 2 through `paired`.
+// 2×2 windows at stride 2 through `paired`, which make the values with the offsets.
 #define WINDOW_MAXIMUM_OFFSETS(T, SUFFIX, LANES, VECTOR, IMAGE, PAIRED)                            \
   void bp_window_maximum_offsets_##SUFFIX(const T *x, ptrdiff_t firstPlane, ptrdiff_t endPlane,     \
                                           ptrdiff_t h, ptrdiff_t w,                                \
                                           const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo,   \
-                                          ptrdiff_t *out) {                                        \
+                                          ptrdiff_t *out, T *values) {                             \
     ptrdiff_t kh = window[0], kw = window[1], sh = window[2], sw = window[3];                      \
     ptrdiff_t ph = window[4], pw = window[5], dh = window[6], dw = window[7];                      \
     /* Windows [inside, insideEnd) lie in the image along the width. */                            \
@@ -324,19 +347,25 @@ static void pairedWindowsNEON_double(const double *x, ptrdiff_t image, ptrdiff_t
     int vector = bp_has_avx2() && (int64_t)h * w < (int64_t)1 << 30;                                   \
     int paired = (vector || bp_has_neon()) && (int64_t)h * w < (int64_t)1 << 30;                   \
     out += firstPlane * ho * wo;                                                                   \
+    if (values) values += firstPlane * ho * wo;                                                    \
     if (paired && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && dh == 1 &&     \
-        dw == 1 && wo >= 4 && w < 1 << 23) {                                            \
-      for (ptrdiff_t plane = firstPlane; plane < endPlane; plane++, out += ho * wo)                \
-        PAIRED(x, plane * h * w, w, ho, wo, out);                                                  \
+        dw == 1 && wo >= 4 && w < 1 << 23) {                                                       \
+      for (ptrdiff_t plane = firstPlane; plane < endPlane; plane++, out += ho * wo) {              \
+        PAIRED(x, plane * h * w, w, ho, wo, out, values);                                          \
+        if (values) values += ho * wo;                                                             \
+      }                                                                                            \
       return;                                                                                      \
     }                                                                                              \
+    /* The other paths read each plane's values at its offsets while the plane is in the cache. */ \
     if (vector && ph == 0 && pw == 0 && wo < LANES && ho * wo >= LANES && h * w < 1 << 24) {       \
       int *origins = malloc(sizeof(int) * (size_t)(ho * wo));                                      \
       if (origins) {                                                                               \
         for (ptrdiff_t oi = 0; oi < ho; oi++)                                                      \
           for (ptrdiff_t oj = 0; oj < wo; oj++) origins[oi * wo + oj] = (int)(oi * sh * w + oj * sw); \
-        for (ptrdiff_t plane = firstPlane; plane < endPlane; plane++, out += ho * wo)              \
+        for (ptrdiff_t plane = firstPlane; plane < endPlane; plane++, out += ho * wo) {            \
           IMAGE(x, plane * h * w, w, window, ho * wo, origins, out);                               \
+          if (values) readValues_##T(x, out, ho * wo, values), values += ho * wo;                  \
+        }                                                                                          \
         free(origins);                                                                             \
         return;                                                                                    \
       }                                                                                            \
@@ -358,6 +387,7 @@ static void pairedWindowsNEON_double(const double *x, ptrdiff_t image, ptrdiff_t
         }                                                                                          \
         scalarWindows_##T(x, image, w, top, i0, i1, window, oj, wo, row);                          \
       }                                                                                            \
+      if (values) readValues_##T(x, out, ho * wo, values), values += ho * wo;                      \
     }                                                                                              \
   }
 

@@ -348,17 +348,49 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func windowMaximumOffsets(_ windows: SlidingWindows) -> [Int] {
+    windowSearch(windows, operation: "windowMaximumOffsets", values: nil)
+  }
+
+  /// The largest element of every window of every channel (max pooling's forward pass), and
+  /// where it is: ``windowMaximumOffsets(_:)``, with the scalars at those offsets as a tensor
+  /// `[N, C, Ho, Wo]`, read by the search as it goes.
+  ///
+  /// - Precondition: as for ``windowMaximumOffsets(_:)``.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func windowMaxima(_ windows: SlidingWindows) -> (values: Tensor, offsets: [Int]) {
+    let (planes, ho, wo) = searchSize(windows, operation: "windowMaxima")
+    var offsets: [Int] = []
+    let values = Tensor(uncheckedShape: [shape[0], shape[1], ho, wo], count: planes * ho * wo) { values in
+      offsets = windowSearch(windows, operation: "windowMaxima", values: values.baseAddress)
+    }
+    return (values, offsets)
+  }
+
+  /// The planes (N·C) and the output's height and width of a window search, after checking the
+  /// images and the windows, naming `operation`.
+  private func searchSize(_ windows: SlidingWindows, operation: String) -> (planes: Int, ho: Int, wo: Int) {
     let shape = self.shape
-    check(shape.count == 4, "windowMaximumOffsets: images must be [N, C, H, W], got shape \(shape)")
+    check(shape.count == 4, "\(operation): images must be [N, C, H, W], got shape \(shape)")
     let (h, w) = (shape[2], shape[3])
     let output = windows.outputSize(forImageSize: [h, w])
     check(
       output[0] > 0 && output[1] > 0
         && (0..<2).allSatisfy { 2 * windows.padding[$0] <= windows.kernelSize[$0] },
-      "windowMaximumOffsets: a \(windows.kernelSize) window (padding \(windows.padding), dilation "
+      "\(operation): a \(windows.kernelSize) window (padding \(windows.padding), dilation "
         + "\(windows.dilation)) does not fit an image of \([h, w]), or its padding is more than half of it")
-    let (ho, wo) = (output[0], output[1])
-    let planes = shape[0] * shape[1]
+    return (shape[0] * shape[1], output[0], output[1])
+  }
+
+  /// The search of ``windowMaximumOffsets(_:)`` (`bp_window_maximum_offsets_*`), writing the
+  /// elements at the offsets into `values` as well when it is given (its count initialised).
+  private func windowSearch(
+    _ windows: SlidingWindows, operation: String, values: UnsafeMutablePointer<Scalar>?
+  )
+    -> [Int]
+  {
+    let (planes, ho, wo) = searchSize(windows, operation: operation)
+    let (h, w) = (shape[2], shape[3])
     let window = windows.kernelSize + windows.stride + windows.padding + windows.dilation
     // Every window of every plane gets its offset from the kernel, so the array is not zeroed
     // first.
@@ -366,41 +398,22 @@ extension Tensor {
       [Int](unsafeUninitializedCapacity: planes * ho * wo) { out, initialized in
         guard let x = UnsafeRawPointer(x.baseAddress), let start = out.baseAddress else { return }
         initialized = out.count
+        let values = values.map { UnsafeMutableRawPointer($0) }
         // Each image's windows are its own, so the images split across threads.
         ParallelExecution.forEachShare(of: planes, isLarge: planes * h * w >= 1 << 18) { share in
           let (first, end) = (share.lowerBound, share.upperBound)
           if Scalar.self == Float.self {
-            let x = x.assumingMemoryBound(to: Float.self)
-            bp_window_maximum_offsets_f32(x, first, end, h, w, window, ho, wo, start)
+            bp_window_maximum_offsets_f32(
+              x.assumingMemoryBound(to: Float.self), first, end, h, w, window, ho, wo, start,
+              values?.assumingMemoryBound(to: Float.self))
           } else {
-            let x = x.assumingMemoryBound(to: Double.self)
-            bp_window_maximum_offsets_f64(x, first, end, h, w, window, ho, wo, start)
+            bp_window_maximum_offsets_f64(
+              x.assumingMemoryBound(to: Double.self), first, end, h, w, window, ho, wo, start,
+              values?.assumingMemoryBound(to: Double.self))
           }
         }
       }
     }
-  }
-
-  /// The largest element of every window of every channel (max pooling's forward pass), and
-  /// where it is: ``windowMaximumOffsets(_:)``, with the scalars at those offsets as a tensor
-  /// `[N, C, Ho, Wo]`.
-  ///
-  /// - Precondition: as for ``windowMaximumOffsets(_:)``.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
-  public func windowMaxima(_ windows: SlidingWindows) -> (values: Tensor, offsets: [Int]) {
-    let offsets = windowMaximumOffsets(windows)
-    let shape = self.shape
-    let output = windows.outputSize(forImageSize: [shape[2], shape[3]])
-    let values = withUnsafeBufferPointer { x in
-      offsets.withUnsafeBufferPointer { offsets in
-        Tensor(uncheckedShape: [shape[0], shape[1], output[0], output[1]], count: offsets.count) { out in
-          // The offsets come from the search, so they need no checks.
-          for k in 0..<offsets.count { out[k] = x.baseAddress![offsets[k]] }
-        }
-      }
-    }
-    return (values, offsets)
   }
 
   /// Calls `body` for every run of ``forEachTap(_:channels:imageSize:outputSize:_:)`` in every

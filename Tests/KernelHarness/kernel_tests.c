@@ -277,10 +277,11 @@ CHECK_FOLD(double, f64)
 
 #define CHECK_POOLING(T, SUFFIX)                                                                   \
   static void check_pooling_##SUFFIX(void) {                                                       \
-    const ptrdiff_t windows[][8] = {{2, 2, 2, 2, 0, 0, 1, 1}, {3, 3, 1, 1, 1, 1, 1, 1}, {3, 2, 2, 1, 1, 0, 1, 2}}; \
+    const ptrdiff_t windows[][8] = {{2, 2, 2, 2, 0, 0, 1, 1}, {3, 3, 1, 1, 1, 1, 1, 1}, {3, 2, 2, 1, 1, 0, 1, 2}, \
+                                    {3, 3, 2, 2, 0, 0, 1, 1}};                                     \
     const ptrdiff_t images[][2] = {{8, 8}, {13, 29}, {4, 40}};                                     \
     for (int s = 0; s < 3; s++)                                                                    \
-      for (int v = 0; v < 3; v++) {                                                                \
+      for (int v = 0; v < 4; v++) {                                                                \
         const ptrdiff_t *wd = windows[v];                                                          \
         ptrdiff_t h = images[s][0], w = images[s][1], planes = 3;                                  \
         ptrdiff_t ho = (h + 2 * wd[4] - wd[6] * (wd[0] - 1) - 1) / wd[2] + 1;                      \
@@ -289,7 +290,16 @@ CHECK_FOLD(double, f64)
         ptrdiff_t *out = malloc(sizeof(ptrdiff_t) * planes * ho * wo);                             \
         /* Ties, and a few NaNs, which win (the last of a window's in row-major order). */        \
         for (ptrdiff_t i = 0; i < planes * h * w; i++) x[i] = i % 23 == 7 ? (T)NAN : (T)(int)uniform(0, 5); \
-        bp_window_maximum_offsets_##SUFFIX(x, 0, planes, h, w, wd, ho, wo, out);                   \
+        T *values = malloc(sizeof(T) * planes * ho * wo), *read = malloc(sizeof(T) * planes * ho * wo); \
+        bp_window_maximum_offsets_##SUFFIX(x, 0, planes, h, w, wd, ho, wo, out, NULL);             \
+        /* With values, the same offsets and the elements at them, bit for bit (NaNs included). */ \
+        ptrdiff_t *again = malloc(sizeof(ptrdiff_t) * planes * ho * wo);                           \
+        bp_window_maximum_offsets_##SUFFIX(x, 0, planes, h, w, wd, ho, wo, again, values);         \
+        for (ptrdiff_t k = 0; k < planes * ho * wo; k++) read[k] = x[out[k]];                      \
+        if (memcmp(again, out, sizeof(ptrdiff_t) * planes * ho * wo) != 0 ||                       \
+            memcmp(values, read, sizeof(T) * planes * ho * wo) != 0)                               \
+          FAIL("bp_window_maximum_offsets_" #SUFFIX " %tdx%td, window %d: values or offsets differ with values", h, w, v); \
+        free(values), free(read), free(again);                                                     \
         for (ptrdiff_t p = 0; p < planes; p++)                                                     \
           for (ptrdiff_t oy = 0; oy < ho; oy++)                                                    \
             for (ptrdiff_t ox = 0; ox < wo; ox++) {                                                \

@@ -135,15 +135,16 @@ ptrdiff_t bp_gemm_tile_columns(void);
 /// turn, image p's at out + p·ho·wo. window holds the kernel height and width, strides,
 /// paddings and dilations. Taps on the padding are skipped; of equal elements the first in the
 /// window wins, and a NaN wins over numbers (PyTorch's max_pool2d). Every window must have a
-/// tap in the image.
+/// tap in the image. Unless `values` is NULL, the element at each offset is written there too,
+/// at the offset's index (the pool's output).
 void bp_window_maximum_offsets_f32(const float *x, ptrdiff_t firstPlane, ptrdiff_t endPlane, ptrdiff_t h,
                                    ptrdiff_t w, const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo,
-                                   ptrdiff_t *out);
+                                   ptrdiff_t *out, float *values);
 
 /// The Double version of bp_window_maximum_offsets_f32.
 void bp_window_maximum_offsets_f64(const double *x, ptrdiff_t firstPlane, ptrdiff_t endPlane, ptrdiff_t h,
                                    ptrdiff_t w, const ptrdiff_t window[8], ptrdiff_t ho, ptrdiff_t wo,
-                                   ptrdiff_t *out);
+                                   ptrdiff_t *out, double *values);
 
 /// dst[r·dstStride + t] = src[r·srcStride + t] for r < runs, t < length (im2col's runs).
 void bp_copy_runs_f32(float *dst, ptrdiff_t dstStride, const float *src, ptrdiff_t srcStride, ptrdiff_t runs,
