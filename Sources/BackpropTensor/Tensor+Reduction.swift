@@ -81,8 +81,17 @@ extension Tensor: AxisReductions {
 
   /// The sum of `count` scalars from `x`, in the order of ``sum()`` (``rowSums``) for `Float` and
   /// `Double`, in that of ``combined(_:count:initial:_:)`` for other scalar types.
+  ///
+  /// Up to eight scalars are added here, in that order, without a call into the kernels: lane i
+  /// holds 0 + x[i] and the lanes beyond the count +0, which the halving adds without changing
+  /// anything, so the sum is ((s₀ + s₄) + (s₁ + s₅)) + ((s₂ + s₆) + (s₃ + s₇)).
+  @inline(__always)
   static func total(of x: UnsafePointer<Scalar>, count: Int) -> Scalar {
     guard let rowSums else { return combined(x, count: count, initial: 0, +) }
+    if count <= 8 {
+      func lane(_ i: Int) -> Scalar { i < count ? 0 + x[i] : 0 }
+      return ((lane(0) + lane(4)) + (lane(1) + lane(5))) + ((lane(2) + lane(6)) + (lane(3) + lane(7)))
+    }
     var sum: Scalar = 0
     rowSums(x, 1, count, &sum)
     return sum
@@ -184,7 +193,9 @@ extension Tensor: AxisReductions {
     // When the (merged) last axis is reduced and `rowSums` is given, every row's sum is made
     // first, in the kernel's order, and the rows of one target are added in turn.
     var length = 1
-    var rowSums = rowSums
+    // A small tensor's rows go one by one, without the batch of row sums.
+    let sums = rowSums != nil
+    var rowSums = scalarCount >= 64 ? rowSums : nil
     if rowSums != nil {
       let coalesced = coalescedAxes(shape, [inputStrides, outputStrides])
       length = coalesced.shape.last ?? 1
@@ -212,8 +223,11 @@ extension Tensor: AxisReductions {
           if strideOut == 1 && strideX == 1 {  // reducing an outer axis: a vector sum, vectorised
             for j in 0..<count { target[j] = combine(target[j], row[j]) }
           } else if strideOut == 0 && strideX == 1 {  // reducing the last axis
-            target.pointee = combine(
-              target.pointee, Tensor.combined(row, count: count, initial: initial, combine))
+            let value =
+              sums
+              ? Tensor.total(of: row, count: count)
+              : Tensor.combined(row, count: count, initial: initial, combine)
+            target.pointee = combine(target.pointee, value)
           } else {
             for j in 0..<count { target[j * strideOut] = combine(target[j * strideOut], row[j * strideX]) }
           }

@@ -191,7 +191,8 @@ struct TensorTests {
       var rng = SeededRandomNumberGenerator(seed: 12)
       // Lengths shorter and longer than the lanes, with and without tails.
       for (rows, length) in [
-        (3, 37), (13, 8), (9, 64), (17, 29), (8, 12), (33, 15), (1, 1), (2, 200), (1, 4_099),
+        (3, 37), (13, 8), (9, 64), (17, 29), (8, 12), (33, 15), (1, 1), (2, 200), (1, 4_099), (5, 3), (4, 7),
+        (2, 2), (20, 5),
       ] {
         let x = Tensor<Scalar>(randomUniform: [rows, length], lowerBound: -1, upperBound: 1, using: &rng)
         #expect(
