@@ -68,33 +68,29 @@ AVX_RUNS(double, f64, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_mask
 // j < kw − 1 end past it (by at most kw − 1 − j, into tap j + 1's). A row's last vector overlaps
 // the one before it, with the same values, rather than store through a mask; rows narrower
 // than a vector take the portable loop.
+// One call of foldBlocksAVX_* for NB blocks, of one image row or of a pair.
+#define FOLD_BLOCKS(SUFFIX, NB)                                                                    \
+  (pair ? foldBlocksAVX_##SUFFIX(NB, 2, taps, rows, step, kw, positions, wo, at, mask, pixels, w, x + b)    \
+        : foldBlocksAVX_##SUFFIX(NB, 1, taps, rows, step, kw, positions, wo, at, mask, pixels, w, x + b))
 #define AVX_FOLD(T, SUFFIX, VEC, LANES, LOAD, STORE, ADD, ZERO, AND, MASK)                          \
-  /* NB blocks of one row at once, so that their sums' additions overlap. */                       \
+  /* NB blocks of one image row at once, so that their sums' additions overlap; with ROWS = 2,  \
+     of the next image row too, whose taps are one output row (wo scalars) further on under the  \
+     same masks (an interior row, which reads the same tap rows): twice the chains in flight.    \
+     NB and ROWS are constants at every call, so the loops over them unroll. */                  \
   __attribute__((target("avx"), always_inline)) static inline void foldBlocksAVX_##SUFFIX(         \
-      int nb, const T *taps, ptrdiff_t rows, ptrdiff_t step, ptrdiff_t kw, ptrdiff_t positions,    \
-      const ptrdiff_t *first, const VEC *masks, T *out, const ptrdiff_t *x) {                       \
-    VEC sum[4] = {ZERO(), ZERO(), ZERO(), ZERO()};                                                 \
-    for (ptrdiff_t i = 0; i < rows; i++, taps += step)                                             \
-      for (ptrdiff_t j = 0; j < kw; j++, taps += positions)                                        \
-        for (int b = 0; b < nb; b++) sum[b] = ADD(sum[b], AND(LOAD(taps + first[b * kw + j]), masks[b * kw + j])); \
-    for (int b = 0; b < nb; b++) STORE(out + x[b], sum[b]);                                        \
-  }                                                                                                \
-  /* The same for two neighbouring image rows whose taps cover the same tap rows: the second      \
-     row's taps are one output row (wo scalars) further on, under the same masks, and twice the  \
-     chains of additions are in flight. */                                                        \
-  __attribute__((target("avx"), always_inline)) static inline void foldBlockPairsAVX_##SUFFIX(     \
-      int nb, const T *taps, ptrdiff_t rows, ptrdiff_t step, ptrdiff_t kw, ptrdiff_t positions,    \
-      ptrdiff_t wo, const ptrdiff_t *first, const VEC *masks, T *out, ptrdiff_t w, const ptrdiff_t *x) { \
-    VEC sum[4] = {ZERO(), ZERO(), ZERO(), ZERO()}, below[4] = {ZERO(), ZERO(), ZERO(), ZERO()};      \
+      int nb, int imageRows, const T *taps, ptrdiff_t rows, ptrdiff_t step, ptrdiff_t kw,          \
+      ptrdiff_t positions, ptrdiff_t wo, const ptrdiff_t *first, const VEC *masks, T *out, ptrdiff_t w, \
+      const ptrdiff_t *x) {                                                                        \
+    VEC sum[2][4] = {{ZERO(), ZERO(), ZERO(), ZERO()}, {ZERO(), ZERO(), ZERO(), ZERO()}};          \
     for (ptrdiff_t i = 0; i < rows; i++, taps += step)                                             \
       for (ptrdiff_t j = 0; j < kw; j++, taps += positions)                                        \
         for (int b = 0; b < nb; b++) {                                                             \
           const T *tap = taps + first[b * kw + j];                                                 \
           VEC mask = masks[b * kw + j];                                                            \
-          sum[b] = ADD(sum[b], AND(LOAD(tap), mask));                                              \
-          below[b] = ADD(below[b], AND(LOAD(tap + wo), mask));                                     \
+          for (int r = 0; r < imageRows; r++) sum[r][b] = ADD(sum[r][b], AND(LOAD(tap + r * wo), mask)); \
         }                                                                                          \
-    for (int b = 0; b < nb; b++) STORE(out + x[b], sum[b]), STORE(out + w + x[b], below[b]);       \
+    for (int r = 0; r < imageRows; r++)                                                            \
+      for (int b = 0; b < nb; b++) STORE(out + r * w + x[b], sum[r][b]);                           \
   }                                                                                                \
   __attribute__((target("avx"))) static int foldDenseAVX_##SUFFIX(                                 \
       const T *columns, ptrdiff_t planes, ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t ho, ptrdiff_t wo,  \
@@ -125,31 +121,19 @@ AVX_RUNS(double, f64, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_mask
         ptrdiff_t rows = iEnd > iBegin ? iEnd - iBegin : 0;                                        \
         /* Row y + 1 with the same tap rows (an interior row), in the same pass. */               \
         ptrdiff_t nextBegin = y + ph - ho + 2 > 0 ? y + ph - ho + 2 : 0, nextEnd = y + ph + 2 < kh ? y + ph + 2 : kh; \
-        if (y + 1 < h && rows > 0 && nextBegin == iBegin && nextEnd == iEnd) {                     \
-          for (ptrdiff_t b = 0; b < blocks; b += 4) {                                              \
-            const ptrdiff_t *at = first + b * kw;                                                  \
-            const VEC *mask = masks + b * kw;                                                      \
-            T *pixels = out + y * w;                                                               \
-            switch (blocks - b) {                                                                  \
-            case 1: foldBlockPairsAVX_##SUFFIX(1, taps, rows, step, kw, positions, wo, at, mask, pixels, w, x + b); break; \
-            case 2: foldBlockPairsAVX_##SUFFIX(2, taps, rows, step, kw, positions, wo, at, mask, pixels, w, x + b); break; \
-            case 3: foldBlockPairsAVX_##SUFFIX(3, taps, rows, step, kw, positions, wo, at, mask, pixels, w, x + b); break; \
-            default: foldBlockPairsAVX_##SUFFIX(4, taps, rows, step, kw, positions, wo, at, mask, pixels, w, x + b); \
-            }                                                                                      \
-          }                                                                                        \
-          y++;                                                                                     \
-          continue;                                                                                \
-        }                                                                                          \
+        int pair = y + 1 < h && rows > 0 && nextBegin == iBegin && nextEnd == iEnd;                \
         for (ptrdiff_t b = 0; b < blocks; b += 4) {                                                \
           const ptrdiff_t *at = first + b * kw;                                                    \
           const VEC *mask = masks + b * kw;                                                        \
+          T *pixels = out + y * w;                                                                 \
           switch (blocks - b) {                                                                    \
-          case 1: foldBlocksAVX_##SUFFIX(1, taps, rows, step, kw, positions, at, mask, out + y * w, x + b); break; \
-          case 2: foldBlocksAVX_##SUFFIX(2, taps, rows, step, kw, positions, at, mask, out + y * w, x + b); break; \
-          case 3: foldBlocksAVX_##SUFFIX(3, taps, rows, step, kw, positions, at, mask, out + y * w, x + b); break; \
-          default: foldBlocksAVX_##SUFFIX(4, taps, rows, step, kw, positions, at, mask, out + y * w, x + b); \
+          case 1: FOLD_BLOCKS(SUFFIX, 1); break;                                                   \
+          case 2: FOLD_BLOCKS(SUFFIX, 2); break;                                                   \
+          case 3: FOLD_BLOCKS(SUFFIX, 3); break;                                                   \
+          default: FOLD_BLOCKS(SUFFIX, 4);                                                         \
           }                                                                                        \
         }                                                                                          \
+        y += pair;                                                                                 \
       }                                                                                            \
     return 1;                                                                                      \
   }
