@@ -348,7 +348,7 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func windowMaximumOffsets(_ windows: SlidingWindows) -> [Int] {
-    windowSearch(windows, operation: "windowMaximumOffsets", values: nil)
+    windowSearch(windows, size: searchSize(windows, operation: "windowMaximumOffsets"), values: nil)
   }
 
   /// The largest element of every window of every channel (max pooling's forward pass), and
@@ -362,7 +362,7 @@ extension Tensor {
     let (planes, ho, wo) = searchSize(windows, operation: "windowMaxima")
     var offsets: [Int] = []
     let values = Tensor(uncheckedShape: [shape[0], shape[1], ho, wo], count: planes * ho * wo) { values in
-      offsets = windowSearch(windows, operation: "windowMaxima", values: values.baseAddress)
+      offsets = windowSearch(windows, size: (planes, ho, wo), values: values.baseAddress)
     }
     return (values, offsets)
   }
@@ -382,14 +382,13 @@ extension Tensor {
     return (shape[0] * shape[1], output[0], output[1])
   }
 
-  /// The search of ``windowMaximumOffsets(_:)`` (`bp_window_maximum_offsets_*`), writing the
-  /// elements at the offsets into `values` as well when it is given (its count initialised).
+  /// The search of ``windowMaximumOffsets(_:)`` (`bp_window_maximum_offsets_*`) for the checked
+  /// `size` of ``searchSize(_:operation:)``, writing the elements at the offsets into `values` as
+  /// well when it is given (its count initialised).
   private func windowSearch(
-    _ windows: SlidingWindows, operation: String, values: UnsafeMutablePointer<Scalar>?
-  )
-    -> [Int]
-  {
-    let (planes, ho, wo) = searchSize(windows, operation: operation)
+    _ windows: SlidingWindows, size: (planes: Int, ho: Int, wo: Int), values: UnsafeMutablePointer<Scalar>?
+  ) -> [Int] {
+    let (planes, ho, wo) = size
     let (h, w) = (shape[2], shape[3])
     let window = windows.kernelSize + windows.stride + windows.padding + windows.dilation
     // Every window of every plane gets its offset from the kernel, so the array is not zeroed
