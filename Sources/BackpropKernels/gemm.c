@@ -2,7 +2,7 @@
 //
 // C (m×n) = op(A) (m×k) · op(B) (k×n). The loops, outermost first:
 //   jc: columns of C in blocks of NC   — a KC×NC block of B is packed into NR-wide panels
-//   pc: the inner dimension in steps of KC
+//   pc: the inner dimension in as few equal steps of at most KC as it takes (depthStep)
 //   ic: rows of C in blocks of MC       — an MC×KC block of A is packed into MR-tall panels
 //   jr, ir: one MR×NR tile of C per call of the micro-kernel, which keeps the tile in registers
 //           for the whole KC loop and streams the two panels.
@@ -16,8 +16,8 @@
 //
 // Tiles: portable, AVX2 and NEON 6 × 16 Floats or 6 × 8 Doubles (12 accumulator registers of
 // AVX2, 24 of NEON's 32); AVX-512 12 × 32 Floats or 12 × 16 Doubles (24 of its 32 registers).
-// Every vector path sums each element of C over p in order with fused multiply-adds, KC at a
-// time, so AVX2, AVX-512 and NEON give the same bits.
+// Every vector path sums each element of C over p in order with fused multiply-adds, one depth
+// block at a time, so AVX2, AVX-512 and NEON give the same bits.
 
 #include "BackpropKernels.h"
 
@@ -90,6 +90,14 @@ static void *buffer(void **pointer, size_t *capacity, size_t bytes) {
 }
 
 static ptrdiff_t minimum(ptrdiff_t x, ptrdiff_t y) { return x < y ? x : y; }
+
+// The step of the inner dimension's blocks: as few blocks as KC allows, of equal depth (the
+// last shallower by less than one per block). 784 goes as 4 × 196, not 3 × 256 and a block of
+// 16 that would load and store each tile of C for 16 steps of p.
+static ptrdiff_t depthStep(ptrdiff_t k) {
+  ptrdiff_t blocks = (k + KC - 1) / KC;
+  return blocks > 1 ? (k + blocks - 1) / blocks : KC;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The micro-kernels: tile (MR × NR) = Σ_p ap[p] ⊗ bp[p], then stored to or added into C.
@@ -920,8 +928,8 @@ PACK(double)
                    ((size_t)kcMax * rowBytes <= DIRECT_B_BYTES ||                                  \
                     ((rowEnd - rowBegin <= config->fewRows || kcMax <= SHALLOW) && rowBytes % 4096 != 0)); \
       ptrdiff_t ldb = direct ? rsb : nr, fullColumns = direct ? nc / nr * nr : nc;                 \
-      for (ptrdiff_t pc = 0; pc < k; pc += KC) {                                                   \
-        ptrdiff_t kc = minimum(KC, k - pc);                                                        \
+      for (ptrdiff_t pc = 0, step = depthStep(k); pc < k; pc += step) {                            \
+        ptrdiff_t kc = minimum(step, k - pc);                                                      \
         const T *bBlock = direct ? b + pc * rsb + jc : bPacked;                                    \
         if (!direct) packB_##T(config, b, rsb, csb, pc, kc, jc, nc, bPacked);                      \
         else if (fullColumns < nc) packB_##T(config, b, rsb, csb, pc, kc, jc + fullColumns, nc - fullColumns, bPacked); \
@@ -1009,8 +1017,8 @@ PACK(double)
     const Config_##T *config = config_##T(kernelChoice);                                           \
     ptrdiff_t rsa = transposeA ? 1 : lda, csa = transposeA ? lda : 1;                              \
     ptrdiff_t mPadded = (m + config->mr - 1) / config->mr * config->mr;                            \
-    for (ptrdiff_t pc = 0; pc < k; pc += KC) {                                                     \
-      ptrdiff_t kc = minimum(KC, k - pc);                                                          \
+    for (ptrdiff_t pc = 0, step = depthStep(k); pc < k; pc += step) {                              \
+      ptrdiff_t kc = minimum(step, k - pc);                                                        \
       for (ptrdiff_t ic = 0; ic < m; ic += MC)                                                     \
         packA_##T(config, a, rsa, csa, ic, minimum(MC, m - ic), pc, kc, packed + pc * mPadded + ic * kc); \
     }                                                                                              \
@@ -1056,8 +1064,8 @@ PACK(double)
     const Config_##T *config = config_##T(kernelChoice);                                           \
     ptrdiff_t mr = config->mr, mPadded = (m + mr - 1) / mr * mr;                                   \
     int vectors = config->packWindows && wo >= 32 / (ptrdiff_t)sizeof(T);                         \
-    for (ptrdiff_t pc = 0; pc < k; pc += KC) {                                                     \
-      ptrdiff_t kc = minimum(KC, k - pc);                                                          \
+    for (ptrdiff_t pc = 0, step = depthStep(k); pc < k; pc += step) {                              \
+      ptrdiff_t kc = minimum(step, k - pc);                                                        \
       for (ptrdiff_t i = 0; i < mPadded; i += mr) {                                                \
         T *d = packed + pc * mPadded + i * kc;                                                     \
         /* Tap t = (channel, ti, tj) starts at channel·hp·wp + ti·wp + tj; step to the next. */    \

@@ -56,7 +56,8 @@ void bp_gemm_add_f64(int kernel, int transposeA, int transposeB, ptrdiff_t m, pt
                      const double *a, ptrdiff_t lda, const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc,
                      ptrdiff_t rowBegin, ptrdiff_t rowEnd);
 
-/// The block of the inner dimension that the products go through at a time (KC).
+/// The deepest block of the inner dimension that the products go through at a time (KC); a deeper
+/// product goes through as few blocks of equal depth as it takes.
 ptrdiff_t bp_gemm_depth_block(void);
 
 /// The number of scalars of the buffer that bp_gemm_pack_a_* fills for an m×k op(A).
