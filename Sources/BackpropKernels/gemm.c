@@ -51,7 +51,13 @@ enum {
   // image's columns, 3136 bytes for 28 × 28), one cache line of each per step of p; fetched
   // eight steps ahead they were in L1 when needed, and a convolution's products with few filters
   // ran 3–11 % faster on Zen 4 (the AVX-512 kernels, two lines per row, gained nothing).
-  B_AHEAD = 8
+  B_AHEAD = 8,
+  // Bytes between B's rows above which a kernel reading B in place fetches the next panel's
+  // rows into L2 as it goes (NEXT_PANEL). Rows that far apart are a convolution's columns or
+  // upstream gradient (3136 bytes for 28 × 28), streams too many for the hardware prefetchers;
+  // B's rows closer together belong to a small block already in the cache (the MLP's 512-byte
+  // rows, where the extra prefetches cost the AVX2 kernel 8 % on Zen 4).
+  FAR_ROWS = 2048
 };
 
 // Per-thread packing buffers, grown on demand and kept: a product does not allocate once its
@@ -211,10 +217,14 @@ static void kernelNEON_double(ptrdiff_t kc, const double *restrict ap, const dou
 #endif
 
 #if BP_X86
+// Whether a kernel reading B with rows ldb scalars apart fetches the next panel's rows (FAR_ROWS).
+#define NEXT_PANEL(T, ldb) ((size_t)(ldb) * sizeof(T) > FAR_ROWS)
+
 __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
     ptrdiff_t kc, const float *restrict ap, const float *restrict bp, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
     int accumulate, int rows, int cols) {
-  for (int r = 0; r < MR && accumulate; r++) {  // C's rows, to be added to, start into the cache
+  const int nextPanel = NEXT_PANEL(float, ldb);
+  for (int r = 0; r < MR; r++) {  // C's rows start into the cache (as kernelAVX512_*)
     _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
     _mm_prefetch((const char *)(c + r * ldc + NR32 - 1), _MM_HINT_T0);
   }
@@ -224,6 +234,7 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
          c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (ptrdiff_t p = 0; p < kc; p++) {
     _mm_prefetch((const char *)(bp + B_AHEAD * ldb), _MM_HINT_T0);
+    if (nextPanel) _mm_prefetch((const char *)(bp + NR32), _MM_HINT_T1);  // as kernelAVX512_*
     __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), x;
     x = _mm256_broadcast_ss(ap + 0), c00 = _mm256_fmadd_ps(x, b0, c00), c01 = _mm256_fmadd_ps(x, b1, c01);
     x = _mm256_broadcast_ss(ap + 1), c10 = _mm256_fmadd_ps(x, b0, c10), c11 = _mm256_fmadd_ps(x, b1, c11);
@@ -263,16 +274,16 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_float(
   __attribute__((target("avx2,fma"))) static void kernelAVX2_##T##_##R(                             \
       ptrdiff_t kc, const T *restrict ap, const T *restrict bp, ptrdiff_t ldb, T *c, ptrdiff_t ldc,   \
       int accumulate, int rows, int cols) {                                                         \
+    const int nextPanel = NEXT_PANEL(T, ldb);                                                       \
     VEC tile[R][2];                                                                                 \
-    for (int r = 0; r < R; r++) {                                                                   \
-      if (accumulate) { /* C's rows, to be added to, start into the cache */                       \
-        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);                                     \
-        _mm_prefetch((const char *)(c + r * ldc + NRT - 1), _MM_HINT_T0);                           \
-      }                                                                                             \
+    for (int r = 0; r < R; r++) { /* C's rows start into the cache (as kernelAVX512_*) */         \
+      _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);                                       \
+      _mm_prefetch((const char *)(c + r * ldc + NRT - 1), _MM_HINT_T0);                             \
       tile[r][0] = tile[r][1] = ZERO();                                                             \
     }                                                                                               \
     for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
       _mm_prefetch((const char *)(bp + B_AHEAD * ldb), _MM_HINT_T0);                                \
+      if (nextPanel) _mm_prefetch((const char *)(bp + NRT), _MM_HINT_T1); /* as kernelAVX512_* */   \
       VEC b0 = LOAD(bp), b1 = LOAD(bp + LANES);                                                     \
       for (int r = 0; r < R; r++) {                                                                 \
         VEC x = BROADCAST(ap + r);                                                                  \
@@ -318,11 +329,17 @@ SHORT_KERNEL(double, 4, __m256d, NR64, 4, _mm256_setzero_pd, _mm256_loadu_pd, _m
   __attribute__((target(TARGET))) static void NAME(                                                 \
       ptrdiff_t kc, const T *restrict ap, const T *restrict bp, const T *restrict bq, ptrdiff_t ldb, \
       T *c, ptrdiff_t ldc, int accumulate, int rows) {                                              \
+    const int nextPanel = NEXT_PANEL(T, ldb);                                                       \
     VEC tile[2][4];                                                                                 \
-    for (int r = 0; r < 2; r++) tile[r][0] = tile[r][1] = tile[r][2] = tile[r][3] = ZERO();         \
+    for (int r = 0; r < 2; r++) { /* C's rows start into the cache (as kernelAVX512_*) */         \
+      _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);                                       \
+      _mm_prefetch((const char *)(c + r * ldc + 4 * LANES - 1), _MM_HINT_T0);                       \
+      tile[r][0] = tile[r][1] = tile[r][2] = tile[r][3] = ZERO();                                   \
+    }                                                                                               \
     for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
       _mm_prefetch((const char *)(bp + B_AHEAD * ldb), _MM_HINT_T0);                                \
       _mm_prefetch((const char *)(bq + B_AHEAD * ldb), _MM_HINT_T0);                                \
+      if (nextPanel) _mm_prefetch((const char *)(bq + 2 * LANES), _MM_HINT_T1); /* as kernelAVX512_* */ \
       VEC b0 = LOAD(bp), b1 = LOAD(bp + LANES), b2 = LOAD(bq), b3 = LOAD(bq + LANES);               \
       for (int r = 0; r < 2; r++) {                                                                 \
         VEC x = BROADCAST(ap + r);                                                                  \
@@ -354,7 +371,8 @@ WIDE_SHORT_KERNEL(kernelAVX2_double_2wide, "avx2,fma", MR, double, __m256d, 4, _
 __attribute__((target("avx2,fma"))) static void kernelAVX2_double(
     ptrdiff_t kc, const double *restrict ap, const double *restrict bp, ptrdiff_t ldb, double *c,
     ptrdiff_t ldc, int accumulate, int rows, int cols) {
-  for (int r = 0; r < MR && accumulate; r++) {  // C's rows, to be added to, start into the cache
+  const int nextPanel = NEXT_PANEL(double, ldb);
+  for (int r = 0; r < MR; r++) {  // C's rows start into the cache (as kernelAVX512_*)
     _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
     _mm_prefetch((const char *)(c + r * ldc + NR64 - 1), _MM_HINT_T0);
   }
@@ -364,6 +382,7 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_double(
           c41 = _mm256_setzero_pd(), c50 = _mm256_setzero_pd(), c51 = _mm256_setzero_pd();
   for (ptrdiff_t p = 0; p < kc; p++) {
     _mm_prefetch((const char *)(bp + B_AHEAD * ldb), _MM_HINT_T0);
+    if (nextPanel) _mm_prefetch((const char *)(bp + NR64), _MM_HINT_T1);  // as kernelAVX512_*
     __m256d b0 = _mm256_loadu_pd(bp), b1 = _mm256_loadu_pd(bp + 4), x;
     x = _mm256_broadcast_sd(ap + 0), c00 = _mm256_fmadd_pd(x, b0, c00), c01 = _mm256_fmadd_pd(x, b1, c01);
     x = _mm256_broadcast_sd(ap + 1), c10 = _mm256_fmadd_pd(x, b0, c10), c11 = _mm256_fmadd_pd(x, b1, c11);
@@ -405,17 +424,24 @@ __attribute__((target("avx2,fma"))) static void kernelAVX2_double(
   __attribute__((target("avx512f"))) static void kernelAVX512_##T##_##R##x##V(                     \
       ptrdiff_t kc, const T *restrict ap, const T *restrict bp, ptrdiff_t ldb, T *c, ptrdiff_t ldc,   \
       int accumulate, int rows, int cols) {                                                         \
+    const int nextPanel = NEXT_PANEL(T, ldb);                                                       \
     VEC tile[R][V];                                                                                 \
-    /* C's rows, to be added to at the end, start on their way into the cache. */                 \
-    if (accumulate)                                                                                 \
-      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                              \
-        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);                                     \
-        _mm_prefetch((const char *)(c + r * ldc + V * LANES - 1), _MM_HINT_T0);                     \
-      }                                                                                             \
+    /* C's rows start on their way into the cache, whether added to or written over at the end: \
+       a store whose line is in no cache waits for it, and a tile of them stalls the kernel (a    \
+       convolution's output, written image by image into the batch's tensor). */                  \
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                \
+      _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);                                       \
+      _mm_prefetch((const char *)(c + r * ldc + V * LANES - 1), _MM_HINT_T0);                       \
+    }                                                                                               \
     _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++)                                  \
       _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) tile[r][v] = SET1((T)0);       \
     for (ptrdiff_t p = 0; p < kc; p++) {                                                            \
+      /* The same row of the next panel of B into L2 when B's rows are far apart, so that the   \
+         next panel's first tile does not wait on each of its rows. */                           \
       VEC b[V];                                                                                     \
+      if (nextPanel)                                                                                \
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++)                              \
+          _mm_prefetch((const char *)(bp + (V + v) * LANES), _MM_HINT_T1);                          \
       _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) b[v] = LOADU(bp + v * LANES);  \
       _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                              \
         VEC x = SET1(ap[r]);                                                                        \
