@@ -8,7 +8,9 @@ import Testing
 /// One row of the operation catalogue.
 struct CatalogueRow<Scalar: TensorScalar> {
   /// `binary` operands broadcast; `sameShape` ones (the losses' prediction and target) are equal.
-  enum Arity { case unary, binary, sameShape, matrix, batchedMatrix, images, convolution, biasedConvolution }
+  enum Arity {
+    case unary, binary, sameShape, matrix, biasedMatrix, batchedMatrix, images, convolution, biasedConvolution
+  }
   let name: String
   let arity: Arity
   /// Inputs are drawn from `range`, at least `margin` away from zero (kinks, domain edges).
@@ -36,6 +38,7 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     .init(name: "matmul AᵀBᵀ", arity: .matrix) {
       matmul($0[0].transposed(), $0[1].transposed(), transposeA: true, transposeB: true)
     },
+    .init(name: "matmul → + → relu", arity: .biasedMatrix) { rectifiedAffine($0[0], $0[1], bias: $0[2]) },
     .init(name: "batched matmul", arity: .batchedMatrix) { matmul($0[0], $0[1]) },
     .init(name: "batched matmul AᵀBᵀ", arity: .batchedMatrix) { v in
       let last = v[0].shape.count
@@ -207,6 +210,8 @@ func shapes(for arity: CatalogueRow<Double>.Arity, name: String) -> [[[Int]]] {
     ]
   case .matrix:
     return [[[1, 1], [1, 1]], [[3, 4], [4, 2]], [[5, 2], [2, 3]]]
+  case .biasedMatrix:
+    return [[[1, 1], [1, 1], [1]], [[3, 4], [4, 2], [2]], [[5, 2], [2, 3], [3]]]
   case .images:
     return [[[1, 1, 4, 4]], [[2, 3, 4, 6]]]
   case .convolution:

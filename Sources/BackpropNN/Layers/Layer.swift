@@ -119,8 +119,9 @@ public struct Activation<Scalar: TensorScalar> {
   /// half their inputs), Glorot uniform for the others.
   public let weightInitializer: Initializer
   let function: (Variable<Scalar>) -> Variable<Scalar>
-  /// `true` for ``relu``, which a convolution layer records with its convolution as one node
-  /// (shown as the two steps) and computes in the same pass.
+  /// `true` for ``relu``, which a convolution layer records with its convolution, and an unnamed
+  /// dense layer with its product and bias, as one node (shown as the steps) computed in the
+  /// same pass.
   let isReLU: Bool
 
   /// A custom activation built from differentiable operations; its gradient comes from the tape.

@@ -3,6 +3,8 @@ import BackpropTestSupport
 import Foundation
 import Testing
 
+@testable import BackpropAutodiff
+
 /// A user-defined layer: multiplies by a learned scalar.
 final class Scale: Layer {
   let factor = Variable(Tensor<Double>(2.0), requiresGrad: true, name: "factor")
@@ -56,6 +58,35 @@ struct LayerTests {
     #expect(layer.weight.grad == Tensor([[1, 3], [2, 4]]))
     #expect(layer.bias.grad == Tensor([1, 1]))
     #expect(x.grad == Tensor([[1, 3], [2, 4]]))
+  }
+
+  @Test(
+    "An unnamed Dense with ReLU records one node, shown as matmul, + and relu, with the bits of the three")
+  func reluIsRecordedWithTheProduct() {
+    var rng = SeededRandomNumberGenerator(seed: 6)
+    let layer = Dense<Float>(inputSize: 5, outputSize: 4, activation: .relu, using: &rng)
+    layer.bias.value = Tensor(randomUniform: [4], lowerBound: -0.5, upperBound: 0.5, using: &rng)
+    let x = Variable(
+      Tensor<Float>(randomUniform: [6, 5], lowerBound: -1, upperBound: 1, using: &rng), requiresGrad: true)
+    let g = Tensor<Float>(randomUniform: [6, 4], lowerBound: -1, upperBound: 1, using: &rng)
+    let y = layer(x)
+    (y * g).sum().backward()
+    let gradients = (layer.parameters + [x]).map(\.grad)
+    (layer.parameters + [x]).forEach { $0.zeroGrad() }
+    let separate = relu(matmul(x, layer.weight) + layer.bias)
+    (separate * g).sum().backward()
+    #expect(y.value == separate.value)
+    #expect(gradients == (layer.parameters + [x]).map(\.grad))
+    #expect(y.operation?.name == "matmul → + → relu")
+    let picture = y.graphviz()
+    #expect(picture.contains("matmul") && picture.contains("relu") && !picture.contains("→ relu"))
+    // A named layer records the three operations, so that its pre-activation keeps its name.
+    let named = Dense<Float>(inputSize: 5, outputSize: 4, activation: .relu, name: "hidden", using: &rng)
+    let a = named(x)
+    #expect(a.operation?.name == "relu" && a.name == "hidden.a" && a.inputs[0].name == "hidden.z")
+    // Any other activation is recorded after the sum as before.
+    #expect(
+      Dense<Float>(inputSize: 5, outputSize: 4, activation: .tanh, using: &rng)(x).operation?.name == "tanh")
   }
 
   @Test("Sequential composes in order, with custom layers, nesting, if and for")
