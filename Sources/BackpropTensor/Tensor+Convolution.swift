@@ -490,7 +490,7 @@ extension Tensor {
   }
 
   /// Calls `body` with the scalars of `tensor`, or with `nil` when there is no tensor.
-  static func withScalars<R>(of tensor: Tensor?, _ body: (UnsafePointer<Scalar>?) -> R) -> R {
+  fileprivate static func withScalars<R>(of tensor: Tensor?, _ body: (UnsafePointer<Scalar>?) -> R) -> R {
     guard let tensor else { return body(nil) }
     return tensor.withUnsafeBufferPointer { body($0.baseAddress) }
   }

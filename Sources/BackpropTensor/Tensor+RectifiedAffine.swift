@@ -38,9 +38,10 @@ extension Tensor {
   }
 
   /// This gradient `[m, n]` where `output` is positive and 0 elsewhere, and the sums of its
-  /// columns `[n]`: the gradients of relu(x·W + b) for x·W and for b, in one pass. The bits are
-  /// those of ``zeroed(whereNotPositive:)`` and of summing its rows in turn into zeros
-  /// (`unbroadcasted(to: [n])`); a large matrix takes those two, whose mask splits across threads.
+  /// columns `[n]`: the gradients of relu(x·W + b) for x·W and for b, in one pass over the rows.
+  /// The bits are those of ``zeroed(whereNotPositive:)`` and of summing its rows in turn into
+  /// zeros (`unbroadcasted(to: [n])`); a large matrix takes those two, whose mask splits across
+  /// threads.
   ///
   /// - Precondition: both are one matrix `[m, n]`.
   @_specialize(where Scalar == Float)
