@@ -58,9 +58,21 @@ extension Tensor {
     let strides = Tensor.broadcastStrides(of: self.shape, toRank: shape.count)
     let result = withUnsafeBufferPointer { source in
       Tensor.makeBuffer(count: shape.reduce(1, *)) { out in
+        guard let outBase = out.baseAddress, let sourceBase = source.baseAddress else { return }
         var o = 0
         forEachRow(shape: shape, strides: strides) { offset, innerStride, count in
-          for j in 0..<count { out[o + j] = source[offset + j * innerStride] }
+          // Pointers to the row, so that the loops index with their own counter only and
+          // vectorise: a value repeated along the row, or a row copied (indexing the buffers
+          // with `o + j` checked each addition for overflow and kept the loop scalar).
+          let (row, from) = (outBase + o, sourceBase + offset)
+          if innerStride == 0 {
+            let value = from.pointee
+            for j in 0..<count { row[j] = value }
+          } else if innerStride == 1 {
+            row.initialize(from: from, count: count)
+          } else {
+            for j in 0..<count { row[j] = from[j * innerStride] }
+          }
           o += count
         }
       }

@@ -152,6 +152,17 @@ struct TensorTests {
     let middle = Tensor<Double>(randomUniform: [3, 1, 5], using: &rng)
     for other in [row, column, middle] {
       let stretched = other.broadcasted(to: [3, 4, 5])
+      // Each element is the source's at the index with the broadcast axes at 0.
+      let lead = 3 - other.shape.count
+      for i in 0..<3 {
+        for j in 0..<4 {
+          for k in 0..<5 {
+            let index = Array([i, j, k][lead...]).enumerated().map { other.shape[$0] == 1 ? 0 : $1 }
+            #expect(
+              stretched[scalarAt: [i, j, k]] == other[scalarAt: index], "\(other.shape) at \([i, j, k])")
+          }
+        }
+      }
       #expect((matrix - other).scalars == Swift.zip(matrix.scalars, stretched.scalars).map { $0 - $1 })
       #expect((other - matrix).scalars == Swift.zip(stretched.scalars, matrix.scalars).map { $0 - $1 })
     }
