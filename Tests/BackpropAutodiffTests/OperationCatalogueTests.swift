@@ -38,6 +38,7 @@ func catalogue<Scalar: TensorScalar>(_: Scalar.Type) -> [CatalogueRow<Scalar>] {
     .init(name: "matmul AᵀBᵀ", arity: .matrix) {
       matmul($0[0].transposed(), $0[1].transposed(), transposeA: true, transposeB: true)
     },
+    .init(name: "matmul → +", arity: .biasedMatrix) { affine($0[0], $0[1], bias: $0[2]) },
     .init(name: "matmul → + → relu", arity: .biasedMatrix) { rectifiedAffine($0[0], $0[1], bias: $0[2]) },
     .init(name: "batched matmul", arity: .batchedMatrix) { matmul($0[0], $0[1]) },
     .init(name: "batched matmul AᵀBᵀ", arity: .batchedMatrix) { v in

@@ -97,10 +97,11 @@ public final class Dense<Scalar: TensorScalar>: Layer, CustomStringConvertible {
   /// activation(x·W + b) for a batch x of shape `[batch, inputSize]`, or `[…, inputSize]` of
   /// any rank ≥ 2 (a sequence `[batch, time, inputSize]`, say), as PyTorch's `nn.Linear`.
   ///
-  /// An unnamed layer with ``Activation/relu`` records the product, the bias and the ReLU as one
-  /// operation, which adds the bias and takes the ReLU in one pass; graph pictures and traces
-  /// show `matmul`, `+` and `relu`, and the values and gradients are those of the three. A named
-  /// layer records the three, so that its `.z` and `.a` carry the names.
+  /// An unnamed layer records the product and the bias as one operation, which adds the bias in
+  /// the product's buffer, and with ``Activation/relu`` the ReLU too, in the same pass; graph
+  /// pictures and traces show `matmul`, `+` and the activation, and the values and gradients are
+  /// those of the separate operations. A named layer records them separately, so that its `.z`
+  /// and `.a` carry the names.
   ///
   /// - Precondition: `input` has rank ≥ 2 and its last extent is `inputSize`; otherwise the
   ///   program stops with a message naming the layer, its sizes and the input's shape.
@@ -116,9 +117,10 @@ public final class Dense<Scalar: TensorScalar>: Layer, CustomStringConvertible {
       let output = self(input.reshaped(to: [rows, inputSize]))
       return output.reshaped(to: shape.dropLast() + [outputSize])
     }
-    if name == nil && activation.isReLU {
-      // One node, shown as the three steps; the same values and gradients.
-      return rectifiedAffine(input, weight, bias: bias)
+    if name == nil {
+      // One node, shown as the steps; the same values and gradients.
+      if activation.isReLU { return rectifiedAffine(input, weight, bias: bias) }
+      return activation(affine(input, weight, bias: bias))
     }
     let z = matmul(input, weight) + bias
     guard let name else { return activation(z) }

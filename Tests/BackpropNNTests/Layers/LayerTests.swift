@@ -84,9 +84,11 @@ struct LayerTests {
     let named = Dense<Float>(inputSize: 5, outputSize: 4, activation: .relu, name: "hidden", using: &rng)
     let a = named(x)
     #expect(a.operation?.name == "relu" && a.name == "hidden.a" && a.inputs[0].name == "hidden.z")
-    // Any other activation is recorded after the sum as before.
-    #expect(
-      Dense<Float>(inputSize: 5, outputSize: 4, activation: .tanh, using: &rng)(x).operation?.name == "tanh")
+    // Any other activation is recorded after the product and the bias, which are one node.
+    let tanhLayer = Dense<Float>(inputSize: 5, outputSize: 4, activation: .tanh, using: &rng)
+    let t = tanhLayer(x)
+    #expect(t.operation?.name == "tanh" && t.inputs[0].operation?.name == "matmul → +")
+    #expect(t.value == tanh(matmul(x, tanhLayer.weight) + tanhLayer.bias).value)
   }
 
   @Test("Sequential composes in order, with custom layers, nesting, if and for")

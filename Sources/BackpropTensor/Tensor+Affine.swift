@@ -1,4 +1,29 @@
 extension Tensor {
+  /// self + bias for a matrix `[m, n]` and a `bias` of `[n]` added to every row, in this tensor's
+  /// buffer when no other tensor shares it (a product just computed): x·W + b without a second
+  /// tensor. Each scalar has the bits of `self + bias`.
+  ///
+  /// - Precondition: the tensor is a matrix and `bias` is `[n]`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  package consuming func addingRow(_ bias: Tensor) -> Tensor {
+    check(shape.count == 2, "addingRow(_:): tensor of shape \(shape); expected a matrix [m, n]")
+    let (m, n) = (shape[0], shape[1])
+    check(bias.shape == [n], "addingRow(_:): bias of shape \(bias.shape) for \(n) columns; expected [\(n)]")
+    guard !isSingle && !bias.isSingle else { return self + bias }
+    var result = self
+    bias.withUnsafeBufferPointer { b in
+      result.withUnsafeMutableBufferPointer { y in
+        guard let y = y.baseAddress, let b = b.baseAddress else { return }
+        for i in 0..<m {
+          let row = y + i * n
+          for j in 0..<n { row[j] = row[j] + b[j] }
+        }
+      }
+    }
+    return result
+  }
+
   /// relu(self + bias) for a matrix `[m, n]` and a `bias` of `[n]` added to every row (relu(self)
   /// without one), in one pass: relu(x·W + b) without a tensor for x·W + b. Each scalar has the
   /// bits of `(self + bias).relu()`.

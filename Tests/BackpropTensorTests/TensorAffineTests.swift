@@ -4,7 +4,7 @@ import Testing
 @testable import BackpropTensor
 
 @Suite("A dense layer's bias and ReLU as tensor functions")
-struct TensorRectifiedAffineTests {
+struct TensorAffineTests {
   /// Scalars from −1 to 1 with zeros, negative zeros and a NaN among them, so that the kink and
   /// the signs of zero are exercised.
   static func values<Scalar: TensorScalar>(_ shape: [Int], using rng: inout SeededRandomNumberGenerator)
@@ -20,6 +20,25 @@ struct TensorRectifiedAffineTests {
     a.shape == b.shape
       && zip(a.scalars, b.scalars).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
       && zip(a.scalars, b.scalars).allSatisfy { $0.sign == $1.sign || $0.isNaN }
+  }
+
+  @Test("addingRow(_:) has the bits of x + b, in the matrix's own buffer only when nothing shares it")
+  func addingRow() {
+    func check<Scalar: TensorScalar>(_: Scalar.Type, rows: Int, columns: Int) {
+      var rng = SeededRandomNumberGenerator(seed: 30)
+      let x: Tensor<Scalar> = Self.values([rows, columns], using: &rng)
+      let b: Tensor<Scalar> = Self.values([columns], using: &rng)
+      let before = try! Tensor<Scalar>(shape: [rows, columns], scalars: x.scalars)
+      let copy = x
+      #expect(Self.sameBits(copy.addingRow(b), x + b), "\(Scalar.self) \(rows)×\(columns)")
+      // `copy` shared its buffer with `x`, which must not change.
+      #expect(Self.sameBits(x, before))
+      #expect(Self.sameBits(Tensor(x.scalars).reshaped(to: [rows, columns]).addingRow(b), x + b))
+    }
+    for (rows, columns) in [(1, 1), (5, 9), (1, 40), (130, 33)] {
+      check(Float.self, rows: rows, columns: columns)
+      check(Double.self, rows: rows, columns: columns)
+    }
   }
 
   @Test("rectified(addingRow:) has the bits of (x + b).relu(), and of relu() without a bias")
