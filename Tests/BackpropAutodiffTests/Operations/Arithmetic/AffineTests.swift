@@ -54,39 +54,49 @@ struct AffineTests {
 
   @Test("Second derivatives and tangents through the one node equal those through the two steps")
   func higherOrderAndForwardMode() {
-    var rng = SeededRandomNumberGenerator(seed: 6)
-    let x = Variable(
-      Tensor<Double>(randomUniform: [4, 3], lowerBound: -1, upperBound: 1, using: &rng), requiresGrad: true)
-    let w = Variable(
-      Tensor<Double>(randomUniform: [3, 5], lowerBound: -1, upperBound: 1, using: &rng), requiresGrad: true)
-    let b = Variable(
-      Tensor<Double>(randomUniform: [5], lowerBound: -0.5, upperBound: 0.5, using: &rng), requiresGrad: true)
-    let separate = { (x: Variable<Double>, w: Variable<Double>, b: Variable<Double>) in matmul(x, w) + b }
-    let fused = { (x: Variable<Double>, w: Variable<Double>, b: Variable<Double>) in affine(x, w, bias: b) }
-    func secondOrder(_ f: (Variable<Double>, Variable<Double>, Variable<Double>) -> Variable<Double>)
-      -> [Tensor<Double>]
-    {
-      let y = tanh(f(x, w, b))
-      let first = gradients(of: (y * y).sum(), withRespectTo: [x, w, b], createGraph: true)
-      let outer = (first[0] * first[0]).sum() + first[1].sum() + (first[2] * first[2]).sum()
-      return gradients(of: outer, withRespectTo: [x, w, b]).map(\.value)
+    expectSameSecondOrderAndTangents(
+      fused: { affine($0, $1, bias: $2) }, separate: { matmul($0, $1) + $2 }, seed: 6)
+  }
+}
+
+/// Expects the second derivatives (reverse over reverse, of a loss through tanh) and the tangents
+/// (each input's alone, and all three) of `fused`, one node for a dense layer's steps, to be the
+/// bits of those of `separate`, the steps recorded apart, at random x `[4, 3]`, W `[3, 5]` and
+/// b `[5]`.
+func expectSameSecondOrderAndTangents(
+  fused: (Variable<Double>, Variable<Double>, Variable<Double>) -> Variable<Double>,
+  separate: (Variable<Double>, Variable<Double>, Variable<Double>) -> Variable<Double>,
+  seed: UInt64, sourceLocation: SourceLocation = #_sourceLocation
+) {
+  var rng = SeededRandomNumberGenerator(seed: seed)
+  func parameter(_ shape: [Int]) -> Variable<Double> {
+    Variable(
+      Tensor<Double>(randomUniform: shape, lowerBound: -1, upperBound: 1, using: &rng), requiresGrad: true)
+  }
+  let (x, w, b) = (parameter([4, 3]), parameter([3, 5]), parameter([5]))
+  func secondOrder(_ f: (Variable<Double>, Variable<Double>, Variable<Double>) -> Variable<Double>)
+    -> [Tensor<Double>]
+  {
+    let y = tanh(f(x, w, b))
+    let first = gradients(of: (y * y).sum(), withRespectTo: [x, w, b], createGraph: true)
+    let outer = (first[0] * first[0]).sum() + first[1].sum() + (first[2] * first[2]).sum()
+    return gradients(of: outer, withRespectTo: [x, w, b]).map(\.value)
+  }
+  #expect(secondOrder(fused) == secondOrder(separate), sourceLocation: sourceLocation)
+  let tangents = [[4, 3], [3, 5], [5]].map {
+    Tensor<Double>(randomUniform: $0, lowerBound: -1, upperBound: 1, using: &rng)
+  }
+  func tangent(_ f: (Variable<Double>, Variable<Double>, Variable<Double>) -> Variable<Double>, only: Int?)
+    -> Tensor<Double>?
+  {
+    let duals = zip([x, w, b], tangents.indices).map { variable, k in
+      only == nil || only == k ? Variable(variable.value, tangent: tangents[k]) : Variable(variable.value)
     }
-    #expect(secondOrder(fused) == secondOrder(separate))
-    let tangents = [[4, 3], [3, 5], [5]].map {
-      Tensor<Double>(randomUniform: $0, lowerBound: -1, upperBound: 1, using: &rng)
-    }
-    func tangent(_ f: (Variable<Double>, Variable<Double>, Variable<Double>) -> Variable<Double>, only: Int?)
-      -> Tensor<Double>?
-    {
-      let duals = zip([x, w, b], tangents.indices).map { variable, k in
-        only == nil || only == k ? Variable(variable.value, tangent: tangents[k]) : Variable(variable.value)
-      }
-      return f(duals[0], duals[1], duals[2]).tangent?.value
-    }
-    for only in [nil, 0, 1, 2] {
-      #expect(
-        tangent(fused, only: only) == tangent(separate, only: only),
-        "tangent of input \(only.map(String.init) ?? "all")")
-    }
+    return f(duals[0], duals[1], duals[2]).tangent?.value
+  }
+  for only in [nil, 0, 1, 2] {
+    #expect(
+      tangent(fused, only: only) == tangent(separate, only: only),
+      "tangent of input \(only.map(String.init) ?? "all")", sourceLocation: sourceLocation)
   }
 }

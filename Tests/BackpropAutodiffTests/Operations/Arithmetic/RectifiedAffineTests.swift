@@ -61,43 +61,7 @@ struct RectifiedAffineTests {
 
   @Test("Second derivatives and tangents through the one node equal those through the three steps")
   func higherOrderAndForwardMode() {
-    var rng = SeededRandomNumberGenerator(seed: 5)
-    let x = Variable(
-      Tensor<Double>(randomUniform: [4, 3], lowerBound: -1, upperBound: 1, using: &rng), requiresGrad: true)
-    let w = Variable(
-      Tensor<Double>(randomUniform: [3, 5], lowerBound: -1, upperBound: 1, using: &rng), requiresGrad: true)
-    let b = Variable(
-      Tensor<Double>(randomUniform: [5], lowerBound: -0.5, upperBound: 0.5, using: &rng), requiresGrad: true)
-    let separate = { (x: Variable<Double>, w: Variable<Double>, b: Variable<Double>) in relu(matmul(x, w) + b)
-    }
-    let fused = { (x: Variable<Double>, w: Variable<Double>, b: Variable<Double>) in
-      rectifiedAffine(x, w, bias: b)
-    }
-    func secondOrder(_ f: (Variable<Double>, Variable<Double>, Variable<Double>) -> Variable<Double>)
-      -> [Tensor<Double>]
-    {
-      let y = f(x, w, b)
-      let loss = (y * y).sum()
-      let first = gradients(of: loss, withRespectTo: [x, w, b], createGraph: true)
-      let outer = (first[0] * first[0]).sum() + first[1].sum() + (first[2] * first[2]).sum()
-      return gradients(of: outer, withRespectTo: [x, w, b]).map(\.value)
-    }
-    #expect(secondOrder(fused) == secondOrder(separate))
-    let tangents = [[4, 3], [3, 5], [5]].map {
-      Tensor<Double>(randomUniform: $0, lowerBound: -1, upperBound: 1, using: &rng)
-    }
-    func tangent(_ f: (Variable<Double>, Variable<Double>, Variable<Double>) -> Variable<Double>, only: Int?)
-      -> Tensor<Double>?
-    {
-      let duals = zip([x, w, b], tangents.indices).map { variable, k in
-        only == nil || only == k ? Variable(variable.value, tangent: tangents[k]) : Variable(variable.value)
-      }
-      return f(duals[0], duals[1], duals[2]).tangent?.value
-    }
-    for only in [nil, 0, 1, 2] {
-      #expect(
-        tangent(fused, only: only) == tangent(separate, only: only),
-        "tangent of input \(only.map(String.init) ?? "all")")
-    }
+    expectSameSecondOrderAndTangents(
+      fused: { rectifiedAffine($0, $1, bias: $2) }, separate: { relu(matmul($0, $1) + $2) }, seed: 5)
   }
 }
