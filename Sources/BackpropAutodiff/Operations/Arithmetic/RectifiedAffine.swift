@@ -21,10 +21,11 @@ struct RectifiedAffine<Scalar: TensorScalar>: ShownAsSteps {
   {
     let hasBias = inputs.count == 3
     guard !G._recordsOperations && hasBias && needed[2] else {
+      // ``Affine``'s pullback (the product's without a bias) of the masked gradient.
       let masked = g.zeroed(whereNotPositive: output)
-      let gradients = product.pullback(masked, inputs: inputs, output: output, needed: needed)
-      guard hasBias else { return gradients }
-      return Operands([gradients[0], gradients[1], needed[2] ? masked.unbroadcasted(like: inputs[2]) : nil])
+      return hasBias
+        ? Affine().pullback(masked, inputs: inputs, output: output, needed: needed)
+        : product.pullback(masked, inputs: inputs, output: output, needed: needed)
     }
     // For tensors, the bias's gradient is summed in the masking pass, with the bits of summing
     // the masked gradient afterwards.
@@ -35,13 +36,13 @@ struct RectifiedAffine<Scalar: TensorScalar>: ShownAsSteps {
   }
 
   func tangent<G: GradientAlgebra<Scalar>>(_ t: Operands<G?>, inputs: PullbackInputs<G>, output: G) -> G {
-    // The product's and the bias's tangents added, as the sum's rule adds them, and masked as
-    // ReLU's is. The mask reads only the output's value, so a recorded tangent holds no
-    // reference to its own output.
-    let fromProduct = t[0] == nil && t[1] == nil ? nil : product.tangent(t, inputs: inputs, output: output)
-    let fromBias = inputs.count == 3 ? t[2] : nil
-    return tangentSum(fromProduct?.broadcasted(like: output), fromBias?.broadcasted(like: output))
-      .zeroed(whereNotPositive: output)
+    // ``Affine``'s tangent (the product's without a bias), masked as ReLU's is. The mask reads
+    // only the output's value, so a recorded tangent holds no reference to its own output.
+    let unmasked =
+      inputs.count == 3
+      ? Affine().tangent(t, inputs: inputs, output: output)
+      : product.tangent(t, inputs: inputs, output: output)
+    return unmasked.zeroed(whereNotPositive: output)
   }
 
   /// The steps, recorded on `inputs`: the product and the sum (their values computed again) and
